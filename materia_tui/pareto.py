@@ -1,0 +1,63 @@
+"""Pareto dominance in "maximize everything" space (minimized objectives are negated)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+Point = tuple[float, ...]
+
+
+def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    """True when ``a`` is at least as good as ``b`` everywhere and better somewhere."""
+    better = False
+    for x, y in zip(a, b, strict=True):
+        if x < y:
+            return False
+        if x > y:
+            better = True
+    return better
+
+
+class ParetoFront:
+    """An incrementally maintained set of non-dominated points, keyed by id.
+
+    Equal points do not dominate each other, so duplicates of a front point all
+    stay on the front, exactly as the brute-force definition says.
+    """
+
+    __slots__ = ("_points",)
+
+    def __init__(self) -> None:
+        self._points: dict[str, Point] = {}
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._points
+
+    def ids(self) -> list[str]:
+        return list(self._points)
+
+    def points(self) -> dict[str, Point]:
+        return dict(self._points)
+
+    def add(self, key: str, point: Point) -> tuple[bool, list[str]]:
+        """Offer a point. Returns (joined the front, ids that left the front)."""
+        for other in self._points.values():
+            if dominates(other, point):
+                return False, []
+        removed = [k for k, other in self._points.items() if dominates(point, other)]
+        for k in removed:
+            del self._points[k]
+        self._points[key] = point
+        return True, removed
+
+    def clear(self) -> None:
+        self._points.clear()
+
+
+def brute_force_front(points: Iterable[tuple[str, Point]]) -> set[str]:
+    """The reference definition, O(n^2): used by tests and by full recomputes."""
+    items = list(points)
+    return {key for key, p in items if not any(dominates(q, p) for other, q in items if other != key)}

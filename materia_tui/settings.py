@@ -1,0 +1,35 @@
+"""Connection settings shared by every network consumer (CLI, TUI, SDK)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from materia_tui.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    base_url: str  # REST base, e.g. https://api.matcraft.ai/api/v1
+    token: str | None = field(default=None, repr=False)
+    insecure: bool = False  # skip TLS verification (loudly warned by the CLI)
+    ca_bundle: str | None = None
+    max_retries: int | None = None  # None: retry transient failures forever
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    open_timeout: float = 10.0
+    page_limit: int = 1000
+
+    def websocket_url(self, campaign_id: str) -> str:
+        """PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""
+        return websocket_url(self.base_url, campaign_id)
+
+
+def websocket_url(base_url: str, campaign_id: str) -> str:
+    parts = urlsplit(base_url)
+    scheme = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}.get(parts.scheme.lower())
+    if scheme is None or not parts.netloc:
+        raise UsageError(f"The API URL {base_url!r} is not an http:// or https:// URL.")
+    return urlunsplit((scheme, parts.netloc, f"/ws/campaigns/{campaign_id}", "", ""))

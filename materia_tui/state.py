@@ -1,0 +1,490 @@
+"""A pure reducer from campaign events to campaign state.
+
+No I/O, no clocks, no Textual: every time it uses is handed to it (the
+receive time of each event, ``now`` for elapsed/ETA). It mutates one
+``CampaignState`` in place because a monitor applies tens of thousands of
+events a second; "pure" here means the result depends only on the inputs.
+
+Duplicates (by ``seq``) are dropped, so the final state depends neither on
+duplicated frames nor on the overlap of a backfill after a reconnect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from materia_tui.pareto import ParetoFront, Point
+from materia_tui.protocol import (
+    Campaign,
+    CampaignCompleted,
+    CampaignError,
+    CandidatesEvaluated,
+    CandidatesProposed,
+    ConvergenceUpdate,
+    Direction,
+    Event,
+    IterationCompleted,
+    IterationStarted,
+    ParameterValue,
+    Rejected,
+    SurrogateTrained,
+)
+
+CandidateStatus = Literal["proposed", "evaluated", "infeasible", "failed"]
+RunStatus = Literal["waiting", "pending", "running", "completed", "failed", "cancelled"]
+Phase = Literal[
+    "waiting",
+    "training surrogate",
+    "optimizing acquisition",
+    "evaluating candidates",
+    "iteration complete",
+    "completed",
+    "failed",
+]
+ApplyResult = Literal["applied", "duplicate"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+LOG_LENGTH = 1000
+ETA_WINDOW = 5
+
+
+@dataclass(slots=True)
+class CandidateRecord:
+    id: str
+    row: int
+    iteration: int | None
+    parameters: dict[str, ParameterValue] = field(default_factory=dict)
+    predicted: dict[str, float] = field(default_factory=dict)
+    uncertainty: dict[str, float] = field(default_factory=dict)
+    acquisition_value: float | None = None
+    objectives: dict[str, float] = field(default_factory=dict)
+    feasible: bool = True
+    error: str | None = None
+    status: CandidateStatus = "proposed"
+    on_front: bool = False
+    revision: int = 0
+
+
+@dataclass(slots=True)
+class IterationRecord:
+    number: int
+    started_at: float | None = None
+    trained_at: float | None = None
+    proposed_at: float | None = None
+    evaluated_at: float | None = None
+    completed_at: float | None = None
+    train_loss: float | None = None
+    val_loss: float | None = None
+    proposed: int = 0
+    evaluated: int = 0
+    best_value: float | None = None
+    pareto_size: int | None = None
+    local_pareto_size: int | None = None
+
+    @property
+    def training_seconds(self) -> float | None:
+        return _span(self.started_at, self.trained_at)
+
+    @property
+    def acquisition_seconds(self) -> float | None:
+        return _span(self.trained_at or self.started_at, self.proposed_at)
+
+    @property
+    def evaluation_seconds(self) -> float | None:
+        return _span(self.proposed_at, self.evaluated_at)
+
+    @property
+    def duration(self) -> float | None:
+        return _span(self.started_at, self.completed_at)
+
+
+@dataclass(slots=True, frozen=True)
+class BestValue:
+    value: float
+    candidate_id: str
+    iteration: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class ConvergencePoint:
+    iteration: int
+    metric: float
+    converged: bool
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorRecord:
+    iteration: int | None
+    message: str
+    fatal: bool | None
+
+
+@dataclass(slots=True, frozen=True)
+class LogEntry:
+    """One line of the event log: an applied event or a rejected frame."""
+
+    received_at: float
+    item: Event | Rejected
+
+
+@dataclass(slots=True)
+class Counters:
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unknown_type: int = 0
+    gaps: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def received(self) -> int:
+        return self.applied + self.duplicates + self.rejected + self.unknown_type
+
+
+class CampaignState:
+    """Everything a monitor shows about one campaign."""
+
+    def __init__(self, campaign_id: str, metadata: Campaign | None = None) -> None:
+        self.campaign_id = campaign_id
+        self.metadata: Campaign | None = None
+        self.status: RunStatus = "waiting"
+        self.phase: Phase = "waiting"
+        self.current_iteration: int = 0
+        self.iterations: dict[int, IterationRecord] = {}
+        self.candidates: dict[str, CandidateRecord] = {}
+        self.candidate_list: list[CandidateRecord] = []
+        self.latest_batch: list[str] = []
+        self.evaluations: int = 0
+        self.objectives: list[str] = []
+        self.directions: dict[str, Direction] = {}
+        self.units: dict[str, str] = {}
+        self.best: dict[str, BestValue] = {}
+        self.best_history: list[tuple[int, float]] = []
+        self.convergence: list[ConvergencePoint] = []
+        self.converged_at: int | None = None
+        self.errors: list[ErrorRecord] = []
+        self.total_iterations: int | None = None
+        self.total_evaluations: int | None = None
+        self.pareto_mismatches: list[tuple[int, int, int]] = []
+        self.counters = Counters()
+        self.log: deque[LogEntry] = deque(maxlen=LOG_LENGTH)
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.last_event_at: float | None = None
+        self.last_seq: int = 0
+        self.revision: int = 0
+        self._front = ParetoFront()
+        self._seq_watermark = 0
+        self._seqs_above: set[int] = set()
+        if metadata is not None:
+            self.set_metadata(metadata)
+
+    # ----- queries --------------------------------------------------------
+
+    @property
+    def max_iterations(self) -> int | None:
+        return self.metadata.max_iterations if self.metadata else None
+
+    @property
+    def name(self) -> str | None:
+        return self.metadata.name if self.metadata else None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def completed_iterations(self) -> int:
+        return sum(1 for it in self.iterations.values() if it.completed_at is not None)
+
+    def front_ids(self) -> list[str]:
+        return self._front.ids()
+
+    @property
+    def pareto_size(self) -> int:
+        return len(self._front)
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else now
+        return max(0.0, end - self.started_at)
+
+    def mean_iteration_seconds(self) -> float | None:
+        done = [it.duration for it in self.iterations.values() if it.duration is not None]
+        recent = done[-ETA_WINDOW:]
+        return sum(recent) / len(recent) if recent else None
+
+    def eta(self, now: float) -> float | None:
+        """Seconds until the last iteration completes, from recent iteration durations."""
+        if self.is_finished:
+            return 0.0
+        total = self.max_iterations
+        mean = self.mean_iteration_seconds()
+        if total is None or mean is None:
+            return None
+        current = self.iterations.get(self.current_iteration)
+        in_progress = current is not None and current.completed_at is None
+        remaining_full = max(0, total - self.completed_iterations - (1 if in_progress else 0))
+        eta = remaining_full * mean
+        if in_progress and current is not None and current.started_at is not None:
+            eta += max(0.0, mean - (now - current.started_at))
+        return eta
+
+    # ----- reducer --------------------------------------------------------
+
+    def set_metadata(self, metadata: Campaign) -> None:
+        """Apply REST metadata. Objective directions change what "best" means, so
+        best values and the front are recomputed when they change."""
+        self.metadata = metadata
+        old = (list(self.objectives), dict(self.directions))
+        if metadata.objectives:
+            names = [o.name for o in metadata.objectives]
+            extra = [n for n in self.objectives if n not in names]
+            self.objectives = names + extra
+            for o in metadata.objectives:
+                self.directions[o.name] = o.direction
+                if o.unit:
+                    self.units[o.name] = o.unit
+        if metadata.status in TERMINAL_STATUSES:
+            self._finish(metadata.status, None)  # type: ignore[arg-type]
+        elif metadata.status in ("pending", "running") and self.status == "waiting":
+            self.status = metadata.status
+        if (self.objectives, self.directions) != old:
+            self._recompute_scores()
+        self.revision += 1
+
+    def apply_rejected(self, rejected: Rejected, received_at: float) -> None:
+        if rejected.kind == "unknown_type":
+            self.counters.unknown_type += 1
+        else:
+            self.counters.rejected += 1
+        self.log.append(LogEntry(received_at, rejected))
+        self.revision += 1
+
+    def apply(self, event: Event, received_at: float) -> ApplyResult:
+        """Fold one event in. ``received_at`` (epoch seconds) stands in for a
+        missing or unreadable event timestamp."""
+        seq = event.seq
+        if seq is not None:
+            if self._seen(seq):
+                self.counters.duplicates += 1
+                return "duplicate"
+            self._mark_seen(seq)
+        at = _event_time(event.timestamp, received_at)
+        self.last_event_at = received_at
+        self.counters.applied += 1
+        by_type = self.counters.by_type
+        by_type[event.type] = by_type.get(event.type, 0) + 1
+        self.revision += 1
+        self.log.append(LogEntry(received_at, event))
+        if self.status in ("waiting", "pending"):
+            self.status = "running"
+        _HANDLERS[event.type](self, event, at)
+        return "applied"
+
+    # ----- seq bookkeeping -------------------------------------------------
+
+    def _seen(self, seq: int) -> bool:
+        return seq <= self._seq_watermark or seq in self._seqs_above
+
+    def _mark_seen(self, seq: int) -> None:
+        if seq > self.last_seq + 1:
+            self.counters.gaps += 1
+        self.last_seq = max(self.last_seq, seq)
+        if seq == self._seq_watermark + 1:
+            self._seq_watermark = seq
+            above = self._seqs_above
+            while self._seq_watermark + 1 in above:
+                self._seq_watermark += 1
+                above.discard(self._seq_watermark)
+        else:
+            self._seqs_above.add(seq)
+
+    # ----- handlers --------------------------------------------------------
+
+    def _iteration(self, number: int) -> IterationRecord:
+        record = self.iterations.get(number)
+        if record is None:
+            record = IterationRecord(number)
+            self.iterations[number] = record
+        return record
+
+    def _on_iteration_started(self, event: IterationStarted, at: float) -> None:
+        record = self._iteration(event.iteration)
+        record.started_at = at
+        self.current_iteration = max(self.current_iteration, event.iteration)
+        if self.started_at is None or at < self.started_at:
+            self.started_at = at
+        if not self.is_finished:
+            self.phase = "training surrogate"
+
+    def _on_surrogate_trained(self, event: SurrogateTrained, at: float) -> None:
+        record = self._iteration(max(self.current_iteration, 1))
+        record.trained_at = at
+        record.train_loss = event.metrics.train_loss
+        record.val_loss = event.metrics.val_loss
+        if not self.is_finished:
+            self.phase = "optimizing acquisition"
+
+    def _on_candidates_proposed(self, event: CandidatesProposed, at: float) -> None:
+        record = self._iteration(event.iteration)
+        record.proposed_at = at
+        record.proposed += len(event.candidates)
+        for c in event.candidates:
+            existing = self.candidates.get(c.id)
+            if existing is None:
+                existing = self._new_candidate(c.id, event.iteration)
+            existing.iteration = event.iteration
+            existing.parameters = c.parameters
+            existing.predicted = c.predicted
+            existing.uncertainty = c.uncertainty
+            existing.acquisition_value = c.acquisition_value
+            existing.revision = self.revision
+        if not self.is_finished:
+            self.phase = "evaluating candidates"
+
+    def _on_candidates_evaluated(self, event: CandidatesEvaluated, at: float) -> None:
+        record = self._iteration(event.iteration)
+        record.evaluated_at = at
+        record.evaluated += len(event.results)
+        self.latest_batch = [r.candidate_id for r in event.results]
+        needs_recompute = False
+        for r in event.results:
+            cand = self.candidates.get(r.candidate_id)
+            if cand is None:
+                cand = self._new_candidate(r.candidate_id, event.iteration)
+            if cand.status == "proposed":
+                self.evaluations += 1
+            elif cand.on_front or any(b.candidate_id == cand.id for b in self.best.values()):
+                needs_recompute = True  # a re-measured leader may lose its place
+            cand.objectives = r.objectives
+            cand.feasible = r.feasible
+            cand.error = r.error
+            cand.status = "failed" if r.error else ("evaluated" if r.feasible else "infeasible")
+            cand.revision = self.revision
+            for name in r.objectives:
+                if name not in self.directions:
+                    needs_recompute = True
+                    self.objectives.append(name)
+                    self.directions[name] = "maximize"
+            if not needs_recompute:
+                self._score(cand)
+        if needs_recompute:
+            self._recompute_scores()
+
+    def _on_iteration_completed(self, event: IterationCompleted, at: float) -> None:
+        record = self._iteration(event.iteration)
+        record.completed_at = at
+        record.best_value = event.best_value
+        record.pareto_size = event.pareto_size
+        record.local_pareto_size = len(self._front)
+        if event.pareto_size != len(self._front):
+            self.pareto_mismatches.append((event.iteration, event.pareto_size, len(self._front)))
+        self.best_history.append((event.iteration, event.best_value))
+        self.current_iteration = max(self.current_iteration, event.iteration)
+        if not self.is_finished:
+            self.phase = "iteration complete"
+
+    def _on_campaign_completed(self, event: CampaignCompleted, at: float) -> None:
+        self.total_iterations = event.total_iterations
+        self.total_evaluations = event.total_evaluations
+        self._finish("completed", at)
+
+    def _on_campaign_error(self, event: CampaignError, at: float) -> None:
+        self.errors.append(ErrorRecord(event.iteration, event.error, event.fatal))
+        if event.fatal:
+            self._finish("failed", at)
+
+    def _on_convergence_update(self, event: ConvergenceUpdate, at: float) -> None:
+        iteration = self.current_iteration
+        self.convergence.append(ConvergencePoint(iteration, event.metric, event.converged))
+        if event.converged and self.converged_at is None:
+            self.converged_at = iteration
+
+    def _finish(self, status: Literal["completed", "failed", "cancelled"], at: float | None) -> None:
+        if self.status == "failed" and status == "completed":
+            return
+        self.status = status
+        self.phase = "failed" if status == "failed" else "completed"
+        if at is not None and self.finished_at is None:
+            self.finished_at = at
+
+    # ----- candidates, best values and the front ---------------------------
+
+    def _new_candidate(self, candidate_id: str, iteration: int | None) -> CandidateRecord:
+        cand = CandidateRecord(candidate_id, len(self.candidate_list), iteration)
+        self.candidates[candidate_id] = cand
+        self.candidate_list.append(cand)
+        return cand
+
+    def _point(self, cand: CandidateRecord) -> Point | None:
+        if cand.status != "evaluated":
+            return None
+        values = []
+        for name in self.objectives:
+            value = cand.objectives.get(name)
+            if value is None or not math.isfinite(value):
+                return None
+            values.append(-value if self.directions.get(name) == "minimize" else value)
+        return tuple(values)
+
+    def _score(self, cand: CandidateRecord) -> None:
+        if cand.status != "evaluated":
+            return
+        for name, value in cand.objectives.items():
+            current = self.best.get(name)
+            minimize = self.directions.get(name) == "minimize"
+            if current is None or (value < current.value if minimize else value > current.value):
+                self.best[name] = BestValue(value, cand.id, cand.iteration)
+        point = self._point(cand)
+        if point is None:
+            return
+        joined, removed = self._front.add(cand.id, point)
+        cand.on_front = joined
+        for key in removed:
+            left = self.candidates[key]
+            left.on_front = False
+            left.revision = self.revision
+
+    def _recompute_scores(self) -> None:
+        self.best.clear()
+        self._front.clear()
+        for cand in self.candidate_list:
+            cand.on_front = False
+        for cand in self.candidate_list:
+            self._score(cand)
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, end - start)
+
+
+def _event_time(timestamp: str | None, fallback: float) -> float:
+    if not timestamp:
+        return fallback
+    try:
+        parsed = datetime.fromisoformat(timestamp)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)  # the protocol's clocks are UTC unless they say otherwise
+        return parsed.timestamp()
+    except (ValueError, OverflowError, OSError):
+        return fallback
+
+
+_HANDLERS: dict[str, Callable[[CampaignState, Any, float], None]] = {
+    "iteration_started": CampaignState._on_iteration_started,
+    "surrogate_trained": CampaignState._on_surrogate_trained,
+    "candidates_proposed": CampaignState._on_candidates_proposed,
+    "candidates_evaluated": CampaignState._on_candidates_evaluated,
+    "iteration_completed": CampaignState._on_iteration_completed,
+    "campaign_completed": CampaignState._on_campaign_completed,
+    "campaign_error": CampaignState._on_campaign_error,
+    "convergence_update": CampaignState._on_convergence_update,
+}
