@@ -1,0 +1,68 @@
+"""Options shared by the subcommands that talk to a backend."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from materia_tui.config import ENV_TOKEN, ENV_URL, ConnectionFlags, resolve_settings
+from materia_tui.errors import UsageError
+from materia_tui.protocol import is_valid_campaign_id
+from materia_tui.settings import ConnectionSettings
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection (flags > environment > config file)")
+    group.add_argument("--url", help=f"REST base URL, e.g. https://api.matcraft.ai/api/v1 (env {ENV_URL})")
+    group.add_argument(
+        "--token",
+        help=f"JWT (visible in the process list: prefer env {ENV_TOKEN} or --token-file)",
+    )
+    group.add_argument("--token-file", metavar="PATH", help="read the JWT from this file")
+    group.add_argument("--ca-bundle", metavar="PATH", help="verify TLS against this CA bundle")
+    group.add_argument("--insecure", action="store_true", help="do NOT verify TLS certificates (dangerous)")
+    group.add_argument(
+        "--max-retries",
+        type=_non_negative_int,
+        metavar="N",
+        help="give up (exit 5) after N failed reconnects in a row (default: retry forever)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
+    flags = ConnectionFlags(
+        url=args.url,
+        token=args.token,
+        token_file=args.token_file,
+        insecure=args.insecure,
+        ca_bundle=args.ca_bundle,
+        max_retries=args.max_retries,
+    )
+    settings = resolve_settings(flags)
+    if settings.insecure:
+        print(
+            "WARNING: TLS certificate verification is OFF (--insecure): "
+            "anyone on the network path can read your token and data.",
+            file=sys.stderr,
+        )
+    return settings
+
+
+def check_campaign_id(campaign_id: str) -> str:
+    if not is_valid_campaign_id(campaign_id):
+        shown = campaign_id.encode("unicode_escape").decode("ascii")[:140]
+        raise UsageError(
+            f"{shown!r} is not a campaign id (1-128 characters from A-Z a-z 0-9 . _ -, "
+            "starting with a letter or digit)."
+        )
+    return campaign_id
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value

@@ -1,0 +1,1 @@
+"""Line output for logs, pipes and CI: ``--plain`` and ``--json``."""

@@ -1,0 +1,61 @@
+"""Drive a source into the state and print ``--plain`` or ``--json`` lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Literal, TextIO
+
+from materia_tui.errors import ExitCode
+from materia_tui.output.plain import PlainFormatter
+from materia_tui.protocol import dump_event
+from materia_tui.source import (
+    ConnectionChanged,
+    EventReceived,
+    EventSource,
+    FrameRejected,
+    MetadataReceived,
+)
+from materia_tui.state import CampaignState
+
+LineMode = Literal["plain", "json"]
+
+
+async def print_stream(
+    source: EventSource,
+    state: CampaignState,
+    mode: LineMode,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> ExitCode:
+    """Consume ``source`` until it ends; returns the campaign's exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    formatter = PlainFormatter(state)
+    try:
+        async for item in source:
+            if isinstance(item, EventReceived):
+                if state.apply(item.event, item.received_at) != "applied":
+                    continue
+                if mode == "json":
+                    _write(out, json.dumps(dump_event(item.event), ensure_ascii=True))
+                else:
+                    for line in formatter.event_lines(item.event):
+                        _write(out, line)
+            elif isinstance(item, FrameRejected):
+                state.apply_rejected(item.rejected, item.received_at)
+                _write(err, formatter.rejected_notice(item.rejected))
+            elif isinstance(item, MetadataReceived):
+                state.set_metadata(item.campaign)
+            elif isinstance(item, ConnectionChanged):
+                notice = formatter.connection_notice(item)
+                if notice:
+                    _write(err, notice)
+    finally:
+        await source.aclose()
+    return ExitCode.CAMPAIGN_FAILED if state.status == "failed" else ExitCode.OK
+
+
+def _write(stream: TextIO, line: str) -> None:
+    stream.write(line + "\n")
+    stream.flush()

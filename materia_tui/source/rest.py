@@ -1,0 +1,158 @@
+"""Async REST client for campaign metadata and history (PROTOCOL.md section 5).
+
+Errors carry one plain sentence naming the URL without its query string and
+never the token: ``AuthError`` for 401/403, ``NotFoundError`` for 404, and
+``RestUnavailableError`` (transient: refused, timeouts, 5xx, unreadable
+bodies) for everything else.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError
+from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, parse_object
+from materia_tui.sanitize import clean
+from materia_tui.settings import ConnectionSettings
+
+READ_TIMEOUT_SECONDS = 60.0
+
+
+class RestUnavailableError(MateriaError):
+    """A transient REST failure: worth retrying later."""
+
+    exit_code = ExitCode.GAVE_UP
+
+
+def display_url(url: str) -> str:
+    """``url`` safe to show: no query string, no fragment, no user:password part."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal needs its brackets back
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    return clean(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+
+
+def ssl_context(settings: ConnectionSettings) -> ssl.SSLContext:
+    """TLS settings shared by REST and WebSocket: verified unless told otherwise."""
+    if settings.insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=settings.ca_bundle)
+
+
+def auth_headers(settings: ConnectionSettings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+
+
+def http_status_error(status: int, url: str, what: str) -> MateriaError:
+    """The error for an HTTP rejection ``status`` of ``url`` (PROTOCOL.md section 3)."""
+    shown = display_url(url)
+    if status == 401:
+        return AuthError(f"The server rejected the credentials (HTTP 401) for {shown}; check the token.")
+    if status == 403:
+        return AuthError(f"The token is not allowed to see {what} (HTTP 403) at {shown}.")
+    if status == 404:
+        return NotFoundError(f"{what[:1].upper()}{what[1:]} was not found (HTTP 404) at {shown}.")
+    return RestUnavailableError(f"The server answered HTTP {status} for {shown}.")
+
+
+class RestClient:
+    """``async with RestClient(settings) as rest: await rest.get_campaign("camp-1")``."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self._settings = settings
+        self._base = settings.base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            headers=auth_headers(settings),
+            verify=ssl_context(settings),
+            timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=settings.open_timeout),
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"RestClient(base_url={display_url(self._base)!r})"
+
+    async def __aenter__(self) -> RestClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def campaign_url(self, campaign_id: str) -> str:
+        return f"{self._base}/campaigns/{quote(campaign_id, safe='')}"
+
+    async def get_campaign(self, campaign_id: str) -> Campaign:
+        url = self.campaign_url(campaign_id)
+        body = await self._get_json(url, None, f"campaign {campaign_id!r}")
+        campaign = parse_campaign(body)
+        if campaign is None:
+            raise RestUnavailableError(f"The server sent unusable campaign metadata from {display_url(url)}.")
+        return campaign
+
+    async def list_campaigns(self) -> list[Campaign]:
+        url = f"{self._base}/campaigns"
+        body = await self._get_json(url, None, "the campaign list")
+        items = body.get("campaigns") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise RestUnavailableError(f"The server sent an unusable campaign list from {display_url(url)}.")
+        return [c for c in (parse_campaign(item) for item in items) if c is not None]
+
+    async def events_after(self, campaign_id: str, after_seq: int) -> AsyncIterator[list[Event | Rejected]]:
+        """Pages of the campaign's history after ``after_seq``, oldest first, until ``last_seq``."""
+        url = f"{self.campaign_url(campaign_id)}/events"
+        what = f"the history of campaign {campaign_id!r}"
+        cursor = after_seq
+        while True:
+            params = {"after_seq": str(cursor), "limit": str(self._settings.page_limit)}
+            body = await self._get_json(url, params, what)
+            raw_events, last_seq = _history_page(body, url)
+            if raw_events:
+                yield [parse_object(raw) for raw in raw_events]
+            page_max = max((_seq_of(raw) for raw in raw_events), default=cursor)
+            # Stop when we hold last_seq, or when the server made no progress
+            # (a page without seqs, or an empty one), which would loop forever.
+            if page_max <= cursor or last_seq is None or page_max >= last_seq:
+                return
+            cursor = page_max
+
+    async def _get_json(self, url: str, params: dict[str, str] | None, what: str) -> Any:
+        try:
+            response = await self._http.get(url, params=params)
+        except httpx.HTTPError as exc:
+            raise RestUnavailableError(
+                f"Could not reach {display_url(url)} ({type(exc).__name__})."
+            ) from None
+        if response.status_code != 200:
+            raise http_status_error(response.status_code, url, what)
+        try:
+            return response.json()
+        except ValueError:
+            raise RestUnavailableError(f"The server sent a body that is not JSON from {display_url(url)}.") from None
+
+
+def _history_page(body: Any, url: str) -> tuple[list[Any], int | None]:
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise RestUnavailableError(f"The server sent an unusable history page from {display_url(url)}.")
+    last_seq = body.get("last_seq")
+    usable_last = last_seq if isinstance(last_seq, int) and not isinstance(last_seq, bool) else None
+    return body["events"], usable_last
+
+
+def _seq_of(raw: Any) -> int:
+    seq = raw.get("seq") if isinstance(raw, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
