@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from materia_tui.config import (
+    DEFAULT_API_URL,
+    ConnectionFlags,
+    config_path,
+    load_config_file,
+    resolve_settings,
+)
+from materia_tui.errors import UsageError
+
+
+def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
+    file = {"url": "https://file.example/api/v1", "token": "file-token"}
+    env = {"MATERIA_API_URL": "https://env.example/api/v1", "MATERIA_TOKEN": "env-token"}
+    s = resolve_settings(ConnectionFlags(url="https://flag.example/api/v1", token="flag-token"), env, file)
+    assert (s.base_url, s.token) == ("https://flag.example/api/v1", "flag-token")
+    s = resolve_settings(ConnectionFlags(), env, file)
+    assert (s.base_url, s.token) == ("https://env.example/api/v1", "env-token")
+    s = resolve_settings(ConnectionFlags(), {}, file)
+    assert (s.base_url, s.token) == ("https://file.example/api/v1", "file-token")
+    s = resolve_settings(ConnectionFlags(), {}, {})
+    assert (s.base_url, s.token) == (DEFAULT_API_URL, None)
+
+
+def test_token_file_is_read_and_loose_permissions_warn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("secret-token\n")
+    os.chmod(token_file, 0o600)
+    s = resolve_settings(ConnectionFlags(token_file=str(token_file)), {}, {})
+    assert s.token == "secret-token"
+    assert capsys.readouterr().err == ""
+    os.chmod(token_file, 0o644)
+    resolve_settings(ConnectionFlags(), {"MATERIA_TOKEN_FILE": str(token_file)}, {})
+    err = capsys.readouterr().err
+    assert "readable by others" in err and "secret-token" not in err
+
+
+def test_bad_inputs_are_one_sentence_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not an http"):
+        resolve_settings(ConnectionFlags(url="ftp://x"), {}, {})
+    with pytest.raises(UsageError, match="Cannot read the token file"):
+        resolve_settings(ConnectionFlags(token_file=str(tmp_path / "missing")), {}, {})
+    with pytest.raises(UsageError, match="CA bundle"):
+        resolve_settings(ConnectionFlags(ca_bundle=str(tmp_path / "none.pem")), {}, {})
+    bad = tmp_path / "config.toml"
+    bad.write_text("url = [")
+    with pytest.raises(UsageError, match="config file"):
+        load_config_file(bad)
+
+
+def test_config_file_location_and_repr_hides_token(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('url = "http://127.0.0.1:1/api/v1"\ntoken = "t0ps3cret"\n')
+    env = {"MATERIA_CONFIG": str(cfg)}
+    assert config_path(env) == cfg
+    s = resolve_settings(ConnectionFlags(), env)
+    assert s.base_url == "http://127.0.0.1:1/api/v1" and s.token == "t0ps3cret"
+    assert "t0ps3cret" not in repr(s)
