@@ -1,0 +1,84 @@
+"""Parse + reduce throughput on one core, against json.loads of the same frames."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import BenchResult, Row, best_of, run_cli  # noqa: E402
+from materia_tui.protocol import Rejected, parse  # noqa: E402
+from materia_tui.state import CampaignState  # noqa: E402
+from tests.support.campaigns import campaign_events  # noqa: E402
+
+
+def proposed_frames(count: int) -> list[str]:
+    frames = []
+    for i in range(count):
+        candidates = [
+            {
+                "id": f"c-{i}-{k}",
+                "parameters": {"pore_size_nm": 0.5 + k / 10, "polymer": "PVDF", "layers": 3},
+                "predicted": {"water_flux": 40.0 + k, "salt_rejection": 90.0},
+                "uncertainty": {"water_flux": 1.5, "salt_rejection": 0.4},
+                "acquisition_value": 0.1 * k,
+            }
+            for k in range(5)
+        ]
+        frames.append(
+            json.dumps({"type": "candidates_proposed", "iteration": 1 + i // 10, "seq": i + 1,
+                        "candidates": candidates})
+        )
+    return frames
+
+
+def bench(quick: bool) -> BenchResult:
+    result = BenchResult("Parser and reducer (one core, no network)")
+    n = 5_000 if quick else 50_000
+    repeat = 2 if quick else 5
+    frames = proposed_frames(n)
+
+    baseline = best_of(lambda: [json.loads(f) for f in frames], repeat)
+
+    def parse_all() -> None:
+        for f in frames:
+            parse(f)
+
+    parse_time = best_of(parse_all, repeat)
+    events = [parse(f) for f in frames]
+    result.check(not any(isinstance(e, Rejected) for e in events), "a valid frame was rejected")
+
+    def reduce_all() -> CampaignState:
+        state = CampaignState("bench")
+        for i, e in enumerate(events):
+            state.apply(e, float(i))  # type: ignore[arg-type]
+        return state
+
+    reduce_time = best_of(reduce_all, repeat)
+    state = reduce_all()
+    result.check(len(state.candidates) == 5 * n, "not every candidate reached the state")
+
+    mixed = [parse(json.dumps(e)) for e in campaign_events(0, iterations=50 if quick else 400, batch=5)]
+
+    def reduce_mixed() -> None:
+        state = CampaignState("bench")
+        for i, e in enumerate(mixed):
+            state.apply(e, float(i))  # type: ignore[arg-type]
+
+    mixed_time = best_of(reduce_mixed, repeat)
+    rate = lambda seconds, count=n: f"{count / seconds:,.0f}/s"  # noqa: E731
+    result.rows += [
+        Row("parse 5-candidate frames", "(part of intake >= 50k/s)", rate(parse_time),
+            f"json.loads {rate(baseline)}", f"{baseline / parse_time:.2f}x"),
+        Row("reduce 5-candidate frames", "", rate(reduce_time)),
+        Row("parse + reduce 5-candidate frames", ">= 50k/s", rate(parse_time + reduce_time),
+            meets_target=n / (parse_time + reduce_time) >= 50_000),
+        Row("reduce a whole synthetic campaign (all event types)", "", rate(mixed_time, len(mixed))),
+    ]
+    return result
+
+
+if __name__ == "__main__":
+    run_cli(bench)
