@@ -9,7 +9,7 @@ bodies) for everything else.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -54,16 +54,20 @@ def auth_headers(settings: ConnectionSettings) -> dict[str, str]:
     return {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
 
 
-def http_status_error(status: int, url: str, what: str) -> MateriaError:
-    """The error for an HTTP rejection ``status`` of ``url`` (PROTOCOL.md section 3)."""
+def http_status_error(status: int, url: str, what: str, how: str | None = None) -> MateriaError:
+    """The error for a rejection ``status`` of ``url`` (PROTOCOL.md section 3).
+
+    ``how`` names the signal, e.g. "close code 4401"; by default "HTTP <status>".
+    """
     shown = display_url(url)
+    how = how or f"HTTP {status}"
     if status == 401:
-        return AuthError(f"The server rejected the credentials (HTTP 401) for {shown}; check the token.")
+        return AuthError(f"The server rejected the credentials ({how}) for {shown}; check the token.")
     if status == 403:
-        return AuthError(f"The token is not allowed to see {what} (HTTP 403) at {shown}.")
+        return AuthError(f"The token is not allowed to see {what} ({how}) at {shown}.")
     if status == 404:
-        return NotFoundError(f"{what[:1].upper()}{what[1:]} was not found (HTTP 404) at {shown}.")
-    return RestUnavailableError(f"The server answered HTTP {status} for {shown}.")
+        return NotFoundError(f"{what[:1].upper()}{what[1:]} was not found ({how}) at {shown}.")
+    return RestUnavailableError(f"The server answered {how} for {shown}.")
 
 
 class RestClient:
@@ -112,7 +116,9 @@ class RestClient:
             raise RestUnavailableError(f"The server sent an unusable campaign list from {display_url(url)}.")
         return [c for c in (parse_campaign(item) for item in items) if c is not None]
 
-    async def events_after(self, campaign_id: str, after_seq: int) -> AsyncIterator[list[Event | Rejected]]:
+    async def events_after(
+        self, campaign_id: str, after_seq: int
+    ) -> AsyncGenerator[list[Event | Rejected], None]:
         """Pages of the campaign's history after ``after_seq``, oldest first, until ``last_seq``."""
         url = f"{self.campaign_url(campaign_id)}/events"
         what = f"the history of campaign {campaign_id!r}"
@@ -142,7 +148,8 @@ class RestClient:
         try:
             return response.json()
         except ValueError:
-            raise RestUnavailableError(f"The server sent a body that is not JSON from {display_url(url)}.") from None
+            shown = display_url(url)
+            raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
 
 
 def _history_page(body: Any, url: str) -> tuple[list[Any], int | None]:

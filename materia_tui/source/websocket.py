@@ -1,0 +1,418 @@
+"""The live source: one campaign over WebSocket, with REST metadata and backfill.
+
+Flow of one connection (PROTOCOL.md sections 3-5)::
+
+    connecting -> REST metadata -> WS handshake -> reader task buffers live frames
+    -> backfilling (REST history after the last seq held) -> live (buffered and
+    new frames, duplicates dropped, gaps filled from REST first)
+
+Transient failures (refused, 5xx, 1001/1006/1011/1012/1013, ping timeout)
+lead to ``reconnecting`` and a capped, jittered backoff; the next connection
+resumes from the last seq held, so the consumer sees every event once.
+401/403 (4401/4403) raise ``AuthError``; 404 (4404) raises ``NotFoundError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import ssl
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing, suppress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from materia_tui.errors import GaveUpError, MateriaError, NotFoundError, UsageError
+from materia_tui.protocol import (
+    MAX_FRAME_BYTES,
+    Campaign,
+    CampaignCompleted,
+    CampaignError,
+    Event,
+    Rejected,
+    is_valid_campaign_id,
+    parse,
+)
+from materia_tui.sanitize import clean
+from materia_tui.settings import ConnectionSettings
+from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, MetadataReceived, SourceItem
+from materia_tui.source.backoff import Backoff
+from materia_tui.source.rest import (
+    RestClient,
+    RestUnavailableError,
+    auth_headers,
+    display_url,
+    http_status_error,
+    ssl_context,
+)
+
+# A frame slightly over 16 MiB is rejected by protocol.parse (costing that frame),
+# rather than by websockets (costing the connection).
+MAX_MESSAGE_BYTES = 2 * MAX_FRAME_BYTES
+LIVE_BUFFER_FRAMES = 4096
+LIVE_BUFFER_BYTES = 64 * 1024 * 1024
+CLOSE_TIMEOUT_SECONDS = 2.0
+# A connection that lived this long, or delivered a live frame, resets the failure count.
+STABLE_CONNECTION_SECONDS = 5.0
+REASON_MAX_CHARS = 120
+
+FINAL_CLOSE_CODES = {4401: 401, 4403: 403, 4404: 404}
+
+
+class _TransientFailure(Exception):
+    """This connection is lost; reconnect after a backoff. ``detail`` is one safe sentence."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    """The reader's last word: why the WebSocket stopped."""
+
+    error: BaseException
+
+
+class _LiveBuffer:
+    """Live frames waiting while we backfill: bounded by count and bytes.
+
+    One producer (the reader task), one consumer (the source). A full buffer
+    makes the reader wait, which pushes back on the socket instead of growing
+    memory; one frame is always admitted so a single huge frame cannot block.
+    """
+
+    def __init__(self, max_frames: int, max_bytes: int) -> None:
+        self._items: deque[tuple[str | bytes | _Closed, int]] = deque()
+        self._bytes = 0
+        self._max_frames = max_frames
+        self._max_bytes = max_bytes
+        self._not_empty = asyncio.Event()
+        self._has_room = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def put(self, item: str | bytes | _Closed, size: int) -> None:
+        while self._items and (len(self._items) >= self._max_frames or self._bytes + size > self._max_bytes):
+            self._has_room.clear()
+            await self._has_room.wait()
+        self._items.append((item, size))
+        self._bytes += size
+        self._not_empty.set()
+
+    async def get(self) -> str | bytes | _Closed:
+        while not self._items:
+            self._not_empty.clear()
+            await self._not_empty.wait()
+        item, size = self._items.popleft()
+        self._bytes -= size
+        self._has_room.set()
+        return item
+
+
+async def _read_frames(ws: ClientConnection, buffer: _LiveBuffer) -> None:
+    try:
+        while True:
+            message = await ws.recv()
+            await buffer.put(message, len(message))
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # the close, or anything else that ends this connection
+        await buffer.put(_Closed(exc), 0)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class WebSocketSource:
+    """``async for item in WebSocketSource("camp-1", settings): ...``; ``await source.aclose()``.
+
+    ``after_seq``: the last seq the consumer already holds (resume point).
+    ``stop_at_end``: end (after ``ConnectionChanged("closed")``) once the
+    campaign completed or failed. ``clock``: the ``received_at`` of items.
+    """
+
+    def __init__(
+        self,
+        campaign_id: str,
+        settings: ConnectionSettings,
+        *,
+        after_seq: int = 0,
+        stop_at_end: bool = True,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not is_valid_campaign_id(campaign_id):
+            raise UsageError(
+                f"{clean(campaign_id, 80)!r} is not a valid campaign id "
+                "(1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit)."
+            )
+        self.campaign_id = campaign_id
+        self._settings = settings
+        self._ws_url = settings.websocket_url(campaign_id)
+        self._shown_url = display_url(self._ws_url)
+        self._stop_at_end = stop_at_end
+        self._clock = clock
+        self._backoff = Backoff(settings.backoff_initial, settings.backoff_max, rng)
+        self.last_seq = after_seq  # the newest seq handed to the consumer
+        self.duplicates_dropped = 0
+        self._rest_absent = False  # the backend serves no REST: the WS alone is the source
+        self._history_absent = False
+        self._ended = False
+        self._live_frame_seen = False
+        self._items = self._run()
+
+    def __repr__(self) -> str:
+        return f"WebSocketSource({self.campaign_id!r}, url={self._shown_url!r}, last_seq={self.last_seq})"
+
+    def __aiter__(self) -> WebSocketSource:
+        return self
+
+    async def __anext__(self) -> SourceItem:
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        await self._items.aclose()
+
+    # ----- the reconnect loop -------------------------------------------------
+
+    async def _run(self) -> AsyncGenerator[SourceItem, None]:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        rest = RestClient(self._settings)
+        try:
+            while True:
+                yield ConnectionChanged("connecting", attempt=failures)
+                started = loop.time()
+                self._live_frame_seen = False
+                try:
+                    async with aclosing(self._connection(rest)) as items:
+                        async for item in items:
+                            yield item
+                    yield ConnectionChanged("closed", detail="The campaign has ended.")
+                    return
+                except (_TransientFailure, RestUnavailableError) as exc:
+                    detail = exc.detail if isinstance(exc, _TransientFailure) else exc.message
+                except MateriaError as exc:
+                    yield ConnectionChanged("failed", detail=exc.message)
+                    raise
+                if self._live_frame_seen or loop.time() - started >= STABLE_CONNECTION_SECONDS:
+                    failures = 0
+                failures += 1
+                limit = self._settings.max_retries
+                if limit is not None and failures > limit:
+                    message = (
+                        f"Gave up connecting to {self._shown_url} after {failures} failed "
+                        f"attempt{'s' if failures != 1 else ''}. Last: {detail}"
+                    )
+                    yield ConnectionChanged("failed", attempt=failures, detail=message)
+                    raise GaveUpError(message)
+                delay = self._backoff.delay(failures)
+                yield ConnectionChanged("reconnecting", attempt=failures, retry_in=delay, detail=detail)
+                await asyncio.sleep(delay)
+        finally:
+            await rest.aclose()
+
+    # ----- one connection -----------------------------------------------------
+
+    async def _connection(self, rest: RestClient) -> AsyncGenerator[SourceItem, None]:
+        """Items of one connection; returns when the campaign ended, raises when the connection did."""
+        metadata_missing = False
+        if not self._rest_absent:
+            try:
+                yield MetadataReceived(await rest.get_campaign(self.campaign_id))
+            except NotFoundError:
+                metadata_missing = True  # final only if the WebSocket says so too
+            except RestUnavailableError:
+                pass  # metadata decorates the stream; the WebSocket alone suffices
+        ws = await self._connect()
+        if metadata_missing:
+            self._rest_absent = True  # the WS knows the campaign, so REST is simply not served
+        buffer = _LiveBuffer(LIVE_BUFFER_FRAMES, LIVE_BUFFER_BYTES)
+        reader = asyncio.create_task(_read_frames(ws, buffer), name=f"ws-reader-{self.campaign_id}")
+        try:
+            yield ConnectionChanged("backfilling")
+            async with aclosing(self._backfill(rest)) as history:
+                async for item in history:
+                    yield item
+            if self._ended:
+                return
+            yield ConnectionChanged("live")
+            async with aclosing(self._live(rest, buffer)) as live:
+                async for item in live:
+                    yield item
+        finally:
+            reader.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await reader
+            with suppress(Exception):
+                await ws.close()
+
+    async def _connect(self) -> ClientConnection:
+        settings = self._settings
+        secure = self._ws_url.startswith("wss:")
+        try:
+            return await connect(
+                self._ws_url,
+                additional_headers=auth_headers(settings),
+                max_size=MAX_MESSAGE_BYTES,
+                max_queue=64,
+                ping_interval=settings.ping_interval,
+                ping_timeout=settings.ping_timeout,
+                open_timeout=settings.open_timeout,
+                close_timeout=CLOSE_TIMEOUT_SECONDS,
+                compression=None if _is_loopback(self._ws_url) else "deflate",
+                ssl=ssl_context(settings) if secure else None,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403, 404):
+                raise http_status_error(status, self._ws_url, f"campaign {self.campaign_id!r}") from None
+            raise _TransientFailure(f"The server answered HTTP {status} for {self._shown_url}.") from None
+        except ssl.SSLCertVerificationError:
+            raise UsageError(
+                f"TLS certificate verification failed for {self._shown_url}; "
+                "pass a CA bundle, or --insecure if you trust this network."
+            ) from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            why = type(exc).__name__
+            raise _TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
+
+    # ----- history --------------------------------------------------------------
+
+    async def _backfill(self, rest: RestClient) -> AsyncGenerator[SourceItem, None]:
+        """Every event after ``last_seq`` from REST; sets ``_ended`` if the campaign ended in it."""
+        if self._rest_absent or self._history_absent:
+            return
+        unresolved_error = False
+        try:
+            async with aclosing(rest.events_after(self.campaign_id, self.last_seq)) as pages:
+                async for page in pages:
+                    for parsed in page:
+                        item = self._admit(parsed)
+                        if item is None:
+                            continue
+                        yield item
+                        event = item.event if isinstance(item, EventReceived) else None
+                        if event is not None and self._ends_campaign(event) and self._stop_at_end:
+                            self._ended = True
+                            return
+                        unresolved_error = event is not None and _fatality_unknown(event)
+        except NotFoundError:
+            self._history_absent = True
+            return
+        # An error of unknown fatality is fatal only if it is the newest event
+        # and the campaign's status says failed (PROTOCOL.md section 4).
+        if unresolved_error:
+            async for meta in self._failed_status(rest):
+                yield meta
+
+    async def _failed_status(self, rest: RestClient) -> AsyncGenerator[SourceItem, None]:
+        if self._rest_absent:
+            return
+        try:
+            campaign: Campaign = await rest.get_campaign(self.campaign_id)
+        except (RestUnavailableError, NotFoundError):
+            return
+        yield MetadataReceived(campaign)
+        if campaign.status == "failed" and self._stop_at_end:
+            self._ended = True
+
+    # ----- live frames ----------------------------------------------------------
+
+    async def _live(self, rest: RestClient, buffer: _LiveBuffer) -> AsyncGenerator[SourceItem, None]:
+        while True:
+            frame = await buffer.get()
+            if isinstance(frame, _Closed):
+                raise self._closed_error(frame.error)
+            self._live_frame_seen = True
+            if isinstance(frame, bytes):
+                yield FrameRejected(Rejected("binary", "binary frame ignored"), self._clock())
+                continue
+            parsed = parse(frame)
+            seq = parsed.seq
+            if not isinstance(parsed, Rejected) and seq is not None and seq > self.last_seq + 1:
+                # A gap: fetch what we missed first, so events stay in seq order.
+                async with aclosing(self._backfill(rest)) as missing:
+                    async for item in missing:
+                        yield item
+                if self._ended:
+                    return
+            admitted = self._admit(parsed)
+            if admitted is None:
+                continue
+            yield admitted
+            if isinstance(admitted, EventReceived):
+                event = admitted.event
+                if self._ends_campaign(event) and self._stop_at_end:
+                    self._ended = True
+                    return
+                if _fatality_unknown(event) and len(buffer) == 0:
+                    async for meta in self._failed_status(rest):
+                        yield meta
+                    if self._ended:
+                        return
+
+    def _admit(self, parsed: Event | Rejected) -> SourceItem | None:
+        """The item for one parsed event, or None for a duplicate; advances ``last_seq``."""
+        now = self._clock()
+        seq = parsed.seq
+        if isinstance(parsed, Rejected):
+            # A rejected frame holding exactly the next seq occupies it; any other
+            # seq it claims is untrusted and must not move the resume point.
+            if seq == self.last_seq + 1:
+                self.last_seq = seq
+            return FrameRejected(parsed, now)
+        if seq is not None:
+            if seq <= self.last_seq:
+                self.duplicates_dropped += 1
+                return None
+            self.last_seq = seq
+        return EventReceived(parsed, now)
+
+    @staticmethod
+    def _ends_campaign(event: Event) -> bool:
+        fatal_error = isinstance(event, CampaignError) and event.fatal is True
+        return fatal_error or isinstance(event, CampaignCompleted)
+
+    def _closed_error(self, error: BaseException) -> Exception:
+        if not isinstance(error, ConnectionClosed):
+            return _TransientFailure(f"The connection to {self._shown_url} failed ({type(error).__name__}).")
+        if error.rcvd is not None:
+            code, reason = error.rcvd.code, error.rcvd.reason
+        elif error.sent is not None:
+            code, reason = error.sent.code, error.sent.reason
+        else:
+            code, reason = 1006, "no close frame"
+        status = FINAL_CLOSE_CODES.get(code)
+        if status is not None:
+            return http_status_error(
+                status, self._ws_url, f"campaign {self.campaign_id!r}", how=f"close code {code}"
+            )
+        why = f": {self._scrub(reason)}" if reason else ""
+        return _TransientFailure(f"The connection to {self._shown_url} closed with code {code}{why}.")
+
+    def _scrub(self, text: str) -> str:
+        """A server-sent string made safe to show; a server echoing the token gets it masked."""
+        token = self._settings.token
+        if token and len(token) >= 4:
+            text = text.replace(token, "[token]")
+        return clean(text, REASON_MAX_CHARS)
+
+
+def _fatality_unknown(event: Event) -> bool:
+    return isinstance(event, CampaignError) and event.fatal is None
