@@ -61,6 +61,9 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 # A connection that lived this long, or delivered a live frame, resets the failure count.
 STABLE_CONNECTION_SECONDS = 5.0
 REASON_MAX_CHARS = 120
+# After this many consecutive history failures on working WebSockets, go live
+# without history rather than never: a broken REST must not block live events.
+HISTORY_ATTEMPTS = 3
 
 FINAL_CLOSE_CODES = {4401: 401, 4403: 403, 4404: 404}
 
@@ -172,6 +175,8 @@ class WebSocketSource:
         self.duplicates_dropped = 0
         self._rest_absent = False  # the backend serves no REST: the WS alone is the source
         self._history_absent = False
+        self._history_failures = 0
+        self._history_note = ""  # why history was skipped, for the "live" status detail
         self._ended = False
         self._live_frame_seen = False
         self._items = self._run()
@@ -251,7 +256,7 @@ class WebSocketSource:
                     yield item
             if self._ended:
                 return
-            yield ConnectionChanged("live")
+            yield ConnectionChanged("live", detail=self._history_note)
             async with aclosing(self._live(rest, buffer)) as live:
                 async for item in live:
                     yield item
@@ -315,6 +320,14 @@ class WebSocketSource:
         except NotFoundError:
             self._history_absent = True
             return
+        except RestUnavailableError as exc:
+            self._history_failures += 1
+            if self._history_failures < HISTORY_ATTEMPTS:
+                raise
+            self._history_note = f"History unavailable, events may be missing: {exc.message}"
+            return
+        self._history_failures = 0
+        self._history_note = ""
         # An error of unknown fatality is fatal only if it is the newest event
         # and the campaign's status says failed (PROTOCOL.md section 4).
         if unresolved_error:

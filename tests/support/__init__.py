@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from materia_tui.settings import ConnectionSettings
 from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, SourceItem
 
 
@@ -98,3 +99,19 @@ async def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.0
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(interval)
+
+
+def fast_settings(base_url: str, token: str | None = None, **overrides: Any) -> ConnectionSettings:
+    """Settings for tests: tiny backoff and short timeouts, so failures show in seconds."""
+    from tests.support.scripted_server import DEFAULT_TOKEN
+
+    values: dict[str, Any] = {
+        "token": DEFAULT_TOKEN if token is None else token,
+        "backoff_initial": 0.01,
+        "backoff_max": 0.05,
+        "ping_interval": 2.0,
+        "ping_timeout": 2.0,
+        "open_timeout": 2.0,
+    }
+    values.update(overrides)
+    return ConnectionSettings(base_url, **values)
