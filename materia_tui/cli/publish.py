@@ -1,0 +1,132 @@
+"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis (PROTOCOL.md section 6)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+from materia_tui.errors import ExitCode, MateriaError, UsageError
+from materia_tui.sanitize import clean
+
+BATCH_SIZE = 500
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "publish",
+        help="publish events from a JSON-lines file into Redis",
+        description=(
+            "Publish one event per line (JSON objects) to a campaign in Redis; seq, campaign_id and "
+            "(when missing) timestamp are assigned here. Bad lines are reported on stderr with their "
+            "line number and skipped; the exit code is then 1."
+        ),
+    )
+    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
+    parser.add_argument("events", nargs="?", default=None, metavar="EVENTS.jsonl | -",
+                        help="events file, or - (or nothing) for stdin")
+    parser.add_argument("--redis", metavar="URL", required=True, help="Redis URL, e.g. redis://localhost:6379/0")
+    parser.add_argument("--meta", metavar="campaign.json", help="campaign metadata to set first")
+    parser.add_argument("--status", choices=["pending", "running", "completed", "failed", "cancelled"],
+                        help="set the campaign status after publishing")
+    parser.set_defaults(run=run)
+
+
+def _read_meta(path: str, campaign_id: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path!r}: {exc.strerror}.") from None
+    except ValueError as exc:
+        raise UsageError(f"{path!r} is not JSON: {exc}.") from None
+    if not isinstance(meta, dict):
+        raise UsageError(f"{path!r} does not hold a JSON object.")
+    if meta.setdefault("id", campaign_id) != campaign_id:
+        raise UsageError(f"{path!r} describes campaign {clean(meta['id'], 80)!r}, not {campaign_id!r}.")
+    return meta
+
+
+def _lines(source: IO[str]) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(source, start=1):
+        if line.strip():
+            yield number, line
+
+
+def run(args: argparse.Namespace) -> int:
+    from materia_tui.protocol import is_valid_campaign_id
+
+    if not is_valid_campaign_id(args.campaign_id):
+        raise UsageError(f"{clean(args.campaign_id, 80)!r} is not a valid campaign id.")
+    meta = _read_meta(args.meta, args.campaign_id) if args.meta else None
+    if args.events in (None, "-"):
+        return _publish(args, meta, sys.stdin)
+    try:
+        with open(args.events, encoding="utf-8") as handle:
+            return _publish(args, meta, handle)
+    except OSError as exc:
+        raise UsageError(f"Cannot read {args.events!r}: {exc.strerror}.") from None
+
+
+def _publish(args: argparse.Namespace, meta: dict[str, Any] | None, source: IO[str]) -> int:
+    from redis.exceptions import RedisError
+
+    from materia_tui.publish import InvalidCampaign, InvalidEvent, Publisher
+
+    campaign_id: str = args.campaign_id
+    bad = 0
+    published: list[int] = []
+    try:
+        publisher = Publisher(args.redis)
+        with publisher:
+            if meta is not None:
+                try:
+                    publisher.set_metadata(meta)
+                except InvalidCampaign as exc:
+                    raise UsageError(f"--meta: {exc}") from None
+            batch: list[dict[str, Any]] = []
+            for number, line in _lines(source):
+                event = _event_of_line(number, line, campaign_id)
+                if event is None:
+                    bad += 1
+                    continue
+                batch.append(event)
+                if len(batch) >= BATCH_SIZE:
+                    published += publisher.publish_many(campaign_id, batch)
+                    batch = []
+            if batch:
+                published += publisher.publish_many(campaign_id, batch)
+            if args.status:
+                publisher.set_status(campaign_id, args.status)
+    except InvalidEvent as exc:  # _event_of_line validated already; kept for safety
+        raise MateriaError(f"an event was refused: {exc}") from None
+    except RedisError as exc:
+        # The URL may carry a password: name only the failure.
+        raise MateriaError(f"Redis failed: {type(exc).__name__}.") from None
+    span = f" (seq {published[0]}..{published[-1]})" if published else ""
+    print(f"published {len(published)} events to {campaign_id}{span}", file=sys.stderr)
+    if bad:
+        print(f"skipped {bad} bad line(s)", file=sys.stderr)
+        return int(ExitCode.CAMPAIGN_FAILED)
+    return int(ExitCode.OK)
+
+
+def _event_of_line(number: int, line: str, campaign_id: str) -> dict[str, Any] | None:
+    from materia_tui.server.layout import InvalidEvent, event_body
+
+    try:
+        event = json.loads(line)
+    except ValueError as exc:
+        print(f"line {number}: not JSON ({clean(exc, 120)})", file=sys.stderr)
+        return None
+    if not isinstance(event, dict):
+        print(f"line {number}: not a JSON object", file=sys.stderr)
+        return None
+    try:
+        event_body(campaign_id, event)
+    except InvalidEvent as exc:
+        print(f"line {number}: {clean(exc, 200)}", file=sys.stderr)
+        return None
+    return event

@@ -1,0 +1,91 @@
+"""``materia-tui serve``: the PROTOCOL.md backend (REST + WebSocket) on a memory or Redis bus."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from typing import Any
+
+from materia_tui.errors import ExitCode, UsageError
+
+DEFAULT_PORT = 8765
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="serve campaigns over REST and WebSocket (PROTOCOL.md)",
+        description=(
+            "Serve campaigns over REST and WebSocket. The JWT secret comes from env "
+            "MATERIA_JWT_SECRET or --jwt-secret-file (never from the command line). "
+            "Prints 'serving <REST base URL>' once ready; SIGINT/SIGTERM close clients with 1001."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
+    parser.add_argument("--redis", metavar="URL", help="use Redis (PROTOCOL.md section 6) instead of memory")
+    parser.add_argument("--no-auth", action="store_true", help="accept every request (loopback only)")
+    parser.add_argument(
+        "--allow-remote-no-auth", action="store_true", help="allow --no-auth on a non-loopback address"
+    )
+    parser.add_argument("--jwt-secret-file", metavar="PATH", help="file holding the HS256 secret")
+    parser.add_argument(
+        "--queue-size", type=int, default=1024, help="frames a client may lag before it is closed (1013)"
+    )
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    parser.set_defaults(run=run)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from materia_tui.server.auth import AuthPolicy, JwtAuth, NoAuth, load_secret
+
+    if args.queue_size < 1:
+        raise UsageError("--queue-size must be at least 1.")
+    auth: AuthPolicy
+    if args.no_auth:
+        if not is_loopback(args.host) and not args.allow_remote_no_auth:
+            raise UsageError(
+                f"--no-auth on {args.host} would let anyone on the network read every campaign; "
+                "bind to 127.0.0.1 or add --allow-remote-no-auth."
+            )
+        auth = NoAuth()
+    else:
+        auth = JwtAuth(load_secret(args.jwt_secret_file))
+    logging.basicConfig(level=args.log_level.upper(), format="materia-tui serve: %(levelname)s %(message)s")
+    asyncio.run(_serve(args, auth))
+    return int(ExitCode.OK)
+
+
+async def _serve(args: argparse.Namespace, auth: Any) -> None:
+    import asyncio
+    import signal
+
+    from materia_tui.server.app import start_server
+    from materia_tui.server.bus import Bus, MemoryBus, RedisBus
+
+    bus: Bus = RedisBus(args.redis) if args.redis else MemoryBus()
+    try:
+        server = await start_server(args.host, args.port, bus=bus, auth=auth, queue_size=args.queue_size)
+    except OSError as exc:
+        raise UsageError(f"Cannot serve on {args.host}:{args.port}: {exc.strerror or exc}.") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"serving {server.base_url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()

@@ -1,0 +1,312 @@
+"""Where a server's campaigns live: in this process (:class:`MemoryBus`) or in
+Redis (:class:`RedisBus`, PROTOCOL.md section 6), behind one interface.
+
+A bus stores metadata and history, assigns ``seq`` to published events, and
+hands every live frame (the exact JSON text stored in the history) to one
+listener, the server's fan-out. Frames are passed as text and never re-encoded.
+
+:class:`RedisBus` pattern-subscribes to ``campaign:*`` once, before the server
+reports ready, so no live frame can fall between a client's handshake and its
+backfill. When the Pub/Sub connection breaks, frames may have been lost: the
+bus tells the listener (``on_gap``) so clients are closed with a transient code
+and resume by REST backfill, then it reconnects with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from materia_tui.server import layout
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import PubSub
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 1000
+
+
+class BusListener(Protocol):
+    def on_frame(self, campaign_id: str, frame: str) -> None:
+        """One live event (text JSON with its seq), in seq order per campaign."""
+        ...
+
+    def on_gap(self) -> None:
+        """Live frames may have been lost (bus connection broke)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    frames: list[str]  # event JSON texts, seq order
+    last_seq: int
+
+
+class Bus(Protocol):
+    async def start(self, listener: BusListener) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def list_campaigns(self) -> list[dict[str, Any]]: ...
+
+    async def get_campaign(self, campaign_id: str) -> dict[str, Any] | None: ...
+
+    async def set_campaign(self, campaign_id: str, meta_json: str) -> None: ...
+
+    async def set_status(self, campaign_id: str, status: str) -> None: ...
+
+    async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
+        """Stamp each body (see ``layout.event_body``) with the next seq and publish it."""
+        ...
+
+    async def history(self, campaign_id: str, after_seq: int, limit: int) -> HistoryPage: ...
+
+
+def _decode_meta(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _text(value: str | bytes) -> str:
+    # decode_responses=True gives str; the stubs cannot know that.
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _seq_of(frame: str) -> int | None:
+    # Frames we stamp start with {"seq":N, so this is a cheap prefix read;
+    # a foreign publisher's frame falls back to a full decode.
+    if frame.startswith('{"seq":'):
+        end = frame.find(",", 7)
+        with contextlib.suppress(ValueError):
+            return int(frame[7:end])
+    try:
+        value = json.loads(frame)
+    except ValueError:
+        return None
+    seq = value.get("seq") if isinstance(value, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
+class _Campaign:
+    __slots__ = ("frames", "meta")
+
+    def __init__(self, meta: str) -> None:
+        self.meta = meta
+        self.frames: list[str] = []
+
+
+class MemoryBus:
+    """One process's campaigns, in memory (the default; ``demo`` uses it)."""
+
+    def __init__(self) -> None:
+        self._campaigns: dict[str, _Campaign] = {}
+        self._listeners: list[BusListener] = []
+
+    async def start(self, listener: BusListener) -> None:
+        self._listeners.append(listener)
+
+    async def close(self) -> None:
+        self._listeners.clear()
+
+    async def list_campaigns(self) -> list[dict[str, Any]]:
+        metas = (_decode_meta(c.meta) for _, c in sorted(self._campaigns.items()))
+        return [m for m in metas if m is not None]
+
+    async def get_campaign(self, campaign_id: str) -> dict[str, Any] | None:
+        campaign = self._campaigns.get(campaign_id)
+        return _decode_meta(campaign.meta) if campaign else None
+
+    async def set_campaign(self, campaign_id: str, meta_json: str) -> None:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            self._campaigns[campaign_id] = _Campaign(meta_json)
+        else:
+            campaign.meta = meta_json
+
+    async def set_status(self, campaign_id: str, status: str) -> None:
+        campaign = self._campaigns.get(campaign_id)
+        meta = layout.with_status(campaign.meta if campaign else None, campaign_id, status)
+        await self.set_campaign(campaign_id, meta)
+
+    async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
+        return self.publish_now(campaign_id, bodies)
+
+    def publish_now(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
+        """Synchronous publish: stamping and fan-out happen before it returns."""
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            campaign = self._campaigns[campaign_id] = _Campaign(layout.minimal_meta(campaign_id))
+        seqs: list[int] = []
+        for body in bodies:
+            seq = len(campaign.frames) + 1
+            frame = layout.stamp(body, seq)
+            campaign.frames.append(frame)
+            seqs.append(seq)
+            for listener in self._listeners:
+                listener.on_frame(campaign_id, frame)
+        return seqs
+
+    async def history(self, campaign_id: str, after_seq: int, limit: int) -> HistoryPage:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            return HistoryPage([], 0)
+        start = max(0, after_seq)
+        return HistoryPage(campaign.frames[start : start + max(0, limit)], len(campaign.frames))
+
+
+class RedisBus:
+    """Campaigns kept in Redis as PROTOCOL.md section 6 lays them out."""
+
+    def __init__(self, url: str, *, reconnect_max: float = 5.0) -> None:
+        self._url = url  # may hold a password: never logged, never in a repr
+        self._reconnect_max = reconnect_max
+        self._redis: Redis | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._publish_script: Any = None
+
+    def __repr__(self) -> str:
+        return "RedisBus(<url hidden>)"
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError("RedisBus.start() has not been awaited")
+        return self._redis
+
+    async def start(self, listener: BusListener) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(self._url, decode_responses=True)
+        self._publish_script = self._redis.register_script(layout.PUBLISH_LUA)
+        pubsub = self._redis.pubsub()
+        # Subscribed (and confirmed) before start() returns: the server says
+        # "ready" only once it cannot miss a live frame.
+        await pubsub.psubscribe(layout.CHANNEL_PATTERN)
+        while True:
+            message = await pubsub.get_message(timeout=10.0)
+            if message is None:
+                raise ConnectionError("Redis did not confirm the Pub/Sub subscription")
+            if message.get("type") == "psubscribe":
+                break
+        self._reader = asyncio.create_task(self._read(pubsub, listener), name="redis-bus-reader")
+
+    async def _read(self, pubsub: PubSub, listener: BusListener) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        delay = 0.1
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=None)
+                delay = 0.1
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                log.warning("lost the Redis Pub/Sub connection; clients will resume by backfill")
+                listener.on_gap()
+                await asyncio.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, self._reconnect_max)
+                with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                    await pubsub.connect()  # type: ignore[no-untyped-call]  # re-psubscribes through redis-py's on_connect
+                continue
+            if message is None or message.get("type") != "pmessage":
+                continue
+            campaign_id = layout.campaign_id_of_channel(message["channel"])
+            data = message["data"]
+            if campaign_id is not None and isinstance(data, str):
+                listener.on_frame(campaign_id, data)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def list_campaigns(self) -> list[dict[str, Any]]:
+        ids = sorted(_text(i) for i in await self.redis.smembers(layout.CAMPAIGNS_KEY))
+        if not ids:
+            return []
+        texts = await self.redis.mget([layout.meta_key(i) for i in ids])
+        metas = (_decode_meta(_text(t)) if t is not None else None for t in texts)
+        return [m for m in metas if m is not None]
+
+    async def get_campaign(self, campaign_id: str) -> dict[str, Any] | None:
+        text = await self.redis.get(layout.meta_key(campaign_id))
+        return _decode_meta(_text(text)) if text is not None else None
+
+    async def set_campaign(self, campaign_id: str, meta_json: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(layout.meta_key(campaign_id), meta_json)
+            pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
+            await pipe.execute()
+
+    async def set_status(self, campaign_id: str, status: str) -> None:
+        key = layout.meta_key(campaign_id)
+
+        async def update(pipe: Any) -> None:
+            current = await pipe.get(key)
+            pipe.multi()
+            pipe.set(key, layout.with_status(current, campaign_id, status))
+            pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
+
+        await self.redis.transaction(update, key)
+
+    async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
+        if not bodies:
+            return []
+        keys = [
+            layout.seq_key(campaign_id),
+            layout.events_key(campaign_id),
+            layout.meta_key(campaign_id),
+            layout.CAMPAIGNS_KEY,
+        ]
+        args = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id), *bodies]
+        seqs = await self._publish_script(keys=keys, args=args)
+        return [int(s) for s in seqs]
+
+    async def history(self, campaign_id: str, after_seq: int, limit: int) -> HistoryPage:
+        after_seq = max(0, after_seq)
+        limit = max(0, min(limit, MAX_PAGE))
+        key = layout.events_key(campaign_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(layout.seq_key(campaign_id))
+            pipe.llen(key)
+            pipe.lrange(key, after_seq, after_seq + limit - 1)
+            last_text, length, window = await pipe.execute()
+        last_seq = int(last_text or 0)
+        frames: list[str] = window if limit else []
+        # Fast path: with a compliant publisher the list holds seq 1..K at
+        # indexes 0..K-1. If the first frame is not seq after_seq+1 (a foreign
+        # publisher left a gap), locate the start by seq instead.
+        misplaced = bool(frames) and _seq_of(frames[0]) != after_seq + 1
+        if limit and (misplaced or (not frames and length and last_seq > after_seq)):
+            frames = await self._history_by_seq(key, int(length), after_seq, limit)
+        return HistoryPage(frames, last_seq)
+
+    async def _history_by_seq(self, key: str, length: int, after_seq: int, limit: int) -> list[str]:
+        # Binary search for the first index whose seq > after_seq (list is in seq order).
+        low, high = 0, min(length, after_seq + 1)
+        while low < high:
+            middle = (low + high) // 2
+            seq = _seq_of(_text(await self.redis.lindex(key, middle) or ""))
+            if seq is not None and seq > after_seq:
+                high = middle
+            else:
+                low = middle + 1
+        window = [_text(f) for f in await self.redis.lrange(key, low, low + limit - 1)]
+        return [f for f in window if (_seq_of(f) or 0) > after_seq]
