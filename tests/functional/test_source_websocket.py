@@ -363,4 +363,4 @@ async def test_aclose_stops_a_live_source(server: ScriptedServer) -> None:
         if isinstance(item, ConnectionChanged) and item.status == "live":
             break
     await source.aclose()
-    await wait_until(lambda: server.clients(CAMPAIGN) == 0)
+    await server.wait_for_no_clients(CAMPAIGN)

@@ -38,7 +38,8 @@ Scripting knobs (plain attributes, change them at any time):
 Other helpers: ``send_raw(id, frame)`` sends a str/bytes frame to every
 connected client without recording it (garbage, binary, unsequenced);
 ``publish(id, event, live=False)`` records without sending (makes a gap);
-``set_status(id, status)`` updates the metadata; ``stall()`` makes current
+``set_status(id, status)`` updates the metadata; ``wait_for_clients``,
+``wait_for_no_clients`` and ``wait_for_handshakes`` wait for named conditions; ``stall()`` makes current
 connections stop answering pings and stop receiving frames (ping-timeout
 tests; new connections are normal); counters ``ws_handshakes`` and
 ``rest_requests``; ``history(id)`` is the ground truth (events with seqs).
@@ -171,6 +172,10 @@ class ScriptedServer:
     async def wait_for_clients(self, campaign_id: str, count: int = 1, timeout: float = 5.0) -> None:
         """Wait until ``count`` clients are connected to the campaign."""
         await self._wait(lambda: self.clients(campaign_id) >= count, timeout)
+
+    async def wait_for_no_clients(self, campaign_id: str, timeout: float = 5.0) -> None:
+        """Wait until every client of the campaign has disconnected."""
+        await self._wait(lambda: self.clients(campaign_id) == 0, timeout)
 
     async def wait_for_handshakes(self, count: int, timeout: float = 5.0) -> None:
         await self._wait(lambda: self.ws_handshakes >= count, timeout)
