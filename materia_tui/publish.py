@@ -34,6 +34,7 @@ is published. An unknown ``type`` is published (consumers skip it).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -198,7 +199,11 @@ class MemoryPublisher:
         return (await self.publish_many(campaign_id, [event]))[0]
 
     async def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
-        return self._bus.publish_now(campaign_id, _bodies(campaign_id, events))
+        seqs = self._bus.publish_now(campaign_id, _bodies(campaign_id, events))
+        # Let the clients' sender tasks run: a burst published without ever
+        # yielding would fill their bounded queues for no reason.
+        await asyncio.sleep(0)
+        return seqs
 
     async def set_status(self, campaign_id: str, status: CampaignStatus) -> None:
         await self._bus.set_status(layout.check_campaign_id(campaign_id), status)

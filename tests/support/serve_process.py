@@ -1,0 +1,67 @@
+"""``materia-tui serve`` as a real subprocess (``python -m materia_tui serve``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+START_TIMEOUT = 20.0
+
+
+@dataclass
+class ServeProcess:
+    process: asyncio.subprocess.Process
+    base_url: str
+
+    @property
+    def origin(self) -> str:
+        return self.base_url.removesuffix("/api/v1")
+
+    @property
+    def port(self) -> int:
+        return int(self.origin.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to the clients (a crash, not a shutdown)."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(sig)
+        try:
+            return await asyncio.wait_for(self.process.wait(), 10.0)
+        except TimeoutError:
+            self.process.kill()
+            return await self.process.wait()
+
+
+async def start_serve(*args: str, secret: str | None = None) -> ServeProcess:
+    """Start ``serve --port 0 ARGS`` and wait for its ``serving URL`` line."""
+    env = dict(os.environ)
+    env.pop("MATERIA_JWT_SECRET", None)
+    if secret is not None:
+        env["MATERIA_JWT_SECRET"] = secret
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "materia_tui", "serve", "--port", "0", *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    text = line.decode().strip()
+    if not text.startswith("serving "):
+        await process.wait()
+        stderr = await process.stderr.read() if process.stderr else b""
+        raise RuntimeError(f"serve did not start: {text!r} {stderr.decode()[-500:]!r}")
+    return ServeProcess(process, text.removeprefix("serving "))
