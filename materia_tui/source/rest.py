@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError
+from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, parse_object
 from materia_tui.sanitize import clean
 from materia_tui.settings import ConnectionSettings
@@ -140,6 +140,11 @@ class RestClient:
         try:
             response = await self._http.get(url, params=params)
         except httpx.HTTPError as exc:
+            if _caused_by_certificate(exc):
+                raise UsageError(
+                    f"TLS certificate verification failed for {display_url(url)}; "
+                    "pass a CA bundle, or --insecure if you trust this network."
+                ) from None
             raise RestUnavailableError(
                 f"Could not reach {display_url(url)} ({type(exc).__name__})."
             ) from None
@@ -150,6 +155,17 @@ class RestClient:
         except ValueError:
             shown = display_url(url)
             raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
+
+
+def _caused_by_certificate(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _history_page(body: Any, url: str) -> tuple[list[Any], int | None]:

@@ -20,6 +20,8 @@ Usage from a pytest-asyncio test::
     await server.start()                                    # same port again
     await server.close()                                    # stop for good
 
+``ScriptedServer(ssl_context=ctx)`` serves https/wss instead (``base_url`` follows).
+
 From a sync test, run it on its own loop in a thread::
 
     with ServerThread(server) as thread:
@@ -51,6 +53,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -86,10 +89,12 @@ class ScriptedServer:
         tokens: Iterable[str] | None = (DEFAULT_TOKEN,),
         forbidden_tokens: Iterable[str] = (),
         host: str = "127.0.0.1",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.tokens: set[str] | None = set(tokens) if tokens is not None else None
         self.forbidden_tokens = set(forbidden_tokens)
         self.host = host
+        self.ssl_context = ssl_context  # serve https/wss (e.g. a trustme certificate)
         self.port = 0
         self.handshake_status: int | None = None
         self.close_on_accept: tuple[int, str] | None = None
@@ -106,7 +111,8 @@ class ScriptedServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/api/v1"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}/api/v1"
 
     @property
     def running(self) -> bool:
@@ -217,7 +223,7 @@ class ScriptedServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(runner, sock)
+        site = web.SockSite(runner, sock, ssl_context=self.ssl_context)
         await site.start()
         self._runner = runner
 
