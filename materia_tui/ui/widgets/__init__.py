@@ -1,0 +1,1 @@
+"""One widget a file; each redraws only when what it shows has changed."""

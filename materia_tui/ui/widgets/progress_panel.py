@@ -1,0 +1,70 @@
+"""Iteration progress, elapsed / ETA, evaluations, phase and the last surrogate losses."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from materia_tui.sanitize import clean
+from materia_tui.state import CampaignState
+from materia_tui.ui import format as fmt
+from materia_tui.ui.widgets.text_panel import TextPanel
+
+BAR_FULL = "━"
+BAR_EMPTY = "─"
+
+
+def progress_bar(done: int, total: int | None, width: int) -> Text:
+    """A one-style-per-part bar: two spans, so an update changes few cells."""
+    width = max(4, width)
+    if not total:
+        return Text(BAR_EMPTY * width, "dim")
+    filled = min(width, round(width * done / total))
+    bar = Text(BAR_FULL * filled, "bold")
+    bar.append(BAR_EMPTY * (width - filled), "dim")
+    return bar
+
+
+class ProgressPanel(TextPanel):
+    def sync(self, state: CampaignState, now: float) -> None:
+        total = state.max_iterations
+        done = state.completed_iterations
+        width = max(10, self.content_size.width or 40)
+        head = f"iteration {state.current_iteration}/{total if total else '?'} "
+        percent = f" {100 * done // total:3d}%" if total else ""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(head, "bold")
+        text.append_text(progress_bar(done, total, width - len(head) - len(percent)))
+        text.append(percent)
+        text.append(f"\nelapsed {fmt.duration(state.elapsed(now))}")
+        text.append(f"   ETA {fmt.duration(state.eta(now)) if not state.is_finished else 'done'}")
+        text.append(f"   evaluations {fmt.count(state.evaluations)}")
+        text.append("\nphase ")
+        text.append(state.phase, "bold")
+        latest = _latest_losses(state)
+        if latest is not None:
+            text.append(f"\nsurrogate train {fmt.number(latest[0])}  val {fmt.number(latest[1])}")
+        else:
+            text.append("\nsurrogate -")
+        for name in state.objectives[:3]:
+            best = state.best.get(name)
+            if best is None:
+                continue
+            unit = state.units.get(name)
+            text.append("\nbest ")
+            text.append(clean(name, 24))
+            text.append(" ")
+            text.append(fmt.number(best.value), "bold")
+            if unit:
+                text.append(" " + clean(unit, 12))
+            text.append(" (")
+            text.append(clean(best.candidate_id, 24))
+            text.append(")")
+        self.show(text)
+
+
+def _latest_losses(state: CampaignState) -> tuple[float, float] | None:
+    for number in sorted(state.iterations, reverse=True):
+        record = state.iterations[number]
+        if record.train_loss is not None and record.val_loss is not None:
+            return record.train_loss, record.val_loss
+    return None
