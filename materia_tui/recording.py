@@ -17,6 +17,7 @@ told to redact is replaced before a line is written.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -155,9 +156,9 @@ def read_recording(path: str | Path) -> Iterator[SourceItem]:
             yield item
 
 
-def recording_campaign_id(path: str | Path) -> str | None:
-    """The ``campaign_id`` of the first event (or metadata) that names one."""
-    for item in read_recording(path):
+def recording_campaign_id(path: str | Path, *, max_lines: int = 100) -> str | None:
+    """The ``campaign_id`` of the first event (or metadata) that names one, within ``max_lines``."""
+    for item in itertools.islice(read_recording(path), max_lines):
         if isinstance(item, MetadataReceived):
             return item.campaign.id
         if isinstance(item, EventReceived) and item.event.campaign_id:

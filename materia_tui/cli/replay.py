@@ -1,0 +1,86 @@
+"""``materia-tui replay FILE``: drive the monitor, or line output, from a recording.
+
+A recording is what ``watch --record FILE`` writes, or a ``watch --json``
+capture. Replays are how bug reports and demos travel: the same file always
+ends in the same state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.errors import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay a recording (watch --record, or a watch --json capture)",
+        description=(
+            "Replay a recorded campaign: the full-screen monitor on a terminal, progress "
+            "lines (--plain, the default when stdout is not a terminal) or JSON lines (--json)."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="the recording (JSON lines)")
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        metavar="X",
+        help="replay X times faster than recorded (default: as fast as possible)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--plain", action="store_true", help="progress lines, like MatCraft's CLI")
+    output.add_argument("--json", action="store_true", help="one JSON object per event, for jq")
+    parser.add_argument(
+        "--exit-on-complete",
+        action="store_true",
+        help="leave the full-screen monitor by itself when the recording ends the campaign",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from materia_tui.recording import recording_campaign_id
+    from materia_tui.source.replay import ReplaySource
+    from materia_tui.state import CampaignState
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"The recording {args.file} does not exist or is not a file.")
+    campaign_id = recording_campaign_id(path) or path.stem or "replay"
+    source = ReplaySource(path, speed=args.speed)
+    state = CampaignState(campaign_id)
+    if args.json or args.plain or not sys.stdout.isatty():
+        from materia_tui.output.stream import LineMode, print_stream
+
+        mode: LineMode = "json" if args.json else "plain"
+        return int(asyncio.run(print_stream(source, state, mode)))
+    from materia_tui.ui.app import MonitorApp
+
+    app = MonitorApp(
+        source,
+        campaign_id,
+        exit_on_complete=args.exit_on_complete,
+        state=state,
+        title=f"materia-tui replay {path.name}",
+    )
+    code = app.run()
+    if app.error_message:
+        print(f"materia-tui: {app.error_message}", file=sys.stderr)
+    return int(code if code is not None else 0)
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
