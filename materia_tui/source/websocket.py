@@ -127,7 +127,7 @@ async def _read_frames(ws: ClientConnection, buffer: _LiveBuffer) -> None:
             await buffer.put(message, len(message))
     except asyncio.CancelledError:
         raise
-    except BaseException as exc:  # the close, or anything else that ends this connection
+    except Exception as exc:  # the close, or anything else that ends this connection
         await buffer.put(_Closed(exc), 0)
 
 

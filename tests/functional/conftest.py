@@ -10,7 +10,7 @@ from tests.support.scripted_server import ScriptedServer
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
+async def scripted_server() -> AsyncIterator[ScriptedServer]:
     """A started ScriptedServer accepting ``DEFAULT_TOKEN``; stopped after the test."""
     scripted = ScriptedServer()
     await scripted.start()

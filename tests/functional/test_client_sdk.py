@@ -18,6 +18,12 @@ CAMPAIGN = "camp-sdk"
 
 
 @pytest.fixture
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    """The started scripted server (tests/functional/conftest.py), under a short name."""
+    return scripted_server
+
+
+@pytest.fixture
 def threaded_server() -> Iterator[ServerThread]:
     server = ScriptedServer()
     server.add_campaign(CAMPAIGN, events=campaign_events(iterations=3))

@@ -18,6 +18,12 @@ from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer
 CAMPAIGN = "camp-1"
 
 
+@pytest.fixture
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    """The started scripted server (tests/functional/conftest.py), under a short name."""
+    return scripted_server
+
+
 def start_consumer(
     source: WebSocketSource, timeout: float = 15.0
 ) -> tuple[Collected, asyncio.Task[Collected]]:
