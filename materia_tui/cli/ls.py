@@ -98,11 +98,32 @@ async def _last_completed(
         if first is None:
             return None, None
         events, last_seq = first
-        if last_seq is not None and last_seq > TAIL_EVENTS:
-            tail = await _history_page(http, url, last_seq - TAIL_EVENTS)
-            if tail is not None:
-                events = tail[0]
+        if last_seq is None:
+            return _newest_completed(events), None
+        if last_seq > TAIL_EVENTS:
+            events = await _tail(http, url, last_seq)
+        elif _max_seq(events) < last_seq:  # the server capped the page below TAIL_EVENTS
+            events += await _tail(http, url, last_seq, after_seq=_max_seq(events))
     return _newest_completed(events), last_seq
+
+
+async def _tail(http: httpx.AsyncClient, url: str, last_seq: int, after_seq: int | None = None) -> list[Any]:
+    """The events after ``after_seq`` (default: the last TAIL_EVENTS), paging on while
+    the server caps pages, until ``last_seq`` is held or the server stops making progress."""
+    cursor = max(0, last_seq - TAIL_EVENTS) if after_seq is None else after_seq
+    events: list[Any] = []
+    while cursor < last_seq:
+        page = await _history_page(http, url, cursor)
+        if page is None or _max_seq(page[0]) <= cursor:
+            break
+        events += page[0]
+        cursor = _max_seq(page[0])
+    return events
+
+
+def _max_seq(raw_events: list[Any]) -> int:
+    seqs = [raw.get("seq") for raw in raw_events if isinstance(raw, dict)]
+    return max((s for s in seqs if isinstance(s, int) and not isinstance(s, bool)), default=0)
 
 
 async def _history_page(
