@@ -14,6 +14,28 @@ from materia_tui.sanitize import clean
 BATCH_SIZE = 500
 
 
+class _IntermixedParser(argparse.ArgumentParser):
+    """Lets the optional EVENTS positional come after options (``ID --redis URL events.jsonl``).
+
+    Python 3.11's argparse binds an optional positional to nothing as soon as
+    the first positional is seen, then rejects the file name that follows the
+    options; intermixed parsing does not.
+    """
+
+    _parsing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._parsing:  # parse_known_intermixed_args calls back into parse_known_args
+            return super().parse_known_args(args, namespace)
+        self._parsing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._parsing = False
+
+
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "publish",
@@ -32,6 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--status", choices=["pending", "running", "completed", "failed", "cancelled"],
                         help="set the campaign status after publishing")
     parser.set_defaults(run=run)
+    parser.__class__ = _IntermixedParser
 
 
 def _read_meta(path: str, campaign_id: str) -> dict[str, Any]:

@@ -304,7 +304,9 @@ class RedisBus:
         while low < high:
             middle = (low + high) // 2
             seq = _seq_of(_text(await self.redis.lindex(key, middle) or ""))
-            if seq is not None and seq > after_seq:
+            # An item without a readable seq cannot be placed; searching left of
+            # it never skips a real event (the filter below drops it).
+            if seq is None or seq > after_seq:
                 high = middle
             else:
                 low = middle + 1

@@ -134,7 +134,9 @@ AUTH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "token", "campaign_id", "status"), AUTH_CASES, ids=[c[0] for c in AUTH_CASES])
+@pytest.mark.parametrize(
+    ("case", "token", "campaign_id", "status"), AUTH_CASES, ids=[c[0] for c in AUTH_CASES]
+)
 async def test_auth_status_codes_on_rest_and_websocket(
     server: RunningServer, campaign: str, http: aiohttp.ClientSession,
     case: str, token: str | None, campaign_id: str, status: int,
@@ -212,7 +214,9 @@ async def test_http_publishing_needs_the_publish_claim_and_valid_events(
     assert history["last_seq"] == 3  # nothing of the bad batch was published
 
 
-async def test_http_metadata_endpoint(server: RunningServer, campaign: str, http: aiohttp.ClientSession) -> None:
+async def test_http_metadata_endpoint(
+    server: RunningServer, campaign: str, http: aiohttp.ClientSession
+) -> None:
     url = f"{server.base_url}/campaigns/camp-new"
     meta = campaign_meta("camp-new") | {"custom": "kept"}
     async with http.put(url, json=meta, headers=bearer(READER)) as response:
@@ -244,7 +248,10 @@ async def test_a_slow_client_does_not_delay_a_fast_one_and_is_closed_with_1013(
             # Paced by the fast client: it may lag at most 32 frames, so only the
             # slow one can overflow; a fan-out that waited on the slow one stalls here.
             if index >= 32:
-                await wait_until(lambda i=index: len(received) >= i - 32, what="the fast client")
+                def caught_up(target: int = index - 32) -> bool:
+                    return len(received) >= target
+
+                await wait_until(caught_up, what="the fast client")
         await reader
         assert seqs(received) == list(range(1, count + 1))
         await wait_until(lambda: server.fanout.overflow_closes == 1, what="the slow client's 1013")
