@@ -22,7 +22,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from materia_tui.state import CampaignState
 
@@ -196,6 +196,22 @@ class Alerter:
             return False
         self._fired.add(key)
         return True
+
+
+def app_writer(app: Any) -> Callable[[str], None]:
+    """A ``write`` for ``Alerter`` inside a running Textual app.
+
+    It goes through the app's driver, as Textual's own ``App.bell`` does, so
+    the bytes are ordered with the app's output; a headless app (tests,
+    screenshots) writes nothing.
+    """
+
+    def write(data: str) -> None:
+        driver = getattr(app, "_driver", None)
+        if driver is not None and not getattr(app, "is_headless", False):
+            driver.write(data)
+
+    return write
 
 
 def _plain(text: str) -> str:

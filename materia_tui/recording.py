@@ -21,7 +21,8 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -37,7 +38,7 @@ from materia_tui.protocol import (
     parse_campaign,
     parse_object,
 )
-from materia_tui.source import EventReceived, FrameRejected, MetadataReceived, SourceItem
+from materia_tui.source import EventReceived, EventSource, FrameRejected, MetadataReceived, SourceItem
 
 METADATA_KEY = "metadata"
 RECEIVED_AT_KEY = "received_at"
@@ -92,7 +93,7 @@ class Recorder:
         if isinstance(item, EventReceived):
             self.record(item.event, item.received_at)
         elif isinstance(item, MetadataReceived):
-            self.record_metadata(item.campaign, 0.0)
+            self.record_metadata(item.campaign, time.time())
 
     def close(self) -> None:
         if self._file is not None:
@@ -108,6 +109,42 @@ class Recorder:
         self._file.write(text + "\n")
         self._file.flush()
         self.lines_written += 1
+
+
+class RecordingSource:
+    """Wraps a source and records what the state will apply, for ``watch --record``.
+
+    Every item passes through unchanged. Events are recorded once per ``seq``
+    (the reducer's own duplicate rule) and metadata whenever it arrives, so the
+    recording works the same under the TUI and the line printers.
+    ``aclose()`` closes both the source and the recorder.
+    """
+
+    def __init__(self, source: EventSource, recorder: Recorder) -> None:
+        self.source = source
+        self.recorder = recorder
+        self._seen: set[int] = set()
+
+    def __repr__(self) -> str:
+        return f"RecordingSource({self.source!r}, {self.recorder!r})"
+
+    async def __aiter__(self) -> AsyncIterator[SourceItem]:
+        async for item in self.source:
+            if isinstance(item, EventReceived):
+                seq = item.event.seq
+                if seq is None or seq not in self._seen:
+                    if seq is not None:
+                        self._seen.add(seq)
+                    self.recorder.record(item.event, item.received_at)
+            elif isinstance(item, MetadataReceived):
+                self.recorder.record_metadata(item.campaign, time.time())
+            yield item
+
+    async def aclose(self) -> None:
+        try:
+            await self.source.aclose()
+        finally:
+            self.recorder.close()
 
 
 # ----- reading -----------------------------------------------------------------

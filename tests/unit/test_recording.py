@@ -13,6 +13,7 @@ import pytest
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.recording import (
     Recorder,
+    RecordingSource,
     parse_recording_line,
     read_recording,
     recording_campaign_id,
@@ -138,7 +139,7 @@ async def watch_live_and_record(
     path: Path, events: list[dict[str, Any]], meta: dict[str, Any]
 ) -> CampaignState:
     """Watch a campaign on a real server (half backfilled, half live, with
-    duplicates), recording what the monitor applies, as ``watch --record`` does."""
+    duplicates), recording through ``RecordingSource`` as ``watch --record`` does."""
     from materia_tui.source.websocket import WebSocketSource
 
     half = len(events) // 2
@@ -147,26 +148,20 @@ async def watch_live_and_record(
     state = CampaignState(CAMPAIGN)
     async with server:
         settings = ConnectionSettings(server.base_url, token=DEFAULT_TOKEN)
-        source = WebSocketSource(CAMPAIGN, settings)
-        with Recorder(path, redact=[DEFAULT_TOKEN]) as recorder:
-            published = False
-            async for item in source:
-                if isinstance(item, EventReceived):
-                    if state.apply(item.event, item.received_at) == "applied":
-                        recorder.record(item.event, item.received_at)
-                elif isinstance(item, MetadataReceived):
-                    state.set_metadata(item.campaign)
-                    recorder.record_metadata(item.campaign, 0.0)
-                else:
-                    apply_item(state, item)
-                if not published and state.last_seq == half:
-                    published = True
-                    await server.wait_for_clients(CAMPAIGN, 1)
-                    for event in events[half:]:
-                        stored = await server.publish(CAMPAIGN, event)
-                        if stored % 4 == 0:  # a duplicate frame, as after a reconnect overlap
-                            await server.send_raw(CAMPAIGN, json.dumps(server.history(CAMPAIGN)[-1]))
+        recorder = Recorder(path, redact=[DEFAULT_TOKEN])
+        source = RecordingSource(WebSocketSource(CAMPAIGN, settings), recorder)
+        published = False
+        async for item in source:
+            apply_item(state, item)
+            if not published and state.last_seq == half:
+                published = True
+                await server.wait_for_clients(CAMPAIGN, 1)
+                for event in events[half:]:
+                    stored = await server.publish(CAMPAIGN, event)
+                    if stored % 4 == 0:  # a duplicate frame, as after a reconnect overlap
+                        await server.send_raw(CAMPAIGN, json.dumps(server.history(CAMPAIGN)[-1]))
         await source.aclose()
+    assert recorder.closed
     return state
 
 
@@ -186,6 +181,7 @@ async def test_replaying_a_recorded_campaign_ends_in_the_same_state_as_watching_
     text = path.read_text(encoding="utf-8")
     assert DEFAULT_TOKEN not in text
     assert len(text.splitlines()) == len(events) + 1  # every applied event once, plus metadata
+    assert live.counters.duplicates == 0  # the source dropped the duplicate frames itself
 
     replayed = replay_state(list(read_recording(path)))
     assert fingerprint(replayed) == fingerprint(live)
@@ -205,3 +201,29 @@ async def test_replaying_a_recorded_campaign_ends_in_the_same_state_as_watching_
     bare = replay_state([i for i in read_recording(path) if not isinstance(i, MetadataReceived)])
     assert fingerprint(bare) != fingerprint(live)
     assert parse_campaign(meta) is not None
+
+
+async def test_recording_source_records_each_seq_once_and_passes_everything(tmp_path: Path) -> None:
+    from tests.support.fake_source import FakeSource, campaign_items
+
+    items = campaign_items(3, campaign_id=CAMPAIGN, complete=True)
+    events = [item for item in items if isinstance(item, EventReceived)]
+    # Every third event again (a reconnect overlap), and an unsequenced one twice.
+    unsequenced = parse_object({"type": "convergence_update", "metric": 0.5, "converged": False})
+    assert not isinstance(unsequenced, Rejected)
+    delivered = [*items, *events[::3], EventReceived(unsequenced, 5.0), EventReceived(unsequenced, 6.0)]
+    fake = FakeSource(delivered)
+    fake.release_all()
+    fake.end()
+    path = tmp_path / "run.jsonl"
+    source = RecordingSource(fake, Recorder(path))
+    passed = [item async for item in source]
+    await source.aclose()
+    assert passed == delivered and fake.closed and source.recorder.closed
+    recorded = list(read_recording(path))
+    assert sum(isinstance(i, MetadataReceived) for i in recorded) == 1
+    assert sum(isinstance(i, EventReceived) for i in recorded) == len(events) + 2
+    live = CampaignState(CAMPAIGN)
+    for item in delivered:
+        apply_item(live, item)
+    assert fingerprint(replay_state(recorded)) == fingerprint(live)
