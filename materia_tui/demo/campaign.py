@@ -45,7 +45,8 @@ TRAINING_SECONDS: Final = 0.6
 ACQUISITION_SECONDS: Final = 0.6
 EVALUATION_SECONDS: Final = 1.5
 CONVERGENCE_WINDOW: Final = 3  # iterations over which hypervolume growth is measured
-CONVERGENCE_THRESHOLD: Final = 0.01  # relative hypervolume growth below which we call it converged
+# Relative hypervolume growth over the window below which the campaign counts as converged.
+CONVERGENCE_THRESHOLD: Final = 0.05
 
 FinalStatus = Literal["running", "completed", "failed", "cancelled"]
 
