@@ -155,3 +155,35 @@ def test_a_watch_json_capture_replays_to_the_same_lines(tmp_path: Path) -> None:
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout == watched.stdout
     assert DEFAULT_TOKEN not in watched.stdout + watched.stderr + replayed.stdout + replayed.stderr
+
+
+@pytest.mark.tmux
+def test_replay_on_a_terminal_runs_the_monitor(recording: tuple[Path, CampaignState], tmp_path: Path) -> None:
+    """Without --plain/--json on a real terminal (tmux), replay drives the full-screen monitor."""
+    import shlex
+    import time
+
+    from tests.conftest import require_binary
+
+    tmux = require_binary("tmux")
+    path, _ = recording
+    from materia_tui.cli.main import SUBCOMMANDS
+
+    command = [str(CONSOLE_SCRIPT)] if "replay" in SUBCOMMANDS else [sys.executable, "-c", _SHIM]
+    rc_file = tmp_path / "rc"
+    shell = (
+        f"{shlex.join([*command, 'replay', str(path), '--exit-on-complete'])} 2>/dev/null; "
+        f"echo $? > {shlex.quote(str(rc_file))}"
+    )
+    socket = f"materia-replay-{os.getpid()}"
+    subprocess.run(
+        [tmux, "-L", socket, "new-session", "-d", "-x", "120", "-y", "40", shell], check=True, timeout=10
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (rc_file.exists() and rc_file.read_text().strip()):
+            assert time.monotonic() < deadline, "the monitor did not exit after the replay completed"
+            time.sleep(0.05)  # polling for the named condition "exit code written"
+    finally:
+        subprocess.run([tmux, "-L", socket, "kill-server"], check=False, timeout=10)
+    assert rc_file.read_text().strip() == "0"
