@@ -10,6 +10,7 @@ or updating one in place re-renders just the visible lines.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -24,6 +25,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
@@ -40,6 +42,9 @@ FILTER_LABELS: dict[FilterMode, str] = {
 }
 SEPARATOR = " "
 MAX_PARAMETER_COLUMNS = 8
+ID_SAMPLE = 2000
+BIG_TABLE = 20_000
+BIG_TABLE_RESORT_SECONDS = 1.0
 SortValue = tuple[int, float, str]
 
 
@@ -170,6 +175,9 @@ class CandidateTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
         self._scrolling_programmatically = False
         self._synced_revision = -1
+        self._view_built_at = 0.0
+        self._resort_timer: Timer | None = None
+        self._styles_by_name: dict[str, Style] = {}  # rich_style is costly to compute per row
 
     # ----- data --------------------------------------------------------------
 
@@ -196,15 +204,19 @@ class CandidateTable(ScrollView, can_focus=True):
         rows = state.candidate_list
         if self._scanned == len(rows):
             return
+        new = rows[self._scanned :]
         known = set(self._parameters)
-        width = self._id_width
-        for cand in rows[self._scanned :]:
-            width = max(width, cell_len(cand.id))
-            for name in cand.parameters:
-                if name not in known:
-                    known.add(name)
-                    self._parameters.append(name)
-        self._id_width = min(24, width)
+        for cand in new:
+            if not cand.parameters.keys() <= known:  # a C-speed check; rarely true
+                for name in cand.parameters:
+                    if name not in known:
+                        known.add(name)
+                        self._parameters.append(name)
+        # The id column's width is cosmetic (cells are cut with an ellipsis), so a
+        # sample of a huge batch sizes it: measuring 100k ids costs ~100 ms.
+        sample = new if len(new) <= ID_SAMPLE else new[:: len(new) // ID_SAMPLE] + new[-100:]
+        widest = max(cell_len(c.id) for c in sample)
+        self._id_width = min(24, max(self._id_width, widest))
         self._scanned = len(rows)
 
     def _update_layout(self, state: CampaignState) -> None:
@@ -229,16 +241,29 @@ class CandidateTable(ScrollView, can_focus=True):
             self._view = None
             self.row_count = len(rows)
             return
-        key = (state.revision, self.sort_index, self.sort_reverse, self.filter_mode, self._layout_generation)
+        settings = (self.sort_index, self.sort_reverse, self.filter_mode, self._layout_generation)
+        key = (state.revision, *settings)
         if key == self._view_key and self._view is not None:
             return
+        if self._view is not None and self._view_key[1:] == settings and len(rows) > BIG_TABLE:
+            # Re-sorting 100k rows takes ~100 ms: while data streams in, do it once a second.
+            wait = self._view_built_at + BIG_TABLE_RESORT_SECONDS - time.monotonic()
+            if wait > 0:
+                if self._resort_timer is None:
+                    self._resort_timer = self.set_timer(wait, self._resort_later)
+                return
         self._view_key = key
+        self._view_built_at = time.monotonic()
         view = self._filtered(state)
         if self.sort_index is not None:
             sort_key = self.columns[self.sort_index].sort_key
             view.sort(key=lambda i: sort_key(rows[i]), reverse=self.sort_reverse)
         self._view = view
         self.row_count = len(view)
+
+    def _resort_later(self) -> None:
+        self._resort_timer = None
+        self.sync()
 
     def _filtered(self, state: CampaignState) -> list[int]:
         rows = state.candidate_list
@@ -344,16 +369,16 @@ class CandidateTable(ScrollView, can_focus=True):
         else:
             record = self.record_at(scroll_y + y - 1)
             if record is None:
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, self._base_style())
             strip = self._row_strip(record)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, self._base_style())
 
     def _header_strip(self) -> Strip:
         key = ("header", self._layout_generation, self.sort_index, self.sort_reverse)
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        style = self.get_component_rich_style("candidate-table--header")
+        style = self._style("header")
         titles = []
         for index, column in enumerate(self.columns):
             title = column.title
@@ -369,7 +394,7 @@ class CandidateTable(ScrollView, can_focus=True):
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        base = self.rich_style
+        base = self._base_style()
         segments: list[Segment] = []
         for index, column in enumerate(self.columns):
             if index:
@@ -385,8 +410,19 @@ class CandidateTable(ScrollView, can_focus=True):
         return strip
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"candidate-table--{name}")
+        style = self._styles_by_name.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"candidate-table--{name}")
+            self._styles_by_name[name] = style
+        return style
+
+    def _base_style(self) -> Style:
+        style = self._styles_by_name.get("")
+        if style is None:
+            style = self._styles_by_name[""] = self.rich_style
+        return style
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._styles_by_name.clear()
