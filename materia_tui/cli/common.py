@@ -7,7 +7,6 @@ import sys
 
 from materia_tui.config import ENV_TOKEN, ENV_URL, ConnectionFlags, resolve_settings
 from materia_tui.errors import UsageError
-from materia_tui.protocol import is_valid_campaign_id
 from materia_tui.settings import ConnectionSettings
 
 
@@ -49,6 +48,8 @@ def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
 
 
 def check_campaign_id(campaign_id: str) -> str:
+    from materia_tui.protocol import is_valid_campaign_id  # pydantic schemas: slow import, keep --help fast
+
     if not is_valid_campaign_id(campaign_id):
         shown = campaign_id.encode("unicode_escape").decode("ascii")[:140]
         raise UsageError(
