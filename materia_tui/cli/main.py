@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from materia_tui.errors import ExitCode, MateriaError
 
-SUBCOMMANDS = ("watch", "demo", "serve", "publish", "token")
+SUBCOMMANDS = ("watch", "replay", "ls", "export", "demo", "serve", "publish", "token", "completion")
 
 EXIT_CODES_HELP = """exit codes:
   0  campaign completed (or you quit)

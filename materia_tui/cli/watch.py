@@ -30,17 +30,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="leave the full-screen monitor by itself when the campaign ends",
     )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
+    )
     add_connection_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from materia_tui.source import EventSource
     from materia_tui.source.websocket import WebSocketSource
     from materia_tui.state import CampaignState
 
     campaign_id = check_campaign_id(args.campaign_id)
     settings = settings_from_args(args)
-    source = WebSocketSource(campaign_id, settings)
+    source: EventSource = WebSocketSource(campaign_id, settings)
+    if args.record:
+        from materia_tui.recording import Recorder, RecordingSource
+
+        redact = [settings.token] if settings.token else []
+        source = RecordingSource(source, Recorder(args.record, redact=redact))
     state = CampaignState(campaign_id)
     if args.json or args.plain or not sys.stdout.isatty():
         from materia_tui.output.stream import LineMode, print_stream

@@ -131,3 +131,23 @@ async def test_gave_up_exits_5_only_with_a_retry_limit() -> None:
                                  "--url", f"http://127.0.0.1:{port}/api/v1")
     assert code == 5, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("materia-tui: ")
+
+
+async def test_record_writes_every_applied_event_and_no_token(tmp_path: Path) -> None:
+    server = ScriptedServer()
+    raw = campaign_events(3, iterations=2, batch=2, campaign_id="camp-r")
+    await started(server, "camp-r", raw, iterations=2, batch=2)
+    recording = tmp_path / "run.jsonl"
+    try:
+        code, out, err = await run_cli("watch", "camp-r", "--plain", "--record", str(recording),
+                                       "--url", server.base_url, env={"MATERIA_TOKEN": DEFAULT_TOKEN})
+        replay = await run_cli("replay", str(recording), "--plain")
+    finally:
+        await server.close()
+    assert code == 0, err
+    lines = [json.loads(line) for line in recording.read_text().splitlines()]
+    events = [line for line in lines if "type" in line]
+    assert [e["seq"] for e in events] == list(range(1, len(raw) + 1))
+    assert all(isinstance(e["received_at"], float) for e in events)
+    assert DEFAULT_TOKEN not in recording.read_text()
+    assert replay[0] == 0 and replay[1] == out
