@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections import deque
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class ClientStream:
         self.ws = ws
         self.campaign_id = campaign_id
         self._transport = request.transport
-        self._queue: deque[str] = deque()
+        self._queue: deque[bytes] = deque()
         self._queue_size = queue_size
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -47,7 +47,7 @@ class ClientStream:
     def closing(self) -> bool:
         return self._closing
 
-    def offer(self, frame: str) -> bool:
+    def offer(self, frame: bytes) -> bool:
         """Queue a frame; False when the client is too far behind to take it."""
         if self._closing:
             return True
@@ -63,7 +63,9 @@ class ClientStream:
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._queue:
-                    await self.ws.send_str(self._queue.popleft())
+                    # The frame was UTF-8 encoded once for all clients (send_str would
+                    # encode it again for each one).
+                    await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
         except (ConnectionError, RuntimeError) as exc:
             # The peer went away mid-send; the receive loop notices and cleans up.
             log.debug("sending to a client failed: %s", type(exc).__name__)
@@ -122,8 +124,12 @@ class FanOut:
         return sum(len(c) for c in self._clients.values())
 
     def on_frame(self, campaign_id: str, frame: str) -> None:
-        for client in self._clients.get(campaign_id, ()):
-            if not client.offer(frame):
+        clients = self._clients.get(campaign_id)
+        if not clients:
+            return
+        encoded = frame.encode()
+        for client in clients:
+            if not client.offer(encoded):
                 self.overflow_closes += 1
                 log.warning("a client of campaign %s fell too far behind; closing it with 1013", campaign_id)
                 client.close_soon(CLOSE_TRY_AGAIN_LATER, "client too slow; resume by backfill")

@@ -177,9 +177,7 @@ async def test_real_process_rejects_bad_tokens_and_unknown_campaigns(
             async with connect(ws_url(servers[1], target), additional_headers=headers):
                 pass
         assert caught.value.response.status_code == status
-    stderr = servers[1].process.stderr
-    assert stderr is not None
     servers[1].kill()
     await servers[1].process.wait()
-    logged = (await stderr.read()).decode()
+    logged = servers[1].stderr_text()
     assert TOKEN not in logged and scoped not in logged and SECRET not in logged

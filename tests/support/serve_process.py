@@ -7,7 +7,9 @@ import contextlib
 import os
 import signal
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO
 
 START_TIMEOUT = 20.0
 
@@ -16,6 +18,12 @@ START_TIMEOUT = 20.0
 class ServeProcess:
     process: asyncio.subprocess.Process
     base_url: str
+    _stderr: IO[bytes] = field(repr=False)
+
+    def stderr_text(self) -> str:
+        """Everything the process wrote to stderr so far (a file, so it can never block it)."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
 
     @property
     def origin(self) -> str:
@@ -46,10 +54,11 @@ async def start_serve(*args: str, secret: str | None = None) -> ServeProcess:
     env.pop("MATERIA_JWT_SECRET", None)
     if secret is not None:
         env["MATERIA_JWT_SECRET"] = secret
+    stderr = tempfile.TemporaryFile()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "materia_tui", "serve", "--port", "0", *args,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
         env=env,
     )
     assert process.stdout is not None
@@ -60,8 +69,8 @@ async def start_serve(*args: str, secret: str | None = None) -> ServeProcess:
         await process.wait()
         raise
     text = line.decode().strip()
+    started = ServeProcess(process, text.removeprefix("serving "), stderr)
     if not text.startswith("serving "):
         await process.wait()
-        stderr = await process.stderr.read() if process.stderr else b""
-        raise RuntimeError(f"serve did not start: {text!r} {stderr.decode()[-500:]!r}")
-    return ServeProcess(process, text.removeprefix("serving "))
+        raise RuntimeError(f"serve did not start: {text!r} {started.stderr_text()[-500:]!r}")
+    return started
