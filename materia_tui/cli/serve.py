@@ -6,7 +6,7 @@ import argparse
 import ipaddress
 from typing import Any
 
-from materia_tui.errors import ExitCode, UsageError
+from materia_tui.errors import ExitCode, MateriaError, UsageError
 
 DEFAULT_PORT = 8765
 
@@ -78,8 +78,12 @@ async def _serve(args: argparse.Namespace, auth: Any) -> None:
     bus: Bus = RedisBus(args.redis) if args.redis else MemoryBus()
     try:
         server = await start_server(args.host, args.port, bus=bus, auth=auth, queue_size=args.queue_size)
-    except OSError as exc:
-        raise UsageError(f"Cannot serve on {args.host}:{args.port}: {exc.strerror or exc}.") from None
+    except Exception as exc:
+        if args.redis and _is_redis_error(exc):
+            raise MateriaError(f"Cannot reach Redis at {_redis_address(args.redis)}.") from None
+        if isinstance(exc, OSError):
+            raise UsageError(f"Cannot serve on {args.host}:{args.port}: {exc.strerror or exc}.") from None
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -89,3 +93,19 @@ async def _serve(args: argparse.Namespace, auth: Any) -> None:
         await stop.wait()
     finally:
         await server.close()
+
+
+def _is_redis_error(exc: Exception) -> bool:
+    from redis.exceptions import RedisError
+
+    return isinstance(exc, RedisError | ConnectionError)
+
+
+def _redis_address(url: str) -> str:
+    """Host and port of a Redis URL, never its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"

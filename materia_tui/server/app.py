@@ -281,7 +281,11 @@ async def start_server(
     bus = bus if bus is not None else MemoryBus()
     app = build_app(bus, auth, queue_size=queue_size)
     fanout = app[FANOUT_KEY]
-    await bus.start(fanout)
+    try:
+        await bus.start(fanout)
+    except BaseException:
+        await bus.close()
+        raise
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0, handle_signals=False)
     await runner.setup()
     try:

@@ -300,3 +300,12 @@ def test_token_command_mints_a_scoped_token(
     assert 7100 < claims["exp"] - time.time() <= 7200
     assert cli_run(["token", "--campaigns", "ok,-bad"]) == 2
     assert SECRET not in capsys.readouterr().err
+
+
+def test_serve_reports_an_unreachable_redis_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MATERIA_JWT_SECRET", SECRET)
+    assert cli_run(["serve", "--port", "0", "--redis", "redis://:hunter2@127.0.0.1:1/0"]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot reach Redis at 127.0.0.1:1" in err and "hunter2" not in err

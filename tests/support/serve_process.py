@@ -54,7 +54,7 @@ async def start_serve(*args: str, secret: str | None = None) -> ServeProcess:
     env.pop("MATERIA_JWT_SECRET", None)
     if secret is not None:
         env["MATERIA_JWT_SECRET"] = secret
-    stderr = tempfile.TemporaryFile()
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "materia_tui", "serve", "--port", "0", *args,
         stdout=asyncio.subprocess.PIPE,
