@@ -248,7 +248,7 @@ class BayesianOptimizer:
         gp = GaussianProcessRegressor(
             kernel=kernel,
             normalize_y=False,  # targets arrive standardized
-            n_restarts_optimizer=2,
+            n_restarts_optimizer=1,
             random_state=int(np.random.SeedSequence([self.seed, iteration, objective]).generate_state(1)[0]),
         )
         with warnings.catch_warnings():
@@ -338,7 +338,8 @@ class BayesianOptimizer:
     @staticmethod
     def _feasible_probability(surrogate: Surrogate, pool: Array) -> Array:
         if surrogate.feasibility is None:
-            return np.full(len(pool), 1.0 if surrogate.all_feasible else 0.0)
+            # Only failures seen so far says little about where success lies: stay neutral.
+            return np.full(len(pool), 1.0 if surrogate.all_feasible else 0.5)
         classes = list(surrogate.feasibility.classes_)
         probabilities: Array = surrogate.feasibility.predict_proba(pool)[:, classes.index(True)]
         return probabilities
