@@ -12,23 +12,24 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS: tuple[tuple[str, str], ...] = (
-    ("q", "quit (exit code 1 if the campaign failed, else 0)"),
-    ("space", "pause / resume the display (the stream is still consumed)"),
+    ("q", "quit (exit code 1 if the campaign failed)"),
+    ("space", "pause / resume the display (still receiving)"),
     ("?", "this help"),
     ("ctrl+p", "command palette"),
-    ("1-4", "show a section: overview, candidates, Pareto, log (narrow terminals)"),
+    ("1-4", "section: overview, candidates, Pareto, log"),
     ("l", "show / hide the event log"),
-    ("s", "sort the candidates by the next column (arrival order after the last)"),
+    ("s", "sort candidates by the next column"),
     ("r", "reverse the sort order"),
-    ("f", "filter candidates: all, Pareto only, current iteration, failed + infeasible"),
+    ("f", "filter: all, Pareto, this iteration, problems"),
     ("t", "follow the newest candidate on / off"),
     ("x / y", "cycle the Pareto plot's x / y objective"),
-    ("up/down/pgup/pgdn/home/end", "scroll the candidate table (end resumes follow)"),
+    ("arrows, pgup/dn", "scroll the candidate table"),
+    ("home / end", "top of the table / newest row (resumes follow)"),
 )
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
-    ("~name", "surrogate prediction ± uncertainty for objective 'name'"),
-    ("◆", "Pareto front in the scatter (joined by a line with two objectives)"),
+    ("~name", "surrogate prediction ± uncertainty of 'name'"),
+    ("◆", "Pareto front in the scatter (a line with 2 objectives)"),
     ("x", "latest evaluated batch in the scatter"),
 )
 
@@ -37,11 +38,11 @@ def help_text() -> Text:
     text = Text()
     text.append("Keys\n", "bold underline")
     for key, meaning in KEYS:
-        text.append(f"  {key:<28}", "bold")
+        text.append(f"  {key:<16}", "bold")
         text.append(meaning + "\n")
     text.append("\nMarks\n", "bold underline")
     for mark, meaning in MARKS:
-        text.append(f"  {mark:<28}", "bold")
+        text.append(f"  {mark:<16}", "bold")
         text.append(meaning + "\n")
     text.append("\nTimes are UTC. Press escape, ? or q to close.", "dim")
     return text

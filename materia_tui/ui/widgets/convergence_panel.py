@@ -56,6 +56,6 @@ class ConvergencePanel(TextPanel):
         else:
             text.append("-")
         if state.converged_at is not None:
-            text.append("  ")
-            text.append(f" CONVERGED (iteration {state.converged_at}) ", "bold reverse")
+            text.append("\n")
+            text.append(f" ✔ CONVERGED at iteration {state.converged_at} ", "bold reverse")
         self.show(text)

@@ -245,10 +245,12 @@ class ParetoPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         data = self.data
-        plt.xlabel(data.x_label)
-        plt.ylabel(data.y_label)
+        # plotext draws the y label on the x label's line, where narrow plots lose
+        # one of them: the y axis is named in the title instead.
+        plt.xlabel(f"x: {data.x_label}")
+        plt.title(f"y: {data.y_label}")
         loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
-        plt.title(f"{data.measured:,} measured · {len(data.front[0]):,} on front{loading}")
+        self.border_subtitle = f"{data.measured:,} measured · {len(data.front[0]):,} on front{loading}"
         if data.cloud[0]:
             plt.scatter(data.cloud[0], data.cloud[1], marker=CLOUD_MARKER, color="gray")
         if data.front[0]:

@@ -36,8 +36,8 @@ class ProgressPanel(TextPanel):
         text.append_text(progress_bar(done, total, width - len(head) - len(percent)))
         text.append(percent)
         text.append(f"\nelapsed {fmt.duration(state.elapsed(now))}")
-        text.append(f"   ETA {fmt.duration(state.eta(now)) if not state.is_finished else 'done'}")
-        text.append(f"   evaluations {fmt.count(state.evaluations)}")
+        text.append(f"   ETA {_eta(state, now)}")
+        text.append(f"\nevaluations {fmt.count(state.evaluations)}")
         text.append("\nphase ")
         text.append(state.phase, "bold")
         latest = _latest_losses(state)
@@ -60,6 +60,14 @@ class ProgressPanel(TextPanel):
             text.append(clean(best.candidate_id, 24))
             text.append(")")
         self.show(text)
+
+
+def _eta(state: CampaignState, now: float) -> str:
+    if state.status == "completed":
+        return "done"
+    if state.is_finished:
+        return "-"
+    return fmt.duration(state.eta(now))
 
 
 def _latest_losses(state: CampaignState) -> tuple[float, float] | None:

@@ -65,7 +65,12 @@ class StatusBar(TextPanel):
         if paused_new is not None:
             text.append("  ")
             text.append(f" PAUSED, {fmt.count(paused_new)} new ", "reverse")
-        if link.error is not None:
+        fatal = [e for e in state.errors if e.fatal] if state.status == "failed" else []
+        if fatal:
+            text.append("\n")
+            text.append(" campaign error: ", "bold red")
+            text.append(clean(fatal[-1].message, 200))
+        elif link.error is not None:
             text.append("\n")
             text.append(" error: ", "bold red")
             text.append(clean(link.error, 200))
