@@ -1,0 +1,78 @@
+"""Write SVG screenshots of the monitor to screenshots/ from a deterministic event
+stream and a frozen clock (never hand-edit the SVGs: rerun this script).
+
+    .venv/bin/python scripts/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the deterministic stream lives in tests/support
+
+from materia_tui.source import SourceItem  # noqa: E402
+from materia_tui.ui.app import MonitorApp  # noqa: E402
+from materia_tui.ui.widgets.candidate_table import CandidateTable  # noqa: E402
+from tests.support.fake_source import ITERATION_SECONDS, T0, FakeSource, campaign_items  # noqa: E402
+
+OUT = ROOT / "screenshots"
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    size: tuple[int, int]
+    items: list[SourceItem]
+    now: float
+    keys: tuple[str, ...] = ()
+
+
+def shots() -> list[Shot]:
+    mid = campaign_items(9, partial_last=True, max_iterations=15)
+    done = campaign_items(15, complete=True, converge_at=13, max_iterations=15)
+    mid_now = T0 + 8 * ITERATION_SECONDS + 20
+    done_now = T0 + 15 * ITERATION_SECONDS + 5
+    return [
+        Shot("monitor-160x48", (160, 48), mid, mid_now),
+        Shot("monitor-completed-160x48", (160, 48), done, done_now),
+        Shot("monitor-80x24-overview", (80, 24), mid, mid_now),
+        Shot("monitor-80x24-candidates", (80, 24), mid, mid_now, ("2",)),
+        Shot("monitor-80x24-pareto", (80, 24), mid, mid_now, ("3",)),
+        Shot("monitor-120x40-pareto-filter", (120, 40), done, done_now, ("f",)),
+        Shot("help-80x24", (80, 24), mid, mid_now, ("question_mark",)),
+    ]
+
+
+async def take(shot: Shot) -> Path:
+    source = FakeSource(shot.items)
+    app = MonitorApp(source, "camp-123", now=lambda: shot.now)
+    async with app.run_test(size=shot.size) as pilot:
+        source.release_all()
+        table = app.query_one(CandidateTable)
+        for _ in range(500):  # wait (bounded) until every item is drawn
+            if source._queue.empty() and table._synced_revision == app.state.revision:
+                break
+            await pilot.pause(0.01)
+        else:
+            raise RuntimeError(f"{shot.name}: the stream was not drawn")
+        app.clear_notifications()  # toasts would hide panels in a still picture
+        if shot.keys:
+            await pilot.press(*shot.keys)
+        await pilot.pause()
+        path = OUT / f"{shot.name}.svg"
+        app.save_screenshot(filename=path.name, path=str(OUT))
+    return path
+
+
+async def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for shot in shots():
+        print(await take(shot))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
