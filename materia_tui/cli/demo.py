@@ -1,0 +1,162 @@
+"""``materia-tui demo``: a real optimization campaign, served and watched locally.
+
+One process runs three parts on one event loop: the server (``serve``'s code
+on 127.0.0.1, an ephemeral port, a fresh HS256 secret), the GP optimizer
+publishing through the in-memory publisher, and the monitor (or ``--plain`` /
+``--json``) connected over a real WebSocket with a minted token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from materia_tui.errors import UsageError
+
+DEMO_CAMPAIGN_ID = "demo-ro-membrane"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run a real optimization campaign locally and watch it",
+        description=(
+            "Run a Bayesian multi-objective optimization of a reverse-osmosis membrane "
+            "(Gaussian-process surrogates, expected hypervolume improvement), serve it on "
+            "127.0.0.1 over a real WebSocket, and watch it."
+        ),
+    )
+    parser.add_argument("--iterations", type=_positive_int, default=12, help="iterations (default 12)")
+    parser.add_argument("--batch", type=_positive_int, default=5, help="candidates per iteration (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same campaign")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="pace multiplier for simulated lab time (2 = twice as fast, 0 = no pacing)",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--plain", action="store_true", help="progress lines instead of the monitor")
+    output.add_argument("--json", action="store_true", help="JSON lines instead of the monitor")
+    parser.add_argument(
+        "--exit-on-complete", action="store_true", help="leave the monitor when the campaign ends"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.speed < 0:
+        raise UsageError("--speed must be 0 or more.")
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "The demo needs its extra: pip install 'materia-tui[demo]'."
+        ) from None
+    return asyncio.run(_demo(args))
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from materia_tui.demo.campaign import run_campaign
+    from materia_tui.publish import MemoryPublisher
+    from materia_tui.server.app import start_server
+    from materia_tui.server.auth import JwtAuth
+    from materia_tui.server.bus import MemoryBus
+    from materia_tui.settings import ConnectionSettings
+    from materia_tui.source.websocket import WebSocketSource
+    from materia_tui.state import CampaignState
+
+    auth = JwtAuth(secrets.token_bytes(32))
+    token = auth.mint(campaigns=[DEMO_CAMPAIGN_ID], ttl_seconds=7 * 24 * 3600)
+    bus = MemoryBus()
+    try:
+        server = await start_server("127.0.0.1", args.port, bus=bus, auth=auth)
+    except OSError as exc:
+        raise UsageError(f"Cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.") from None
+    publisher = MemoryPublisher(bus)
+    campaign = asyncio.create_task(
+        run_campaign(
+            publisher,
+            campaign_id=DEMO_CAMPAIGN_ID,
+            iterations=args.iterations,
+            batch=args.batch,
+            seed=args.seed,
+            speed=args.speed,
+        )
+    )
+    token_dir = tempfile.TemporaryDirectory(prefix="materia-demo-")
+    try:
+        await _wait_for_campaign(bus, campaign)
+        token_file = _write_token(Path(token_dir.name), token)
+        print(
+            f"demo: serving {server.base_url}; watch it from another terminal with\n"
+            f"  materia-tui watch {DEMO_CAMPAIGN_ID} --url {server.base_url} --token-file {token_file}",
+            file=sys.stderr,
+        )
+        settings = ConnectionSettings(server.base_url, token=token)
+        source = WebSocketSource(DEMO_CAMPAIGN_ID, settings)
+        state = CampaignState(DEMO_CAMPAIGN_ID)
+        if args.plain or args.json or not sys.stdout.isatty():
+            from materia_tui.output.stream import LineMode, print_stream
+
+            mode: LineMode = "json" if args.json else "plain"
+            code = int(await print_stream(source, state, mode))
+        else:
+            code = await _run_monitor(source, state, args.exit_on_complete)
+        if campaign.done() and not campaign.cancelled() and campaign.exception() is not None:
+            raise campaign.exception()  # type: ignore[misc]
+        return code
+    finally:
+        campaign.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await campaign
+        await server.close()
+        token_dir.cleanup()
+
+
+async def _run_monitor(source: Any, state: Any, exit_on_complete: bool) -> int:
+    from materia_tui.ui.app import MonitorApp
+
+    app = MonitorApp(source, DEMO_CAMPAIGN_ID, exit_on_complete=exit_on_complete, state=state)
+    code = await app.run_async()
+    message = getattr(app, "error_message", None)
+    if message:
+        print(f"materia-tui: {message}", file=sys.stderr)
+    return int(code if code is not None else 0)
+
+
+async def _wait_for_campaign(bus: Any, campaign: asyncio.Task[Any]) -> None:
+    """The server answers 404 until the metadata exists: wait for the optimizer to write it."""
+    for _ in range(500):
+        if await bus.get_campaign(DEMO_CAMPAIGN_ID) is not None:
+            return
+        if campaign.done():
+            campaign.result()  # raises what stopped it
+        await asyncio.sleep(0.01)
+    raise UsageError("The demo campaign did not start within 5 seconds.")
+
+
+def _write_token(directory: Path, token: str) -> Path:
+    path = directory / "token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
+    return path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
