@@ -20,6 +20,7 @@ class ConnectionSettings:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     open_timeout: float = 10.0
+    read_timeout: float = 60.0  # REST: longest silence while waiting for a response
     page_limit: int = 1000
 
     def websocket_url(self, campaign_id: str) -> str:

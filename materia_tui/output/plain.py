@@ -118,11 +118,15 @@ class PlainFormatter:
         return f"warning: skipped a frame{where}: {clean(rejected.reason, 300)}"
 
     @staticmethod
-    def connection_notice(change: ConnectionChanged) -> str | None:
+    def connection_notice(change: ConnectionChanged, *, after_outage: bool = False) -> str | None:
+        """The stderr line for a connection change, if any. ``after_outage``: a
+        ``reconnecting`` came before this change (sources number only failures)."""
+        detail = clean(change.detail, 300) if change.detail else ""
         if change.status == "reconnecting":
             wait = f" in {change.retry_in:.1f}s" if change.retry_in is not None else ""
-            detail = f": {clean(change.detail, 300)}" if change.detail else ""
-            return f"reconnecting (attempt {change.attempt}{wait}){detail}"
-        if change.status == "live" and change.attempt:
-            return "reconnected"
+            return f"reconnecting (attempt {change.attempt}{wait}){': ' + detail if detail else ''}"
+        if change.status == "live" and (change.attempt or after_outage):
+            return f"reconnected{' (degraded): ' + detail if change.degraded and detail else ''}"
+        if change.status == "live" and change.degraded and detail:
+            return f"warning: {detail}"
         return None

@@ -32,6 +32,7 @@ async def print_stream(
     out = out or sys.stdout
     err = err or sys.stderr
     formatter = PlainFormatter(state)
+    outage = False  # a "reconnecting" was reported and no "live" has followed yet
     try:
         async for item in source:
             if isinstance(item, EventReceived):
@@ -48,7 +49,9 @@ async def print_stream(
             elif isinstance(item, MetadataReceived):
                 state.set_metadata(item.campaign)
             elif isinstance(item, ConnectionChanged):
-                notice = formatter.connection_notice(item)
+                notice = formatter.connection_notice(item, after_outage=outage)
+                if item.status in ("reconnecting", "live"):
+                    outage = item.status == "reconnecting"
                 if notice:
                     _write(err, notice)
     finally:

@@ -40,6 +40,9 @@ class ConnectionChanged:
     attempt: int = 0  # reconnect attempt number, 0 on the first connection
     retry_in: float | None = None  # seconds until the next attempt, when reconnecting
     detail: str = ""  # one plain-text sentence, never containing the token
+    # True when the connection works only in part (no history, no metadata, REST
+    # polling while the WebSocket is refused): ``detail`` says what is missing.
+    degraded: bool = False
 
 
 SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged

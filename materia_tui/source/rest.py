@@ -21,7 +21,7 @@ from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, pars
 from materia_tui.sanitize import clean
 from materia_tui.settings import ConnectionSettings
 
-READ_TIMEOUT_SECONDS = 60.0
+READ_TIMEOUT_SECONDS = 60.0  # the default of ConnectionSettings.read_timeout, for callers with their own client
 
 
 class RestUnavailableError(MateriaError):
@@ -79,7 +79,7 @@ class RestClient:
         self._http = httpx.AsyncClient(
             headers=auth_headers(settings),
             verify=ssl_context(settings),
-            timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=settings.open_timeout),
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.open_timeout),
             follow_redirects=False,
         )
 

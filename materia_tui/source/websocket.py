@@ -177,6 +177,7 @@ class WebSocketSource:
         self._history_absent = False
         self._history_failures = 0
         self._history_note = ""  # why history was skipped, for the "live" status detail
+        self._metadata_note = ""  # why metadata is missing, likewise
         self._ended = False
         self._live_frame_seen = False
         self._items = self._run()
@@ -237,14 +238,26 @@ class WebSocketSource:
     async def _connection(self, rest: RestClient) -> AsyncGenerator[SourceItem, None]:
         """Items of one connection; returns when the campaign ended, raises when the connection did."""
         metadata_missing = False
+        self._metadata_note = ""
         if not self._rest_absent:
             try:
                 yield MetadataReceived(await rest.get_campaign(self.campaign_id))
             except NotFoundError:
                 metadata_missing = True  # final only if the WebSocket says so too
-            except RestUnavailableError:
-                pass  # metadata decorates the stream; the WebSocket alone suffices
-        ws = await self._connect()
+            except RestUnavailableError as exc:
+                # Metadata decorates the stream; the WebSocket alone suffices, but say so.
+                self._metadata_note = f"Campaign details unavailable: {exc.message}"
+        try:
+            ws = await self._connect()
+        except _TransientFailure as exc:
+            # The WebSocket is refused but REST may answer: show the history meanwhile,
+            # so a user sees progress (at the backoff's pace) rather than nothing.
+            async with aclosing(self._history_while_refused(rest, exc)) as history:
+                async for item in history:
+                    yield item
+            if self._ended:
+                return
+            raise
         if metadata_missing:
             self._rest_absent = True  # the WS knows the campaign, so REST is simply not served
         buffer = _LiveBuffer(LIVE_BUFFER_FRAMES, LIVE_BUFFER_BYTES)
@@ -256,7 +269,8 @@ class WebSocketSource:
                     yield item
             if self._ended:
                 return
-            yield ConnectionChanged("live", detail=self._history_note)
+            notes = self._degraded_notes()
+            yield ConnectionChanged("live", detail=" ".join(notes), degraded=bool(notes))
             async with aclosing(self._live(rest, buffer)) as live:
                 async for item in live:
                     yield item
@@ -296,6 +310,28 @@ class WebSocketSource:
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             why = type(exc).__name__
             raise _TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
+
+    def _degraded_notes(self) -> list[str]:
+        """What this live connection lacks, one sentence each (empty: nothing)."""
+        notes = [note for note in (self._metadata_note, self._history_note) if note]
+        if self._rest_absent or self._history_absent:
+            notes.append("This server offers no history: showing live events only.")
+        return notes
+
+    async def _history_while_refused(
+        self, rest: RestClient, refused: _TransientFailure
+    ) -> AsyncGenerator[SourceItem, None]:
+        if self._rest_absent or self._history_absent:
+            return
+        held = self.last_seq
+        try:
+            async with aclosing(self._backfill(rest)) as history:
+                async for item in history:
+                    yield item
+        except RestUnavailableError:
+            return
+        if self.last_seq > held and not self._ended:
+            refused.detail += " Showing history from REST meanwhile."
 
     # ----- history --------------------------------------------------------------
 

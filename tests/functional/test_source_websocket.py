@@ -188,12 +188,14 @@ async def test_refused_connection_gives_up_with_a_limit(server: ScriptedServer) 
 
 async def test_http_5xx_handshake_is_transient(server: ScriptedServer) -> None:
     script = campaign_events(iterations=2)
-    server.add_campaign(CAMPAIGN, events=script)
+    server.add_campaign(CAMPAIGN, events=script[:-1])  # REST history alone must not end the campaign
     server.handshake_status = 503
     source = WebSocketSource(CAMPAIGN, fast_settings(server.base_url))
     collected, consumer = start_consumer(source)
     await server.wait_for_handshakes(3)
     server.handshake_status = None
+    await server.wait_for_clients(CAMPAIGN)
+    await server.publish(CAMPAIGN, script[-1])
     await consumer
     assert collected.seqs == list(range(1, len(script) + 1))
     assert "HTTP 503" in collected.changes("reconnecting")[0].detail
