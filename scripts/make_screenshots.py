@@ -54,7 +54,8 @@ async def take(shot: Shot) -> Path:
         source.release_all()
         table = app.query_one(CandidateTable)
         for _ in range(500):  # wait (bounded) until every item is drawn
-            if source._queue.empty() and table._synced_revision == app.state.revision:
+            plot_drawn = app.pareto.up_to_date or not app.pareto.display
+            if source._queue.empty() and table._synced_revision == app.state.revision and plot_drawn:
                 break
             await pilot.pause(0.01)
         else:

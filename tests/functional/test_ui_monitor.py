@@ -59,6 +59,7 @@ def caught_up(app: MonitorApp, source: FakeSource) -> Callable[[], bool]:
             and not app.paused
             and table._synced_revision == app.state.revision
             and table.row_count == len(app.state.candidate_list)
+            and (app.pareto.up_to_date or not app.pareto.display)
         )
 
     return check

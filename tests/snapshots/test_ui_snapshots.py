@@ -56,7 +56,8 @@ def settle(app: MonitorApp, source: FakeSource, help_screen: bool = False) -> Ca
 
         def drawn() -> bool:
             table = app.query_one(CandidateTable)
-            return source._queue.empty() and table._synced_revision == app.state.revision
+            plot_drawn = app.pareto.up_to_date or not app.pareto.display
+            return source._queue.empty() and table._synced_revision == app.state.revision and plot_drawn
 
         await wait_for(pilot, drawn, what="stream drawn")
         if help_screen:

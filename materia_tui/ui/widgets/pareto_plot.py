@@ -10,6 +10,7 @@ where candidates are), while the front and the latest batch are drawn in full.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -42,8 +43,9 @@ def axis_label(state: CampaignState, name: str) -> str:
 
 
 Grid = tuple[int, int]
+MAX_DRAWS_PER_SECOND = 4  # a plotext redraw costs ~20-40 ms; the table and text stay at 20 Hz
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
-PAD = 0.1  # grid bounds reach 10% past the data, so most new points land inside without a rebuild
+PAD = 0.25  # grid bounds reach 25% past the data, so most new points land inside without a rebuild
 
 
 class ThinnedCloud:
@@ -192,7 +194,8 @@ class ParetoPlot(PlotextPlot):
         self.data = ScatterData()
         self._key: tuple[object, ...] = ()
         self._cloud: ThinnedCloud | None = None
-        self._catching_up = False
+        self._deferred = False  # a sync is scheduled (throttled, or a catch-up step)
+        self._drawn_at = 0.0
         self._drawn = 0  # bumped per _draw: the cached render is valid for one drawing
         self._picture: tuple[tuple[object, ...], RenderResult] | None = None
 
@@ -216,29 +219,43 @@ class ParetoPlot(PlotextPlot):
         self.sync()
 
     def sync(self) -> None:
+        """Redraw if the picture changed, at most ``MAX_DRAWS_PER_SECOND`` while data streams in."""
         axes = self.axes()
         size = self.size
         key = (self.state.revision, axes, size.width, size.height)
         if key == self._key:
             return
+        user_change = self._key[1:] != key[1:]
+        wait = self._drawn_at + 1 / MAX_DRAWS_PER_SECOND - time.monotonic()
+        if wait > 0 and not user_change:
+            if not self._deferred:
+                self._deferred = True
+                self.set_timer(wait, self._deferred_sync)
+            return
         self._key = key
-        if axes is None:
-            self.data = ScatterData()
-        else:
+        data = ScatterData()
+        if axes is not None:
             if self._cloud is None or (self._cloud.x_name, self._cloud.y_name) != axes:
                 self._cloud = ThinnedCloud(*axes)
             # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
             grid = (max(10, size.width - 10), max(5, size.height - 4))
-            self.data = scatter_data(self.state, self._cloud, grid)
+            data = scatter_data(self.state, self._cloud, grid)
             if not self._cloud.complete:
                 self._key = ()  # not caught up yet: continue shortly, letting the UI run between steps
-                if not self._catching_up:
-                    self._catching_up = True
-                    self.set_timer(0.01, self._continue_catch_up)
-        self._draw()
+                if not self._deferred:
+                    self._deferred = True
+                    self.set_timer(0.01, self._deferred_sync)
+        if data != self.data or user_change:  # e.g. proposals change the state, not the picture
+            self.data = data
+            self._draw()
 
-    def _continue_catch_up(self) -> None:
-        self._catching_up = False
+    @property
+    def up_to_date(self) -> bool:
+        """Drawn from the current state (false while a throttled redraw is pending)."""
+        return bool(self._key) and self._key[0] == self.state.revision and not self._deferred
+
+    def _deferred_sync(self) -> None:
+        self._deferred = False
         self.sync()
 
     def _draw(self) -> None:
@@ -260,6 +277,7 @@ class ParetoPlot(PlotextPlot):
         if data.latest[0]:
             plt.scatter(data.latest[0], data.latest[1], marker=LATEST_MARKER, color="orange")
         self._drawn += 1
+        self._drawn_at = time.monotonic()
         self.refresh()
 
     def render(self) -> RenderResult:
