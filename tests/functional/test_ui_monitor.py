@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
 from textual.pilot import Pilot
 
 from materia_tui.errors import AuthError, ExitCode, GaveUpError
@@ -285,3 +286,16 @@ async def test_a_burst_is_drawn_in_a_bounded_number_of_refreshes() -> None:
         idle = app.refreshes
         await pilot.pause(0.3)  # nothing arrives: no refresh may happen
         assert app.refreshes == idle
+
+
+async def test_no_color_keeps_every_mark_visible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    source = FakeSource(campaign_items(6, converge_at=5))
+    async with running(source) as (app, pilot):
+        source.release_all()
+        await wait_for(pilot, caught_up(app, source), what="caught up")
+        assert app.no_color  # Textual's monochrome filter is on
+        await pilot.press("space")
+        assert "PAUSED" in status_text(app)  # marked by text and reverse video, not colour
+        assert "CONVERGED" in app.query_one(ConvergencePanel).shown_plain
+        assert any("★" in full_row(app, i) for i in range(app.query_one(CandidateTable).row_count))
