@@ -45,7 +45,7 @@ def axis_label(state: CampaignState, name: str) -> str:
 Grid = tuple[int, int]
 MAX_DRAWS_PER_SECOND = 4  # a plotext redraw costs ~20-40 ms; the table and text stay at 20 Hz
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
-PAD = 0.25  # grid bounds reach 25% past the data, so most new points land inside without a rebuild
+GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
 
 
 class ThinnedCloud:
@@ -53,8 +53,10 @@ class ThinnedCloud:
     the rows changed since the last update, and thinned to one point per cell of
     a ``columns`` x ``rows`` grid.
 
-    A new point inside the grid's bounds costs a dict lookup; only a point
-    outside them, a re-measured candidate or a new grid size re-buckets everything.
+    Cells have a fixed size in data units (the data's span / the grid size when
+    last re-bucketed), so a new point costs a dict lookup wherever it lands; only
+    a span grown ``GROWTH`` times (which happens a logarithmic number of times),
+    a re-measured candidate or a new grid size re-buckets everything.
     """
 
     def __init__(self, x_name: str | None, y_name: str) -> None:
@@ -63,7 +65,8 @@ class ThinnedCloud:
         self.points: dict[int, tuple[float, float]] = {}
         self.cells: dict[Grid, tuple[float, float]] = {}
         self.grid: Grid = (0, 0)
-        self.bounds: tuple[float, float, float, float] | None = None
+        self.bounds: tuple[float, float, float, float] | None = None  # the data's extent
+        self.cell_size: tuple[float, float] = (1.0, 1.0)
         self._seen_revision = -1
         self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
 
@@ -88,13 +91,16 @@ class ThinnedCloud:
         for cand in changed:
             point = self._point(cand)
             old = self.points.pop(cand.row, None)
+            if old is not None and old == point:
+                self.points[cand.row] = point  # e.g. it only left the front: nothing to redo
+                continue
             if old is not None:
                 rebuild = True  # a re-measured point may have been its cell's representative
             if point is not None:
                 self.points[cand.row] = point
                 fresh.append(point)
         self.grid = grid
-        if rebuild or not self._inside(fresh):
+        if rebuild or not self._extend(fresh):
             self._rebucket()
         else:
             self._add(fresh)
@@ -124,11 +130,19 @@ class ThinnedCloud:
             return None
         return x, y
 
-    def _inside(self, fresh: list[tuple[float, float]]) -> bool:
+    def _extend(self, fresh: list[tuple[float, float]]) -> bool:
+        """Grow the extent to cover ``fresh``; False when the cells became too small."""
+        if not fresh:
+            return True
         if self.bounds is None:
-            return not fresh
+            return False
         x0, x1, y0, y1 = self.bounds
-        return all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in fresh)
+        for x, y in fresh:
+            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+        self.bounds = (x0, x1, y0, y1)
+        columns, rows = self.grid
+        width, height = self.cell_size
+        return (x1 - x0) <= GROWTH * columns * width and (y1 - y0) <= GROWTH * rows * height
 
     def _rebucket(self) -> None:
         self.cells = {}
@@ -137,21 +151,22 @@ class ThinnedCloud:
             return
         xs = [p[0] for p in self.points.values()]
         ys = [p[1] for p in self.points.values()]
-        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-        dx, dy = (x1 - x0) * PAD or 1.0, (y1 - y0) * PAD or 1.0
-        self.bounds = (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
-        self._add(self.points.values())
-
-    def _add(self, points: Iterable[tuple[float, float]]) -> None:
-        if self.bounds is None:
-            return
+        self.bounds = (min(xs), max(xs), min(ys), max(ys))
         x0, x1, y0, y1 = self.bounds
         columns, rows = self.grid
-        kx = columns / (x1 - x0) if x1 > x0 else 0.0
-        ky = rows / (y1 - y0) if y1 > y0 else 0.0
+        self.cell_size = ((x1 - x0) / columns or 1.0, (y1 - y0) / rows or 1.0)
+        self._add(self.points.values())
+
+    def cell(self, x: float, y: float) -> Grid:
+        width, height = self.cell_size
+        return math.floor(x / width), math.floor(y / height)
+
+    def _add(self, points: Iterable[tuple[float, float]]) -> None:
+        width, height = self.cell_size
         cells = self.cells
+        floor = math.floor
         for x, y in points:
-            cells.setdefault((int((x - x0) * kx), int((y - y0) * ky)), (x, y))
+            cells.setdefault((floor(x / width), floor(y / height)), (x, y))
 
     def cloud(self) -> tuple[list[float], list[float]]:
         return [p[0] for p in self.cells.values()], [p[1] for p in self.cells.values()]
@@ -174,12 +189,13 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> Scatt
         p for p in (cloud.points.get(candidates[i].row) for i in state.front_ids()) if p is not None
     )
     data.front = ([p[0] for p in front], [p[1] for p in front])
+    latest: dict[Grid, tuple[float, float]] = {}  # a huge batch is thinned like the cloud
     for cid in state.latest_batch:
         cand = candidates.get(cid)
         point = cloud.points.get(cand.row) if cand is not None else None
         if point is not None:
-            data.latest[0].append(point[0])
-            data.latest[1].append(point[1])
+            latest.setdefault(cloud.cell(*point), point)
+    data.latest = ([p[0] for p in latest.values()], [p[1] for p in latest.values()])
     return data
 
 
