@@ -58,7 +58,8 @@ async def test_backfill_then_live_events_until_completion() -> None:
                 pilot, lambda: "last " in app.query_one(ConvergencePanel).shown_plain, what="spark"
             )
             assert all(r.status != "proposed" for r in app.state.candidate_list)
-            assert app.pareto.data.measured > 5
+            # the scatter redraws at most 4 times a second: wait for it rather than assert at once
+            await wait_for(pilot, lambda: app.pareto.data.measured > 5, what="scatter caught up")
             for event in event_dicts(script.completed(2)):
                 await server.publish("camp-123", event)
             await wait_for(pilot, lambda: not app.is_running, what="exit on complete")
