@@ -46,6 +46,7 @@ from materia_tui.ui.screens.help_screen import HelpScreen
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
+from materia_tui.ui.widgets.newest_panel import NewestPanel
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
@@ -124,6 +125,7 @@ class MonitorApp(App[int]):
                 with Vertical(id="overview", classes="section"):
                     yield ProgressPanel(id="progress")
                     yield ConvergencePanel(id="convergence")
+                    yield NewestPanel(id="newest")
                 yield ParetoPlot(self.state, id="pareto", classes="section")
             with Vertical(id="right"):
                 yield CandidateTable(self.state, id="candidates", classes="section")
@@ -156,6 +158,8 @@ class MonitorApp(App[int]):
 
     def on_resize(self, event: Resize) -> None:
         self.compact = self._is_compact(event.size.width, event.size.height)
+        if self._widgets_ready:
+            self.call_after_refresh(self._sync_status, self.now())  # fit the status line to the new width
 
     def watch_compact(self) -> None:
         self._apply_layout()
@@ -267,6 +271,7 @@ class MonitorApp(App[int]):
         state = self.state
         self.query_one(ProgressPanel).sync(state, now)
         self.query_one(ConvergencePanel).sync(state)
+        self.query_one(NewestPanel).sync(state)
         self.query_one(EventLog).sync(state)
         self.table.sync()
         if self.pareto.display:

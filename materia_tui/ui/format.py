@@ -1,25 +1,19 @@
-"""Small, pure text formatters shared by the monitor's widgets."""
+"""Small, pure text formatters for the monitor's widgets.
+
+Numbers, units and durations come from ``materia_tui.output.numbers`` (one
+formatting for every output); this module only adds what a screen needs on
+top: ``None`` shown as ``-``, coarse "ago" times, counts and clock times.
+"""
 
 from __future__ import annotations
 
-import math
 import time
 
+from materia_tui.output.numbers import format_value, with_unit
 from materia_tui.protocol import ParameterValue
+from materia_tui.sanitize import clean
 
-
-def duration(seconds: float | None) -> str:
-    """``4m12s`` style; coarse on purpose so a ticking clock changes few cells."""
-    if seconds is None or not math.isfinite(seconds):
-        return "--"
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+__all__ = ["clock", "count", "number", "parameter", "since", "value_with_unit"]
 
 
 def since(seconds: float | None) -> str:
@@ -34,11 +28,14 @@ def since(seconds: float | None) -> str:
 
 
 def number(value: float | None) -> str:
+    return "-" if value is None else format_value(value)
+
+
+def value_with_unit(value: float | None, unit: str | None) -> str:
+    """``with_unit`` for a value that may be missing; the unit comes from the network."""
     if value is None:
         return "-"
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.4g}"
+    return with_unit(value, clean(unit, 12) if unit else None)
 
 
 def parameter(value: ParameterValue | None) -> str:

@@ -16,6 +16,7 @@ from materia_tui.ui.screens.help_screen import HelpScreen
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
+from materia_tui.ui.widgets.newest_panel import NewestPanel
 from materia_tui.ui.widgets.status_bar import StatusBar
 from tests.support.fake_source import T0, CampaignScript, FakeSource, campaign_items
 from tests.support.waiting import wait_for
@@ -299,3 +300,48 @@ async def test_no_color_keeps_every_mark_visible(monkeypatch: pytest.MonkeyPatch
         assert "PAUSED" in status_text(app)  # marked by text and reverse video, not colour
         assert "CONVERGED" in app.query_one(ConvergencePanel).shown_plain
         assert any("★" in full_row(app, i) for i in range(app.query_one(CandidateTable).row_count))
+
+
+async def test_narrow_status_bar_stays_one_line_and_drops_the_least_important_items() -> None:
+    source = FakeSource(campaign_items(3, name="A rather long campaign name for a narrow terminal"))
+    async with running(source, size=(80, 24)) as (app, pilot):
+        source.release_all()
+        await wait_for(pilot, caught_up(app, source), what="caught up")
+        wide = status_text(app)
+        assert "\n" not in wide and len(wide) <= 80
+        assert "camp-123" in wide and "events" in wide and "LIVE" in wide
+        await pilot.resize_terminal(50, 24)
+        await wait_for(pilot, lambda: len(status_text(app)) <= 50, what="refit to 50 columns")
+        narrow = status_text(app)
+        assert "\n" not in narrow and "LIVE" in narrow and "camp-123" in narrow
+        assert "A rather long" not in narrow  # the name goes before the id and counters
+        screen_line = app.query_one(StatusBar).render_line(0).text
+        assert "camp-123" in screen_line  # what is drawn, not just what was computed
+        assert app.query_one(StatusBar).size.height == 1
+
+
+async def test_sparkline_spans_the_panel_and_overview_shows_the_newest_candidates() -> None:
+    source = FakeSource(campaign_items(5))
+    async with running(source, size=(80, 24)) as (app, pilot):
+        source.release_all()
+        await wait_for(pilot, caught_up(app, source), what="caught up")
+        panel = app.query_one(ConvergencePanel)
+        spark = panel.shown_plain.splitlines()[1]
+        assert len(spark) == panel.content_size.width > 5 * 4  # 5 iterations, stretched
+        newest = app.query_one(NewestPanel)
+        assert newest.display and newest.size.height >= 4
+        shown = newest.shown_plain
+        last = app.state.candidate_list[-1]
+        assert last.id in shown
+        flux = last.objectives.get("water_flux")
+        if flux is not None:
+            assert f"{flux:.4g} L/m2/h" in shown  # value and unit with one space
+        assert "%" in shown and " %" not in shown
+        await pilot.resize_terminal(200, 50)
+        await wait_for(pilot, lambda: not app.compact, what="wide")
+        assert not newest.display  # the candidate table shows them in the wide layout
+        await wait_for(
+            pilot,
+            lambda: len(panel.shown_plain.splitlines()[1]) == panel.content_size.width,
+            what="sparkline refit",
+        )

@@ -18,22 +18,38 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values: list[float], width: int) -> str:
-    """``values`` squeezed into ``width`` cells (each cell shows its bucket's last value)."""
+    """``values`` stretched or squeezed to exactly ``width`` cells.
+
+    With fewer values than cells each value gets a proportional run of cells
+    (3 values in 10 cells: 4, 3, 3); with more, each cell shows its bucket's
+    last value. One string, drawn in one style: few bytes per update.
+    """
     if not values or width <= 0:
         return ""
-    if len(values) > width:
-        step = len(values) / width
-        values = [values[min(len(values) - 1, int((i + 1) * step) - 1)] for i in range(width)]
+    count = len(values)
+    if count > width:  # the last value of each cell's bucket
+        picked = [values[min(count - 1, -(-(cell + 1) * count // width) - 1)] for cell in range(width)]
+    else:  # the value whose run covers the cell
+        picked = [values[(cell * count) // width] for cell in range(width)]
     low, high = min(values), max(values)
     span = high - low
     if span <= 0:
-        return BLOCKS[len(BLOCKS) // 2] * len(values)
+        return BLOCKS[len(BLOCKS) // 2] * width
     top = len(BLOCKS) - 1
-    return "".join(BLOCKS[round((v - low) / span * top)] for v in values)
+    return "".join(BLOCKS[round((v - low) / span * top)] for v in picked)
 
 
 class ConvergencePanel(TextPanel):
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._state: CampaignState | None = None
+
+    def on_resize(self) -> None:
+        if self._state is not None:  # the sparkline spans the panel: redraw at the new width
+            self.sync(self._state)
+
     def sync(self, state: CampaignState) -> None:
+        self._state = state
         values = [value for _, value in state.best_history]
         width = max(8, self.content_size.width or 40)
         primary = state.objectives[0] if state.objectives else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from materia_tui.output.numbers import format_duration
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 from materia_tui.ui import format as fmt
@@ -35,7 +36,7 @@ class ProgressPanel(TextPanel):
         text.append(head, "bold")
         text.append_text(progress_bar(done, total, width - len(head) - len(percent)))
         text.append(percent)
-        text.append(f"\nelapsed {fmt.duration(state.elapsed(now))}")
+        text.append(f"\nelapsed {format_duration(state.elapsed(now))}")
         text.append(f"   ETA {_eta(state, now)}")
         text.append(f"\nevaluations {fmt.count(state.evaluations)}")
         text.append("\nphase ")
@@ -49,13 +50,10 @@ class ProgressPanel(TextPanel):
             best = state.best.get(name)
             if best is None:
                 continue
-            unit = state.units.get(name)
             text.append("\nbest ")
             text.append(clean(name, 24))
             text.append(" ")
-            text.append(fmt.number(best.value), "bold")
-            if unit:
-                text.append(" " + clean(unit, 12))
+            text.append(fmt.value_with_unit(best.value, state.units.get(name)), "bold")
             text.append(" (")
             text.append(clean(best.candidate_id, 24))
             text.append(")")
@@ -67,7 +65,7 @@ def _eta(state: CampaignState, now: float) -> str:
         return "done"
     if state.is_finished:
         return "-"
-    return fmt.duration(state.eta(now))
+    return format_duration(state.eta(now))
 
 
 def _latest_losses(state: CampaignState) -> tuple[float, float] | None:

@@ -1,9 +1,16 @@
-"""The top line: campaign, connection status, counters, freshness, pause marker."""
+"""The top line: campaign, connection status, counters, freshness, pause marker.
+
+The first line never wraps: when the terminal is narrow the least important
+items are shortened, then dropped (see ``fit_items``), and whatever is still
+too long is cut with an ellipsis. A second line appears only for a final
+error or a reconnect reason.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from materia_tui.sanitize import clean
@@ -31,6 +38,22 @@ STATUS_STYLES = {
     "reconnecting": "bold yellow",
     "error": "bold red",
 }
+GAP = "  "
+
+
+@dataclass(slots=True)
+class Item:
+    """One status-bar item: ``forms`` from longest to shortest; ``drop`` orders removal
+    (lower goes first; 0 = never dropped)."""
+
+    forms: tuple[str, ...]
+    style: str = ""
+    drop: int = 0
+    form: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.forms[self.form]
 
 
 def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
@@ -46,35 +69,66 @@ def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
     return link.status
 
 
+def fit_items(items: list[Item], width: int) -> list[Item]:
+    """Shorten, then drop, the least important items until the line fits ``width``."""
+    kept = list(items)
+
+    def length() -> int:
+        return sum(cell_len(i.text) for i in kept) + cell_len(GAP) * max(0, len(kept) - 1)
+
+    for victim in sorted((i for i in items if i.drop), key=lambda i: i.drop):
+        while length() > width and victim.form < len(victim.forms) - 1:
+            victim.form += 1
+        if length() > width:
+            kept.remove(victim)
+    return kept
+
+
+def status_items(state: CampaignState, link: LinkStatus, now: float, paused_new: int | None) -> list[Item]:
+    label = status_label(state, link, now)
+    items = [Item((f" {label.upper()} ",), STATUS_STYLES.get(label.split(" ")[0], "bold") + " reverse")]
+    if paused_new is not None:
+        items.append(Item((f" PAUSED, {fmt.count(paused_new)} new ", " PAUSED "), "reverse", drop=6))
+    if state.name:
+        items.append(Item((clean(state.name, 40), clean(state.name, 16)), "bold", drop=1))
+    items.append(Item((clean(state.campaign_id, 40),)))
+    counters = state.counters
+    events = fmt.count(counters.received)
+    items.append(Item((f"events {events}", f"ev {events}"), drop=4))
+    rejected = counters.rejected + counters.unknown_type
+    if rejected:
+        items.append(
+            Item((f"rejected {fmt.count(rejected)}", f"rej {fmt.count(rejected)}"), "yellow", drop=3)
+        )
+    if state.last_event_at is not None and not state.is_finished:
+        ago = fmt.since(now - state.last_event_at)
+        items.append(Item((f"last {ago}", ago.removesuffix(" ago")), drop=2))
+    return items
+
+
 class StatusBar(TextPanel):
     def sync(self, state: CampaignState, link: LinkStatus, now: float, paused_new: int | None) -> None:
-        label = status_label(state, link, now)
+        width = self.content_size.width or self.app.size.width
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {label.upper()} ", STATUS_STYLES.get(label.split(" ")[0], "bold") + " reverse")
-        text.append("  ")
-        if state.name:
-            text.append(clean(state.name, 40), "bold")
-            text.append(" · ")
-        text.append(clean(state.campaign_id, 40))
-        counters = state.counters
-        text.append(f"  events {fmt.count(counters.received)}")
-        if counters.rejected or counters.unknown_type:
-            text.append(f"  rejected {fmt.count(counters.rejected + counters.unknown_type)}", "yellow")
-        if state.last_event_at is not None and not state.is_finished:
-            text.append(f"  last {fmt.since(now - state.last_event_at)}")
-        if paused_new is not None:
-            text.append("  ")
-            text.append(f" PAUSED, {fmt.count(paused_new)} new ", "reverse")
-        fatal = [e for e in state.errors if e.fatal] if state.status == "failed" else []
-        if fatal:
+        for index, item in enumerate(fit_items(status_items(state, link, now, paused_new), width)):
+            if index:
+                text.append(GAP)
+            text.append(item.text, item.style)
+        text.truncate(width, overflow="ellipsis")
+        second = _second_line(state, link)
+        if second is not None:
+            second.truncate(width, overflow="ellipsis")
             text.append("\n")
-            text.append(" campaign error: ", "bold red")
-            text.append(clean(fatal[-1].message, 200))
-        elif link.error is not None:
-            text.append("\n")
-            text.append(" error: ", "bold red")
-            text.append(clean(link.error, 200))
-        elif link.detail and link.status in ("reconnecting", "failed", "closed"):
-            text.append("\n ")
-            text.append(clean(link.detail, 200), "dim")
+            text.append_text(second)
         self.show(text)
+
+
+def _second_line(state: CampaignState, link: LinkStatus) -> Text | None:
+    fatal = [e for e in state.errors if e.fatal] if state.status == "failed" else []
+    if fatal:
+        return Text.assemble((" campaign error: ", "bold red"), clean(fatal[-1].message, 200))
+    if link.error is not None:
+        return Text.assemble((" error: ", "bold red"), clean(link.error, 200))
+    if link.detail and link.status in ("reconnecting", "failed", "closed"):
+        return Text.assemble(" ", (clean(link.detail, 200), "dim"))
+    return None

@@ -1,0 +1,47 @@
+"""Pure helpers of the monitor: sparkline stretching, status-bar fitting, formatting."""
+
+from __future__ import annotations
+
+from materia_tui.ui import format as fmt
+from materia_tui.ui.widgets.convergence_panel import sparkline
+from materia_tui.ui.widgets.status_bar import Item, fit_items
+
+
+def test_sparkline_gives_each_value_a_proportional_run() -> None:
+    line = sparkline([1.0, 2.0, 3.0], 10)
+    assert len(line) == 10
+    assert line == "▁" * 4 + line[4] * 3 + "█" * 3
+    assert line[4] not in "▁█"
+    squeezed = sparkline([float(v) for v in range(100)], 10)
+    assert len(squeezed) == 10 and squeezed[0] in "▁▂" and squeezed[-1] == "█"
+    assert sparkline([5.0], 6) == "▅" * 6
+    assert sparkline([], 10) == ""
+
+
+def test_fit_items_shortens_then_drops_by_priority() -> None:
+    def items() -> list[Item]:
+        return [
+            Item((" LIVE ",)),
+            Item(("a long campaign name", "a long…"), drop=1),
+            Item(("camp-1",)),
+            Item(("events 10", "ev 10"), drop=3),
+            Item(("last 3s ago", "3s"), drop=2),
+        ]
+
+    assert [i.text for i in fit_items(items(), 200)][1] == "a long campaign name"
+    fitted = [i.text for i in fit_items(items(), 50)]
+    assert fitted == [" LIVE ", "a long…", "camp-1", "events 10", "last 3s ago"]
+    fitted = [i.text for i in fit_items(items(), 40)]
+    assert fitted == [" LIVE ", "camp-1", "events 10", "last 3s ago"]
+    fitted = [i.text for i in fit_items(items(), 30)]
+    assert fitted == [" LIVE ", "camp-1", "events 10", "3s"]
+    fitted = [i.text for i in fit_items(items(), 22)]
+    assert fitted == [" LIVE ", "camp-1", "ev 10"]
+
+
+def test_values_use_the_shared_unit_formatting() -> None:
+    assert fmt.value_with_unit(69.97, "L/m2/h") == "69.97 L/m2/h"
+    assert fmt.value_with_unit(99.43, "%") == "99.43%"
+    assert fmt.value_with_unit(None, "%") == "-"
+    assert fmt.value_with_unit(1.0, "\x1b[31m") == "1 \\x1b[31m"
+    assert fmt.number(None) == "-" and fmt.number(1234.5) == "1234.5"
