@@ -17,7 +17,11 @@ EXE = str(Path(sys.executable).with_name("materia-tui"))
 
 async def run_demo(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        EXE, "demo", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        EXE,
+        "demo",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -34,7 +38,9 @@ async def test_demo_plain_runs_to_completion_and_agrees_with_the_campaign_record
     assert record.total_evaluations == 15
     best = [line for line in lines if "Best:" in line][-1]
     units = {"water_flux": "L/m2/h", "salt_rejection": "%"}
-    expected = ", ".join(f"{name}={with_unit(value, units[name])}" for name, value in record.best_values.items())
+    expected = ", ".join(
+        f"{name}={with_unit(value, units[name])}" for name, value in record.best_values.items()
+    )
     assert best == f"[Iter  3/3] Best: {expected}"
     assert sum(1 for line in lines if "Training surrogate" in line) == 2  # none in iteration 1
     assert "serving http://127.0.0.1:" in err
@@ -49,8 +55,10 @@ async def test_demo_json_front_matches_the_record() -> None:
     record = await run_campaign(MemorySink(), iterations=2, batch=4, seed=0, speed=0)
     measured = [
         (r["candidate_id"], (r["objectives"]["water_flux"], r["objectives"]["salt_rejection"]))
-        for e in events if e["type"] == "candidates_evaluated"
-        for r in e["results"] if r.get("feasible", True) and not r.get("error")
+        for e in events
+        if e["type"] == "candidates_evaluated"
+        for r in e["results"]
+        if r.get("feasible", True) and not r.get("error")
     ]
     assert brute_force_front(measured) == set(record.pareto_front_ids)
     last_completed = [e for e in events if e["type"] == "iteration_completed"][-1]

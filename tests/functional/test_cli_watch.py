@@ -26,7 +26,11 @@ async def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float 
     full_env["MATERIA_CONFIG"] = "/nonexistent/materia-tui.toml"
     full_env.update(env or {})
     proc = await asyncio.create_subprocess_exec(
-        EXE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=full_env,
+        EXE,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=full_env,
         stdin=asyncio.subprocess.DEVNULL,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -44,8 +48,9 @@ async def test_plain_prints_progress_and_exits_0_on_completion() -> None:
     raw = campaign_events(4, iterations=3, batch=2, campaign_id="camp-7")
     await started(server, "camp-7", raw, iterations=3, batch=2)
     try:
-        code, out, err = await run_cli("watch", "camp-7", "--plain", "--url", server.base_url,
-                                       env={"MATERIA_TOKEN": DEFAULT_TOKEN})
+        code, out, err = await run_cli(
+            "watch", "camp-7", "--plain", "--url", server.base_url, env={"MATERIA_TOKEN": DEFAULT_TOKEN}
+        )
     finally:
         await server.close()
     lines = out.splitlines()
@@ -55,8 +60,11 @@ async def test_plain_prints_progress_and_exits_0_on_completion() -> None:
     best = [line for line in lines if "Best:" in line]
     assert len(best) == 3
     expected = max(
-        r["objectives"]["water_flux"] for e in raw if e["type"] == "candidates_evaluated"
-        for r in e["results"] if r.get("feasible", True) and not r.get("error")
+        r["objectives"]["water_flux"]
+        for e in raw
+        if e["type"] == "candidates_evaluated"
+        for r in e["results"]
+        if r.get("feasible", True) and not r.get("error")
     )
     assert f"water_flux={expected:.4g} L/m2/h" in best[-1]
     assert DEFAULT_TOKEN not in out + err
@@ -70,10 +78,12 @@ async def test_json_is_one_event_per_line_and_pipes_default_to_plain(tmp_path: P
     token_file.write_text(DEFAULT_TOKEN)
     token_file.chmod(0o600)
     try:
-        code, out, err = await run_cli("watch", "camp-j", "--json", "--url", server.base_url,
-                                       "--token-file", str(token_file))
-        code2, out2, _ = await run_cli("watch", "camp-j", "--url", server.base_url,
-                                       env={"MATERIA_TOKEN": DEFAULT_TOKEN})
+        code, out, err = await run_cli(
+            "watch", "camp-j", "--json", "--url", server.base_url, "--token-file", str(token_file)
+        )
+        code2, out2, _ = await run_cli(
+            "watch", "camp-j", "--url", server.base_url, env={"MATERIA_TOKEN": DEFAULT_TOKEN}
+        )
     finally:
         await server.close()
     assert code == 0, err
@@ -87,8 +97,9 @@ async def test_failed_campaign_exits_1() -> None:
     server = ScriptedServer()
     await started(server, "camp-f", campaign_events(2, iterations=3, fail_at=2, campaign_id="camp-f"))
     try:
-        code, out, _ = await run_cli("watch", "camp-f", "--plain", "--url", server.base_url,
-                                     env={"MATERIA_TOKEN": DEFAULT_TOKEN})
+        code, out, _ = await run_cli(
+            "watch", "camp-f", "--plain", "--url", server.base_url, env={"MATERIA_TOKEN": DEFAULT_TOKEN}
+        )
     finally:
         await server.close()
     assert code == 1
@@ -99,12 +110,20 @@ async def test_auth_and_not_found_exit_codes_with_one_sentence() -> None:
     server = ScriptedServer(forbidden_tokens={"other-user"})
     await started(server, "camp-a", campaign_events(0, iterations=1))
     try:
-        bad = await run_cli("watch", "camp-a", "--plain", "--url", server.base_url,
-                            env={"MATERIA_TOKEN": "wrong-secret-token"})
-        forbidden = await run_cli("watch", "camp-a", "--plain", "--url", server.base_url,
-                                  env={"MATERIA_TOKEN": "other-user"})
-        missing = await run_cli("watch", "camp-zzz", "--plain", "--url", server.base_url,
-                                env={"MATERIA_TOKEN": DEFAULT_TOKEN})
+        bad = await run_cli(
+            "watch",
+            "camp-a",
+            "--plain",
+            "--url",
+            server.base_url,
+            env={"MATERIA_TOKEN": "wrong-secret-token"},
+        )
+        forbidden = await run_cli(
+            "watch", "camp-a", "--plain", "--url", server.base_url, env={"MATERIA_TOKEN": "other-user"}
+        )
+        missing = await run_cli(
+            "watch", "camp-zzz", "--plain", "--url", server.base_url, env={"MATERIA_TOKEN": DEFAULT_TOKEN}
+        )
     finally:
         await server.close()
     for (code, out, err), expected in [(bad, 3), (forbidden, 3), (missing, 4)]:
@@ -116,9 +135,13 @@ async def test_auth_and_not_found_exit_codes_with_one_sentence() -> None:
 
 
 async def test_usage_errors_exit_2() -> None:
-    for args in (["watch", "bad/id", "--plain"], ["watch", "c", "--plain", "--url", "ftp://x"],
-                 ["watch", "c", "--plain", "--token-file", "/nonexistent/token"], ["watch"]):
-        code, out, err = await run_cli(*args)
+    for args in (
+        ["watch", "bad/id", "--plain"],
+        ["watch", "c", "--plain", "--url", "ftp://x"],
+        ["watch", "c", "--plain", "--token-file", "/nonexistent/token"],
+        ["watch", "camp-1", "--max-retries", "many"],
+    ):
+        code, _out, err = await run_cli(*args)
         assert code == 2, (args, err)
         assert "Traceback" not in err
 
@@ -127,8 +150,9 @@ async def test_gave_up_exits_5_only_with_a_retry_limit() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code, _, err = await run_cli("watch", "camp-x", "--plain", "--max-retries", "1",
-                                 "--url", f"http://127.0.0.1:{port}/api/v1")
+    code, _, err = await run_cli(
+        "watch", "camp-x", "--plain", "--max-retries", "1", "--url", f"http://127.0.0.1:{port}/api/v1"
+    )
     assert code == 5, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("materia-tui: ")
 
@@ -139,8 +163,16 @@ async def test_record_writes_every_applied_event_and_no_token(tmp_path: Path) ->
     await started(server, "camp-r", raw, iterations=2, batch=2)
     recording = tmp_path / "run.jsonl"
     try:
-        code, out, err = await run_cli("watch", "camp-r", "--plain", "--record", str(recording),
-                                       "--url", server.base_url, env={"MATERIA_TOKEN": DEFAULT_TOKEN})
+        code, out, err = await run_cli(
+            "watch",
+            "camp-r",
+            "--plain",
+            "--record",
+            str(recording),
+            "--url",
+            server.base_url,
+            env={"MATERIA_TOKEN": DEFAULT_TOKEN},
+        )
         replay = await run_cli("replay", str(recording), "--plain")
     finally:
         await server.close()

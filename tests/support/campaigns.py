@@ -13,8 +13,14 @@ OBJECTIVES = [
 ]
 
 
-def campaign_meta(campaign_id: str = "camp-test", *, iterations: int = 5, batch: int = 3,
-                  objectives: int = 2, status: str = "running") -> dict[str, Any]:
+def campaign_meta(
+    campaign_id: str = "camp-test",
+    *,
+    iterations: int = 5,
+    batch: int = 3,
+    objectives: int = 2,
+    status: str = "running",
+) -> dict[str, Any]:
     return {
         "id": campaign_id,
         "name": "RO membrane screen",
@@ -58,26 +64,39 @@ def campaign_events(
     for it in range(1, iterations + 1):
         emit({"type": "iteration_started", "iteration": it})
         if it > 1:
-            emit({"type": "surrogate_trained",
-                  "metrics": {"train_loss": round(rng.uniform(0.01, 0.1), 4),
-                              "val_loss": round(rng.uniform(0.01, 0.2), 4)}}, 0.8)
+            emit(
+                {
+                    "type": "surrogate_trained",
+                    "metrics": {
+                        "train_loss": round(rng.uniform(0.01, 0.1), 4),
+                        "val_loss": round(rng.uniform(0.01, 0.2), 4),
+                    },
+                },
+                0.8,
+            )
         cands = []
         for _ in range(batch):
             counter += 1
-            cands.append({
-                "id": f"c-{counter:04d}",
-                "parameters": {"pore_size_nm": round(rng.uniform(0.3, 2.0), 3),
-                               "polymer": rng.choice(["PVDF", "PES", "PSf", "PA"])},
-                "predicted": {n: round(rng.uniform(0, 100), 2) for n in names},
-                "uncertainty": {n: round(rng.uniform(0, 5), 2) for n in names},
-                "acquisition_value": round(rng.random(), 4),
-            })
+            cands.append(
+                {
+                    "id": f"c-{counter:04d}",
+                    "parameters": {
+                        "pore_size_nm": round(rng.uniform(0.3, 2.0), 3),
+                        "polymer": rng.choice(["PVDF", "PES", "PSf", "PA"]),
+                    },
+                    "predicted": {n: round(rng.uniform(0, 100), 2) for n in names},
+                    "uncertainty": {n: round(rng.uniform(0, 5), 2) for n in names},
+                    "acquisition_value": round(rng.random(), 4),
+                }
+            )
         emit({"type": "candidates_proposed", "iteration": it, "candidates": cands}, 1.2)
         results = []
         for c in cands:
             roll = rng.random()
-            result: dict[str, Any] = {"candidate_id": c["id"],
-                                      "objectives": {n: round(rng.uniform(0, 100), 1) for n in names}}
+            result: dict[str, Any] = {
+                "candidate_id": c["id"],
+                "objectives": {n: round(rng.uniform(0, 100), 1) for n in names},
+            }
             if roll < 0.1:
                 result["feasible"] = False
             elif roll < 0.15:
@@ -90,10 +109,21 @@ def campaign_events(
         if fail_at == it:
             emit({"type": "campaign_error", "iteration": it, "error": "worker lost", "fatal": True})
             return events
-        emit({"type": "iteration_completed", "iteration": it,
-              "best_value": best if best > float("-inf") else 0.0, "pareto_size": 0}, 0.1)
-        emit({"type": "convergence_update", "metric": round(1.0 / it, 4),
-              "converged": it == iterations}, 0.1)
-    emit({"type": "campaign_completed", "total_iterations": iterations,
-          "total_evaluations": iterations * batch})
+        emit(
+            {
+                "type": "iteration_completed",
+                "iteration": it,
+                "best_value": best if best > float("-inf") else 0.0,
+                "pareto_size": 0,
+            },
+            0.1,
+        )
+        emit({"type": "convergence_update", "metric": round(1.0 / it, 4), "converged": it == iterations}, 0.1)
+    emit(
+        {
+            "type": "campaign_completed",
+            "total_iterations": iterations,
+            "total_evaluations": iterations * batch,
+        }
+    )
     return events

@@ -13,13 +13,36 @@ def fingerprint(state: CampaignState) -> dict[str, Any]:
         "phase": state.phase,
         "current_iteration": state.current_iteration,
         "iterations": {
-            n: (it.started_at, it.trained_at, it.proposed_at, it.evaluated_at, it.completed_at,
-                it.train_loss, it.val_loss, it.proposed, it.evaluated, it.best_value, it.pareto_size)
+            n: (
+                it.started_at,
+                it.trained_at,
+                it.proposed_at,
+                it.evaluated_at,
+                it.completed_at,
+                it.train_loss,
+                it.val_loss,
+                it.proposed,
+                it.evaluated,
+                it.best_value,
+                it.pareto_size,
+            )
             for n, it in state.iterations.items()
         },
         "candidates": [
-            (c.id, c.row, c.iteration, c.parameters, c.predicted, c.uncertainty, c.acquisition_value,
-             c.objectives, c.feasible, c.error, c.status, c.on_front)
+            (
+                c.id,
+                c.row,
+                c.iteration,
+                c.parameters,
+                c.predicted,
+                c.uncertainty,
+                c.acquisition_value,
+                c.objectives,
+                c.feasible,
+                c.error,
+                c.status,
+                c.on_front,
+            )
             for c in state.candidate_list
         ],
         "evaluations": state.evaluations,

@@ -28,7 +28,9 @@ def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
     assert (s.base_url, s.token) == (DEFAULT_API_URL, None)
 
 
-def test_token_file_is_read_and_loose_permissions_warn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_file_is_read_and_loose_permissions_warn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("secret-token\n")
     os.chmod(token_file, 0o600)

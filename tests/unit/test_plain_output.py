@@ -79,8 +79,10 @@ async def test_best_line_numbers_match_the_best_measurements() -> None:
     _, lines, _ = await run_lines(items_for(raw, campaign_meta(iterations=3, batch=4)))
     best = max(
         r["objectives"]["water_flux"]
-        for e in raw if e["type"] == "candidates_evaluated"
-        for r in e["results"] if r.get("feasible", True) and not r.get("error")
+        for e in raw
+        if e["type"] == "candidates_evaluated"
+        for r in e["results"]
+        if r.get("feasible", True) and not r.get("error")
     )
     last_best = [line for line in lines if "Best:" in line][-1]
     assert f"water_flux={format_value(best)} L/m2/h" in last_best

@@ -28,13 +28,20 @@ def test_every_event_type_of_a_campaign_parses_and_round_trips() -> None:
         assert dump_event(event)["type"] == raw["type"]
         assert parse(json.dumps(dump_event(event))) == event
     assert {e["type"] for e in events} >= {
-        "iteration_started", "surrogate_trained", "candidates_proposed", "candidates_evaluated",
-        "iteration_completed", "convergence_update", "campaign_completed",
+        "iteration_started",
+        "surrogate_trained",
+        "candidates_proposed",
+        "candidates_evaluated",
+        "iteration_completed",
+        "convergence_update",
+        "campaign_completed",
     }
 
 
 def test_documented_example_frame() -> None:
-    event = parse('{"type": "iteration_completed", "iteration": 3, "best_value": 42.3, "pareto_size": 7, "seq": 17}')
+    event = parse(
+        '{"type": "iteration_completed", "iteration": 3, "best_value": 42.3, "pareto_size": 7, "seq": 17}'
+    )
     assert isinstance(event, IterationCompleted)
     assert (event.iteration, event.best_value, event.pareto_size, event.seq) == (3, 42.3, 7, 17)
 
@@ -46,16 +53,44 @@ def test_documented_example_frame() -> None:
         ("[1, 2]", "malformed", "not a JSON object"),
         ('{"iteration": 1}', "malformed", "no 'type'"),
         ('{"type": "mystery_event", "seq": 4}', "unknown_type", "mystery_event"),
-        ('{"type": "iteration_completed", "iteration": 1, "best_value": NaN, "pareto_size": 1}', "malformed", "best_value"),
-        ('{"type": "iteration_completed", "iteration": 1, "best_value": Infinity, "pareto_size": 1}', "malformed", "best_value"),
-        ('{"type": "iteration_completed", "iteration": 1, "best_value": -Infinity, "pareto_size": 1}', "malformed", "best_value"),
-        ('{"type": "iteration_completed", "iteration": 1, "best_value": "42", "pareto_size": 1}', "malformed", "best_value"),
-        ('{"type": "iteration_completed", "iteration": true, "best_value": 4, "pareto_size": 1}', "malformed", "iteration"),
+        (
+            '{"type": "iteration_completed", "iteration": 1, "best_value": NaN, "pareto_size": 1}',
+            "malformed",
+            "best_value",
+        ),
+        (
+            '{"type": "iteration_completed", "iteration": 1, "best_value": Infinity, "pareto_size": 1}',
+            "malformed",
+            "best_value",
+        ),
+        (
+            '{"type": "iteration_completed", "iteration": 1, "best_value": -Infinity, "pareto_size": 1}',
+            "malformed",
+            "best_value",
+        ),
+        (
+            '{"type": "iteration_completed", "iteration": 1, "best_value": "42", "pareto_size": 1}',
+            "malformed",
+            "best_value",
+        ),
+        (
+            '{"type": "iteration_completed", "iteration": true, "best_value": 4, "pareto_size": 1}',
+            "malformed",
+            "iteration",
+        ),
         ('{"type": "iteration_started", "iteration": 1}', "malformed", "timestamp"),
         ('{"type": "iteration_started", "iteration": 0, "timestamp": "x"}', "malformed", "iteration"),
-        ('{"type": "candidates_proposed", "iteration": 1, "candidates": [{"id": 3}]}', "malformed", "candidates"),
+        (
+            '{"type": "candidates_proposed", "iteration": 1, "candidates": [{"id": 3}]}',
+            "malformed",
+            "candidates",
+        ),
         ('{"type": "convergence_update", "metric": 1, "converged": "yes"}', "malformed", "converged"),
-        ('{"type": "iteration_completed", "iteration": 1, "best_value": 1, "pareto_size": 1, "seq": 0}', "malformed", "seq"),
+        (
+            '{"type": "iteration_completed", "iteration": 1, "best_value": 1, "pareto_size": 1, "seq": 0}',
+            "malformed",
+            "seq",
+        ),
         ("[" * 100_000 + "]" * 100_000, "malformed", ""),
     ],
 )
@@ -90,13 +125,22 @@ def test_unknown_fields_are_ignored_and_bytes_accepted() -> None:
 
 
 def test_duplicate_type_keys_follow_json_last_wins() -> None:
-    result = parse('{"type": "iteration_completed", "iteration": 1, "best_value": 1, "pareto_size": 0, "type": "bogus"}')
+    result = parse(
+        '{"type": "iteration_completed", "iteration": 1, "best_value": 1, "pareto_size": 0, "type": "bogus"}'
+    )
     assert isinstance(result, Rejected) and result.kind == "unknown_type"
 
 
 def test_parameter_values_keep_their_json_types() -> None:
-    event = parse(json.dumps({"type": "candidates_proposed", "iteration": 1, "candidates": [
-        {"id": "c", "parameters": {"f": 0.5, "i": 3, "s": "PVDF", "b": True}}]}))
+    event = parse(
+        json.dumps(
+            {
+                "type": "candidates_proposed",
+                "iteration": 1,
+                "candidates": [{"id": "c", "parameters": {"f": 0.5, "i": 3, "s": "PVDF", "b": True}}],
+            }
+        )
+    )
     assert isinstance(event, CandidatesProposed)
     assert event.candidates[0].parameters == {"f": 0.5, "i": 3, "s": "PVDF", "b": True}
     assert type(event.candidates[0].parameters["b"]) is bool
@@ -105,7 +149,9 @@ def test_parameter_values_keep_their_json_types() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=30,
 )
 
@@ -117,8 +163,19 @@ def test_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(json_values, st.sampled_from(["iteration_started", "candidates_proposed", "candidates_evaluated",
-                                     "iteration_completed", "campaign_error", "zzz"]))
+@given(
+    json_values,
+    st.sampled_from(
+        [
+            "iteration_started",
+            "candidates_proposed",
+            "candidates_evaluated",
+            "iteration_completed",
+            "campaign_error",
+            "zzz",
+        ]
+    ),
+)
 def test_parse_never_raises_on_arbitrary_json(value: object, event_type: str) -> None:
     frame = {"type": event_type, "iteration": value, "candidates": value, "results": value, "error": value}
     text = json.dumps(frame)

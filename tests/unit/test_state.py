@@ -49,15 +49,29 @@ def test_a_whole_campaign_folds_into_the_expected_summary() -> None:
 
 def test_best_value_is_direction_aware_and_skips_infeasible_and_failed() -> None:
     state = CampaignState("c", parse_campaign(campaign_meta(objectives=3)))
-    events = typed([
-        {"type": "iteration_started", "iteration": 1, "timestamp": "2026-01-01T00:00:00Z"},
-        {"type": "candidates_evaluated", "iteration": 1, "results": [
-            {"candidate_id": "a", "objectives": {"water_flux": 10, "salt_rejection": 90, "cost": 5}},
-            {"candidate_id": "b", "objectives": {"water_flux": 99, "salt_rejection": 99, "cost": 1}, "feasible": False},
-            {"candidate_id": "c", "objectives": {"water_flux": 98, "salt_rejection": 99, "cost": 0}, "error": "boom"},
-            {"candidate_id": "d", "objectives": {"water_flux": 20, "salt_rejection": 80, "cost": 3}},
-        ]},
-    ])
+    events = typed(
+        [
+            {"type": "iteration_started", "iteration": 1, "timestamp": "2026-01-01T00:00:00Z"},
+            {
+                "type": "candidates_evaluated",
+                "iteration": 1,
+                "results": [
+                    {"candidate_id": "a", "objectives": {"water_flux": 10, "salt_rejection": 90, "cost": 5}},
+                    {
+                        "candidate_id": "b",
+                        "objectives": {"water_flux": 99, "salt_rejection": 99, "cost": 1},
+                        "feasible": False,
+                    },
+                    {
+                        "candidate_id": "c",
+                        "objectives": {"water_flux": 98, "salt_rejection": 99, "cost": 0},
+                        "error": "boom",
+                    },
+                    {"candidate_id": "d", "objectives": {"water_flux": 20, "salt_rejection": 80, "cost": 3}},
+                ],
+            },
+        ]
+    )
     for e in events:
         state.apply(e, 0.0)
     assert state.best["water_flux"].value == 20 and state.best["water_flux"].candidate_id == "d"
@@ -69,11 +83,19 @@ def test_best_value_is_direction_aware_and_skips_infeasible_and_failed() -> None
 
 def test_metadata_arriving_late_recomputes_best_and_front() -> None:
     state = CampaignState("c")
-    for e in typed([{"type": "candidates_evaluated", "iteration": 1, "results": [
-        {"candidate_id": "a", "objectives": {"water_flux": 10, "cost": 5}},
-        {"candidate_id": "b", "objectives": {"water_flux": 5, "cost": 1}},
-        {"candidate_id": "c", "objectives": {"water_flux": 4, "cost": 6}},
-    ]}]):
+    for e in typed(
+        [
+            {
+                "type": "candidates_evaluated",
+                "iteration": 1,
+                "results": [
+                    {"candidate_id": "a", "objectives": {"water_flux": 10, "cost": 5}},
+                    {"candidate_id": "b", "objectives": {"water_flux": 5, "cost": 1}},
+                    {"candidate_id": "c", "objectives": {"water_flux": 4, "cost": 6}},
+                ],
+            }
+        ]
+    ):
         state.apply(e, 0.0)
     assert state.best["cost"].value == 6 and sorted(state.front_ids()) == ["a", "c"]
     meta = campaign_meta(objectives=1)
@@ -86,10 +108,17 @@ def test_metadata_arriving_late_recomputes_best_and_front() -> None:
 
 def test_remeasured_front_member_can_leave_the_front() -> None:
     state = CampaignState("c")
+
     def ev(results: list[dict[str, Any]]) -> None:
         for e in typed([{"type": "candidates_evaluated", "iteration": 1, "results": results}]):
             state.apply(e, 0.0)
-    ev([{"candidate_id": "a", "objectives": {"x": 10, "y": 10}}, {"candidate_id": "b", "objectives": {"x": 5, "y": 5}}])
+
+    ev(
+        [
+            {"candidate_id": "a", "objectives": {"x": 10, "y": 10}},
+            {"candidate_id": "b", "objectives": {"x": 5, "y": 5}},
+        ]
+    )
     assert state.front_ids() == ["a"]
     ev([{"candidate_id": "a", "objectives": {"x": 1, "y": 1}}])
     assert state.front_ids() == ["b"] and state.best["x"].candidate_id == "b"
@@ -187,16 +216,19 @@ def test_duplicates_and_reconnect_overlaps_do_not_change_the_final_state(case: t
     assert fingerprint(state) == fingerprint(expected)
 
 
-points = st.lists(
-    st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=40
-)
+points = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=40)
 
 
 @settings(max_examples=200, deadline=None)
 @given(points, st.integers(1, 3), st.lists(st.sampled_from(["maximize", "minimize"]), min_size=3, max_size=3))
-def test_incremental_front_equals_brute_force(pts: list[tuple[int, int, int]], dims: int, directions: list[str]) -> None:
+def test_incremental_front_equals_brute_force(
+    pts: list[tuple[int, int, int]], dims: int, directions: list[str]
+) -> None:
     names = ["a", "b", "c"][:dims]
-    meta = {"id": "c", "objectives": [{"name": n, "direction": d} for n, d in zip(names, directions, strict=False)]}
+    meta = {
+        "id": "c",
+        "objectives": [{"name": n, "direction": d} for n, d in zip(names, directions, strict=False)],
+    }
     state = CampaignState("c", parse_campaign(meta))
     for i, p in enumerate(pts):
         results = [{"candidate_id": f"k{i}", "objectives": {n: p[j] for j, n in enumerate(names)}}]
