@@ -179,8 +179,19 @@ def test_parse_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 def test_parse_never_raises_on_arbitrary_json(value: object, event_type: str) -> None:
     frame = {"type": event_type, "iteration": value, "candidates": value, "results": value, "error": value}
     text = json.dumps(frame)
-    assert isinstance(parse(text), Rejected | object)
-    parse_object(frame)
+    from_text = parse(text)
+    # The text and the decoded object must get the same verdict, and an unknown
+    # type must be told apart from a malformed known one.
+    from_object = parse_object(json.loads(text))
+    assert type(from_text) is type(from_object)
+    if isinstance(from_text, Rejected) and isinstance(from_object, Rejected):
+        assert (from_text.kind, from_text.event_type) == (from_object.kind, from_object.event_type)
+    else:
+        assert from_text == from_object
+    if event_type == "zzz":
+        assert isinstance(from_text, Rejected) and from_text.kind == "unknown_type"
+    elif isinstance(from_text, Rejected):
+        assert from_text.kind == "malformed" and from_text.event_type == event_type
     parse_object(value)
 
 
