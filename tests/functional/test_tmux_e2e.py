@@ -151,10 +151,10 @@ def test_watch_in_tmux_80x24_shows_live_numbers_and_quits_with_q(
     thread, script = served
     session = start_watch(tmp_path, thread, (80, 24))
     try:
-        screen = session.wait_for_text("LIVE", "iteration 1/12", "events 5")
+        # c-0005: the newest candidates fill the compact overview's spare rows
+        screen = session.wait_for_text("LIVE", "iteration 1/12", "events 5", "c-0005")
         lines = screen.splitlines()
         assert len(lines[0]) <= 80 and "camp-123" in lines[0]  # the status bar holds on one line
-        assert "c-0005" in screen  # the newest candidates fill the compact overview
         assert "Overview" in screen and "Candidates" in screen
         publish(thread, event_dicts(script.iteration(2)))  # 6 events: started .. completed
         screen = session.wait_for_text("iteration 2/12", "events 11", "c-0010")
