@@ -21,7 +21,7 @@ from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, pars
 from materia_tui.sanitize import clean
 from materia_tui.settings import ConnectionSettings
 
-READ_TIMEOUT_SECONDS = 60.0  # the default of ConnectionSettings.read_timeout, for callers with their own client
+READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
 
 
 class RestUnavailableError(MateriaError):

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 
 from materia_tui.errors import GaveUpError, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import (
@@ -63,7 +64,11 @@ STABLE_CONNECTION_SECONDS = 5.0
 REASON_MAX_CHARS = 120
 # After this many consecutive history failures on working WebSockets, go live
 # without history rather than never: a broken REST must not block live events.
+# A failure counts only if the WebSocket outlived it: a cut that takes both down
+# is an ordinary reconnect, never a reason to accept a gap.
 HISTORY_ATTEMPTS = 3
+# How long a REST failure waits to learn whether the WebSocket went down with it.
+LINK_GRACE_SECONDS = 0.25
 
 FINAL_CLOSE_CODES = {4401: 401, 4403: 403, 4404: 404}
 
@@ -129,6 +134,28 @@ async def _read_frames(ws: ClientConnection, buffer: _LiveBuffer) -> None:
         raise
     except Exception as exc:  # the close, or anything else that ends this connection
         await buffer.put(_Closed(exc), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """The WebSocket of one connection and the task reading it."""
+
+    ws: ClientConnection
+    reader: asyncio.Task[None]
+
+    async def survives(self) -> bool:
+        """Whether the WebSocket is still up after a REST failure (waits briefly for it to fall)."""
+        await asyncio.wait({self.reader}, timeout=LINK_GRACE_SECONDS)
+        return not self.reader.done() and self.ws.state is State.OPEN
+
+
+def _close_timeout(settings: ConnectionSettings) -> float:
+    """After a keepalive timeout, websockets waits this long for a closing handshake
+    that a half-open peer never answers. A quarter of the ping timeout keeps the
+    detection of a dead peer near interval + timeout (twice the timeout by default)."""
+    if settings.ping_timeout is None:
+        return CLOSE_TIMEOUT_SECONDS
+    return min(CLOSE_TIMEOUT_SECONDS, settings.ping_timeout / 4)
 
 
 def _is_loopback(url: str) -> bool:
@@ -262,16 +289,17 @@ class WebSocketSource:
             self._rest_absent = True  # the WS knows the campaign, so REST is simply not served
         buffer = _LiveBuffer(LIVE_BUFFER_FRAMES, LIVE_BUFFER_BYTES)
         reader = asyncio.create_task(_read_frames(ws, buffer), name=f"ws-reader-{self.campaign_id}")
+        link = _Link(ws, reader)
         try:
             yield ConnectionChanged("backfilling")
-            async with aclosing(self._backfill(rest)) as history:
+            async with aclosing(self._backfill(rest, link)) as history:
                 async for item in history:
                     yield item
             if self._ended:
                 return
             notes = self._degraded_notes()
             yield ConnectionChanged("live", detail=" ".join(notes), degraded=bool(notes))
-            async with aclosing(self._live(rest, buffer)) as live:
+            async with aclosing(self._live(rest, buffer, link)) as live:
                 async for item in live:
                     yield item
         finally:
@@ -293,7 +321,7 @@ class WebSocketSource:
                 ping_interval=settings.ping_interval,
                 ping_timeout=settings.ping_timeout,
                 open_timeout=settings.open_timeout,
-                close_timeout=CLOSE_TIMEOUT_SECONDS,
+                close_timeout=_close_timeout(settings),
                 compression=None if _is_loopback(self._ws_url) else "deflate",
                 ssl=ssl_context(settings) if secure else None,
             )
@@ -335,8 +363,14 @@ class WebSocketSource:
 
     # ----- history --------------------------------------------------------------
 
-    async def _backfill(self, rest: RestClient) -> AsyncGenerator[SourceItem, None]:
-        """Every event after ``last_seq`` from REST; sets ``_ended`` if the campaign ended in it."""
+    async def _backfill(
+        self, rest: RestClient, link: _Link | None = None
+    ) -> AsyncGenerator[SourceItem, None]:
+        """Every event after ``last_seq`` from REST; sets ``_ended`` if the campaign ended in it.
+
+        A REST failure raises (reconnect), unless ``link``'s WebSocket outlived
+        ``HISTORY_ATTEMPTS`` of them in a row: then it returns, noting why.
+        """
         if self._rest_absent or self._history_absent:
             return
         unresolved_error = False
@@ -357,6 +391,8 @@ class WebSocketSource:
             self._history_absent = True
             return
         except RestUnavailableError as exc:
+            if link is None or not await link.survives():
+                raise
             self._history_failures += 1
             if self._history_failures < HISTORY_ATTEMPTS:
                 raise
@@ -383,7 +419,9 @@ class WebSocketSource:
 
     # ----- live frames ----------------------------------------------------------
 
-    async def _live(self, rest: RestClient, buffer: _LiveBuffer) -> AsyncGenerator[SourceItem, None]:
+    async def _live(
+        self, rest: RestClient, buffer: _LiveBuffer, link: _Link
+    ) -> AsyncGenerator[SourceItem, None]:
         while True:
             frame = await buffer.get()
             if isinstance(frame, _Closed):
@@ -396,11 +434,15 @@ class WebSocketSource:
             seq = parsed.seq
             if not isinstance(parsed, Rejected) and seq is not None and seq > self.last_seq + 1:
                 # A gap: fetch what we missed first, so events stay in seq order.
-                async with aclosing(self._backfill(rest)) as missing:
+                async with aclosing(self._backfill(rest, link)) as missing:
                     async for item in missing:
                         yield item
                 if self._ended:
                     return
+                if seq > self.last_seq + 1:  # history is unavailable: never lose events silently
+                    hole = f"{self.last_seq + 1}-{seq - 1}" if seq - 1 > self.last_seq + 1 else str(seq - 1)
+                    detail = f"Events {hole} are missing. {self._history_note}"
+                    yield ConnectionChanged("live", detail=detail.strip(), degraded=True)
             admitted = self._admit(parsed)
             if admitted is None:
                 continue

@@ -81,7 +81,11 @@ class FaultProxy:
         return self
 
     async def close(self) -> None:
+        tasks = [task for link in self._links for task in link.tasks]
         self.cut_all(count=False)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(TimeoutError):
