@@ -49,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--exit-on-complete", action="store_true", help="leave the monitor when the campaign ends"
     )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
+        "errors and convergence (the bell and toasts are always on)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -110,7 +116,7 @@ async def _demo(args: argparse.Namespace) -> int:
             mode: LineMode = "json" if args.json else "plain"
             code = int(await print_stream(source, state, mode))
         else:
-            code = await _run_monitor(source, state, args.exit_on_complete)
+            code = await _run_monitor(source, state, args.exit_on_complete, args.notify)
         if campaign.done() and not campaign.cancelled() and campaign.exception() is not None:
             raise campaign.exception()  # type: ignore[misc]
         return code
@@ -122,10 +128,17 @@ async def _demo(args: argparse.Namespace) -> int:
         token_dir.cleanup()
 
 
-async def _run_monitor(source: Any, state: Any, exit_on_complete: bool) -> int:
+async def _run_monitor(source: Any, state: Any, exit_on_complete: bool, notify: bool) -> int:
+    from materia_tui.alerts import AlertSettings
     from materia_tui.ui.app import MonitorApp
 
-    app = MonitorApp(source, DEMO_CAMPAIGN_ID, exit_on_complete=exit_on_complete, state=state)
+    app = MonitorApp(
+        source,
+        DEMO_CAMPAIGN_ID,
+        exit_on_complete=exit_on_complete,
+        state=state,
+        alerts=AlertSettings(desktop=notify),
+    )
     code = await app.run_async()
     message = getattr(app, "error_message", None)
     if message:

@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="leave the full-screen monitor by itself when the recording ends the campaign",
     )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
+        "errors and convergence (the bell and toasts are always on)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
         mode: LineMode = "json" if args.json else "plain"
         return int(asyncio.run(print_stream(source, state, mode)))
+    from materia_tui.alerts import AlertSettings
     from materia_tui.ui.app import MonitorApp
 
     app = MonitorApp(
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         exit_on_complete=args.exit_on_complete,
         state=state,
         title=f"materia-tui replay {path.name}",
+        alerts=AlertSettings(desktop=args.notify),
     )
     code = app.run()
     if app.error_message:

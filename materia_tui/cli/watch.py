@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
     )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
+        "errors and convergence (the bell and toasts are always on)",
+    )
     add_connection_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -58,9 +64,16 @@ def run(args: argparse.Namespace) -> int:
 
         mode: LineMode = "json" if args.json else "plain"
         return int(asyncio.run(print_stream(source, state, mode)))
+    from materia_tui.alerts import AlertSettings
     from materia_tui.ui.app import MonitorApp
 
-    app = MonitorApp(source, campaign_id, exit_on_complete=args.exit_on_complete, state=state)
+    app = MonitorApp(
+        source,
+        campaign_id,
+        exit_on_complete=args.exit_on_complete,
+        state=state,
+        alerts=AlertSettings(desktop=args.notify),
+    )
     code = app.run()
     message = getattr(app, "error_message", None)
     if message:

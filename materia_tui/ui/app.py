@@ -32,12 +32,12 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Tab, Tabs
 
+from materia_tui.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.errors import ExitCode, MateriaError
 from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, SourceItem, apply_item
@@ -93,6 +93,7 @@ class MonitorApp(App[int]):
         state: CampaignState | None = None,
         title: str | None = None,
         now: Callable[[], float] = time.time,
+        alerts: AlertSettings | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -109,9 +110,10 @@ class MonitorApp(App[int]):
         self._paused_at_received = 0
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
-        self._shown_status: str = self.state.status
-        self._errors_notified = 0
-        self._converged_notified = self.state.converged_at is not None
+        # Completion, failure, errors and convergence: a toast, the bell and (when
+        # enabled) a desktop notification, each once.
+        self.alerter = Alerter(alerts, app_writer(self))
+        self.alerts_shown: list[Alert] = []
         self._link_error_notified = False
         self._widgets_ready = False  # set once the widgets exist
 
@@ -278,20 +280,9 @@ class MonitorApp(App[int]):
             self.pareto.sync()
 
     def _notify_changes(self) -> None:
-        state = self.state
-        if state.status != self._shown_status:
-            self._shown_status = state.status
-            if state.status == "completed":
-                self.notify("Campaign completed.", title="completed", markup=False)
-            elif state.status == "failed":
-                self.notify("Campaign failed.", title="failed", severity="error", markup=False)
-        for error in state.errors[self._errors_notified :]:
-            severity: SeverityLevel = "error" if error.fatal else "warning"
-            self.notify(clean(error.message, 200), title="campaign error", severity=severity, markup=False)
-        self._errors_notified = len(state.errors)
-        if state.converged_at is not None and not self._converged_notified:
-            self._converged_notified = True
-            self.notify(f"Converged at iteration {state.converged_at}.", title="converged", markup=False)
+        for alert in self.alerter.observe(self.state):
+            self.alerts_shown.append(alert)
+            self.notify(alert.body, title=alert.title, severity=alert.severity, markup=False)
         if self.link.error is not None and not self._link_error_notified:
             self._link_error_notified = True
             self.notify(clean(self.link.error, 200), title="connection", severity="error", markup=False)

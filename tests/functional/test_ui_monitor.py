@@ -147,7 +147,7 @@ async def test_sort_filter_follow_and_log_toggle() -> None:
         assert all(r.on_front for r in table.visible_records())
         assert "Pareto only" in table.describe().plain
         await pilot.press("f", "f")  # current iteration, then failed + infeasible
-        assert table.filter_mode == "problems"
+        assert str(table.filter_mode) == "problems"  # str(): mypy narrowed it above
         assert table.row_count > 0
         assert all(r.status in ("failed", "infeasible") for r in table.visible_records())
         await pilot.press("f")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 
 
 async def wait_for(
-    pilot: Pilot[object], predicate: Callable[[], bool], timeout: float = 5.0, what: str = ""
+    pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 5.0, what: str = ""
 ) -> None:
     """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

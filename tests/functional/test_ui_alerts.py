@@ -1,0 +1,79 @@
+"""Alerts from the monitor: a toast, the bell and (with --notify) an OSC desktop notification."""
+
+from __future__ import annotations
+
+import pytest
+
+from materia_tui.alerts import Alerter, AlertSettings
+from materia_tui.cli.main import build_parser
+from materia_tui.source import MetadataReceived
+from materia_tui.ui.app import MonitorApp
+from tests.support.fake_source import T0, CampaignScript, FakeSource, campaign_items, campaign_metadata
+from tests.support.waiting import wait_for
+
+
+def capturing_app(source: FakeSource, settings: AlertSettings) -> tuple[MonitorApp, list[str]]:
+    """A monitor whose alert bytes land in a list (a headless driver writes none)."""
+    app = MonitorApp(source, "camp-123", now=lambda: T0 + 500, alerts=settings)
+    written: list[str] = []
+    app.alerter = Alerter(settings, written.append, env={"TERM": "xterm-256color"})
+    return app, written
+
+
+def toasts(app: MonitorApp) -> list[tuple[str, str]]:
+    return [(n.title, n.message) for n in app._notifications]
+
+
+async def test_convergence_and_completion_toast_and_ring_once() -> None:
+    source = FakeSource(campaign_items(4, complete=True, converge_at=3))
+    app, written = capturing_app(source, AlertSettings())
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: len(app.alerts_shown) == 2, what="two alerts")
+        assert [a.kind for a in app.alerts_shown] == ["converged", "completed"]
+        shown = toasts(app)
+        assert ("RO membrane screen: converged", "at iteration 3") in shown
+        assert ("RO membrane screen: completed", "4 iterations, 20 evaluations") in shown
+        assert written == ["\x07", "\x07"]  # the bell, no desktop notification unless enabled
+        await pilot.pause(0.1)  # later refreshes must not alert again
+        source.add(*CampaignScript(seed=3).rejected("late garbage"))
+        source.release_all()
+        await wait_for(pilot, lambda: app.state.counters.rejected == 2, what="one more frame")
+        assert len(app.alerts_shown) == 2 and len(written) == 2
+
+
+async def test_notify_sends_a_desktop_notification_with_inert_text() -> None:
+    script = CampaignScript()
+    hostile = "cell 3 leaked \x1b]0;pwned\x07; rm -rf"
+    items = [MetadataReceived(campaign_metadata()), *script.iteration(1)]
+    source = FakeSource([*items, *script.error(hostile, fatal=False, iteration=1)])
+    app, written = capturing_app(source, AlertSettings(desktop=True, protocol="osc9"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: len(app.alerts_shown) == 1, what="error alert")
+        alert = app.alerts_shown[0]
+        assert alert.kind == "error" and alert.severity == "warning"
+        assert len(written) == 1
+        data = written[0]
+        assert data.startswith("\x07\x1b]9;RO membrane screen: error: iteration 1: cell 3 leaked")
+        assert data.endswith("\x07") and data.count("\x1b") == 1 and data.count("\x07") == 2
+        assert "pwned" in data and ";" not in data.removeprefix("\x07\x1b]9;")  # no field injection
+        assert any(title == "RO membrane screen: error" for title, _ in toasts(app))
+
+
+async def test_failure_alert_and_no_desktop_bytes_without_notify() -> None:
+    source = FakeSource(campaign_items(2, fail="optimizer crashed"))
+    app, written = capturing_app(source, AlertSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: any(a.kind == "failed" for a in app.alerts_shown), what="failed")
+        failed = next(a for a in app.alerts_shown if a.kind == "failed")
+        assert failed.severity == "error" and failed.body == "optimizer crashed"
+        assert all(chunk == "\x07" for chunk in written)
+
+
+@pytest.mark.parametrize("command", ["watch camp-1", "replay run.jsonl", "demo"])
+def test_notify_flag_enables_desktop_notifications(command: str) -> None:
+    parser = build_parser()
+    assert parser.parse_args([*command.split(), "--notify"]).notify is True
+    assert parser.parse_args(command.split()).notify is False
