@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import atheris  # type: ignore[import-not-found, unused-ignore]
+import atheris  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
