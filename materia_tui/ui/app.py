@@ -41,6 +41,7 @@ from materia_tui.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.errors import ExitCode, MateriaError
 from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, SourceItem, apply_item
+from materia_tui.source.replay import ReplayControl
 from materia_tui.state import CampaignState
 from materia_tui.ui.screens.help_screen import HelpScreen
 from materia_tui.ui.widgets.candidate_table import CandidateTable
@@ -73,6 +74,11 @@ class MonitorApp(App[int]):
         Binding("t", "toggle_follow", "Follow", show=False),
         Binding("x", "cycle_x", "Plot x", show=False),
         Binding("y", "cycle_y", "Plot y", show=False),
+        Binding("n", "replay_step", "Next iteration"),
+        Binding("G", "replay_end", "To end", key_display="G"),
+        Binding("end", "replay_end", "To end", show=False, priority=True),
+        Binding("plus,equals_sign", "replay_faster", "Faster", key_display="+"),
+        Binding("minus", "replay_slower", "Slower", key_display="-"),
         Binding("1", "show_section('overview')", "Overview", show=False),
         Binding("2", "show_section('candidates')", "Candidates", show=False),
         Binding("3", "show_section('pareto')", "Pareto", show=False),
@@ -103,6 +109,9 @@ class MonitorApp(App[int]):
         self.now = now
         self.title = clean(title) if title else f"materia-tui {clean(campaign_id)}"
         self.link = LinkStatus()
+        control = getattr(source, "control", None)
+        # A replay is steered from here: space pauses the replay itself, n / G / + / -.
+        self.replay: ReplayControl | None = control if isinstance(control, ReplayControl) else None
         self.error_message: str | None = None
         self.refreshes = 0  # widget refresh passes, for tests and benchmarks
         self.stream_ended = False
@@ -115,6 +124,7 @@ class MonitorApp(App[int]):
         self.alerter = Alerter(alerts, app_writer(self))
         self.alerts_shown: list[Alert] = []
         self._link_error_notified = False
+        self._replay_end_shown = False
         self._widgets_ready = False  # set once the widgets exist
 
     # ----- layout --------------------------------------------------------------
@@ -255,6 +265,9 @@ class MonitorApp(App[int]):
         if not self.paused:
             self._sync_panels(now)
         self._notify_changes()
+        if self.replay is not None and self.replay.finished and not self._replay_end_shown:
+            self._replay_end_shown = True
+            self.refresh_bindings()  # the replay keys leave the footer
         if self.exit_on_complete and self.state.is_finished:
             self.exit(self.final_exit_code())
 
@@ -267,7 +280,8 @@ class MonitorApp(App[int]):
 
     def _sync_status(self, now: float) -> None:
         paused_new = self.state.counters.received - self._paused_at_received if self.paused else None
-        self.query_one(StatusBar).sync(self.state, self.link, now, paused_new)
+        replay = self.replay.describe() if self.replay is not None else None
+        self.query_one(StatusBar).sync(self.state, self.link, now, paused_new, replay)
 
     def _sync_panels(self, now: float) -> None:
         state = self.state
@@ -302,7 +316,38 @@ class MonitorApp(App[int]):
     # ----- actions -----------------------------------------------------------------
 
     def action_toggle_pause(self) -> None:
+        if self.replay is not None and not self.replay.finished:
+            self.replay.toggle_pause()  # pause the replay itself; the display keeps up with it
+            self._sync_status(self.now())
+            return
         self.paused = not self.paused
+
+    REPLAY_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"replay_step", "replay_end", "replay_faster", "replay_slower"}
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Replay keys exist only for a replay (elsewhere ``end`` scrolls the table)."""
+        if action in self.REPLAY_ACTIONS:
+            return self.replay is not None and not self.replay.finished
+        return True
+
+    def _steer_replay(self, steer: Callable[[ReplayControl], None]) -> None:
+        if self.replay is not None:
+            steer(self.replay)
+            self._sync_status(self.now())
+
+    def action_replay_step(self) -> None:
+        self._steer_replay(ReplayControl.step_iteration)
+
+    def action_replay_end(self) -> None:
+        self._steer_replay(ReplayControl.jump_to_end)
+
+    def action_replay_faster(self) -> None:
+        self._steer_replay(ReplayControl.faster)
+
+    def action_replay_slower(self) -> None:
+        self._steer_replay(ReplayControl.slower)
 
     def watch_paused(self, paused: bool) -> None:
         if paused:

@@ -25,6 +25,10 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("x / y", "cycle the Pareto plot's x / y objective"),
     ("arrows, pgup/dn", "scroll the candidate table"),
     ("home / end", "top of the table / newest row (resumes follow)"),
+    ("replay: space", "pause / resume the replay itself"),
+    ("replay: n", "play to the end of the next iteration, then pause"),
+    ("replay: G, end", "jump to the end of the recording"),
+    ("replay: + / -", "replay twice as fast / half as fast"),
 )
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),

@@ -84,9 +84,13 @@ def fit_items(items: list[Item], width: int) -> list[Item]:
     return kept
 
 
-def status_items(state: CampaignState, link: LinkStatus, now: float, paused_new: int | None) -> list[Item]:
+def status_items(
+    state: CampaignState, link: LinkStatus, now: float, paused_new: int | None, replay: str | None = None
+) -> list[Item]:
     label = status_label(state, link, now)
     items = [Item((f" {label.upper()} ",), STATUS_STYLES.get(label.split(" ")[0], "bold") + " reverse")]
+    if replay is not None:
+        items.append(Item((f" REPLAY {replay.upper()} ",), "reverse", drop=5))
     if paused_new is not None:
         items.append(Item((f" PAUSED, {fmt.count(paused_new)} new ", " PAUSED "), "reverse", drop=6))
     if state.name:
@@ -107,10 +111,18 @@ def status_items(state: CampaignState, link: LinkStatus, now: float, paused_new:
 
 
 class StatusBar(TextPanel):
-    def sync(self, state: CampaignState, link: LinkStatus, now: float, paused_new: int | None) -> None:
+    def sync(
+        self,
+        state: CampaignState,
+        link: LinkStatus,
+        now: float,
+        paused_new: int | None,
+        replay: str | None = None,
+    ) -> None:
         width = self.content_size.width or self.app.size.width
         text = Text(no_wrap=True, overflow="ellipsis")
-        for index, item in enumerate(fit_items(status_items(state, link, now, paused_new), width)):
+        items = status_items(state, link, now, paused_new, replay)
+        for index, item in enumerate(fit_items(items, width)):
             if index:
                 text.append(GAP)
             text.append(item.text, item.style)
