@@ -1,0 +1,325 @@
+"""One campaign's whole screen as a container: ``CampaignView(source, campaign_id)``.
+
+Data flow: a worker folds every source item into the view's ``CampaignState``
+as it arrives (no UI work per item); the widgets are refreshed from the state
+by a timer that fires at most 20 times a second and only after something
+changed, so a burst of thousands of events costs at most 20 redraws a second
+and an idle stream costs nothing but a 1 Hz clock tick that redraws only when
+a shown time changes.
+
+The view tells its app what happened with two messages: ``Refreshed`` after
+each refresh pass (alerts, exit-on-complete, tab dots, the overview row) and
+``SourceFailed`` when the source raised a ``MateriaError`` before anything
+arrived (auth, not found, gave up). After data arrived, a source error is
+shown in the status bar instead and the final state stays on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Tab, Tabs
+
+from materia_tui.errors import ExitCode, MateriaError
+from materia_tui.sanitize import clean
+from materia_tui.source import ConnectionChanged, EventSource, SourceItem, apply_item
+from materia_tui.source.replay import ReplayControl
+from materia_tui.state import CampaignState
+from materia_tui.ui.widgets.candidate_table import CandidateTable
+from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
+from materia_tui.ui.widgets.event_log import EventLog
+from materia_tui.ui.widgets.newest_panel import NewestPanel
+from materia_tui.ui.widgets.pareto_plot import ParetoPlot
+from materia_tui.ui.widgets.progress_panel import ProgressPanel
+from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
+
+Section = Literal["overview", "candidates", "pareto", "log"]
+SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log")
+WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
+WIDE_MIN_HEIGHT = 30
+REFRESH_INTERVAL = 1 / 20  # at most 20 widget refreshes a second
+CLOCK_INTERVAL = 1.0
+YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFailure:
+    exit_code: int
+    message: str  # one plain, cleaned sentence
+
+
+def is_compact(width: int, height: int) -> bool:
+    return width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
+
+
+class CampaignView(Vertical):
+    """Status bar, section tabs (compact layout) and the panels of one campaign."""
+
+    DEFAULT_CSS = """
+    CampaignView {
+        height: 1fr;
+    }
+    """
+
+    class Refreshed(Message):
+        """The view drew a new state (at most ~20 a second)."""
+
+        def __init__(self, view: CampaignView) -> None:
+            super().__init__()
+            self.view = view
+
+    class SourceFailed(Message):
+        """The source gave up before any data arrived."""
+
+        def __init__(self, view: CampaignView, failure: SourceFailure) -> None:
+            super().__init__()
+            self.view = view
+            self.failure = failure
+
+    paused: reactive[bool] = reactive(False)
+    compact: reactive[bool] = reactive(True)
+    section: reactive[Section] = reactive("overview")
+    log_visible: reactive[bool] = reactive(True)
+
+    def __init__(
+        self,
+        source: EventSource,
+        campaign_id: str,
+        *,
+        state: CampaignState | None = None,
+        now: Callable[[], float] = time.time,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.source = source
+        self.campaign_id = campaign_id
+        self.state = state if state is not None else CampaignState(campaign_id)
+        self.now = now
+        self.link = LinkStatus()
+        control = getattr(source, "control", None)
+        # A replay is steered from the view: space pauses the replay itself, n / G / + / -.
+        self.replay: ReplayControl | None = control if isinstance(control, ReplayControl) else None
+        self.failure: SourceFailure | None = None  # a final source error (before or after data)
+        self.refreshes = 0  # widget refresh passes, for tests and benchmarks
+        self.stream_ended = False
+        self.received_anything = False
+        self._paused_at_received = 0
+        self._refresh_timer: Timer | None = None
+        self._last_refresh = 0.0
+        self._widgets_ready = False  # set once the widgets exist
+
+    # ----- layout --------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Tabs(*(Tab(name.capitalize(), id=f"tab-{name}") for name in SECTIONS), id="tabs")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                with Vertical(id="overview", classes="section"):
+                    yield ProgressPanel(id="progress")
+                    yield ConvergencePanel(id="convergence")
+                    yield NewestPanel(id="newest")
+                yield ParetoPlot(self.state, id="pareto", classes="section")
+            with Vertical(id="right"):
+                yield CandidateTable(self.state, id="candidates", classes="section")
+                yield EventLog(id="log", classes="section")
+
+    def on_mount(self) -> None:
+        self.query_one("#overview").border_title = "progress"
+        self.query_one("#pareto").border_title = "Pareto front"
+        self.query_one("#log").border_title = "events"
+        self._widgets_ready = True
+        self.compact = is_compact(self.app.size.width, self.app.size.height)
+        self._apply_layout()
+        self.set_interval(CLOCK_INTERVAL, self._tick, name="clock")
+        self._refresh_from_state()
+        self.consume_source()
+
+    @property
+    def table(self) -> CandidateTable:
+        return self.query_one(CandidateTable)
+
+    @property
+    def pareto(self) -> ParetoPlot:
+        return self.query_one(ParetoPlot)
+
+    def on_resize(self) -> None:
+        self.compact = is_compact(self.app.size.width, self.app.size.height)
+        if self._widgets_ready:
+            self.call_after_refresh(self._sync_status, self.now())  # fit the status line to the new width
+
+    def watch_compact(self) -> None:
+        self._apply_layout()
+
+    def watch_section(self) -> None:
+        self._apply_layout()
+
+    def watch_log_visible(self) -> None:
+        self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        if not self._widgets_ready:
+            return
+        compact, section = self.compact, self.section
+        self.set_class(compact, "-compact")
+        self.query_one("#tabs").display = compact
+        for name in SECTIONS:
+            shown = name == section if compact else (name != "log" or self.log_visible)
+            self.query_one(f"#{name}").display = shown
+        self.query_one("#left").display = not compact or section in ("overview", "pareto")
+        self.query_one("#right").display = not compact or section in ("candidates", "log")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"tab-{section}":
+            tabs.active = f"tab-{section}"
+        if not self.paused:
+            self._sync_panels(self.now())
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tabs is not self.query_one("#tabs"):
+            return
+        event.stop()  # the section tabs are this view's business, not a campaign switch
+        name = (event.tab.id or "").removeprefix("tab-")
+        if name in SECTIONS and name != self.section:
+            self.section = name
+
+    # ----- the stream ----------------------------------------------------------
+
+    @work(exclusive=True, group="source", exit_on_error=True)
+    async def consume_source(self) -> None:
+        count = 0
+        try:
+            async for item in self.source:
+                self._take(item)
+                count += 1
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+        except MateriaError as exc:
+            self._source_failed(exc)
+            return
+        self.stream_ended = True
+        if self.link.status not in ("failed",):
+            self.link.status = "closed"
+        self._schedule_refresh()
+
+    def _take(self, item: SourceItem) -> None:
+        """Fold one item in; never touches a widget (the refresh timer does)."""
+        if isinstance(item, ConnectionChanged):
+            self.link.status = item.status
+            self.link.attempt = item.attempt
+            self.link.retry_at = self.now() + item.retry_in if item.retry_in is not None else None
+            self.link.detail = item.detail
+        else:
+            apply_item(self.state, item)
+            self.received_anything = True
+        self._schedule_refresh()
+
+    def _source_failed(self, exc: MateriaError) -> None:
+        self.failure = SourceFailure(int(exc.exit_code), clean(exc.message))
+        self.link.error = exc.message
+        self.link.status = "failed"
+        self.stream_ended = True
+        if not self.received_anything:
+            self.post_message(self.SourceFailed(self, self.failure))
+        self._schedule_refresh()
+
+    async def close_source(self) -> None:
+        await self.source.aclose()
+
+    # ----- bounded refresh -------------------------------------------------------
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            return
+        delay = max(
+            0.001, self._last_refresh + REFRESH_INTERVAL - time.monotonic()
+        )  # Timer(0) divides by zero
+        self._refresh_timer = self.set_timer(delay, self._refresh_from_state, name="refresh")
+
+    def _refresh_from_state(self) -> None:
+        self._refresh_timer = None
+        self._last_refresh = time.monotonic()
+        self.refreshes += 1
+        now = self.now()
+        self._sync_status(now)
+        if not self.paused:
+            self._sync_panels(now)
+        self.post_message(self.Refreshed(self))
+
+    def _tick(self) -> None:
+        """Times shown on screen move on without events; each widget redraws only if its text changed."""
+        now = self.now()
+        self._sync_status(now)
+        if not self.paused:
+            self.query_one(ProgressPanel).sync(self.state, now)
+
+    def _sync_status(self, now: float) -> None:
+        paused_new = self.state.counters.received - self._paused_at_received if self.paused else None
+        replay = self.replay.describe() if self.replay is not None else None
+        self.query_one(StatusBar).sync(self.state, self.link, now, paused_new, replay)
+
+    def _sync_panels(self, now: float) -> None:
+        state = self.state
+        self.query_one(ProgressPanel).sync(state, now)
+        self.query_one(ConvergencePanel).sync(state)
+        self.query_one(NewestPanel).sync(state)
+        self.query_one(EventLog).sync(state)
+        self.table.sync()
+        if self.pareto.display:
+            self.pareto.sync()
+
+    # ----- outcome ---------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will change: the campaign ended, or its source gave up."""
+        return self.state.is_finished or self.failure is not None
+
+    def exit_code(self) -> int:
+        """A final source error's code, else 1 if the campaign failed, else 0."""
+        if self.failure is not None:
+            return self.failure.exit_code
+        return int(ExitCode.CAMPAIGN_FAILED if self.state.status == "failed" else ExitCode.OK)
+
+    # ----- actions (the app's bindings call these) ---------------------------------
+
+    def toggle_pause(self) -> None:
+        if self.replay is not None and not self.replay.finished:
+            self.replay.toggle_pause()  # pause the replay itself; the display keeps up with it
+            self._sync_status(self.now())
+            return
+        self.paused = not self.paused
+
+    def watch_paused(self, paused: bool) -> None:
+        if paused:
+            self._paused_at_received = self.state.counters.received
+        if self._widgets_ready:
+            self._refresh_from_state()
+
+    def steer_replay(self, steer: Callable[[ReplayControl], None]) -> None:
+        if self.replay is not None:
+            steer(self.replay)
+            self._sync_status(self.now())
+
+    @property
+    def replay_active(self) -> bool:
+        return self.replay is not None and not self.replay.finished
+
+    def toggle_log(self) -> None:
+        if self.compact:
+            self.section = "overview" if self.section == "log" else "log"
+        else:
+            self.log_visible = not self.log_visible
+
+    def show_section(self, name: str) -> None:
+        if name in SECTIONS:
+            self.section = name
