@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import random
 import ssl
 import time
@@ -23,6 +24,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -147,6 +149,24 @@ class _Link:
         """Whether the WebSocket is still up after a REST failure (waits briefly for it to fall)."""
         await asyncio.wait({self.reader}, timeout=LINK_GRACE_SECONDS)
         return not self.reader.done() and self.ws.state is State.OPEN
+
+
+class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' logger with the token masked: at DEBUG it logs every handshake
+    header, ``Authorization: Bearer <token>`` included."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__(logging.getLogger("websockets.client"), {})
+        self._token = token
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        token = self._token
+        if token:
+            msg = str(msg).replace(token, "[token]")
+            args = tuple(str(a).replace(token, "[token]") if token in str(a) else a for a in args)
+        self.logger.log(level, msg, *args, **kwargs)
 
 
 def _close_timeout(settings: ConnectionSettings) -> float:
@@ -322,6 +342,7 @@ class WebSocketSource:
                 ping_timeout=settings.ping_timeout,
                 open_timeout=settings.open_timeout,
                 close_timeout=_close_timeout(settings),
+                logger=_RedactingLogger(settings.token),
                 compression=None if _is_loopback(self._ws_url) else "deflate",
                 ssl=ssl_context(settings) if secure else None,
             )
