@@ -1,0 +1,197 @@
+"""``e``: export the campaign's candidates (or its Pareto front) to a file.
+
+``ExportScreen(state)`` is a modal: choose the format (CSV, JSON, and Parquet
+when pyarrow is importable), all candidates or the Pareto front only, and a
+path (by default ``./{campaign_id}-candidates.csv`` or ``-front``, following
+the choices until the user edits it). Export writes with
+``materia_tui.export.write_export`` and dismisses with an ``ExportResult``;
+escape dismisses with None. A failure (unwritable path, a directory, a
+missing pyarrow) is shown in the screen, which stays open.
+
+The app side::
+
+    def action_export(self) -> None:
+        self.push_screen(ExportScreen(self.state), self._exported)
+
+    def _exported(self, result: ExportResult | None) -> None:
+        if result is not None:
+            self.notify(result.describe(), title="export", markup=False)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from materia_tui.errors import MateriaError
+from materia_tui.export import ExportFormat, parquet_available, write_export
+from materia_tui.sanitize import clean
+from materia_tui.state import CampaignState
+
+EXTENSIONS: dict[ExportFormat, str] = {"csv": ".csv", "json": ".json", "parquet": ".parquet"}
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    path: Path  # as written (relative paths are relative to the working directory)
+    rows: int
+    format: ExportFormat
+    front_only: bool
+
+    def describe(self) -> str:
+        """One plain sentence for a toast."""
+        noun = "candidate" if self.rows == 1 else "candidates"
+        scope = " on the Pareto front" if self.front_only else ""
+        return f"Wrote {self.rows:,} {noun}{scope} to {clean(str(self.path))} ({self.format})."
+
+
+def available_formats() -> tuple[ExportFormat, ...]:
+    return ("csv", "json", "parquet") if parquet_available() else ("csv", "json")
+
+
+def default_path(campaign_id: str, fmt: ExportFormat, front_only: bool) -> str:
+    """``./{campaign_id}-candidates.csv`` (or ``-front``), the id made safe for a file name."""
+    stem = _UNSAFE_IN_NAME.sub("_", campaign_id).lstrip(".") or "campaign"
+    return f"./{stem}-{'front' if front_only else 'candidates'}{EXTENSIONS[fmt]}"
+
+
+class ExportScreen(ModalScreen[ExportResult | None]):
+    """Format, scope and path; ``Export`` (or enter in the path) writes the file."""
+
+    DEFAULT_CSS: ClassVar[str] = """
+    ExportScreen {
+        align: center middle;
+    }
+    ExportScreen > #export-body {
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    ExportScreen .export-choices {
+        height: auto;
+    }
+    ExportScreen RadioSet {
+        width: 1fr;
+    }
+    ExportScreen #export-path {
+        margin-top: 1;
+    }
+    ExportScreen #export-error {
+        color: $error;
+        height: auto;
+    }
+    ExportScreen #export-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    ExportScreen #export-buttons Button {
+        margin-left: 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, state: CampaignState) -> None:
+        super().__init__()
+        self.state = state
+        self.formats = available_formats()
+        self.error: str | None = None  # the last failure, plain text
+        self._default_path = default_path(state.campaign_id, "csv", False)
+        self._path_edited = False  # once the user typed a path, choices stop rewriting it
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-body") as body:
+            body.border_title = f"export {clean(self.state.campaign_id, 60)}"
+            with Horizontal(classes="export-choices"):
+                with RadioSet(id="export-format"):
+                    for index, fmt in enumerate(self.formats):
+                        yield RadioButton(fmt.upper(), value=index == 0, id=f"format-{fmt}")
+                with RadioSet(id="export-scope"):
+                    yield RadioButton(
+                        f"All candidates ({len(self.state.candidate_list):,})", value=True, id="scope-all"
+                    )
+                    yield RadioButton(f"Pareto front only ({self.state.pareto_size:,})", id="scope-front")
+            yield Label("Path")
+            yield Input(self._default_path, id="export-path")
+            yield Static("", id="export-error")
+            with Horizontal(id="export-buttons"):
+                yield Button("Cancel", id="export-cancel")
+                yield Button("Export", variant="primary", id="export-write")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    # ----- choices ---------------------------------------------------------------------
+
+    @property
+    def chosen_format(self) -> ExportFormat:
+        pressed = self.query_one("#export-format", RadioSet).pressed_index
+        return self.formats[pressed if 0 <= pressed < len(self.formats) else 0]
+
+    @property
+    def front_only(self) -> bool:
+        return self.query_one("#export-scope", RadioSet).pressed_index == 1
+
+    @property
+    def path_text(self) -> str:
+        return self.query_one("#export-path", Input).value
+
+    @on(RadioSet.Changed)
+    def _choice_changed(self) -> None:
+        if not self._path_edited:
+            self._default_path = default_path(self.state.campaign_id, self.chosen_format, self.front_only)
+            self.query_one("#export-path", Input).value = self._default_path
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        if event.value != self._default_path:
+            self._path_edited = True
+
+    # ----- actions ---------------------------------------------------------------------
+
+    @on(Button.Pressed, "#export-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#export-write")
+    @on(Input.Submitted, "#export-path")
+    def action_export(self) -> None:
+        result = self.write()
+        if result is not None:
+            self.dismiss(result)
+
+    def write(self) -> ExportResult | None:
+        """Write the file; on failure show why and return None (the screen stays)."""
+        text = self.path_text.strip()
+        if not text:
+            self._fail("Give a path to write to.")
+            return None
+        path = Path(text).expanduser()
+        fmt, front_only = self.chosen_format, self.front_only
+        try:
+            rows = write_export(self.state, fmt, path, front_only=front_only)
+        except MateriaError as exc:
+            self._fail(exc.message)
+            return None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            self._fail(f"Cannot write {clean(str(path), 200)}: {reason}.")
+            return None
+        return ExportResult(path, rows, fmt, front_only)
+
+    def _fail(self, message: str) -> None:
+        self.error = clean(message, 300)
+        self.query_one("#export-error", Static).update(Text(self.error))

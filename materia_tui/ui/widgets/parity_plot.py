@@ -1,0 +1,323 @@
+"""Predicted vs measured (a parity plot) for one objective, with the calibration
+figures: can the surrogate be trusted?
+
+``ParityPlot(state)`` is a caption over a textual-plotext canvas. Points are
+evaluated candidates that had a prediction (``materia_tui.calibration``),
+predicted on x and measured on y, on equal axes with the y = x line; each is
+coloured by its standardized error |z| = |measured - predicted| / sigma:
+green within 1 sigma, orange within 2, red beyond, grey without an
+uncertainty. With few points, horizontal error bars show ± sigma. The
+caption holds n, RMSE, MAE, R², the coverage of ±1/±2 sigma (against 68% and
+95%), the mean z and the calibration error.
+
+Integration (the app): ``refresh_from_state(state)`` at the refresh rate (it
+redraws only when the state's revision changed, at most
+``MAX_DRAWS_PER_SECOND`` while data streams in), ``cycle_objective()`` on a
+key. The statistics cover every pair; the picture draws at most
+``MAX_POINTS`` of them, a systematic sample (every k-th candidate in
+first-seen order), so 100k candidates redraw as fast as 2k.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult, RenderResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from materia_tui.calibration import (
+    ONE_SIGMA_EXPECTED,
+    TWO_SIGMA_EXPECTED,
+    CalibrationStats,
+    CalibrationTracker,
+    ParityPair,
+)
+from materia_tui.output.numbers import format_value
+from materia_tui.sanitize import clean
+from materia_tui.state import CampaignState
+
+MAX_POINTS = 2_000  # drawn at most; a terminal plot has fewer cells than that
+ERROR_BAR_MAX = 40  # error bars only while they stay readable
+MAX_DRAWS_PER_SECOND = 4  # like the Pareto plot: a plotext build costs ~10-30 ms
+MARGIN = 0.05  # of the data's span, around the plotted square
+
+# (upper bound of |z|, colour) from the inside out; no sigma: grey.
+BANDS: tuple[tuple[float, str], ...] = ((1.0, "green"), (2.0, "orange"), (math.inf, "red"))
+NO_SIGMA_COLOUR = "gray"
+DIAGONAL_COLOUR = "cyan"
+SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
+
+
+@dataclass(slots=True)
+class ParityPicture:
+    """What the canvas draws: one point series per colour, axis limits, error bars."""
+
+    series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    limits: tuple[float, float] | None = None
+    # per colour: (predicted, measured, sigma) of the points that have a sigma
+    error_bars: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
+    shown: int = 0
+
+
+def systematic_sample(pairs: dict[int, ParityPair], rows: int, cap: int) -> list[ParityPair]:
+    """At most about ``cap`` pairs: all of them, or those of every k-th candidate row.
+
+    Rows are first-seen order, so the sample spans the whole campaign evenly
+    (early and late iterations alike) and stays put as the campaign grows.
+    """
+    if len(pairs) <= cap:
+        return list(pairs.values())
+    stride = math.ceil(len(pairs) / cap)
+    picked = (pairs.get(row) for row in range(0, rows, stride))
+    return [p for p in picked if p is not None]
+
+
+def band_colour(pair: ParityPair) -> str:
+    z = pair.z
+    if z is None:
+        return NO_SIGMA_COLOUR
+    size = abs(z)
+    return next(colour for bound, colour in BANDS if size <= bound)
+
+
+def picture(sample: list[ParityPair]) -> ParityPicture:
+    result = ParityPicture(shown=len(sample))
+    if not sample:
+        return result
+    for colour in (NO_SIGMA_COLOUR, *(colour for _, colour in BANDS)):
+        result.series[colour] = ([], [])
+    low, high = math.inf, -math.inf
+    bars = len(sample) <= ERROR_BAR_MAX and any(p.uncertainty is not None for p in sample)
+    for pair in sample:
+        xs, ys = result.series[band_colour(pair)]
+        xs.append(pair.predicted)
+        ys.append(pair.measured)
+        spread = pair.uncertainty if bars and pair.uncertainty is not None else 0.0
+        low = min(low, pair.predicted - spread, pair.measured)
+        high = max(high, pair.predicted + spread, pair.measured)
+    result.series = {colour: xy for colour, xy in result.series.items() if xy[0]}
+    span = high - low or max(1.0, abs(high))  # one point, or all equal: a visible square around it
+    result.limits = (low - MARGIN * span, high + MARGIN * span)
+    if bars:
+        for pair in sample:
+            if pair.uncertainty is not None:
+                xs, ys, sigmas = result.error_bars.setdefault(band_colour(pair), ([], [], []))
+                xs.append(pair.predicted)
+                ys.append(pair.measured)
+                sigmas.append(pair.uncertainty)
+    return result
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else format_value(value)
+
+
+def caption_text(
+    name: str | None, unit: str | None, stats: CalibrationStats | None, shown: int, position: str
+) -> Text:
+    """The caption: objective and unit (network strings, cleaned), then the figures."""
+    text = Text(no_wrap=False)
+    if name is None or stats is None:
+        text.append("no measured candidates with a prediction yet", "dim")
+        return text
+    text.append(clean(name, 32), "bold")
+    if unit:
+        text.append(f" [{clean(unit, 16)}]")
+    text.append(f" {position}", "dim")
+    text.append(f"  n {stats.count:,}")
+    if shown < stats.count:
+        text.append(f" (showing {shown:,})", "dim")
+    text.append(f"  RMSE {_number(stats.rmse)}  MAE {_number(stats.mae)}  R² {_r2(stats.r2)}\n")
+    if stats.with_uncertainty == 0:
+        text.append("no uncertainties: calibration unknown", "dim")
+        return text
+    for mark, colour in (("|z|≤1 ", "green"), ("≤2 ", "dark_orange"), (">2  ", "red")):
+        text.append("● ", colour)
+        text.append(mark, "dim")
+    text.append(f"±1{SIGMA} {_percent(stats.coverage_1sigma)} (exp. {ONE_SIGMA_EXPECTED:.0%})  ")
+    text.append(f"±2{SIGMA} {_percent(stats.coverage_2sigma)} (exp. {TWO_SIGMA_EXPECTED:.0%})  ")
+    mean_z = "-" if stats.mean_z is None else f"{stats.mean_z:+.2f}"
+    text.append(f"mean z {mean_z}  ")
+    error = "-" if stats.calibration_error is None else f"{stats.calibration_error:.3f}"
+    text.append(f"calibration error {error}", "bold")
+    if stats.with_uncertainty < stats.count:
+        text.append(f" (of {stats.with_uncertainty:,} with {SIGMA})", "dim")
+    return text
+
+
+def _r2(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+class ParityCanvas(PlotextPlot):
+    """The plot itself; ``ParityPlot`` hands it a ``ParityPicture``."""
+
+    def __init__(self) -> None:
+        super().__init__(id="parity-canvas")
+        self.drawn = 0  # bumped per drawing: the cached render is valid for one drawing
+        self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
+
+    def draw(self, shown: ParityPicture, name: str | None) -> None:
+        plt = self.plt
+        plt.clear_data()
+        label = clean(name, 24) if name else "objective"
+        plt.xlabel(f"x: predicted {label}   y: measured")
+        if shown.limits is not None:
+            low, high = shown.limits
+            plt.xlim(low, high)
+            plt.ylim(low, high)
+            plt.plot([low, high], [low, high], marker="braille", color=DIAGONAL_COLOUR)  # y = x
+        for colour, (xs, ys, sigmas) in shown.error_bars.items():
+            plt.error(xs, ys, xerr=sigmas, color=colour)
+        for colour, (xs, ys) in shown.series.items():
+            plt.scatter(xs, ys, marker="dot" if shown.shown > ERROR_BAR_MAX else "●", color=colour)
+        self.drawn += 1
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        # A layout change anywhere re-renders every widget, and PlotextPlot
+        # rebuilds the whole plot each time: reuse the picture of this drawing.
+        key = (self.drawn, self.size, self.app.theme, self.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]
+
+
+class ParityPlot(Vertical):
+    """Predicted vs measured for one objective, with its calibration figures.
+
+    ``refresh_from_state(state)``: redraw if the state changed (throttled);
+    ``cycle_objective()``: show the next objective. ``caption`` (plain text),
+    ``stats`` and ``objective`` say what is shown.
+    """
+
+    DEFAULT_CSS: ClassVar[str] = """
+    ParityPlot {
+        height: 1fr;
+    }
+    ParityPlot > #parity-caption {
+        height: auto;
+        padding: 0 1;
+    }
+    ParityPlot > #parity-canvas {
+        height: 1fr;
+        min-height: 6;
+    }
+    """
+
+    def __init__(
+        self, state: CampaignState | None = None, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.state = state
+        self.tracker = CalibrationTracker()
+        self.objective_index = 0
+        self.objective: str | None = None
+        self.stats: CalibrationStats | None = None
+        self.shown = ParityPicture()
+        self.draws = 0  # drawings made, for tests and benchmarks
+        self._key: tuple[object, ...] = ()
+        self._drawn_at = 0.0
+        self._deferred = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="parity-caption")
+        yield ParityCanvas()
+
+    def on_mount(self) -> None:
+        self.border_title = "predicted vs measured"
+        if self.state is not None:
+            self.refresh_from_state(self.state)
+
+    def on_resize(self) -> None:
+        if self.state is not None:
+            self.refresh_from_state(self.state)
+
+    @property
+    def canvas(self) -> ParityCanvas:
+        return self.query_one(ParityCanvas)
+
+    @property
+    def caption(self) -> str:
+        return self.caption_widget.content.plain if isinstance(self.caption_widget.content, Text) else ""
+
+    @property
+    def caption_widget(self) -> Static:
+        return self.query_one("#parity-caption", Static)
+
+    @property
+    def up_to_date(self) -> bool:
+        """Drawn from the current state (false while a throttled redraw or a first catch-up waits)."""
+        return (
+            self.state is not None
+            and bool(self._key)
+            and self._key[0] == self.state.revision
+            and not self._deferred
+            and self.tracker.complete
+        )
+
+    def cycle_objective(self) -> None:
+        self.objective_index += 1
+        if self.state is not None:
+            self.refresh_from_state(self.state)
+
+    def refresh_from_state(self, state: CampaignState) -> None:
+        """Redraw from ``state`` if its revision, the objective or the size changed;
+        while data streams in, at most ``MAX_DRAWS_PER_SECOND`` times a second."""
+        if state is not self.state:
+            self.state, self._key = state, ()
+        size = self.canvas.size
+        key = (state.revision, self.objective_index, size.width, size.height)
+        if key == self._key:
+            return
+        user_change = self._key[1:] != key[1:]
+        wait = self._drawn_at + 1 / MAX_DRAWS_PER_SECOND - time.monotonic()
+        if wait > 0 and not user_change:
+            self._defer(wait)
+            return
+        self._key = key
+        self.tracker.update(state)
+        if not self.tracker.complete:
+            self._key = ()  # a first catch-up over many candidates: go on shortly, letting the UI run
+            self._defer(0.01)
+        self._draw(state)
+
+    def _defer(self, delay: float) -> None:
+        if not self._deferred:
+            self._deferred = True
+            self.set_timer(delay, self._deferred_refresh)
+
+    def _deferred_refresh(self) -> None:
+        self._deferred = False
+        if self.state is not None:
+            self.refresh_from_state(self.state)
+
+    def _draw(self, state: CampaignState) -> None:
+        names = self.tracker.objectives(state)
+        name = names[self.objective_index % len(names)] if names else None
+        stats = self.tracker.stats(name) if name is not None else None
+        sample = (
+            systematic_sample(self.tracker.pairs[name], len(state.candidate_list), MAX_POINTS) if name else []
+        )
+        shown = picture(sample)
+        if (name, stats, shown) == (self.objective, self.stats, self.shown) and self.draws:
+            return  # e.g. a proposal changed the state, not the picture
+        self.objective, self.stats, self.shown = name, stats, shown
+        position = f"({self.objective_index % len(names) + 1}/{len(names)})" if names else ""
+        loading = "" if self.tracker.complete else " (loading…)"
+        caption = caption_text(name, state.units.get(name) if name else None, stats, shown.shown, position)
+        caption.append(loading, "dim")
+        self.caption_widget.update(caption)
+        self.canvas.draw(shown, name)
+        self.draws += 1
+        self._drawn_at = time.monotonic()
