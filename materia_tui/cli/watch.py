@@ -1,13 +1,20 @@
-"""``materia-tui watch CAMPAIGN_ID``: the full-screen monitor, or line output."""
+"""``materia-tui watch CAMPAIGN_ID...``: the full-screen monitor, or line output.
+
+One id: the one-campaign monitor (or ``--plain`` / ``--json`` lines). Several
+ids: one tab per campaign plus an "All" overview. No id (on a terminal): the
+campaign picker lists the server's campaigns (REST) and opens the chosen ones.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
 from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,12 +23,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="watch a campaign live",
         description=(
             "Watch a campaign live: a full-screen monitor on a terminal, progress lines "
-            "(--plain, the default when stdout is not a terminal) or JSON lines (--json)."
+            "(--plain, the default when stdout is not a terminal) or JSON lines (--json). "
+            "Several ids open one tab per campaign; no id opens a campaign picker."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
+    parser.add_argument(
+        "campaign_ids",
+        metavar="CAMPAIGN_ID",
+        nargs="*",
+        help="one or more campaigns (none: pick from the server's list)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--plain", action="store_true", help="progress lines, like MatCraft's CLI")
     output.add_argument("--json", action="store_true", help="one JSON object per event, for jq")
@@ -46,11 +59,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    campaign_ids = list(dict.fromkeys(check_campaign_id(c) for c in args.campaign_ids))
+    lines = args.json or args.plain or not sys.stdout.isatty()
+    if len(campaign_ids) != 1:
+        if args.record:
+            raise UsageError("--record records exactly one campaign.")
+        if lines:
+            raise UsageError("--plain and --json (and output to a pipe) watch exactly one campaign id.")
+        return _watch_several(args, campaign_ids)
+    return _watch_one(args, campaign_ids[0], lines)
+
+
+def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
     from materia_tui.source import EventSource
     from materia_tui.source.websocket import WebSocketSource
     from materia_tui.state import CampaignState
 
-    campaign_id = check_campaign_id(args.campaign_id)
     settings = settings_from_args(args)
     source: EventSource = WebSocketSource(campaign_id, settings)
     if args.record:
@@ -59,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         redact = [settings.token] if settings.token else []
         source = RecordingSource(source, Recorder(args.record, redact=redact))
     state = CampaignState(campaign_id)
-    if args.json or args.plain or not sys.stdout.isatty():
+    if lines:
         from materia_tui.output.stream import LineMode, print_stream
 
         mode: LineMode = "json" if args.json else "plain"
@@ -74,6 +98,37 @@ def run(args: argparse.Namespace) -> int:
         state=state,
         alerts=AlertSettings(desktop=args.notify),
     )
+    return _run_app(app)
+
+
+def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
+    from materia_tui.alerts import AlertSettings
+    from materia_tui.protocol import Campaign
+    from materia_tui.source import EventSource
+    from materia_tui.source.rest import RestClient
+    from materia_tui.source.websocket import WebSocketSource
+    from materia_tui.ui.multi_app import MultiMonitorApp
+
+    settings = settings_from_args(args)
+
+    def open_source(campaign_id: str) -> EventSource:
+        return WebSocketSource(campaign_id, settings)
+
+    async def list_campaigns() -> list[Campaign]:
+        async with RestClient(settings) as rest:
+            return await rest.list_campaigns()
+
+    app = MultiMonitorApp(
+        [(campaign_id, open_source(campaign_id)) for campaign_id in campaign_ids],
+        open_source=open_source,
+        list_campaigns=list_campaigns,
+        exit_on_complete=args.exit_on_complete,
+        alerts=AlertSettings(desktop=args.notify),
+    )
+    return _run_app(app)
+
+
+def _run_app(app: Any) -> int:
     code = app.run()
     message = getattr(app, "error_message", None)
     if message:

@@ -281,7 +281,7 @@ class MonitorApp(MonitorBase):
         self.exit(message.failure.exit_code)
 
     def on_campaign_view_refreshed(self, message: CampaignView.Refreshed) -> None:
-        super().on_campaign_view_refreshed(message)
+        # Textual also runs MonitorBase's handler (alerts) for this message: no super() call.
         if self.exit_on_complete and self.state.is_finished:
             self.exit(self.final_exit_code())
 

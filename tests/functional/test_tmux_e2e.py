@@ -236,3 +236,30 @@ def _grey_256(index: int) -> bool:
         red, green, blue = value // 36, (value // 6) % 6, value % 6
         return red == green == blue
     return False
+
+
+def test_watch_several_campaigns_in_tmux_shows_tabs_and_the_overview(
+    served: tuple[ServerThread, CampaignScript], tmp_path: Path
+) -> None:
+    thread, _ = served
+    other = CampaignScript("camp-456", seed=11)
+    meta = campaign_metadata("camp-456", "Second screen").model_dump(mode="json", exclude_none=True)
+    thread.server.add_campaign(
+        "camp-456", meta=meta, events=event_dicts(other.iteration(1) + other.iteration(2))
+    )
+    session = TmuxSession(tmp_path, 80, 24)
+    env = {"TERM": "tmux-256color", "MATERIA_TOKEN": DEFAULT_TOKEN}
+    session.start(
+        [str(CONSOLE_SCRIPT), "watch", "camp-123", "camp-456", "--url", thread.server.base_url], env
+    )
+    try:
+        session.wait_for_text("● camp-123", "● camp-456", "iteration 1/12")
+        session.send_keys("0")  # the "All" overview
+        screen = session.wait_for_text("camp-456 · Second", "2/12")
+        assert "1/12" in screen and "live" in screen
+        session.send_keys("]", "]")  # to camp-456's tab
+        session.wait_for_text("iteration 2/12", "events 11")
+        session.send_keys("q")
+        assert session.wait_for_exit() == 0
+    finally:
+        session.kill()

@@ -29,12 +29,17 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("replay: n", "play to the end of the next iteration, then pause"),
     ("replay: G, end", "jump to the end of the recording"),
     ("replay: + / -", "replay twice as fast / half as fast"),
+    ("several: [ / ]", "previous / next campaign tab"),
+    ("several: 0", "the All tab: one row per campaign (enter opens)"),
+    ("several: o", "open more campaigns from the server's list"),
 )
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
     ("~name", "surrogate prediction ± uncertainty of 'name'"),
     ("◆", "Pareto front in the scatter (a line with 2 objectives)"),
     ("x", "latest evaluated batch in the scatter"),
+    ("● ◐ ○", "campaign tab: live, reconnecting, connecting"),
+    ("✔ ✖ ■", "campaign tab: completed, failed or error, closed"),
 )
 
 
