@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import re
 
+# Every code point of Unicode's categories Cc (controls), Cf (invisible format
+# characters: bidi, zero-width, soft hyphen, tag characters that smuggle
+# invisible ASCII), Zl and Zp (line and paragraph separators), as of Unicode 14.
 _UNSAFE_RE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+    "[\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f]"
 )
 
 
 def _escape(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    code = ord(match.group(0))
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def clean(value: object, max_length: int | None = None) -> str:

@@ -211,3 +211,20 @@ def test_deep_nesting_and_huge_numbers_are_rejected_not_raised() -> None:
     for frame in frames:
         assert not fold(state, frame)
     assert state.counters.rejected == len(frames)
+
+
+@FUZZ
+@given(st.characters(categories=["Cc", "Cf", "Zl", "Zp"]))
+def test_clean_escapes_every_control_and_invisible_format_character(char: str) -> None:
+    from materia_tui.sanitize import clean
+
+    shown = clean(f"a{char}b")
+    assert char not in shown and shown.startswith("a\\") and shown.endswith("b")
+
+
+@FUZZ
+@given(st.text(st.characters(categories=["L", "M", "N", "P", "S", "Zs"]), max_size=40))
+def test_clean_leaves_visible_text_alone(text: str) -> None:
+    from materia_tui.sanitize import clean
+
+    assert clean(text) == text
