@@ -8,10 +8,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchResult, Row, best_of, run_cli  # noqa: E402
-from materia_tui.protocol import Rejected, parse  # noqa: E402
-from materia_tui.state import CampaignState  # noqa: E402
-from tests.support.campaigns import campaign_events  # noqa: E402
+from bench.common import BenchResult, Row, best_of, run_cli
+from materia_tui.protocol import Rejected, parse
+from materia_tui.state import CampaignState
+from tests.support.campaigns import campaign_events
 
 
 def proposed_frames(count: int) -> list[str]:
@@ -28,8 +28,14 @@ def proposed_frames(count: int) -> list[str]:
             for k in range(5)
         ]
         frames.append(
-            json.dumps({"type": "candidates_proposed", "iteration": 1 + i // 10, "seq": i + 1,
-                        "candidates": candidates})
+            json.dumps(
+                {
+                    "type": "candidates_proposed",
+                    "iteration": 1 + i // 10,
+                    "seq": i + 1,
+                    "candidates": candidates,
+                }
+            )
         )
     return frames
 
@@ -70,11 +76,20 @@ def bench(quick: bool) -> BenchResult:
     mixed_time = best_of(reduce_mixed, repeat)
     rate = lambda seconds, count=n: f"{count / seconds:,.0f}/s"  # noqa: E731
     result.rows += [
-        Row("parse 5-candidate frames", "(part of intake >= 50k/s)", rate(parse_time),
-            f"json.loads {rate(baseline)}", f"{baseline / parse_time:.2f}x"),
+        Row(
+            "parse 5-candidate frames",
+            "(part of intake >= 50k/s)",
+            rate(parse_time),
+            f"json.loads {rate(baseline)}",
+            f"{baseline / parse_time:.2f}x",
+        ),
         Row("reduce 5-candidate frames", "", rate(reduce_time)),
-        Row("parse + reduce 5-candidate frames", ">= 50k/s", rate(parse_time + reduce_time),
-            meets_target=n / (parse_time + reduce_time) >= 50_000),
+        Row(
+            "parse + reduce 5-candidate frames",
+            ">= 50k/s",
+            rate(parse_time + reduce_time),
+            meets_target=n / (parse_time + reduce_time) >= 50_000,
+        ),
         Row("reduce a whole synthetic campaign (all event types)", "", rate(mixed_time, len(mixed))),
     ]
     return result

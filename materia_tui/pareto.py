@@ -44,10 +44,26 @@ class ParetoFront:
 
     def add(self, key: str, point: Point) -> tuple[bool, list[str]]:
         """Offer a point. Returns (joined the front, ids that left the front)."""
+        if len(point) == 2:
+            return self._add_2d(key, point)
         for other in self._points.values():
             if dominates(other, point):
                 return False, []
         removed = [k for k, other in self._points.items() if dominates(point, other)]
+        for k in removed:
+            del self._points[k]
+        self._points[key] = point
+        return True, removed
+
+    def _add_2d(self, key: str, point: Point) -> tuple[bool, list[str]]:
+        # The common two-objective case, with ``dominates`` inlined: a function
+        # call per front point was most of the reducer's cost for evaluations.
+        px, py = point
+        points = self._points
+        for ox, oy in points.values():
+            if ox >= px and oy >= py and (ox > px or oy > py):
+                return False, []
+        removed = [k for k, (ox, oy) in points.items() if px >= ox and py >= oy and (px > ox or py > oy)]
         for k in removed:
             del self._points[k]
         self._points[key] = point

@@ -335,16 +335,26 @@ class CampaignState:
         record = self._iteration(event.iteration)
         record.proposed_at = at
         record.proposed += len(event.candidates)
+        candidates, candidate_list = self.candidates, self.candidate_list
+        iteration, revision = event.iteration, self.revision
         for c in event.candidates:
-            existing = self.candidates.get(c.id)
+            existing = candidates.get(c.id)
             if existing is None:
-                existing = self._new_candidate(c.id, event.iteration)
-            existing.iteration = event.iteration
+                # Built with its final values: default dicts replaced at once would
+                # only be garbage (this loop runs for every proposed candidate).
+                existing = CandidateRecord(
+                    c.id, len(candidate_list), iteration, c.parameters, c.predicted, c.uncertainty,
+                    c.acquisition_value, revision=revision,
+                )
+                candidates[c.id] = existing
+                candidate_list.append(existing)
+                continue
+            existing.iteration = iteration
             existing.parameters = c.parameters
             existing.predicted = c.predicted
             existing.uncertainty = c.uncertainty
             existing.acquisition_value = c.acquisition_value
-            existing.revision = self.revision
+            existing.revision = revision
         if not self.is_finished:
             self.phase = "evaluating candidates"
 

@@ -135,7 +135,7 @@ async def test_sort_filter_follow_and_log_toggle() -> None:
         await pilot.pause()
         assert table.visible_records()[0].id == max(app.state.candidates)
         assert "↓" in table_lines(app)[0]
-        await pilot.press("s", "s", "s")  # id -> it -> pore_size_nm -> polymer
+        await pilot.press("s", "s", "s", "s", "s")  # id -> it -> status -> P -> water_flux -> salt_rejection
         await pilot.press("s")  # ~water_flux
         assert table.columns[table.sort_index or 0].key == "pred:water_flux"
         shown = [r.predicted["water_flux"] for r in table.visible_records()]

@@ -99,39 +99,52 @@ def _predicted_cell(cand: CandidateRecord, name: str) -> str:
     return fmt.number(mean) + (f"±{fmt.number(sigma)}" if sigma is not None else "")
 
 
-def _objective_columns(name: str) -> list[Column]:
+def _measured_column(name: str) -> Column:
     title = clean(name)
-    predicted = "~" + title
-    return [
-        Column(
-            f"pred:{name}",
-            predicted,
-            _clamp(cell_len(predicted), 12, 18),
-            lambda c: _predicted_cell(c, name),
-            lambda c: value_key(c.predicted.get(name)),
-            right=True,
-        ),
-        Column(
-            f"obj:{name}",
-            title,
-            _clamp(cell_len(title), 8, 16),
-            lambda c: fmt.number(c.objectives.get(name)) if name in c.objectives else "-",
-            lambda c: value_key(c.objectives.get(name)),
-            right=True,
-        ),
-    ]
+    return Column(
+        f"obj:{name}",
+        title,
+        _clamp(cell_len(title), 8, 16),
+        lambda c: fmt.number(c.objectives.get(name)) if name in c.objectives else "-",
+        lambda c: value_key(c.objectives.get(name)),
+        right=True,
+    )
+
+
+def _predicted_column(name: str) -> Column:
+    predicted = "~" + clean(name)
+    return Column(
+        f"pred:{name}",
+        predicted,
+        _clamp(cell_len(predicted), 12, 18),
+        lambda c: _predicted_cell(c, name),
+        lambda c: value_key(c.predicted.get(name)),
+        right=True,
+    )
 
 
 def build_columns(id_width: int, parameters: list[str], objectives: list[str]) -> list[Column]:
+    """What a narrow panel should show first comes first: who, when, what happened
+    (status, front, measured values), then what was expected, then the inputs."""
     columns = [
         Column("id", "id", id_width, lambda c: clean(c.id), lambda c: c.id),
         Column("iteration", "it", 3, lambda c: str(c.iteration or ""), lambda c: c.iteration or 0, True),
+        Column("status", "status", 10, lambda c: c.status, lambda c: c.status),
+        Column("pareto", "P", 1, lambda c: "★" if c.on_front else "", lambda c: c.on_front),
     ]
+    columns += [_measured_column(name) for name in objectives]
+    columns += [_predicted_column(name) for name in objectives]
     columns += [_parameter_column(name) for name in parameters[:MAX_PARAMETER_COLUMNS]]
-    for name in objectives:
-        columns += _objective_columns(name)
-    columns.append(Column("pareto", "P", 1, lambda c: "★" if c.on_front else "", lambda c: c.on_front))
-    columns.append(Column("status", "status", 10, lambda c: c.status, lambda c: c.status))
+    columns.append(
+        Column(
+            "acquisition",
+            "acq",
+            7,
+            lambda c: fmt.number(c.acquisition_value),
+            lambda c: value_key(c.acquisition_value),
+            right=True,
+        )
+    )
     return columns
 
 
@@ -422,18 +435,30 @@ class CandidateTable(ScrollView, can_focus=True):
         cached = self._strips.get(key)
         if cached is not None:
             return cached
+        # Cells in the base style are joined into one segment as we go (rather than
+        # one segment per cell, simplified afterwards): a row is then 1-5 segments,
+        # and its width is known, so the Strip need not measure it.
         base = self._base_style()
         segments: list[Segment] = []
-        for index, column in enumerate(self.columns):
-            if index:
-                segments.append(Segment(SEPARATOR, base))
+        run: list[str] = []
+        for column in self.columns:
+            text = fit(column.cell(cand), column.width, column.right)
             style = base
             if column.key == "pareto" and cand.on_front:
                 style = self._style("front")
             elif column.key == "status" and cand.status != "evaluated":
                 style = self._style(cand.status)
-            segments.append(Segment(fit(column.cell(cand), column.width, column.right), style))
-        strip = Strip(segments).simplify()
+            if style is base:
+                run.append(text)
+                continue
+            if run:
+                segments.append(Segment(SEPARATOR.join(run) + SEPARATOR, base))
+                run = []
+            segments.append(Segment(text, style))
+            run.append("")  # the separator after this cell leads the next run
+        if run:
+            segments.append(Segment(SEPARATOR.join(run), base))
+        strip = Strip(segments, self._row_width)
         self._strips[key] = strip
         return strip
 
