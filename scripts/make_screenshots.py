@@ -14,9 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the deterministic stream lives in tests/support
 
-from materia_tui.source import SourceItem  # noqa: E402
+from materia_tui.source import EventSource, SourceItem  # noqa: E402
 from materia_tui.ui.app import MonitorApp  # noqa: E402
-from materia_tui.ui.widgets.candidate_table import CandidateTable  # noqa: E402
+from materia_tui.ui.campaign_view import CampaignView  # noqa: E402
+from materia_tui.ui.multi_app import MultiMonitorApp  # noqa: E402
 from tests.support.fake_source import ITERATION_SECONDS, T0, FakeSource, campaign_items  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -29,6 +30,8 @@ class Shot:
     items: list[SourceItem]
     now: float
     keys: tuple[str, ...] = ()
+    # More campaigns (id, items) after the first: a MultiMonitorApp with one tab each.
+    others: tuple[tuple[str, list[SourceItem]], ...] = ()
 
 
 def shots() -> list[Shot]:
@@ -44,22 +47,51 @@ def shots() -> list[Shot]:
         Shot("monitor-80x24-pareto", (80, 24), mid, mid_now, ("3",)),
         Shot("monitor-120x40-pareto-filter", (120, 40), done, done_now, ("f",)),
         Shot("help-80x24", (80, 24), mid, mid_now, ("question_mark",)),
+        Shot("multi-120x40-all", (120, 40), mid, mid_now, ("0",), others=several()),
+        Shot("multi-80x24-campaign", (80, 24), mid, mid_now, ("right_square_bracket",), others=several()),
     ]
 
 
+def several() -> tuple[tuple[str, list[SourceItem]], ...]:
+    return (
+        (
+            "camp-456",
+            campaign_items(
+                15, campaign_id="camp-456", name="Solvent screen", complete=True, seed=3, max_iterations=15
+            ),
+        ),
+        (
+            "camp-789",
+            campaign_items(4, campaign_id="camp-789", name="Catalyst", fail="optimizer crashed", seed=5),
+        ),
+    )
+
+
+def drawn(view: CampaignView, source: FakeSource) -> bool:
+    plot_drawn = view.pareto.up_to_date or not view.pareto.display
+    return source._queue.empty() and view.table._synced_revision == view.state.revision and plot_drawn
+
+
 async def take(shot: Shot) -> Path:
-    source = FakeSource(shot.items)
-    app = MonitorApp(source, "camp-123", now=lambda: shot.now)
+    sources = [("camp-123", FakeSource(shot.items))] + [
+        (cid, FakeSource(items)) for cid, items in shot.others
+    ]
+    app: MonitorApp | MultiMonitorApp
+    if shot.others:
+        app = MultiMonitorApp(list[tuple[str, EventSource]](sources), now=lambda: shot.now)
+    else:
+        app = MonitorApp(sources[0][1], "camp-123", now=lambda: shot.now)
     async with app.run_test(size=shot.size) as pilot:
-        source.release_all()
-        table = app.query_one(CandidateTable)
+        for _, source in sources:
+            source.release_all()
+        views = app.views if isinstance(app, MultiMonitorApp) else [app.view]
         for _ in range(500):  # wait (bounded) until every item is drawn
-            plot_drawn = app.pareto.up_to_date or not app.pareto.display
-            if source._queue.empty() and table._synced_revision == app.state.revision and plot_drawn:
+            if all(drawn(view, source) for view, (_, source) in zip(views, sources, strict=True)):
                 break
             await pilot.pause(0.01)
         else:
             raise RuntimeError(f"{shot.name}: the stream was not drawn")
+        await pilot.pause(0.1)
         app.clear_notifications()  # toasts would hide panels in a still picture
         if shot.keys:
             await pilot.press(*shot.keys)
