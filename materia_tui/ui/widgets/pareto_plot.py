@@ -286,15 +286,34 @@ class ParetoPlot(PlotextPlot):
         self.border_subtitle = f"{data.measured:,} measured · {len(data.front[0]):,} on front{loading}"
         if data.cloud[0]:
             plt.scatter(data.cloud[0], data.cloud[1], marker=CLOUD_MARKER, color="gray")
-        if data.front[0]:
-            if data.front_as_line and len(data.front[0]) > 1:
-                plt.plot(data.front[0], data.front[1], marker="braille", color="cyan")
-            plt.scatter(data.front[0], data.front[1], marker=FRONT_MARKER, color="cyan")
+        front_x, front_y = self._front_marks()
+        if front_x:
+            if data.front_as_line and len(front_x) > 1:
+                plt.plot(front_x, front_y, marker="braille", color="cyan")
+            plt.scatter(front_x, front_y, marker=FRONT_MARKER, color="cyan")
         if data.latest[0]:
             plt.scatter(data.latest[0], data.latest[1], marker=LATEST_MARKER, color="orange")
         self._drawn += 1
         self._drawn_at = time.monotonic()
         self.refresh()
+
+    def _front_marks(self) -> tuple[list[float], list[float]]:
+        """The front, one point per plot cell, still sorted by x: the same picture as
+        every point (a cell shows one mark), for a fraction of plotext's cost, which
+        grows with every point and, worse, every line segment between them."""
+        xs, ys = self.data.front
+        if self._cloud is None or len(xs) <= 2 * max(1, self.size.width):
+            return xs, ys
+        seen: set[tuple[int, int]] = set()
+        kept_x: list[float] = []
+        kept_y: list[float] = []
+        for x, y in zip(xs, ys, strict=True):
+            cell = self._cloud.cell(x, y)
+            if cell not in seen:
+                seen.add(cell)
+                kept_x.append(x)
+                kept_y.append(y)
+        return kept_x, kept_y
 
     def render(self) -> RenderResult:
         # PlotextPlot rebuilds the whole plot on every render, and a layout change
