@@ -297,11 +297,11 @@ class CalibrationTracker:
         added: dict[str, list[ParityPair]] = {}
         removed: dict[str, list[ParityPair]] = {}
         tracked = self.pairs
+        no_names: frozenset[str] = frozenset()
         for cand in candidates:
             row = cand.row
-            # Objectives it pairs in now, and those it paired in before (a re-measurement may drop one).
-            names = cand.predicted.keys() & cand.objectives.keys()
-            names.update(name for name, pairs in tracked.items() if row in pairs)
+            measured = cand.status in MEASURED_STATUSES
+            names = cand.predicted.keys() & cand.objectives.keys() if measured else no_names
             for name in names:
                 pairs = tracked.get(name)
                 if pairs is None:
@@ -317,6 +317,9 @@ class CalibrationTracker:
                 if new is not None:
                     added.setdefault(name, []).append(new)
                     pairs[row] = new
+            for name, pairs in tracked.items():  # pairs it had and lost (a failed re-measurement)
+                if name not in names and row in pairs:
+                    removed.setdefault(name, []).append(pairs.pop(row))
         for name, gone in removed.items():
             self._accumulators[name].fold(gone, -1)
         for name, fresh in added.items():

@@ -13,12 +13,13 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from materia_tui.calibration import ParityPair
 from materia_tui.output.numbers import format_value
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.state import CampaignState
 from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen
 from materia_tui.ui.widgets import parity_plot
-from materia_tui.ui.widgets.parity_plot import SIGMA, ParityPlot
+from materia_tui.ui.widgets.parity_plot import SIGMA, ParityPlot, picture
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.waiting import wait_for
 
@@ -93,7 +94,9 @@ async def test_caption_shows_the_figures_of_the_shown_objective() -> None:
         assert f"±2{SIGMA} {flux['within2']:.0%} (exp. 95%)" in caption
         assert plot.stats is not None and plot.stats.calibration_error is not None
         assert f"calibration error {plot.stats.calibration_error:.3f}" in caption
-        assert plot.shown.shown == flux["count"]  # few points: every one drawn, with error bars
+        assert (
+            plot.shown.sampled == plot.shown.marks == flux["count"]
+        )  # few points: all drawn, with error bars
         assert sum(len(xs) for xs, _, _ in plot.shown.error_bars.values()) == flux["count"]
 
         plot.cycle_objective()
@@ -152,11 +155,22 @@ async def test_many_candidates_are_sampled_for_the_picture_but_counted_in_full(
         await wait_for(pilot, lambda: plot.up_to_date, what="first drawing")
         measured = expected_figures(events, "water_flux")["count"]
         assert plot.stats is not None and plot.stats.count == measured > 400
-        assert 50 <= plot.shown.shown <= 100
-        assert f"(showing {plot.shown.shown:,})" in plot.caption
+        assert 50 <= plot.shown.sampled <= 100
+        assert f"(plot: a sample of {plot.shown.sampled:,})" in plot.caption
         assert not plot.shown.error_bars  # too many for bars: colours only
         drawn = sum(len(xs) for xs, _ in plot.shown.series.values())
-        assert drawn == plot.shown.shown
+        assert drawn == plot.shown.marks <= plot.shown.sampled
+
+
+def test_marks_are_thinned_to_one_per_cell_with_the_worst_band_on_top() -> None:
+    calibrated = [ParityPair(f"c-{i}", i, 50.0 + i * 1e-3, 50.0, 1.0) for i in range(50)]  # one cell, |z| < 1
+    outlier = ParityPair("c-out", 99, 50.0, 50.01, 0.001)  # same cell, |z| = 10
+    far = ParityPair("c-far", 100, 0.0, 100.0, None)
+    shown = picture([*calibrated, outlier, far], (50, 20))
+    assert shown.sampled == 52 and shown.marks == 2  # too many for error bars: thinned
+    assert shown.series == {"gray": ([0.0], [100.0]), "red": ([50.0], [50.01])}
+    low, high = shown.limits or (0, 0)
+    assert low < 0 and high > 100 and high - low == pytest.approx(110)  # a square with margins
 
 
 async def test_an_empty_campaign_says_so() -> None:

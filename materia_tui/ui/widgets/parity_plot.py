@@ -42,14 +42,13 @@ from materia_tui.output.numbers import format_value
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 
-MAX_POINTS = 2_000  # drawn at most; a terminal plot has fewer cells than that
+MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character cell
 ERROR_BAR_MAX = 40  # error bars only while they stay readable
 MAX_DRAWS_PER_SECOND = 4  # like the Pareto plot: a plotext build costs ~10-30 ms
 MARGIN = 0.05  # of the data's span, around the plotted square
 
-# (upper bound of |z|, colour) from the inside out; no sigma: grey.
-BANDS: tuple[tuple[float, str], ...] = ((1.0, "green"), (2.0, "orange"), (math.inf, "red"))
-NO_SIGMA_COLOUR = "gray"
+# by band(): no sigma, |z| <= 1, |z| <= 2, beyond
+BAND_COLOURS: tuple[str, ...] = ("gray", "green", "orange", "red")
 DIAGONAL_COLOUR = "cyan"
 SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
 
@@ -58,11 +57,12 @@ SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
 class ParityPicture:
     """What the canvas draws: one point series per colour, axis limits, error bars."""
 
-    series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)  # worst last
     limits: tuple[float, float] | None = None
     # per colour: (predicted, measured, sigma) of the points that have a sigma
     error_bars: dict[str, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
-    shown: int = 0
+    sampled: int = 0  # pairs considered (all of them, or a systematic sample)
+    marks: int = 0  # points drawn (at most one per character cell, unless with error bars)
 
 
 def systematic_sample(pairs: dict[int, ParityPair], rows: int, cap: int) -> list[ParityPair]:
@@ -78,39 +78,58 @@ def systematic_sample(pairs: dict[int, ParityPair], rows: int, cap: int) -> list
     return [p for p in picked if p is not None]
 
 
-def band_colour(pair: ParityPair) -> str:
-    z = pair.z
-    if z is None:
-        return NO_SIGMA_COLOUR
-    size = abs(z)
-    return next(colour for bound, colour in BANDS if size <= bound)
+def band(pair: ParityPair) -> int:
+    """Index into ``BAND_COLOURS``: 0 without a sigma, then |z| <= 1, <= 2, beyond."""
+    sigma = pair.uncertainty
+    if sigma is None:
+        return 0
+    size = abs(pair.measured - pair.predicted) / sigma
+    return 1 if size <= 1 else 2 if size <= 2 else 3
 
 
-def picture(sample: list[ParityPair]) -> ParityPicture:
-    result = ParityPicture(shown=len(sample))
+def picture(sample: list[ParityPair], grid: tuple[int, int]) -> ParityPicture:
+    """The marks for ``sample`` on a ``columns`` x ``rows`` plot area: one mark per
+    character cell (more would not show), the worst band winning a shared cell
+    so outliers stay visible; every point with its error bar when there are few."""
+    result = ParityPicture(sampled=len(sample))
     if not sample:
         return result
-    for colour in (NO_SIGMA_COLOUR, *(colour for _, colour in BANDS)):
-        result.series[colour] = ([], [])
-    low, high = math.inf, -math.inf
     bars = len(sample) <= ERROR_BAR_MAX and any(p.uncertainty is not None for p in sample)
-    for pair in sample:
-        xs, ys = result.series[band_colour(pair)]
+    spreads = [p.uncertainty or 0.0 for p in sample] if bars else [0.0] * len(sample)
+    low = min(
+        min(p.predicted - s for p, s in zip(sample, spreads, strict=True)), min(p.measured for p in sample)
+    )
+    high = max(
+        max(p.predicted + s for p, s in zip(sample, spreads, strict=True)), max(p.measured for p in sample)
+    )
+    span = high - low or max(1.0, abs(high))  # one point, or all equal: a visible square around it
+    low, high = low - MARGIN * span, high + MARGIN * span
+    result.limits = (low, high)
+    marks: list[tuple[int, ParityPair]]
+    if bars:
+        marks = [(band(p), p) for p in sample]
+    else:
+        columns, rows = grid
+        x_scale, y_scale = columns / (high - low), rows / (high - low)
+        cells: dict[tuple[int, int], tuple[int, ParityPair]] = {}
+        for pair in sample:
+            rank = band(pair)
+            cell = (int((pair.predicted - low) * x_scale), int((pair.measured - low) * y_scale))
+            kept = cells.get(cell)
+            if kept is None or rank > kept[0]:
+                cells[cell] = (rank, pair)
+        marks = list(cells.values())
+    result.marks = len(marks)
+    for rank, pair in sorted(marks, key=lambda mark: mark[0]):  # worst drawn last, on top
+        colour = BAND_COLOURS[rank]
+        xs, ys = result.series.setdefault(colour, ([], []))
         xs.append(pair.predicted)
         ys.append(pair.measured)
-        spread = pair.uncertainty if bars and pair.uncertainty is not None else 0.0
-        low = min(low, pair.predicted - spread, pair.measured)
-        high = max(high, pair.predicted + spread, pair.measured)
-    result.series = {colour: xy for colour, xy in result.series.items() if xy[0]}
-    span = high - low or max(1.0, abs(high))  # one point, or all equal: a visible square around it
-    result.limits = (low - MARGIN * span, high + MARGIN * span)
-    if bars:
-        for pair in sample:
-            if pair.uncertainty is not None:
-                xs, ys, sigmas = result.error_bars.setdefault(band_colour(pair), ([], [], []))
-                xs.append(pair.predicted)
-                ys.append(pair.measured)
-                sigmas.append(pair.uncertainty)
+        if bars and pair.uncertainty is not None:
+            bar_xs, bar_ys, sigmas = result.error_bars.setdefault(colour, ([], [], []))
+            bar_xs.append(pair.predicted)
+            bar_ys.append(pair.measured)
+            sigmas.append(pair.uncertainty)
     return result
 
 
@@ -123,7 +142,7 @@ def _number(value: float | None) -> str:
 
 
 def caption_text(
-    name: str | None, unit: str | None, stats: CalibrationStats | None, shown: int, position: str
+    name: str | None, unit: str | None, stats: CalibrationStats | None, sampled: int, position: str
 ) -> Text:
     """The caption: objective and unit (network strings, cleaned), then the figures."""
     text = Text(no_wrap=False)
@@ -135,8 +154,8 @@ def caption_text(
         text.append(f" [{clean(unit, 16)}]")
     text.append(f" {position}", "dim")
     text.append(f"  n {stats.count:,}")
-    if shown < stats.count:
-        text.append(f" (showing {shown:,})", "dim")
+    if sampled < stats.count:
+        text.append(f" (plot: a sample of {sampled:,})", "dim")
     text.append(f"  RMSE {_number(stats.rmse)}  MAE {_number(stats.mae)}  R² {_r2(stats.r2)}\n")
     if stats.with_uncertainty == 0:
         text.append("no uncertainties: calibration unknown", "dim")
@@ -180,7 +199,7 @@ class ParityCanvas(PlotextPlot):
         for colour, (xs, ys, sigmas) in shown.error_bars.items():
             plt.error(xs, ys, xerr=sigmas, color=colour)
         for colour, (xs, ys) in shown.series.items():
-            plt.scatter(xs, ys, marker="dot" if shown.shown > ERROR_BAR_MAX else "●", color=colour)
+            plt.scatter(xs, ys, marker="●" if shown.error_bars else "dot", color=colour)
         self.drawn += 1
         self.refresh()
 
@@ -227,6 +246,7 @@ class ParityPlot(Vertical):
         self.shown = ParityPicture()
         self.draws = 0  # drawings made, for tests and benchmarks
         self._key: tuple[object, ...] = ()
+        self._picture_key: tuple[object, ...] = ()
         self._drawn_at = 0.0
         self._deferred = False
 
@@ -303,19 +323,22 @@ class ParityPlot(Vertical):
             self.refresh_from_state(self.state)
 
     def _draw(self, state: CampaignState) -> None:
-        names = self.tracker.objectives(state)
+        size = self.canvas.size
+        tracker = self.tracker
+        picture_key = (tracker.version, tracker.complete, self.objective_index, size.width, size.height)
+        if picture_key == self._picture_key:
+            return  # e.g. a proposal changed the state, not the pairs
+        self._picture_key = picture_key
+        names = tracker.objectives(state)
         name = names[self.objective_index % len(names)] if names else None
-        stats = self.tracker.stats(name) if name is not None else None
-        sample = (
-            systematic_sample(self.tracker.pairs[name], len(state.candidate_list), MAX_POINTS) if name else []
-        )
-        shown = picture(sample)
-        if (name, stats, shown) == (self.objective, self.stats, self.shown) and self.draws:
-            return  # e.g. a proposal changed the state, not the picture
+        stats = tracker.stats(name) if name is not None else None
+        sample = systematic_sample(tracker.pairs[name], len(state.candidate_list), MAX_POINTS) if name else []
+        # The plot area is about the canvas less its axes.
+        shown = picture(sample, (max(10, size.width - 10), max(5, size.height - 4)))
         self.objective, self.stats, self.shown = name, stats, shown
         position = f"({self.objective_index % len(names) + 1}/{len(names)})" if names else ""
         loading = "" if self.tracker.complete else " (loading…)"
-        caption = caption_text(name, state.units.get(name) if name else None, stats, shown.shown, position)
+        caption = caption_text(name, state.units.get(name) if name else None, stats, shown.sampled, position)
         caption.append(loading, "dim")
         self.caption_widget.update(caption)
         self.canvas.draw(shown, name)
