@@ -251,7 +251,8 @@ async def server() -> Any:
 
 async def start(server: ScriptedServer) -> tuple[Folder, asyncio.Task[None]]:
     folder = Folder()
-    task = asyncio.create_task(asyncio.wait_for(folder.run(WebSocketSource(CAMPAIGN, fast_settings(server.base_url))), 60))
+    source = WebSocketSource(CAMPAIGN, fast_settings(server.base_url))
+    task = asyncio.create_task(asyncio.wait_for(folder.run(source), 110))
     await wait_until(lambda: "live" in folder.statuses(), timeout=10)
     return folder, task
 
@@ -322,7 +323,7 @@ async def test_a_batch_of_50k_candidates_is_applied_with_bounded_memory(server: 
     await server.publish(CAMPAIGN, {"type": "iteration_started", "iteration": 1, "timestamp": "2026-01-01T00:00:00Z"})
     await server.publish(CAMPAIGN, {"type": "candidates_proposed", "iteration": 1, "candidates": candidates})
     await server.publish(CAMPAIGN, {"type": "candidates_evaluated", "iteration": 1, "results": results})
-    await wait_until(lambda: len(folder.seqs) == 3, timeout=60)
+    await wait_until(lambda: len(folder.seqs) == 3, timeout=100)
     seconds = time.perf_counter() - started
     grown = rss_bytes() - before
     await finish(server, folder, task)
