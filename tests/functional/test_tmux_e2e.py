@@ -160,7 +160,7 @@ def test_watch_in_tmux_80x24_shows_live_numbers_and_quits_with_q(
         screen = session.wait_for_text("iteration 2/12", "events 11", "c-0010")
         assert "best water_flux" in screen and "L/m2/h" in screen
         session.send_keys("2")  # the candidate table
-        session.wait_for_text("c-0001", "pore_size_nm")
+        session.wait_for_text("c-0001", "candidates 10", "water_flux")
         session.send_keys("q")
         assert session.wait_for_exit() == 0
         assert DEFAULT_TOKEN not in session.capture()
