@@ -37,6 +37,7 @@ from materia_tui.source import EventSource
 from materia_tui.source.replay import ReplayControl
 from materia_tui.state import CampaignState
 from materia_tui.ui.campaign_view import CampaignView, Section
+from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen
 from materia_tui.ui.screens.help_screen import HelpScreen
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
@@ -54,6 +55,9 @@ VIEW_ACTIONS = frozenset(
         "cycle_y",
         "toggle_log",
         "show_section",
+        "toggle_parity",
+        "cycle_parity",
+        "export",
     }
 )
 
@@ -69,6 +73,9 @@ class MonitorBase(App[int]):
         Binding("f", "cycle_filter", "Filter"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("l", "toggle_log", "Log"),
+        Binding("e", "export", "Export"),
+        Binding("v", "toggle_parity", "Parity"),
+        Binding("p", "cycle_parity", "Parity objective", show=False),
         Binding("r", "reverse_sort", "Reverse sort", show=False),
         Binding("t", "toggle_follow", "Follow", show=False),
         Binding("x", "cycle_x", "Plot x", show=False),
@@ -82,6 +89,7 @@ class MonitorBase(App[int]):
         Binding("2", "show_section('candidates')", "Candidates", show=False),
         Binding("3", "show_section('pareto')", "Pareto", show=False),
         Binding("4", "show_section('log')", "Log", show=False),
+        Binding("5", "show_section('parity')", "Parity", show=False),
     ]
 
     def __init__(self, *, alerts: AlertSettings | None = None) -> None:
@@ -159,6 +167,21 @@ class MonitorBase(App[int]):
     def action_show_section(self, name: str) -> None:
         self._on_view(lambda v: v.show_section(name))
 
+    def action_toggle_parity(self) -> None:
+        self._on_view(CampaignView.toggle_parity)
+
+    def action_cycle_parity(self) -> None:
+        self._on_view(lambda v: v.parity.cycle_objective())
+
+    def action_export(self) -> None:
+        view = self.active_view
+        if view is not None:
+            self.push_screen(ExportScreen(view.state), self._exported)
+
+    def _exported(self, result: ExportResult | None) -> None:
+        if result is not None:
+            self.notify(result.describe(), title="export", markup=False)
+
     def action_replay_step(self) -> None:
         self._on_view(lambda v: v.steer_replay(ReplayControl.step_iteration))
 
@@ -187,6 +210,10 @@ class MonitorBase(App[int]):
         yield SystemCommand("Toggle event log", "Show or hide the event log", self.action_toggle_log)
         yield SystemCommand("Next x objective", "Cycle the Pareto plot's x axis", self.action_cycle_x)
         yield SystemCommand("Next y objective", "Cycle the Pareto plot's y axis", self.action_cycle_y)
+        yield SystemCommand(
+            "Predicted vs measured", "Parity plot and calibration of the surrogate", self.action_toggle_parity
+        )
+        yield SystemCommand("Export candidates", "Write CSV / JSON / Parquet", self.action_export)
         yield SystemCommand("Help", "Keys and marks", self.action_help)
 
 

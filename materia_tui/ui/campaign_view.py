@@ -40,11 +40,13 @@ from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
 from materia_tui.ui.widgets.newest_panel import NewestPanel
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
+from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
 
-Section = Literal["overview", "candidates", "pareto", "log"]
-SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log")
+Section = Literal["overview", "candidates", "pareto", "log", "parity"]
+SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "parity")
+PLOT_SECTIONS: frozenset[str] = frozenset({"pareto", "parity"})
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
 REFRESH_INTERVAL = 1 / 20  # at most 20 widget refreshes a second
@@ -89,6 +91,7 @@ class CampaignView(Vertical):
     paused: reactive[bool] = reactive(False)
     compact: reactive[bool] = reactive(True)
     section: reactive[Section] = reactive("overview")
+    parity_visible: reactive[bool] = reactive(False)
     log_visible: reactive[bool] = reactive(True)
 
     def __init__(
@@ -130,6 +133,7 @@ class CampaignView(Vertical):
                     yield ConvergencePanel(id="convergence")
                     yield NewestPanel(id="newest")
                 yield ParetoPlot(self.state, id="pareto", classes="section")
+                yield ParityPlot(self.state, id="parity", classes="section")
             with Vertical(id="right"):
                 yield CandidateTable(self.state, id="candidates", classes="section")
                 yield EventLog(id="log", classes="section")
@@ -138,6 +142,7 @@ class CampaignView(Vertical):
         self.query_one("#overview").border_title = "progress"
         self.query_one("#pareto").border_title = "Pareto front"
         self.query_one("#log").border_title = "events"
+        self.query_one("#parity").border_title = "predicted vs measured"
         self._widgets_ready = True
         self.compact = is_compact(self.app.size.width, self.app.size.height)
         self._apply_layout()
@@ -153,6 +158,10 @@ class CampaignView(Vertical):
     def pareto(self) -> ParetoPlot:
         return self.query_one(ParetoPlot)
 
+    @property
+    def parity(self) -> ParityPlot:
+        return self.query_one(ParityPlot)
+
     def on_resize(self) -> None:
         self.compact = is_compact(self.app.size.width, self.app.size.height)
         if self._widgets_ready:
@@ -167,6 +176,9 @@ class CampaignView(Vertical):
     def watch_log_visible(self) -> None:
         self._apply_layout()
 
+    def watch_parity_visible(self) -> None:
+        self._apply_layout()
+
     def _apply_layout(self) -> None:
         if not self._widgets_ready:
             return
@@ -174,15 +186,22 @@ class CampaignView(Vertical):
         self.set_class(compact, "-compact")
         self.query_one("#tabs").display = compact
         for name in SECTIONS:
-            shown = name == section if compact else (name != "log" or self.log_visible)
-            self.query_one(f"#{name}").display = shown
-        self.query_one("#left").display = not compact or section in ("overview", "pareto")
+            self.query_one(f"#{name}").display = name == section if compact else self._shown_wide(name)
+        self.query_one("#left").display = not compact or section in ("overview", "pareto", "parity")
         self.query_one("#right").display = not compact or section in ("candidates", "log")
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{section}":
             tabs.active = f"tab-{section}"
         if not self.paused:
             self._sync_panels(self.now())
+
+    def _shown_wide(self, name: str) -> bool:
+        """Side by side, the plot slot shows the Pareto front or, after ``v``, the parity plot."""
+        if name == "log":
+            return self.log_visible
+        if name in PLOT_SECTIONS:
+            return name == ("parity" if self.parity_visible else "pareto")
+        return True
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tabs is not self.query_one("#tabs"):
@@ -276,6 +295,8 @@ class CampaignView(Vertical):
         self.table.sync()
         if self.pareto.display:
             self.pareto.sync()
+        if self.parity.display:
+            self.parity.refresh_from_state(state)
 
     # ----- outcome ---------------------------------------------------------------
 
@@ -319,6 +340,13 @@ class CampaignView(Vertical):
             self.section = "overview" if self.section == "log" else "log"
         else:
             self.log_visible = not self.log_visible
+
+    def toggle_parity(self) -> None:
+        """``v``: the surrogate's predicted-vs-measured view in place of the Pareto plot."""
+        if self.compact:
+            self.section = "pareto" if self.section == "parity" else "parity"
+        else:
+            self.parity_visible = not self.parity_visible
 
     def show_section(self, name: str) -> None:
         if name in SECTIONS:
