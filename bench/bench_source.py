@@ -98,7 +98,7 @@ async def monitor_headless(server: FrameServer, state: CampaignState) -> float:
     from materia_tui.ui.app import MonitorApp  # the UI's import cost is not intake
 
     timed = TimedSource(WebSocketSource(CAMPAIGN, _settings(server)))
-    app = MonitorApp(timed, CAMPAIGN, state=state, exit_on_complete=True)  # type: ignore[arg-type]
+    app = MonitorApp(timed, CAMPAIGN, state=state, exit_on_complete=True)
     await app.run_async(headless=True, size=(120, 40))
     return timed.elapsed
 

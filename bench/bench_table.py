@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ async def measure_table(state: CampaignState, repeat: int) -> dict[str, list[flo
     return times
 
 
-async def measure_datatable(rows: list[tuple[str, ...]]) -> float:
+async def measure_datatable(rows: Sequence[Sequence[str]]) -> float:
     async with Host().run_test(size=SIZE) as pilot:
         host = pilot.app.query_one("#host")
         table: DataTable[str] = DataTable()

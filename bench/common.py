@@ -156,7 +156,7 @@ def big_state(candidates: int, *, batch: int = 5000, evaluate: bool = True) -> A
     while made < candidates:
         number += 1
         size = min(batch, candidates - made)
-        state.apply(IterationStarted.model_construct(iteration=number, timestamp=None), at)
+        state.apply(IterationStarted.model_construct(iteration=number, timestamp=""), at)
         batch_items = []
         for k in range(made, made + size):
             pore = 0.3 + (k * 7919 % 1700) / 1000

@@ -193,6 +193,7 @@ class CandidateTable(ScrollView, can_focus=True):
         self._view_built_at = 0.0
         self._resort_timer: Timer | None = None
         self._styles_by_name: dict[str, Style] = {}  # rich_style is costly to compute per row
+        self._painted: tuple[Any, ...] = ()  # what the last sync-triggered repaint showed
 
     # ----- data --------------------------------------------------------------
 
@@ -209,7 +210,16 @@ class CandidateTable(ScrollView, can_focus=True):
             # Scrollbars appearing in the next layout change the bottom; land on it again then.
             self.call_after_refresh(self._follow_after_layout)
         self._update_title()
-        self.refresh()
+        # Repaint only when what is on screen changed: a repaint re-sends every
+        # visible line to the terminal (~4 KB), and the app syncs at up to 20 Hz.
+        shown = self._shown_key()
+        if shown != self._painted:
+            self._painted = shown
+            self.refresh()
+
+    def _shown_key(self) -> tuple[Any, ...]:
+        rows = tuple((r.row, r.revision, r.on_front, r.status) for r in self.visible_records())
+        return (self._layout_generation, self.sort_index, self.sort_reverse, self.scroll_offset, rows)
 
     def _follow_after_layout(self) -> None:
         if self.follow:

@@ -1,0 +1,125 @@
+"""Run every benchmark and write docs/PERFORMANCE.md.
+
+    .venv/bin/python bench/run_all.py [--quick] [--no-write] [--only NAME ...]
+
+Each benchmark runs in its own process (a fresh interpreter: no benchmark's
+memory, imports or garbage collector state colours the next one) and prints
+its table; this script collects the tables, adds the method and the machine,
+and writes docs/PERFORMANCE.md unless ``--no-write``. It exits non-zero only
+when a benchmark reports a correctness failure (an event not applied, a
+delivery lost) or crashes, never because of a timing: the machine is shared
+and noisy, so timings are reported beside same-run baselines instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "fanout")
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+
+METHOD = """\
+## Method
+
+Every figure is measured on the machine below in the run that wrote this page,
+and printed beside a baseline measured in the same run (the ratio is
+measured / baseline, or the reverse where said), because the machine is shared
+and its timings vary by 2-3x from minute to minute. Each benchmark runs in a
+fresh process; `bench/run_all.py` runs them all (`--quick` for CI, which
+checks correctness but never fails on timings). The scripts, each runnable
+alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
+
+- `bench_reducer.py`: `protocol.parse` and `CampaignState.apply` on one core,
+  against `json.loads` of the same frames.
+- `bench_source.py`: frames/s from a loopback WebSocket into the state, from
+  a near-free raw server in a child process (`frame_server.py`), for a bare
+  `websockets` client (baseline), `WebSocketSource` + state, and the whole
+  headless monitor.
+- `bench_table.py`, `bench_scatter.py`: widget frames at 100k candidates in a
+  headless 120x40 app, timed from the change to the frame the compositor
+  hands to the driver.
+- `bench_memory.py`: RSS of a fresh headless monitor process holding the state.
+- `bench_terminal.py`: `materia-tui watch` in a pty this script owns (120x40,
+  `TERM=xterm-256color`) against the test `ScriptedServer`: start-up time,
+  bytes read from the pty master while 10 events/s stream, idle bytes and CPU;
+  baseline: a one-`Static` Textual app in the same pty.
+- `bench_fanout.py`: `serve` processes with many raw-socket clients
+  (`load_clients.py`, two load processes), and publish -> client state.
+"""
+
+
+def machine() -> str:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = ", ".join(
+        f"{name} {version(name)}" for name in ("textual", "websockets", "pydantic", "aiohttp")
+    )
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"- {os.cpu_count()} CPUs (nproc), {cpu}\n"
+        f"- {platform.system()} {platform.release()}, Python {platform.python_version()}, {versions}\n"
+        f"- load average at the start: {load} (other work shares these cores)"
+    )
+
+
+def run_one(name: str, quick: bool) -> tuple[str, int, float]:
+    started = time.perf_counter()
+    command = [sys.executable, str(ROOT / "bench" / f"bench_{name}.py"), *(["--quick"] if quick else [])]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    elapsed = time.perf_counter() - started
+    table = completed.stdout.strip()
+    if completed.returncode != 0 and "CORRECTNESS FAILURE" not in table:
+        table += f"\n\n**CRASHED** (exit {completed.returncode}):\n\n```\n{completed.stderr[-3000:]}\n```"
+    return table, completed.returncode, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="CI sizes: a minute or two in all")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/PERFORMANCE.md alone")
+    parser.add_argument("--only", nargs="*", choices=BENCHES, help="run just these benchmarks")
+    args = parser.parse_args()
+    header = machine()
+    print(header, flush=True)
+    sections: list[str] = []
+    failed: list[str] = []
+    for name in args.only or BENCHES:
+        table, code, elapsed = run_one(name, args.quick)
+        print(f"\n{table}\n({name}: {elapsed:.0f} s)", flush=True)
+        sections.append(table)
+        if code != 0:
+            failed.append(name)
+    if not args.no_write:
+        today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        size = "quick (CI) sizes" if args.quick else "full sizes"
+        DOC.write_text(
+            "# Performance\n\n"
+            f"Measured {today}, {size}, by `bench/run_all.py`"
+            f"{' --quick' if args.quick else ''}.\n\n## Machine\n\n{header}\n\n{METHOD}\n## Results\n\n"
+            + "\n\n".join(sections)
+            + "\n\n"
+            + (NOTES_FILE.read_text() if NOTES_FILE.exists() else "")
+        )
+        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    if failed:
+        print(f"correctness failures or crashes in: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+NOTES_FILE = ROOT / "bench" / "FINDINGS.md"  # hand-written analysis appended to the generated page
+
+if __name__ == "__main__":
+    sys.exit(main())
