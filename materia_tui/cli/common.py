@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from materia_tui.config import ENV_TOKEN, ENV_URL, ConnectionFlags, resolve_settings
 from materia_tui.errors import UsageError
@@ -25,6 +26,24 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative_int,
         metavar="N",
         help="give up (exit 5) after N failed reconnects in a row (default: retry forever)",
+    )
+
+
+def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the campaign") -> None:
+    """The output choice shared by watch, replay and demo: monitor, --plain or --json."""
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--plain", action="store_true", help="progress lines, like MatCraft's CLI")
+    output.add_argument("--json", action="store_true", help="one JSON object per event, for jq")
+    parser.add_argument(
+        "--exit-on-complete",
+        action="store_true",
+        help=f"leave the full-screen monitor by itself when {what} ends",
+    )
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
+        "errors and convergence (the bell and toasts are always on)",
     )
 
 
@@ -59,11 +78,18 @@ def check_campaign_id(campaign_id: str) -> str:
     return campaign_id
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+def _whole_number_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more")
+        return value
+
+    return parse
+
+
+_non_negative_int = _whole_number_at_least(0)
+positive_int = _whole_number_at_least(1)

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from materia_tui.cli.common import add_display_arguments, positive_int
 from materia_tui.errors import UsageError
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
@@ -33,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "127.0.0.1 over a real WebSocket, and watch it."
         ),
     )
-    parser.add_argument("--iterations", type=_positive_int, default=12, help="iterations (default 12)")
-    parser.add_argument("--batch", type=_positive_int, default=5, help="candidates per iteration (default 5)")
+    parser.add_argument("--iterations", type=positive_int, default=12, help="iterations (default 12)")
+    parser.add_argument("--batch", type=positive_int, default=5, help="candidates per iteration (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same campaign")
     parser.add_argument(
         "--speed",
@@ -43,18 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="pace multiplier for simulated lab time (2 = twice as fast, 0 = no pacing)",
     )
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--plain", action="store_true", help="progress lines instead of the monitor")
-    output.add_argument("--json", action="store_true", help="JSON lines instead of the monitor")
-    parser.add_argument(
-        "--exit-on-complete", action="store_true", help="leave the monitor when the campaign ends"
-    )
-    parser.add_argument(
-        "--notify",
-        action="store_true",
-        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
-        "errors and convergence (the bell and toasts are always on)",
-    )
+    add_display_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -64,9 +54,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise UsageError(
-            "The demo needs its extra: pip install 'materia-tui[demo]'."
-        ) from None
+        raise UsageError("The demo needs its extra: pip install 'materia-tui[demo]'.") from None
     return asyncio.run(_demo(args))
 
 
@@ -163,13 +151,3 @@ def _write_token(directory: Path, token: str) -> Path:
     with os.fdopen(fd, "w") as handle:
         handle.write(token)
     return path
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value

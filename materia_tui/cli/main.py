@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 from materia_tui.errors import ExitCode, MateriaError
 
-SUBCOMMANDS = ("watch", "replay", "ls", "export", "demo", "serve", "publish", "token", "screenshot", "completion")
+SUBCOMMANDS = (
+    "watch",
+    "replay",
+    "ls",
+    "export",
+    "demo",
+    "serve",
+    "publish",
+    "token",
+    "screenshot",
+    "completion",
+)
 
 EXIT_CODES_HELP = """exit codes:
   0  campaign completed (or you quit)

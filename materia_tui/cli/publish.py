@@ -47,12 +47,22 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
-    parser.add_argument("events", nargs="?", default=None, metavar="EVENTS.jsonl | -",
-                        help="events file, or - (or nothing) for stdin")
-    parser.add_argument("--redis", metavar="URL", required=True, help="Redis URL, e.g. redis://localhost:6379/0")
+    parser.add_argument(
+        "events",
+        nargs="?",
+        default=None,
+        metavar="EVENTS.jsonl | -",
+        help="events file, or - (or nothing) for stdin",
+    )
+    parser.add_argument(
+        "--redis", metavar="URL", required=True, help="Redis URL, e.g. redis://localhost:6379/0"
+    )
     parser.add_argument("--meta", metavar="campaign.json", help="campaign metadata to set first")
-    parser.add_argument("--status", choices=["pending", "running", "completed", "failed", "cancelled"],
-                        help="set the campaign status after publishing")
+    parser.add_argument(
+        "--status",
+        choices=["pending", "running", "completed", "failed", "cancelled"],
+        help="set the campaign status after publishing",
+    )
     parser.set_defaults(run=run)
     parser.__class__ = _IntermixedParser
 

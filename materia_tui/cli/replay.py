@@ -12,6 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from materia_tui.cli.common import add_display_arguments
 from materia_tui.cli.main import EXIT_CODES_HELP
 from materia_tui.errors import UsageError
 
@@ -34,20 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="X",
         help="replay X times faster than recorded (default: as fast as possible)",
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--plain", action="store_true", help="progress lines, like MatCraft's CLI")
-    output.add_argument("--json", action="store_true", help="one JSON object per event, for jq")
-    parser.add_argument(
-        "--exit-on-complete",
-        action="store_true",
-        help="leave the full-screen monitor by itself when the recording ends the campaign",
-    )
-    parser.add_argument(
-        "--notify",
-        action="store_true",
-        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
-        "errors and convergence (the bell and toasts are always on)",
-    )
+    add_display_arguments(parser, what="the recording")
     parser.set_defaults(run=run)
 
 

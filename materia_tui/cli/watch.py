@@ -12,7 +12,12 @@ import asyncio
 import sys
 from typing import Any
 
-from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
+from materia_tui.cli.common import (
+    add_connection_arguments,
+    add_display_arguments,
+    check_campaign_id,
+    settings_from_args,
+)
 from materia_tui.cli.main import EXIT_CODES_HELP
 from materia_tui.errors import UsageError
 
@@ -35,24 +40,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         nargs="*",
         help="one or more campaigns (none: pick from the server's list)",
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--plain", action="store_true", help="progress lines, like MatCraft's CLI")
-    output.add_argument("--json", action="store_true", help="one JSON object per event, for jq")
-    parser.add_argument(
-        "--exit-on-complete",
-        action="store_true",
-        help="leave the full-screen monitor by itself when the campaign ends",
-    )
+    add_display_arguments(parser)
     parser.add_argument(
         "--record",
         metavar="FILE",
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
-    )
-    parser.add_argument(
-        "--notify",
-        action="store_true",
-        help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
-        "errors and convergence (the bell and toasts are always on)",
     )
     add_connection_arguments(parser)
     parser.set_defaults(run=run)
