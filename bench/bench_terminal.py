@@ -239,7 +239,7 @@ def kb(rate: float) -> str:
 
 def bench(quick: bool) -> BenchResult:
     result = BenchResult("The monitor on a real terminal (pty, 120x40, 256 colours)")
-    stream_seconds, idle_seconds = (6.0, 4.0) if quick else (20.0, 10.0)
+    stream_seconds, idle_seconds = (4.0, 3.0) if quick else (20.0, 10.0)
     figures = measure_monitor(stream_seconds, idle_seconds, result)
     minimal_start, minimal_rate = measure_minimal(stream_seconds / 2)
     start_text = ms(figures.start) if figures.start is not None else "never"

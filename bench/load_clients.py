@@ -1,6 +1,7 @@
 """A cheap WebSocket load generator: many raw-socket clients in one process.
 
-``python -m bench.load_clients URL CLIENTS EVENTS`` opens CLIENTS connections
+``python -m bench.load_clients URL CLIENTS EVENTS [CONCURRENCY]`` opens CLIENTS connections
+(at most CONCURRENCY handshakes at a time)
 to the ``ws://`` URL (an asyncio ``Protocol`` each: a handshake, then a
 minimal RFC 6455 frame parser; no per-message Python objects beyond the
 payload), prints ``ready`` once every handshake succeeded, then reads until
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 _SENT_AT = re.compile(rb'"sent_at":\s*([0-9.e+-]+)')
 _SEQ = re.compile(rb'"seq":\s*(\d+)')
-CONNECT_CONCURRENCY = 8
+CONNECT_CONCURRENCY = 64
 
 
 class RawClient(asyncio.Protocol):
@@ -89,6 +90,8 @@ class RawClient(asyncio.Protocol):
             del buffer[: start + length]
             if opcode == 0x1:
                 self._message(payload, now)
+            elif opcode == 0x9 and self.transport is not None:
+                self.transport.write(_pong(payload))  # a server closes clients that never answer pings
 
     def _message(self, payload: bytes, now: float) -> None:
         sent = _SENT_AT.search(payload)
@@ -108,6 +111,13 @@ class RawClient(asyncio.Protocol):
             self.done.set_result(None)
 
 
+def _pong(payload: bytes) -> bytes:
+    """A client's (so masked) pong frame echoing a ping's payload (< 126 bytes by RFC 6455)."""
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x8A, 0x80 | len(masked)]) + mask + masked
+
+
 def _request(url: str) -> bytes:
     parts = urlsplit(url)
     key = base64.b64encode(os.urandom(16)).decode()
@@ -117,12 +127,10 @@ def _request(url: str) -> bytes:
     ).encode()
 
 
-async def run(url: str, clients: int, expected: int) -> dict[str, object]:
+async def run(url: str, clients: int, expected: int, concurrency: int) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     parts = urlsplit(url)
-    # Few handshakes at a time: ``serve --redis`` answers 500 when more concurrent
-    # handshakes than its Redis pool has connections arrive (see docs/PERFORMANCE.md).
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    gate = asyncio.Semaphore(concurrency)
     protocols: list[RawClient] = []
 
     async def one() -> None:
@@ -155,9 +163,10 @@ async def run(url: str, clients: int, expected: int) -> dict[str, object]:
 
 def main() -> None:
     url, clients, expected = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    concurrency = int(sys.argv[4]) if len(sys.argv) > 4 else CONNECT_CONCURRENCY
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, clients + 256)), hard))
-    print(json.dumps(asyncio.run(run(url, clients, expected))), flush=True)
+    print(json.dumps(asyncio.run(run(url, clients, expected, concurrency))), flush=True)
 
 
 if __name__ == "__main__":
