@@ -103,21 +103,42 @@ def campaign_frames(events: int, *, pool: int, seed: int = 1) -> Iterator[str]:
         cycle: list[dict[str, object]] = [
             {"type": "iteration_started", "iteration": iteration, "timestamp": "2026-01-01T00:00:00Z"},
             {"type": "surrogate_trained", "metrics": {"train_loss": rng.random(), "val_loss": rng.random()}},
-            {"type": "candidates_proposed", "iteration": iteration, "candidates": [
-                {"id": cid, "parameters": {"pore_size_nm": rng.uniform(0.3, 2), "polymer": "PVDF"},
-                 "predicted": {"water_flux": rng.uniform(0, 100)}, "uncertainty": {"water_flux": 1.0}}
-                for cid in ids]},
-            {"type": "candidates_evaluated", "iteration": iteration, "results": [
-                {"candidate_id": cid,
-                 "objectives": {"water_flux": rng.uniform(0, 100), "cost": rng.uniform(0, 9)}}
-                for cid in ids]},
+            {
+                "type": "candidates_proposed",
+                "iteration": iteration,
+                "candidates": [
+                    {
+                        "id": cid,
+                        "parameters": {"pore_size_nm": rng.uniform(0.3, 2), "polymer": "PVDF"},
+                        "predicted": {"water_flux": rng.uniform(0, 100)},
+                        "uncertainty": {"water_flux": 1.0},
+                    }
+                    for cid in ids
+                ],
+            },
+            {
+                "type": "candidates_evaluated",
+                "iteration": iteration,
+                "results": [
+                    {
+                        "candidate_id": cid,
+                        "objectives": {"water_flux": rng.uniform(0, 100), "cost": rng.uniform(0, 9)},
+                    }
+                    for cid in ids
+                ],
+            },
             {"type": "iteration_completed", "iteration": iteration, "best_value": 1.0, "pareto_size": 0},
             {"type": "convergence_update", "metric": 1 / iteration, "converged": False},
         ]
         for event in cycle:
             if seq == events - 1:
-                yield frame({"type": "campaign_completed", "total_iterations": iteration,
-                             "total_evaluations": counter})
+                yield frame(
+                    {
+                        "type": "campaign_completed",
+                        "total_iterations": iteration,
+                        "total_evaluations": counter,
+                    }
+                )
                 return
             yield frame(event)
 
@@ -299,15 +320,46 @@ def _check_state(state: CampaignState, events: int, run: SoakRun) -> None:
     run.notes.append(f"{len(state.candidates):,} candidates, {len(state.iterations):,} iterations kept")
 
 
+PHASES = ("reducer", "ui", "websocket")
+
+
+def run_phase(phase: str, events: int) -> SoakRun:
+    """One run in this process (its RSS figures assume a fresh process: see ``run_isolated``)."""
+    if phase == "reducer":
+        return soak_reducer(events)
+    if phase == "ui":
+        return asyncio.run(soak_ui(events))
+    if phase == "websocket":
+        return asyncio.run(soak_websocket(events))
+    raise ValueError(f"unknown soak phase {phase!r}")
+
+
+def run_isolated(phase: str, events: int) -> SoakRun:
+    """One run in a fresh child process: memory another run freed would otherwise be
+    reused silently and make its early RSS growth look smaller than it is."""
+    import subprocess
+
+    script = Path(__file__).resolve()
+    result = subprocess.run(
+        [sys.executable, str(script), "--phase", phase, "--events", str(events), "--json"],
+        capture_output=True, text=True, check=False, cwd=script.parent.parent,
+    )
+    if result.returncode != 0 and not result.stdout.strip():
+        raise AssertionError(f"soak phase {phase} crashed:\n{result.stderr[-3000:]}")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    run = SoakRun(data["name"], data["events"], data["state_bounded"], notes=data["notes"])
+    run.samples = [Sample(*sample) for sample in data["samples"]]
+    return run
+
+
 def run_all(events: int, ws_events: int, *, ui: bool = True) -> list[SoakRun]:
-    """Every run, each summary printed as soon as it is done (a full soak takes minutes)."""
-    runs = [soak_reducer(events)]
-    print(runs[-1].summary(), flush=True)
-    if ui:
-        runs.append(asyncio.run(soak_ui(events)))
+    """Every run, each in its own process, each summary printed as soon as it is done."""
+    runs = []
+    for phase in PHASES:
+        if phase == "ui" and not ui:
+            continue
+        runs.append(run_isolated(phase, ws_events if phase == "websocket" else events))
         print(runs[-1].summary(), flush=True)
-    runs.append(asyncio.run(soak_websocket(ws_events)))
-    print(runs[-1].summary(), flush=True)
     return runs
 
 
@@ -319,7 +371,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, help="events for the reducer and UI runs")
     parser.add_argument("--ws-events", type=int, help="events for the WebSocket run")
     parser.add_argument("--no-ui", action="store_true", help="skip the headless monitor run")
+    parser.add_argument("--phase", choices=PHASES, help="run only this phase, in this process")
+    parser.add_argument("--json", action="store_true", help="with --phase: print the run as JSON")
     args = parser.parse_args()
+    if args.phase:
+        count = args.events or (QUICK_EVENTS if args.quick else FULL_EVENTS)
+        run = run_phase(args.phase, count)
+        if args.json:
+            print(json.dumps({"name": run.name, "events": run.events, "state_bounded": run.state_bounded,
+                              "notes": run.notes, "samples": [[s.events, s.at, s.rss] for s in run.samples]}))
+        else:
+            print(run.summary())
+        sys.exit(1 if run.failures() else 0)
     events = args.events or (QUICK_EVENTS if args.quick else FULL_EVENTS)
     ws_events = args.ws_events or (QUICK_WS_EVENTS if args.quick else FULL_WS_EVENTS)
     runs = run_all(events, ws_events, ui=not args.no_ui)

@@ -177,6 +177,7 @@ class CampaignState:
         self.last_event_at: float | None = None
         self.last_seq: int = 0
         self.revision: int = 0
+        self._completed_count = 0
         self._front = ParetoFront()
         self._seq_watermark = 0
         self._seqs_above: set[int] = set()
@@ -199,7 +200,7 @@ class CampaignState:
 
     @property
     def completed_iterations(self) -> int:
-        return sum(1 for it in self.iterations.values() if it.completed_at is not None)
+        return self._completed_count  # kept by the reducer: monitors ask on every refresh
 
     def front_ids(self) -> list[str]:
         return self._front.ids()
@@ -215,8 +216,14 @@ class CampaignState:
         return max(0.0, end - self.started_at)
 
     def mean_iteration_seconds(self) -> float | None:
-        done = [it.duration for it in self.iterations.values() if it.duration is not None]
-        recent = done[-ETA_WINDOW:]
+        # From the newest record back, so the cost does not grow with the campaign.
+        recent: list[float] = []
+        for it in reversed(self.iterations.values()):
+            duration = it.duration
+            if duration is not None:
+                recent.append(duration)
+                if len(recent) == ETA_WINDOW:
+                    break
         return sum(recent) / len(recent) if recent else None
 
     def eta(self, now: float) -> float | None:
@@ -389,6 +396,8 @@ class CampaignState:
 
     def _on_iteration_completed(self, event: IterationCompleted, at: float) -> None:
         record = self._iteration(event.iteration)
+        if record.completed_at is None:
+            self._completed_count += 1
         record.completed_at = at
         record.best_value = event.best_value
         record.pareto_size = event.pareto_size
