@@ -237,6 +237,7 @@ class CampaignView(Vertical):
             self.link.attempt = item.attempt
             self.link.retry_at = self.now() + item.retry_in if item.retry_in is not None else None
             self.link.detail = item.detail
+            self.link.degraded = item.degraded
         else:
             apply_item(self.state, item)
             self.received_anything = True

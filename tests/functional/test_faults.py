@@ -359,8 +359,6 @@ async def test_rest_broken_but_websocket_fine_warns_and_recovers(server: Scripte
     assert err.splitlines()[-1] == "reconnected"  # no longer degraded
 
 
-@pytest.mark.xfail(strict=True, reason="the monitor's status bar shows a link detail only when reconnecting/failed/closed, "
-                   "so a degraded live connection (no history, no metadata) is not mentioned on screen")
 async def test_monitor_says_when_the_live_connection_is_degraded() -> None:
     from materia_tui.ui.app import MonitorApp
     from materia_tui.ui.widgets.status_bar import StatusBar

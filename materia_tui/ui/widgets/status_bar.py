@@ -28,6 +28,7 @@ class LinkStatus:
     attempt: int = 0
     retry_at: float | None = None  # clock time of the next attempt, when reconnecting
     detail: str = ""
+    degraded: bool = False  # live, but without history or metadata: the detail says what is missing
     error: str | None = None  # a final source error, shown after the first event
 
 
@@ -143,4 +144,6 @@ def _second_line(state: CampaignState, link: LinkStatus) -> Text | None:
         return Text.assemble((" error: ", "bold red"), clean(link.error, 200))
     if link.detail and link.status in ("reconnecting", "failed", "closed"):
         return Text.assemble(" ", (clean(link.detail, 200), "dim"))
+    if link.degraded and link.detail and link.status == "live":
+        return Text.assemble((" degraded: ", "bold yellow"), clean(link.detail, 200))
     return None
