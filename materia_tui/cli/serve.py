@@ -32,6 +32,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--queue-size", type=int, default=1024, help="frames a client may lag before it is closed (1013)"
     )
+    parser.add_argument(
+        "--max-connections-per-token",
+        type=int,
+        default=64,
+        metavar="N",
+        help="open WebSockets one token may hold at once (default 64; 0: no limit)",
+    )
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(run=run)
 
@@ -77,7 +84,14 @@ async def _serve(args: argparse.Namespace, auth: Any) -> None:
 
     bus: Bus = RedisBus(args.redis) if args.redis else MemoryBus()
     try:
-        server = await start_server(args.host, args.port, bus=bus, auth=auth, queue_size=args.queue_size)
+        server = await start_server(
+            args.host,
+            args.port,
+            bus=bus,
+            auth=auth,
+            queue_size=args.queue_size,
+            max_connections_per_token=args.max_connections_per_token,
+        )
     except Exception as exc:
         if args.redis and _is_redis_error(exc):
             raise MateriaError(f"Cannot reach Redis at {_redis_address(args.redis)}.") from None

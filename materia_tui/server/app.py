@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_QUEUE_SIZE = 1024
+DEFAULT_MAX_CONNECTIONS_PER_TOKEN = 64
 HEARTBEAT_SECONDS = 20.0
 CLOSE_TIMEOUT_SECONDS = 5.0
 
@@ -54,16 +56,50 @@ BUS_KEY: web.AppKey[Bus] = web.AppKey("bus", Bus)
 AUTH_KEY: web.AppKey[AuthPolicy] = web.AppKey("auth", AuthPolicy)
 FANOUT_KEY: web.AppKey[FanOut] = web.AppKey("fanout", FanOut)
 QUEUE_SIZE_KEY: web.AppKey[int] = web.AppKey("queue_size", int)
+CONNECTION_LIMIT_KEY: web.AppKey[ConnectionLimit] = web.AppKey("connection_limit")
+
+
+class ConnectionLimit:
+    """Open WebSockets per token: one leaked or shared credential cannot exhaust
+    the server's sockets. Keyed by a hash of the token, never the token itself."""
+
+    def __init__(self, per_token: int) -> None:
+        self.per_token = per_token
+        self._open: dict[str, int] = {}
+
+    def acquire(self, token: str | None) -> str | None:
+        """The key to release later; raises 429 when the token is at its limit."""
+        if token is None or self.per_token <= 0:
+            return None  # --no-auth, or no limit
+        key = hashlib.sha256(token.encode()).hexdigest()
+        if self._open.get(key, 0) >= self.per_token:
+            raise _json_error(web.HTTPTooManyRequests, f"at most {self.per_token} open connections per token")
+        self._open[key] = self._open.get(key, 0) + 1
+        return key
+
+    def release(self, key: str | None) -> None:
+        if key is None:
+            return
+        left = self._open.get(key, 1) - 1
+        if left > 0:
+            self._open[key] = left
+        else:
+            self._open.pop(key, None)
 
 
 def _json_error(cls: type[web.HTTPError], message: str, **headers: str) -> web.HTTPError:
     return cls(text=json.dumps({"error": message}), content_type="application/json", headers=headers)
 
 
-def _principal(request: web.Request, *, allow_query_token: bool = False) -> Principal:
+def _request_token(request: web.Request, *, allow_query_token: bool = False) -> str | None:
     token = bearer_token(request.headers.get("Authorization"))
     if token is None and allow_query_token:
         token = request.query.get("token") or None
+    return token
+
+
+def _principal(request: web.Request, *, allow_query_token: bool = False) -> Principal:
+    token = _request_token(request, allow_query_token=allow_query_token)
     try:
         return request.app[AUTH_KEY].authenticate(token)
     except TokenRejected as exc:
@@ -182,6 +218,17 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     principal = _principal(request, allow_query_token=True)
     campaign_id = _campaign_id(request, principal)
     await _existing_campaign(request, campaign_id)
+    limit = request.app[CONNECTION_LIMIT_KEY]
+    slot = limit.acquire(_request_token(request, allow_query_token=True))
+    try:
+        return await _serve_websocket(request, campaign_id, principal)
+    finally:
+        limit.release(slot)
+
+
+async def _serve_websocket(
+    request: web.Request, campaign_id: str, principal: Principal
+) -> web.StreamResponse:
     ws = web.WebSocketResponse(
         heartbeat=HEARTBEAT_SECONDS,
         compress=False,  # per-client deflate would cost CPU on every frame of a fan-out
@@ -213,8 +260,15 @@ def _close_on_expiry(client: ClientStream, principal: Principal) -> asyncio.Time
     )
 
 
-def build_app(bus: Bus, auth: AuthPolicy, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> web.Application:
+def build_app(
+    bus: Bus,
+    auth: AuthPolicy,
+    *,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
+    max_connections_per_token: int = DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
+) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[CONNECTION_LIMIT_KEY] = ConnectionLimit(max_connections_per_token)
     app[BUS_KEY] = bus
     app[AUTH_KEY] = auth
     app[FANOUT_KEY] = FanOut()
@@ -270,16 +324,18 @@ async def start_server(
     bus: Bus | None = None,
     auth: AuthPolicy,
     queue_size: int = DEFAULT_QUEUE_SIZE,
+    max_connections_per_token: int = DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
 ) -> RunningServer:
     """Serve ``bus`` on ``host:port`` (0: an ephemeral port) until ``close()``.
 
     ``bus`` defaults to a fresh :class:`MemoryBus`; it is started here and
     closed by ``close()``. ``auth`` is a ``JwtAuth`` or ``NoAuth``;
     ``queue_size`` is how many frames a client may lag before it is closed
-    with 1013.
+    with 1013; ``max_connections_per_token`` caps the WebSockets one token may
+    hold open at once (429 beyond it; 0: no cap).
     """
     bus = bus if bus is not None else MemoryBus()
-    app = build_app(bus, auth, queue_size=queue_size)
+    app = build_app(bus, auth, queue_size=queue_size, max_connections_per_token=max_connections_per_token)
     fanout = app[FANOUT_KEY]
     try:
         await bus.start(fanout)

@@ -376,7 +376,6 @@ async def test_serve_limits_message_and_body_sizes(serve: Serve) -> None:
             assert response.status == 413
 
 
-@pytest.mark.xfail(strict=True, reason="serve has no limit on connections per client (issue 6 asks for one)")
 async def test_serve_limits_connections_per_client(serve: Serve) -> None:
     from websockets.asyncio.client import ClientConnection, connect
     from websockets.exceptions import InvalidStatus
