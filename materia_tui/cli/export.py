@@ -11,12 +11,18 @@ import argparse
 import asyncio
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
-from materia_tui.export import EXPORT_FORMATS, ExportFormat
-from materia_tui.protocol import Rejected
 from materia_tui.settings import ConnectionSettings
-from materia_tui.state import CampaignState
+
+if TYPE_CHECKING:
+    from materia_tui.export import ExportFormat
+    from materia_tui.state import CampaignState
+
+# Kept here rather than imported: materia_tui.export pulls in the pydantic
+# schemas, and every --help would pay for them.
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def fetch_state(campaign_id: str, settings: ConnectionSettings) -> CampaignState:
     """The campaign's state from its metadata and its whole history."""
+    from materia_tui.protocol import Rejected
     from materia_tui.source.rest import RestClient
+    from materia_tui.state import CampaignState
 
     state = CampaignState(campaign_id)
     async with RestClient(settings) as rest:

@@ -5,6 +5,7 @@ an exit code). Heavy imports stay inside each ``run`` so ``--help`` is instant."
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Callable
@@ -56,7 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tune_garbage_collector() -> None:
+    """A long campaign keeps millions of small objects alive; with the default
+    thresholds the collector rescans them all every few thousand allocations,
+    which halved the event intake."""
+    gc.set_threshold(100_000, 50, 1000)
+
+
 def run(argv: list[str]) -> int:
+    tune_garbage_collector()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)

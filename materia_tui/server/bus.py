@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from materia_tui.server import layout
 
+REDIS_POOL_SIZE = 64
+REDIS_POOL_TIMEOUT = 10.0  # seconds a request waits for a pooled Redis connection
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.client import PubSub
@@ -187,9 +190,14 @@ class RedisBus:
         return self._redis
 
     async def start(self, listener: BusListener) -> None:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        self._redis = Redis.from_url(self._url, decode_responses=True)
+        # A burst of handshakes must wait for a pooled connection, not fail with
+        # "Too many connections" (an HTTP 500 to the client).
+        pool = BlockingConnectionPool.from_url(
+            self._url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_TIMEOUT, decode_responses=True
+        )
+        self._redis = Redis(connection_pool=pool)
         self._publish_script = self._redis.register_script(layout.PUBLISH_LUA)
         pubsub = self._redis.pubsub()
         # Subscribed (and confirmed) before start() returns: the server says

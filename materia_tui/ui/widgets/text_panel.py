@@ -17,10 +17,17 @@ class TextPanel(Static):
     def show(self, text: Text) -> bool:
         if self._shown is not None and text == self._shown:
             return False
+        # A new layout pass repaints the whole screen (scrollbars included): only
+        # ask for one when the panel's height can change, i.e. its line count.
+        relayout = self._shown is None or _lines(text) != _lines(self._shown)
         self._shown = text
-        self.update(text)
+        self.update(text, layout=relayout)
         return True
 
     @property
     def shown_plain(self) -> str:
         return self._shown.plain if self._shown is not None else ""
+
+
+def _lines(text: Text) -> int:
+    return text.plain.count("\n")
