@@ -197,6 +197,21 @@ class CandidateTable(ScrollView, can_focus=True):
 
     # ----- data --------------------------------------------------------------
 
+    def _resize_virtual(self, size: Size) -> None:
+        """Grow the scrollable area. ``virtual_size`` is a layout reactive: setting it
+        lays out and repaints the whole screen (~15 KB to the terminal) on every new
+        row. While the vertical scrollbar is shown before and after, only the
+        scrollbars need to follow, so the size is set without the layout pass."""
+        old = self.virtual_size
+        if size == old:
+            return
+        visible_rows = self.scrollable_content_region.height
+        if size.width == old.width and min(old.height, size.height) > visible_rows > 0:
+            self.set_reactive(CandidateTable.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
+
     def sync(self) -> None:
         """Catch up with the state: new columns, row count, view, follow."""
         state = self.state
@@ -204,7 +219,7 @@ class CandidateTable(ScrollView, can_focus=True):
         self._update_layout(state)
         self._update_view(state)
         self._synced_revision = state.revision
-        self.virtual_size = Size(self._row_width, self.row_count + 1)
+        self._resize_virtual(Size(self._row_width, self.row_count + 1))
         if self.follow:
             self._scroll_to_newest()
             # Scrollbars appearing in the next layout change the bottom; land on it again then.
