@@ -43,6 +43,7 @@ class ConvergencePanel(TextPanel):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: CampaignState | None = None
+        self._synced_key: tuple[object, ...] | None = None
 
     def on_resize(self) -> None:
         if self._state is not None:  # the sparkline spans the panel: redraw at the new width
@@ -50,6 +51,18 @@ class ConvergencePanel(TextPanel):
 
     def sync(self, state: CampaignState) -> None:
         self._state = state
+        # Everything shown depends on these; the history only grows, so its
+        # length stands for its content. Skipping here keeps a refresh O(1).
+        key = (
+            len(state.best_history),
+            len(state.convergence),
+            state.converged_at,
+            tuple(state.objectives[:1]),
+            self.content_size.width,
+        )
+        if key == self._synced_key:
+            return
+        self._synced_key = key
         values = [value for _, value in state.best_history]
         width = max(8, self.content_size.width or 40)
         primary = state.objectives[0] if state.objectives else None
