@@ -74,7 +74,7 @@ class MonitorBase(App[int]):
         Binding("s", "cycle_sort", "Sort"),
         Binding("l", "toggle_log", "Log"),
         Binding("e", "export", "Export"),
-        Binding("v", "toggle_parity", "Parity"),
+        Binding("v", "toggle_parity", "Parity", show=False),
         Binding("p", "cycle_parity", "Parity objective", show=False),
         Binding("r", "reverse_sort", "Reverse sort", show=False),
         Binding("t", "toggle_follow", "Follow", show=False),
