@@ -46,6 +46,7 @@ def shots() -> list[Shot]:
         Shot("monitor-80x24-candidates", (80, 24), mid, mid_now, ("2",)),
         Shot("monitor-80x24-pareto", (80, 24), mid, mid_now, ("3",)),
         Shot("monitor-120x40-pareto-filter", (120, 40), done, done_now, ("f",)),
+        Shot("monitor-160x48-parity", (160, 48), done, done_now, ("v",)),
         Shot("help-80x24", (80, 24), mid, mid_now, ("question_mark",)),
         Shot("multi-120x40-all", (120, 40), mid, mid_now, ("0",), others=several()),
         Shot("multi-80x24-campaign", (80, 24), mid, mid_now, ("right_square_bracket",), others=several()),

@@ -57,6 +57,12 @@ def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
         max_retries=args.max_retries,
     )
     settings = resolve_settings(flags)
+    if args.token:
+        print(
+            "warning: --token is visible to other users in the process list; "
+            "prefer MATERIA_TOKEN or --token-file.",
+            file=sys.stderr,
+        )
     if settings.insecure:
         print(
             "WARNING: TLS certificate verification is OFF (--insecure): "
