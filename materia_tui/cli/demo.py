@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.cli.display import display
 from materia_tui.errors import UsageError
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
@@ -98,13 +99,8 @@ async def _demo(args: argparse.Namespace) -> int:
         settings = ConnectionSettings(server.base_url, token=token)
         source = WebSocketSource(DEMO_CAMPAIGN_ID, settings)
         state = CampaignState(DEMO_CAMPAIGN_ID)
-        if args.plain or args.json or not sys.stdout.isatty():
-            from materia_tui.output.stream import LineMode, print_stream
-
-            mode: LineMode = "json" if args.json else "plain"
-            code = int(await print_stream(source, state, mode))
-        else:
-            code = await _run_monitor(source, state, args.exit_on_complete, args.notify)
+        lines = args.plain or args.json or not sys.stdout.isatty()
+        code = await display(args, source, state, DEMO_CAMPAIGN_ID, lines=lines)
         if campaign.done() and not campaign.cancelled() and campaign.exception() is not None:
             raise campaign.exception()  # type: ignore[misc]
         return code
@@ -114,24 +110,6 @@ async def _demo(args: argparse.Namespace) -> int:
             await campaign
         await server.close()
         token_dir.cleanup()
-
-
-async def _run_monitor(source: Any, state: Any, exit_on_complete: bool, notify: bool) -> int:
-    from materia_tui.alerts import AlertSettings
-    from materia_tui.ui.app import MonitorApp
-
-    app = MonitorApp(
-        source,
-        DEMO_CAMPAIGN_ID,
-        exit_on_complete=exit_on_complete,
-        state=state,
-        alerts=AlertSettings(desktop=notify),
-    )
-    code = await app.run_async()
-    message = getattr(app, "error_message", None)
-    if message:
-        print(f"materia-tui: {message}", file=sys.stderr)
-    return int(code if code is not None else 0)
 
 
 async def _wait_for_campaign(bus: Any, campaign: asyncio.Task[Any]) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from materia_tui.cli.common import add_display_arguments
+from materia_tui.cli.display import display
 from materia_tui.cli.main import EXIT_CODES_HELP
 from materia_tui.errors import UsageError
 
@@ -50,26 +51,9 @@ def run(args: argparse.Namespace) -> int:
     campaign_id = recording_campaign_id(path) or path.stem or "replay"
     source = ReplaySource(path, speed=args.speed)
     state = CampaignState(campaign_id)
-    if args.json or args.plain or not sys.stdout.isatty():
-        from materia_tui.output.stream import LineMode, print_stream
-
-        mode: LineMode = "json" if args.json else "plain"
-        return int(asyncio.run(print_stream(source, state, mode)))
-    from materia_tui.alerts import AlertSettings
-    from materia_tui.ui.app import MonitorApp
-
-    app = MonitorApp(
-        source,
-        campaign_id,
-        exit_on_complete=args.exit_on_complete,
-        state=state,
-        title=f"materia-tui replay {path.name}",
-        alerts=AlertSettings(desktop=args.notify),
-    )
-    code = app.run()
-    if app.error_message:
-        print(f"materia-tui: {app.error_message}", file=sys.stderr)
-    return int(code if code is not None else 0)
+    lines = args.json or args.plain or not sys.stdout.isatty()
+    title = f"materia-tui replay {path.name}"
+    return asyncio.run(display(args, source, state, campaign_id, lines=lines, title=title))
 
 
 def _speed(text: str) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
 
 from materia_tui.cli.common import (
     add_connection_arguments,
@@ -18,6 +17,7 @@ from materia_tui.cli.common import (
     check_campaign_id,
     settings_from_args,
 )
+from materia_tui.cli.display import display, report_app_exit
 from materia_tui.cli.main import EXIT_CODES_HELP
 from materia_tui.errors import UsageError
 
@@ -75,22 +75,7 @@ def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
         redact = [settings.token] if settings.token else []
         source = RecordingSource(source, Recorder(args.record, redact=redact))
     state = CampaignState(campaign_id)
-    if lines:
-        from materia_tui.output.stream import LineMode, print_stream
-
-        mode: LineMode = "json" if args.json else "plain"
-        return int(asyncio.run(print_stream(source, state, mode)))
-    from materia_tui.alerts import AlertSettings
-    from materia_tui.ui.app import MonitorApp
-
-    app = MonitorApp(
-        source,
-        campaign_id,
-        exit_on_complete=args.exit_on_complete,
-        state=state,
-        alerts=AlertSettings(desktop=args.notify),
-    )
-    return _run_app(app)
+    return asyncio.run(display(args, source, state, campaign_id, lines=lines))
 
 
 def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
@@ -117,12 +102,4 @@ def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
         exit_on_complete=args.exit_on_complete,
         alerts=AlertSettings(desktop=args.notify),
     )
-    return _run_app(app)
-
-
-def _run_app(app: Any) -> int:
-    code = app.run()
-    message = getattr(app, "error_message", None)
-    if message:
-        print(f"materia-tui: {message}", file=sys.stderr)
-    return int(code if code is not None else 0)
+    return report_app_exit(app, app.run())

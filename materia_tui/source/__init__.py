@@ -7,9 +7,9 @@ state or the UI. Final failures (auth, not found, gave up) are raised as
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeAlias
+from typing import Literal, Protocol, Self, TypeAlias
 
 from materia_tui.protocol import Campaign, Event, Rejected
 from materia_tui.state import CampaignState
@@ -46,6 +46,21 @@ class ConnectionChanged:
 
 
 SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged
+
+
+class GeneratorSource:
+    """A source whose items come from one async generator, ``self._items``."""
+
+    _items: AsyncGenerator[SourceItem, None]
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SourceItem:
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        await self._items.aclose()
 
 
 class EventSource(Protocol):

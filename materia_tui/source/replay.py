@@ -37,7 +37,14 @@ from materia_tui.protocol import (
     parse_object,
 )
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, MetadataReceived, SourceItem
+from materia_tui.source import (
+    ConnectionChanged,
+    EventReceived,
+    FrameRejected,
+    GeneratorSource,
+    MetadataReceived,
+    SourceItem,
+)
 
 # Hand control back to the event loop this often when replaying at full speed.
 YIELD_EVERY_LINES = 256
@@ -155,7 +162,7 @@ class ReplayControl:
             self.pause()
 
 
-class ReplaySource:
+class ReplaySource(GeneratorSource):
     """``async for item in ReplaySource("run.jsonl", speed=10): ...``"""
 
     def __init__(
@@ -176,15 +183,6 @@ class ReplaySource:
 
     def __repr__(self) -> str:
         return f"ReplaySource({str(self.path)!r}, speed={self.control.speed!r})"
-
-    def __aiter__(self) -> ReplaySource:
-        return self
-
-    async def __anext__(self) -> SourceItem:
-        return await self._items.__anext__()
-
-    async def aclose(self) -> None:
-        await self._items.aclose()
 
     async def _run(self) -> AsyncGenerator[SourceItem, None]:
         try:

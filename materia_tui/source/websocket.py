@@ -44,7 +44,14 @@ from materia_tui.protocol import (
 )
 from materia_tui.sanitize import clean
 from materia_tui.settings import ConnectionSettings
-from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, MetadataReceived, SourceItem
+from materia_tui.source import (
+    ConnectionChanged,
+    EventReceived,
+    FrameRejected,
+    GeneratorSource,
+    MetadataReceived,
+    SourceItem,
+)
 from materia_tui.source.backoff import Backoff
 from materia_tui.source.rest import (
     RestClient,
@@ -188,7 +195,7 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-class WebSocketSource:
+class WebSocketSource(GeneratorSource):
     """``async for item in WebSocketSource("camp-1", settings): ...``; ``await source.aclose()``.
 
     ``after_seq``: the last seq the consumer already holds (resume point).
@@ -231,15 +238,6 @@ class WebSocketSource:
 
     def __repr__(self) -> str:
         return f"WebSocketSource({self.campaign_id!r}, url={self._shown_url!r}, last_seq={self.last_seq})"
-
-    def __aiter__(self) -> WebSocketSource:
-        return self
-
-    async def __anext__(self) -> SourceItem:
-        return await self._items.__anext__()
-
-    async def aclose(self) -> None:
-        await self._items.aclose()
 
     # ----- the reconnect loop -------------------------------------------------
 
