@@ -38,9 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BenchResult, Row, ms, run_cli
-from materia_tui.protocol import dump_event
-from materia_tui.source import EventReceived
-from tests.support.fake_source import CampaignScript, campaign_metadata
+from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,14 +147,6 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def event_dicts(items: list[Any]) -> list[dict[str, Any]]:
-    out = []
-    for item in items:
-        if isinstance(item, EventReceived):
-            event = dump_event(item.event)
-            event.pop("seq", None)
-            out.append(event)
-    return out
 
 
 def paced(events: list[dict[str, Any]], publish: Callable[[dict[str, Any]], object], rate: float) -> float:

@@ -89,13 +89,8 @@ class Consumer:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    scripted = ScriptedServer()
-    await scripted.start()
-    try:
-        yield scripted
-    finally:
-        await scripted.close()
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    return scripted_server
 
 
 @pytest.fixture

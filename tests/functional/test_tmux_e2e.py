@@ -22,10 +22,8 @@ from typing import Any
 
 import pytest
 
-from materia_tui.protocol import dump_event
-from materia_tui.source import EventReceived, SourceItem
 from tests.conftest import require_binary
-from tests.support.fake_source import CampaignScript, campaign_metadata
+from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
 
 pytestmark = pytest.mark.tmux
@@ -42,15 +40,6 @@ HUE_CODES = (
 )
 
 
-def event_dicts(items: list[SourceItem]) -> list[dict[str, Any]]:
-    """Events without seq: the server numbers them."""
-    out = []
-    for item in items:
-        if isinstance(item, EventReceived):
-            event = dump_event(item.event)
-            event.pop("seq", None)
-            out.append(event)
-    return out
 
 
 class TmuxSession:

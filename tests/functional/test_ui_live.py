@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from materia_tui.errors import ExitCode
-from materia_tui.protocol import dump_event
 from materia_tui.settings import ConnectionSettings
-from materia_tui.source import EventReceived
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.status_bar import StatusBar
-from tests.support.fake_source import T0, CampaignScript, campaign_metadata
+from tests.support.fake_source import T0, CampaignScript, campaign_metadata, event_dicts
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer
 from tests.support.waiting import wait_for
-
-
-def event_dicts(items: list[Any]) -> list[dict[str, Any]]:
-    """Events without seq: the server numbers them."""
-    out = []
-    for item in items:
-        if isinstance(item, EventReceived):
-            event = dump_event(item.event)
-            event.pop("seq", None)
-            out.append(event)
-    return out
 
 
 def settings(server: ScriptedServer, token: str = DEFAULT_TOKEN) -> ConnectionSettings:

@@ -12,6 +12,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from materia_tui.errors import MateriaError
 from materia_tui.protocol import (
@@ -31,6 +32,7 @@ from materia_tui.protocol import (
     Rejected,
     SurrogateMetrics,
     SurrogateTrained,
+    dump_event,
 )
 from materia_tui.source import (
     ConnectionChanged,
@@ -294,3 +296,14 @@ def campaign_items(
 
 def frozen_clock(at: float) -> float:
     return at
+
+
+def event_dicts(items: list[Any]) -> list[dict[str, Any]]:
+    """Events without seq: the server numbers them."""
+    out = []
+    for item in items:
+        if isinstance(item, EventReceived):
+            event = dump_event(item.event)
+            event.pop("seq", None)
+            out.append(event)
+    return out
