@@ -69,6 +69,9 @@ class ParetoFront:
         self._points[key] = point
         return True, removed
 
+    def discard(self, key: str) -> None:
+        self._points.pop(key, None)
+
     def clear(self) -> None:
         self._points.clear()
 

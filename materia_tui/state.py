@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from materia_tui.pareto import ParetoFront, Point
+from materia_tui.pareto import ParetoFront, Point, dominates
 from materia_tui.protocol import (
     Campaign,
     CampaignCompleted,
@@ -377,20 +377,23 @@ class CampaignState:
                 cand = self._new_candidate(r.candidate_id, event.iteration)
             if cand.status == "proposed":
                 self.evaluations += 1
-            elif cand.on_front or any(b.candidate_id == cand.id for b in self.best.values()):
-                needs_recompute = True  # a re-measured leader may lose its place
+            for name in r.objectives:
+                if name not in self.directions:
+                    needs_recompute = True  # "best" and the front gain a dimension
+                    self.objectives.append(name)
+                    self.directions[name] = "maximize"
+            old_point = self._point(cand) if cand.on_front else None
+            held = [name for name, b in self.best.items() if b.candidate_id == cand.id]
             cand.objectives = r.objectives
             cand.feasible = r.feasible
             cand.error = r.error
             cand.status = "failed" if r.error else ("evaluated" if r.feasible else "infeasible")
             cand.revision = self.revision
-            for name in r.objectives:
-                if name not in self.directions:
-                    needs_recompute = True
-                    self.objectives.append(name)
-                    self.directions[name] = "maximize"
-            if not needs_recompute:
-                self._score(cand)
+            if needs_recompute:
+                continue
+            if old_point is not None or held:
+                self._demote(cand, old_point, held)
+            self._score(cand)
         if needs_recompute:
             self._recompute_scores()
 
@@ -461,14 +464,61 @@ class CampaignState:
             if current is None or (value < current.value if minimize else value > current.value):
                 self.best[name] = BestValue(value, cand.id, cand.iteration)
         point = self._point(cand)
-        if point is None:
-            return
+        if point is not None:
+            self._offer_to_front(cand, point)
+
+    def _offer_to_front(self, cand: CandidateRecord, point: Point) -> None:
         joined, removed = self._front.add(cand.id, point)
-        cand.on_front = joined
+        if joined:
+            cand.on_front = True
+            cand.revision = self.revision
         for key in removed:
             left = self.candidates[key]
             left.on_front = False
             left.revision = self.revision
+
+    def _demote(self, cand: CandidateRecord, old_point: Point | None, held: list[str]) -> None:
+        """Undo what ``cand``'s previous measurement gave it, before its new one is
+        scored. Re-measuring a leader is routine in long campaigns, so this looks
+        only at what the old measurement could have held down: the candidates its
+        old point dominated and the best values it held, not a full recompute."""
+        if old_point is not None:
+            self._front.discard(cand.id)
+            cand.on_front = False
+            self._readmit_dominated_by(old_point, cand)
+        for name in held:
+            value = cand.objectives.get(name)
+            kept = cand.status == "evaluated" and value is not None
+            if kept and value is not None and not self._better(name, self.best[name].value, value):
+                self.best[name] = BestValue(value, cand.id, cand.iteration)  # still at least as good
+            else:
+                self._rescan_best(name, skip=cand)
+
+    def _readmit_dominated_by(self, old_point: Point, skip: CandidateRecord) -> None:
+        # Transitivity: a candidate dominated only by the departed point is
+        # dominated by nothing left, so offering these few to the front suffices.
+        for other in self.candidate_list:
+            if other is skip or other.status != "evaluated" or other.on_front:
+                continue
+            point = self._point(other)
+            if point is not None and dominates(old_point, point):
+                self._offer_to_front(other, point)
+
+    def _rescan_best(self, name: str, skip: CandidateRecord) -> None:
+        best: BestValue | None = None
+        for other in self.candidate_list:
+            if other is skip or other.status != "evaluated":
+                continue
+            value = other.objectives.get(name)
+            if value is not None and (best is None or self._better(name, value, best.value)):
+                best = BestValue(value, other.id, other.iteration)
+        if best is None:
+            del self.best[name]
+        else:
+            self.best[name] = best
+
+    def _better(self, name: str, value: float, than: float) -> bool:
+        return value < than if self.directions.get(name) == "minimize" else value > than
 
     def _recompute_scores(self) -> None:
         self.best.clear()
@@ -477,7 +527,6 @@ class CampaignState:
             cand.on_front = False
         for cand in self.candidate_list:
             self._score(cand)
-
 
 def _span(start: float | None, end: float | None) -> float | None:
     if start is None or end is None:

@@ -248,3 +248,38 @@ def test_a_long_campaign_folds_completely() -> None:
     state = fold(events)
     assert state.evaluations == 1000 and state.counters.applied == len(events)
     assert len(state.best_history) == 200 and state.status == "completed"
+
+
+measurements = st.lists(
+    st.tuples(
+        st.integers(0, 7),  # candidate id: a small pool, so leaders get re-measured
+        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)),
+        st.sampled_from(["ok", "ok", "ok", "infeasible", "failed"]),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(measurements, st.integers(1, 3), st.lists(st.sampled_from(["maximize", "minimize"]), min_size=3, max_size=3))
+def test_re_measured_leaders_give_the_same_front_and_best_as_a_recompute(
+    steps: list[tuple[int, tuple[int, int, int], str]], dims: int, directions: list[str]
+) -> None:
+    names = ["a", "b", "c"][:dims]
+    meta = {"id": "c", "objectives": [{"name": n, "direction": d} for n, d in zip(names, directions, strict=False)]}
+    state = CampaignState("c", parse_campaign(meta))
+    for step, (key, values, outcome) in enumerate(steps):
+        result: dict[str, Any] = {"candidate_id": f"k{key}", "objectives": {n: values[j] for j, n in enumerate(names)}}
+        if outcome == "infeasible":
+            result["feasible"] = False
+        elif outcome == "failed":
+            result["error"] = "diverged"
+        for e in typed([{"type": "candidates_evaluated", "iteration": step + 1, "results": [result]}]):
+            state.apply(e, 0.0)
+        incremental = (set(state.front_ids()), {n: b.value for n, b in state.best.items()})
+        flags = {c.id for c in state.candidate_list if c.on_front}
+        holders_hold = all(state.candidates[b.candidate_id].objectives[n] == b.value for n, b in state.best.items())
+        state._recompute_scores()
+        assert incremental == (set(state.front_ids()), {n: b.value for n, b in state.best.items()})
+        assert flags == incremental[0] and holders_hold
