@@ -30,12 +30,12 @@ from materia_tui.protocol import (
     Event,
     IterationCompleted,
     IterationStarted,
-    ParameterValue,
     Rejected,
     SurrogateTrained,
 )
+from materia_tui.record import CandidateRecord as CandidateRecord
+from materia_tui.record import CandidateStatus as CandidateStatus
 
-CandidateStatus = Literal["proposed", "evaluated", "infeasible", "failed"]
 RunStatus = Literal["waiting", "pending", "running", "completed", "failed", "cancelled"]
 Phase = Literal[
     "waiting",
@@ -50,23 +50,6 @@ ApplyResult = Literal["applied", "duplicate"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 LOG_LENGTH = 1000
 ETA_WINDOW = 5
-
-
-@dataclass(slots=True)
-class CandidateRecord:
-    id: str
-    row: int
-    iteration: int | None
-    parameters: dict[str, ParameterValue] = field(default_factory=dict)
-    predicted: dict[str, float] = field(default_factory=dict)
-    uncertainty: dict[str, float] = field(default_factory=dict)
-    acquisition_value: float | None = None
-    objectives: dict[str, float] = field(default_factory=dict)
-    feasible: bool = True
-    error: str | None = None
-    status: CandidateStatus = "proposed"
-    on_front: bool = False
-    revision: int = 0
 
 
 @dataclass(slots=True)
@@ -357,9 +340,7 @@ class CampaignState:
                 candidate_list.append(existing)
                 continue
             existing.iteration = iteration
-            existing.parameters = c.parameters
-            existing.predicted = c.predicted
-            existing.uncertainty = c.uncertainty
+            existing.propose(c.parameters, c.predicted, c.uncertainty)
             existing.acquisition_value = c.acquisition_value
             existing.revision = revision
         if not self.is_finished:
@@ -447,22 +428,25 @@ class CampaignState:
     def _point(self, cand: CandidateRecord) -> Point | None:
         if cand.status != "evaluated":
             return None
+        measured = cand.objectives
+        directions = self.directions
         values = []
         for name in self.objectives:
-            value = cand.objectives.get(name)
+            value = measured.get(name)
             if value is None or not math.isfinite(value):
                 return None
-            values.append(-value if self.directions.get(name) == "minimize" else value)
+            values.append(-value if directions.get(name) == "minimize" else value)
         return tuple(values)
 
     def _score(self, cand: CandidateRecord) -> None:
         if cand.status != "evaluated":
             return
+        best = self.best
         for name, value in cand.objectives.items():
-            current = self.best.get(name)
+            current = best.get(name)
             minimize = self.directions.get(name) == "minimize"
             if current is None or (value < current.value if minimize else value > current.value):
-                self.best[name] = BestValue(value, cand.id, cand.iteration)
+                best[name] = BestValue(value, cand.id, cand.iteration)
         point = self._point(cand)
         if point is not None:
             self._offer_to_front(cand, point)

@@ -1,0 +1,236 @@
+"""One candidate as the state keeps it: compact, because a campaign keeps them all.
+
+A candidate's four mappings (parameters, predictions, uncertainties, measured
+objectives) would be four dicts of ~184 bytes each; at 100k candidates that is
+most of the monitor's memory. Candidates of one campaign share their keys, so a
+record keeps one tuple of values and a pointer to a shared ``Layout`` (the key
+tuples and their positions), and hands out read-only ``Mapping`` views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, TypeVar, cast, overload
+
+from materia_tui.protocol import ParameterValue
+
+CandidateStatus = Literal["proposed", "evaluated", "infeasible", "failed"]
+V = TypeVar("V")
+T = TypeVar("T")
+Keys = tuple[str, ...]
+Sections = tuple[Keys, Keys, Keys, Keys]
+MAX_LAYOUTS = 4096  # distinct key sets remembered; a hostile stream cannot grow this
+MAX_SUCCESSORS = 64
+
+_EMPTY: Mapping[str, object] = {}
+
+
+class FieldView(Mapping[str, V]):
+    """A read-only mapping over one section (``start:stop``) of a record's values."""
+
+    __slots__ = ("_index", "_start", "_stop", "_values")
+
+    def __init__(self, index: dict[str, int], values: tuple[object, ...], start: int, stop: int) -> None:
+        self._index = index
+        self._values = values
+        self._start = start
+        self._stop = stop
+
+    def __getitem__(self, key: str) -> V:
+        return cast(V, self._values[self._index[key]])
+
+    @overload
+    def get(self, key: str, /) -> V | None: ...
+    @overload
+    def get(self, key: str, /, default: V | T) -> V | T: ...
+    def get(self, key: str, /, default: object = None) -> object:
+        position = self._index.get(key)
+        return default if position is None else self._values[position]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def values(self) -> tuple[V, ...]:  # type: ignore[override]
+        return cast(tuple[V, ...], self._values[self._start : self._stop])
+
+    def items(self) -> zip[tuple[str, V]]:  # type: ignore[override]
+        return zip(self._index, self.values(), strict=True)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+class Layout:
+    """The keys of a record's four sections and where their values sit."""
+
+    __slots__ = ("_successors", "bounds", "indexes", "keys")
+
+    def __init__(self, keys: Sections) -> None:
+        self.keys = keys
+        indexes: list[dict[str, int]] = []
+        bounds = [0]
+        for section in keys:
+            indexes.append({name: bounds[-1] + k for k, name in enumerate(section)})
+            bounds.append(bounds[-1] + len(section))
+        self.indexes = tuple(indexes)
+        self.bounds = tuple(bounds)
+        self._successors: dict[tuple[int, Keys], Layout] = {}
+
+    def view(self, section: int, values: tuple[object, ...]) -> FieldView[Any]:
+        return FieldView(self.indexes[section], values, self.bounds[section], self.bounds[section + 1])
+
+    def with_section(self, section: int, keys: Keys) -> Layout:
+        """This layout with one section's keys replaced (memoized: campaigns repeat themselves)."""
+        if keys == self.keys[section]:
+            return self
+        found = self._successors.get((section, keys))
+        if found is None:
+            replaced = list(self.keys)
+            replaced[section] = keys
+            found = layout_for((replaced[0], replaced[1], replaced[2], replaced[3]))
+            if len(self._successors) < MAX_SUCCESSORS:
+                self._successors[(section, keys)] = found
+        return found
+
+
+_layouts: dict[Sections, Layout] = {}
+
+
+def layout_for(keys: Sections) -> Layout:
+    global _last_layout
+    if keys == _last_layout.keys:  # the usual case: like the previous candidate
+        return _last_layout
+    found = _layouts.get(keys)
+    if found is None:
+        found = Layout(keys)
+        if len(_layouts) >= MAX_LAYOUTS:
+            _layouts.clear()  # after a flood of odd key sets, let the usual ones back in
+        _layouts[keys] = found
+    _last_layout = found
+    return found
+
+
+_last_layout = _layouts[((), (), (), ())] = Layout(((), (), (), ()))
+
+
+class CandidateRecord:
+    """A candidate: identity, the latest proposal and the latest measurement."""
+
+    __slots__ = (
+        "_layout",
+        "_values",
+        "acquisition_value",
+        "error",
+        "feasible",
+        "id",
+        "iteration",
+        "on_front",
+        "revision",
+        "row",
+        "status",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        row: int,
+        iteration: int | None,
+        parameters: Mapping[str, ParameterValue] = _EMPTY,  # type: ignore[assignment]
+        predicted: Mapping[str, float] = _EMPTY,  # type: ignore[assignment]
+        uncertainty: Mapping[str, float] = _EMPTY,  # type: ignore[assignment]
+        acquisition_value: float | None = None,
+        objectives: Mapping[str, float] = _EMPTY,  # type: ignore[assignment]
+        feasible: bool = True,
+        error: str | None = None,
+        status: CandidateStatus = "proposed",
+        on_front: bool = False,
+        revision: int = 0,
+    ) -> None:
+        self.id = id
+        self.row = row
+        self.iteration = iteration
+        self.acquisition_value = acquisition_value
+        self.feasible = feasible
+        self.error = error
+        self.status: CandidateStatus = status
+        self.on_front = on_front
+        self.revision = revision
+        keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), tuple(objectives))
+        self._layout = layout_for(keys)
+        self._values: tuple[object, ...] = (
+            *parameters.values(), *predicted.values(), *uncertainty.values(), *objectives.values()
+        )
+
+    def _replace(self, section: int, mapping: Mapping[str, object]) -> None:
+        old = self._layout
+        self._layout = old.with_section(section, tuple(mapping))
+        start, stop = old.bounds[section], old.bounds[section + 1]
+        self._values = (*self._values[:start], *mapping.values(), *self._values[stop:])
+
+    @property
+    def parameters(self) -> Mapping[str, ParameterValue]:
+        return self._layout.view(0, self._values)
+
+    @parameters.setter
+    def parameters(self, value: Mapping[str, ParameterValue]) -> None:
+        self._replace(0, value)
+
+    @property
+    def predicted(self) -> Mapping[str, float]:
+        return self._layout.view(1, self._values)
+
+    @predicted.setter
+    def predicted(self, value: Mapping[str, float]) -> None:
+        self._replace(1, value)
+
+    @property
+    def uncertainty(self) -> Mapping[str, float]:
+        return self._layout.view(2, self._values)
+
+    @uncertainty.setter
+    def uncertainty(self, value: Mapping[str, float]) -> None:
+        self._replace(2, value)
+
+    @property
+    def objectives(self) -> Mapping[str, float]:
+        return self._layout.view(3, self._values)
+
+    @objectives.setter
+    def objectives(self, value: Mapping[str, float]) -> None:
+        self._replace(3, value)
+
+    def propose(
+        self,
+        parameters: Mapping[str, ParameterValue],
+        predicted: Mapping[str, float],
+        uncertainty: Mapping[str, float],
+    ) -> None:
+        """Replace the proposal in one step (one tuple built, not three)."""
+        old = self._layout
+        keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), old.keys[3])
+        self._layout = old if keys == old.keys else layout_for(keys)
+        measured = self._values[old.bounds[3] :]
+        self._values = (*parameters.values(), *predicted.values(), *uncertainty.values(), *measured)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CandidateRecord):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _COMPARED)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _COMPARED)
+        return f"CandidateRecord({fields})"
+
+
+_COMPARED = (
+    "id", "row", "iteration", "parameters", "predicted", "uncertainty", "acquisition_value",
+    "objectives", "feasible", "error", "status", "on_front", "revision",
+)
