@@ -9,7 +9,8 @@ tuples and their positions), and hands out read-only ``Mapping`` views.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast, overload
 
 from materia_tui.protocol import ParameterValue
@@ -204,6 +205,25 @@ class CandidateRecord:
     @objectives.setter
     def objectives(self, value: Mapping[str, float]) -> None:
         self._replace(3, value)
+
+    def measured(self, name: str) -> float | None:
+        """One measured objective, without building a view (full scans call this)."""
+        position = self._layout.indexes[3].get(name)
+        return None if position is None else cast(float, self._values[position])
+
+    def signed_point(self, names: Sequence[str], signs: Sequence[float]) -> tuple[float, ...] | None:
+        """The measured objectives ``names`` times ``signs``; None if one is missing or not finite."""
+        index, values = self._layout.indexes[3], self._values
+        point = []
+        for name, sign in zip(names, signs, strict=True):
+            position = index.get(name)
+            if position is None:
+                return None
+            value = cast(float, values[position])
+            if not -math.inf < value < math.inf:
+                return None
+            point.append(sign * value)
+        return tuple(point)
 
     def propose(
         self,

@@ -480,26 +480,35 @@ class CampaignState:
 
     def _readmit_dominated_by(self, old_point: Point, skip: CandidateRecord) -> None:
         # Transitivity: a candidate dominated only by the departed point is
-        # dominated by nothing left, so offering these few to the front suffices.
+        # dominated by nothing left, so only those the old point dominated are
+        # looked at, and of those only their own front is offered.
+        names = self.objectives
+        signs = [-1.0 if self.directions.get(n) == "minimize" else 1.0 for n in names]
+        held_down: list[tuple[Point, CandidateRecord]] = []
         for other in self.candidate_list:
-            if other is skip or other.status != "evaluated" or other.on_front:
+            if other.on_front or other.status != "evaluated" or other is skip:
                 continue
-            point = self._point(other)
+            point = other.signed_point(names, signs)
             if point is not None and dominates(old_point, point):
-                self._offer_to_front(other, point)
+                held_down.append((point, other))
+        held_down.sort(key=lambda item: item[0], reverse=True)
+        for point, other in _skyline_2d(held_down) if len(old_point) == 2 else held_down:
+            self._offer_to_front(other, point)
 
     def _rescan_best(self, name: str, skip: CandidateRecord) -> None:
-        best: BestValue | None = None
+        sign = -1.0 if self.directions.get(name) == "minimize" else 1.0
+        best: CandidateRecord | None = None
+        best_signed = -math.inf
         for other in self.candidate_list:
-            if other is skip or other.status != "evaluated":
+            if other.status != "evaluated" or other is skip:
                 continue
-            value = other.objectives.get(name)
-            if value is not None and (best is None or self._better(name, value, best.value)):
-                best = BestValue(value, other.id, other.iteration)
+            value = other.measured(name)
+            if value is not None and (best is None or sign * value > best_signed):
+                best, best_signed = other, sign * value
         if best is None:
             del self.best[name]
         else:
-            self.best[name] = best
+            self.best[name] = BestValue(sign * best_signed, best.id, best.iteration)
 
     def _better(self, name: str, value: float, than: float) -> bool:
         return value < than if self.directions.get(name) == "minimize" else value > than
@@ -511,6 +520,18 @@ class CampaignState:
             cand.on_front = False
         for cand in self.candidate_list:
             self._score(cand)
+
+def _skyline_2d(items: list[tuple[Point, CandidateRecord]]) -> list[tuple[Point, CandidateRecord]]:
+    """The non-dominated items of a list sorted by point, descending (equal points all stay)."""
+    kept: list[tuple[Point, CandidateRecord]] = []
+    top = -math.inf
+    for item in items:
+        point = item[0]
+        if point[1] > top or (kept and point == kept[-1][0]):
+            kept.append(item)
+            top = max(top, point[1])
+    return kept
+
 
 def _span(start: float | None, end: float | None) -> float | None:
     if start is None or end is None:
