@@ -1,12 +1,31 @@
 """Fan-out of live frames to WebSocket clients, one bounded queue each.
 
-The bus hands each frame to :meth:`FanOut.on_frame`, which only appends the
-(shared, immutable) frame to every client's queue: it never awaits a socket,
-so a slow client cannot delay the others. Each client has its own sender task
-draining its queue. A client whose queue is full has fallen too far behind:
-it is closed with 1013 ("try again later") and, like any transient close,
-resumes by REST backfill. Memory per client is bounded by the queue length
-(frames are shared strings) plus the socket's write buffer.
+The bus hands each frame to :meth:`FanOut.on_frame`, which never awaits a
+socket, so a slow client cannot delay the others. The frame is encoded once
+per event, as the complete WebSocket frame (server frames are unmasked, so
+every uncompressed client gets the same bytes), and for each client:
+
+- when nothing of that client is waiting (its queue is empty) and its
+  transport is not paused by flow control, the bytes are written straight to
+  the transport: no task, no await, one ``write`` per client;
+- otherwise the payload is appended to the client's bounded queue and a
+  sender task (started on demand, gone once the queue is empty) sends it
+  through aiohttp's ``send_frame``, which waits for the socket to drain.
+
+Order holds because a frame only bypasses the queue when the queue is empty,
+and the sender takes a frame off the queue and writes it to the transport in
+one step (aiohttp writes an uncompressed frame before its first await). A
+client whose queue is full has fallen too far behind: it is closed with 1013
+("try again later") and, like any transient close, resumes by REST backfill.
+Memory per client is bounded by the queue length (payloads are shared bytes)
+plus the transport's write buffer (at most its high-water mark plus one
+frame before the client goes to the queue).
+
+Connections are never compressed (``compress=False`` in ``app.py``: the
+server does not accept permessage-deflate): the payloads are small JSON, and
+per-client deflate would cost CPU on every frame of every client, the
+resource the fan-out runs out of first. A compressed connection would still
+work, through the queue, since pre-encoded bytes would be wrong for it.
 """
 
 from __future__ import annotations
@@ -14,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections import deque
 
 from aiohttp import WSMsgType, web
@@ -27,48 +47,114 @@ CLOSE_TOKEN_EXPIRED = 4401
 # A peer that never reads would keep a closing socket's buffer forever.
 ABORT_AFTER_CLOSE_SECONDS = 30.0
 
+_FIN_TEXT = 0x80 | WSMsgType.TEXT  # FIN bit, no RSV bits, opcode 1
+_PACK_LEN1 = struct.Struct("!BB").pack
+_PACK_LEN2 = struct.Struct("!BBH").pack
+_PACK_LEN3 = struct.Struct("!BBQ").pack
+
+
+def text_frame(payload: bytes) -> bytes:
+    """The whole unmasked, uncompressed, final text frame of ``payload`` (RFC 6455 5.2).
+
+    Byte for byte what aiohttp's ``WebSocketWriter`` puts on the wire for a
+    server's uncompressed ``send_frame(payload, WSMsgType.TEXT)``.
+    """
+    length = len(payload)
+    if length < 126:
+        header = _PACK_LEN1(_FIN_TEXT, length)
+    elif length < 65536:
+        header = _PACK_LEN2(_FIN_TEXT, 126, length)
+    else:
+        header = _PACK_LEN3(_FIN_TEXT, 127, length)
+    return header + payload
+
 
 class ClientStream:
     """One WebSocket client of one campaign."""
+
+    __slots__ = (
+        "_closer",
+        "_closing",
+        "_direct",
+        "_protocol",
+        "_queue",
+        "_queue_size",
+        "_sender",
+        "_transport",
+        "campaign_id",
+        "direct_writes",
+        "queued_writes",
+        "ws",
+    )
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, campaign_id: str,
                  queue_size: int) -> None:
         self.ws = ws
         self.campaign_id = campaign_id
         self._transport = request.transport
+        self._protocol = request.protocol
+        # Pre-encoded bytes are only right for an uncompressed connection.
+        self._direct = self._transport is not None and not ws.compress
         self._queue: deque[bytes] = deque()
         self._queue_size = queue_size
-        self._wakeup = asyncio.Event()
         self._closing = False
-        self._sender = asyncio.create_task(self._send_loop(), name=f"ws-sender-{campaign_id}")
+        self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        self.direct_writes = 0  # frames written straight to the transport
+        self.queued_writes = 0  # frames that went through the queue and the sender
 
     @property
     def closing(self) -> bool:
         return self._closing
 
-    def offer(self, frame: bytes) -> bool:
-        """Queue a frame; False when the client is too far behind to take it."""
+    @property
+    def queued(self) -> int:
+        """Frames waiting for the sender (0 while the client keeps up)."""
+        return len(self._queue)
+
+    @property
+    def writing_paused(self) -> bool:
+        """The transport's buffer is past its high-water mark (the peer reads too slowly)."""
+        return self._protocol.writing_paused
+
+    def offer(self, payload: bytes, frame: bytes) -> bool:
+        """Send ``frame`` (the encoded text frame of ``payload``) now, or queue it.
+
+        False when the client is too far behind to take it.
+        """
         if self._closing:
             return True
-        if len(self._queue) >= self._queue_size:
+        queue = self._queue
+        if not queue and self._direct:
+            transport = self._transport
+            assert transport is not None  # _direct
+            if not self._protocol.writing_paused and not self.ws.closed and not transport.is_closing():
+                transport.write(frame)
+                self.direct_writes += 1
+                return True
+        if len(queue) >= self._queue_size:
             return False
-        self._queue.append(frame)
-        self._wakeup.set()
+        queue.append(payload)
+        self.queued_writes += 1
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_loop(), name=f"ws-sender-{self.campaign_id}")
         return True
 
     async def _send_loop(self) -> None:
+        queue = self._queue
         try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue:
-                    # The frame was UTF-8 encoded once for all clients (send_str would
-                    # encode it again for each one).
-                    await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
+            while queue:
+                # popleft and the transport write happen in one step (aiohttp
+                # writes an uncompressed frame before its first await): an empty
+                # queue means every older frame is in the transport already.
+                await self.ws.send_frame(queue.popleft(), WSMsgType.TEXT)
         except (ConnectionError, RuntimeError) as exc:
             # The peer went away mid-send; the receive loop notices and cleans up.
             log.debug("sending to a client failed: %s", type(exc).__name__)
+            self._closing = True
+            queue.clear()
+        finally:
+            self._sender = None
 
     def close_soon(self, code: int, reason: str) -> None:
         """Stop sending and close with ``code`` (idempotent, never blocks the caller)."""
@@ -76,12 +162,15 @@ class ClientStream:
             return
         self._closing = True
         self._queue.clear()
-        self._sender.cancel()
-        self._closer = asyncio.create_task(self._close(code, reason), name="ws-closer")
+        sender = self._sender
+        if sender is not None:
+            sender.cancel()
+        self._closer = asyncio.create_task(self._close(sender, code, reason), name="ws-closer")
 
-    async def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._sender
+    async def _close(self, sender: asyncio.Task[None] | None, code: int, reason: str) -> None:
+        if sender is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
         # drain=False: a client that stops reading must not block its own close.
         with contextlib.suppress(Exception):
             await self.ws.close(code=code, message=reason.encode(), drain=False)
@@ -97,9 +186,12 @@ class ClientStream:
     async def stop(self) -> None:
         """Release the sender once the connection has ended."""
         self._closing = True
-        self._sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._sender
+        self._queue.clear()
+        sender = self._sender
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
         await self.wait_closed()
 
 
@@ -120,6 +212,10 @@ class FanOut:
             if not clients:
                 del self._clients[client.campaign_id]
 
+    def streams(self, campaign_id: str) -> list[ClientStream]:
+        """The connected clients of one campaign."""
+        return list(self._clients.get(campaign_id, ()))
+
     def client_count(self) -> int:
         return sum(len(c) for c in self._clients.values())
 
@@ -127,9 +223,11 @@ class FanOut:
         clients = self._clients.get(campaign_id)
         if not clients:
             return
-        encoded = frame.encode()
+        # UTF-8 and the WebSocket header once per event, not once per client.
+        payload = frame.encode()
+        encoded = text_frame(payload)
         for client in clients:
-            if not client.offer(encoded):
+            if not client.offer(payload, encoded):
                 self.overflow_closes += 1
                 log.warning("a client of campaign %s fell too far behind; closing it with 1013", campaign_id)
                 client.close_soon(CLOSE_TRY_AGAIN_LATER, "client too slow; resume by backfill")
