@@ -36,11 +36,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from materia_tui.protocol import is_valid_campaign_id
 from materia_tui.server import layout
 from materia_tui.server.auth import AuthPolicy, Principal, TokenRejected, bearer_token
-from materia_tui.server.bus import MAX_PAGE, Bus, MemoryBus
+from materia_tui.server.bus import MAX_PAGE, Bus, BusUnavailable, MemoryBus
 from materia_tui.server.fanout import CLOSE_TOKEN_EXPIRED, ClientStream, FanOut
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,17 @@ class ConnectionLimit:
             self._open[key] = left
         else:
             self._open.pop(key, None)
+
+
+@web.middleware
+async def bus_unavailable_is_503(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except BusUnavailable:
+        log.warning("%s %s: the event bus (Redis) is unavailable; answered 503", request.method, request.path)
+        raise _json_error(
+            web.HTTPServiceUnavailable, "the event bus is unavailable; retry shortly", **{"Retry-After": "1"}
+        ) from None
 
 
 def _json_error(cls: type[web.HTTPError], message: str, **headers: str) -> web.HTTPError:
@@ -267,7 +279,7 @@ def build_app(
     queue_size: int = DEFAULT_QUEUE_SIZE,
     max_connections_per_token: int = DEFAULT_MAX_CONNECTIONS_PER_TOKEN,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[bus_unavailable_is_503])
     app[CONNECTION_LIMIT_KEY] = ConnectionLimit(max_connections_per_token)
     app[BUS_KEY] = bus
     app[AUTH_KEY] = auth

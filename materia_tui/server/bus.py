@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from materia_tui.server import layout
 
@@ -35,6 +36,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class BusUnavailable(Exception):
+    """The bus's backing store (Redis) cannot be reached; the server answers 503."""
+
+
+def _unavailable_on_redis_errors(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Redis being down is an expected state of the world, not a server bug."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BusUnavailable("the event bus (Redis) is unavailable") from exc
+
+    return wrapper
 
 
 class BusListener(Protocol):
@@ -199,34 +224,39 @@ class RedisBus:
         )
         self._redis = Redis(connection_pool=pool)
         self._publish_script = self._redis.register_script(layout.PUBLISH_LUA)
-        pubsub = self._redis.pubsub()
         # Subscribed (and confirmed) before start() returns: the server says
         # "ready" only once it cannot miss a live frame.
+        pubsub = await self._subscribe()
+        self._reader = asyncio.create_task(self._read(pubsub, listener), name="redis-bus-reader")
+
+    async def _subscribe(self) -> PubSub:
+        pubsub = self.redis.pubsub()
         await pubsub.psubscribe(layout.CHANNEL_PATTERN)
         while True:
             message = await pubsub.get_message(timeout=10.0)
             if message is None:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise ConnectionError("Redis did not confirm the Pub/Sub subscription")
             if message.get("type") == "psubscribe":
-                break
-        self._reader = asyncio.create_task(self._read(pubsub, listener), name="redis-bus-reader")
+                return pubsub
 
     async def _read(self, pubsub: PubSub, listener: BusListener) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
-        delay = 0.1
         while True:
             try:
                 message = await pubsub.get_message(timeout=None)
-                delay = 0.1
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 log.warning("lost the Redis Pub/Sub connection; clients will resume by backfill")
                 listener.on_gap()
-                await asyncio.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, self._reconnect_max)
-                with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                    await pubsub.connect()  # type: ignore[no-untyped-call]  # re-psubscribes through redis-py's on_connect
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                pubsub = await self._resubscribe()
+                # Clients that reconnected while the subscription was down could
+                # have missed frames between their backfill and now: once more.
+                listener.on_gap()
+                log.warning("Redis Pub/Sub subscription restored")
                 continue
             if message is None or message.get("type") != "pmessage":
                 continue
@@ -234,6 +264,19 @@ class RedisBus:
             data = message["data"]
             if campaign_id is not None and isinstance(data, str):
                 listener.on_frame(campaign_id, data)
+
+    async def _resubscribe(self) -> PubSub:
+        """A fresh Pub/Sub connection, retried with capped, jittered backoff until Redis answers."""
+        from redis.exceptions import RedisError
+
+        delay = 0.1
+        while True:
+            await asyncio.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, self._reconnect_max)
+            try:
+                return await self._subscribe()
+            except (RedisError, OSError, ConnectionError):
+                continue
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -245,6 +288,7 @@ class RedisBus:
             await self._redis.aclose()
             self._redis = None
 
+    @_unavailable_on_redis_errors
     async def list_campaigns(self) -> list[dict[str, Any]]:
         ids = sorted(_text(i) for i in await self.redis.smembers(layout.CAMPAIGNS_KEY))
         if not ids:
@@ -253,16 +297,19 @@ class RedisBus:
         metas = (_decode_meta(_text(t)) if t is not None else None for t in texts)
         return [m for m in metas if m is not None]
 
+    @_unavailable_on_redis_errors
     async def get_campaign(self, campaign_id: str) -> dict[str, Any] | None:
         text = await self.redis.get(layout.meta_key(campaign_id))
         return _decode_meta(_text(text)) if text is not None else None
 
+    @_unavailable_on_redis_errors
     async def set_campaign(self, campaign_id: str, meta_json: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(layout.meta_key(campaign_id), meta_json)
             pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
             await pipe.execute()
 
+    @_unavailable_on_redis_errors
     async def set_status(self, campaign_id: str, status: str) -> None:
         key = layout.meta_key(campaign_id)
 
@@ -274,6 +321,7 @@ class RedisBus:
 
         await self.redis.transaction(update, key)
 
+    @_unavailable_on_redis_errors
     async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
         if not bodies:
             return []
@@ -287,6 +335,7 @@ class RedisBus:
         seqs = await self._publish_script(keys=keys, args=args)
         return [int(s) for s in seqs]
 
+    @_unavailable_on_redis_errors
     async def history(self, campaign_id: str, after_seq: int, limit: int) -> HistoryPage:
         after_seq = max(0, after_seq)
         limit = max(0, min(limit, MAX_PAGE))
