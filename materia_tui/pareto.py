@@ -39,6 +39,9 @@ class ParetoFront:
     def ids(self) -> list[str]:
         return list(self._points)
 
+    def values(self) -> Iterable[Point]:
+        return self._points.values()
+
     def points(self) -> dict[str, Point]:
         return dict(self._points)
 

@@ -12,13 +12,14 @@ duplicated frames nor on the overlap of a backfill after a reconnect.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from materia_tui.pareto import ParetoFront, Point, dominates
+from materia_tui.pareto import ParetoFront, Point
 from materia_tui.protocol import (
     Campaign,
     CampaignCompleted,
@@ -48,6 +49,7 @@ Phase = Literal[
 ]
 ApplyResult = Literal["applied", "duplicate"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+NAN = math.nan
 LOG_LENGTH = 1000
 ETA_WINDOW = 5
 
@@ -162,6 +164,10 @@ class CampaignState:
         self.revision: int = 0
         self._completed_count = 0
         self._front = ParetoFront()
+        # Each objective's measured value per row, sign-adjusted so bigger is
+        # better (NaN: none): what re-scoring a re-measured leader scans.
+        self._signs: list[float] = []
+        self._columns: list[array[float]] = []
         self._seq_watermark = 0
         self._seqs_above: set[int] = set()
         if metadata is not None:
@@ -338,6 +344,8 @@ class CampaignState:
                 )
                 candidates[c.id] = existing
                 candidate_list.append(existing)
+                for column in self._columns:
+                    column.append(NAN)
                 continue
             existing.iteration = iteration
             existing.propose(c.parameters, c.predicted, c.uncertainty)
@@ -358,13 +366,14 @@ class CampaignState:
                 cand = self._new_candidate(r.candidate_id, event.iteration)
             if cand.status == "proposed":
                 self.evaluations += 1
+            if not needs_recompute:  # what the previous measurement holds, in today's terms
+                old_point = self._point(cand) if cand.on_front else None
+                held = [name for name, b in self.best.items() if b.candidate_id == cand.id]
             for name in r.objectives:
                 if name not in self.directions:
                     needs_recompute = True  # "best" and the front gain a dimension
                     self.objectives.append(name)
                     self.directions[name] = "maximize"
-            old_point = self._point(cand) if cand.on_front else None
-            held = [name for name, b in self.best.items() if b.candidate_id == cand.id]
             cand.objectives = r.objectives
             cand.feasible = r.feasible
             cand.error = r.error
@@ -372,6 +381,7 @@ class CampaignState:
             cand.revision = self.revision
             if needs_recompute:
                 continue
+            self._store_columns(cand)
             if old_point is not None or held:
                 self._demote(cand, old_point, held)
             self._score(cand)
@@ -423,20 +433,21 @@ class CampaignState:
         cand = CandidateRecord(candidate_id, len(self.candidate_list), iteration)
         self.candidates[candidate_id] = cand
         self.candidate_list.append(cand)
+        for column in self._columns:
+            column.append(NAN)
         return cand
 
     def _point(self, cand: CandidateRecord) -> Point | None:
         if cand.status != "evaluated":
             return None
-        measured = cand.objectives
-        directions = self.directions
-        values = []
-        for name in self.objectives:
-            value = measured.get(name)
-            if value is None or not math.isfinite(value):
-                return None
-            values.append(-value if directions.get(name) == "minimize" else value)
-        return tuple(values)
+        return cand.signed_point(self.objectives, self._signs)
+
+    def _store_columns(self, cand: CandidateRecord) -> None:
+        evaluated = cand.status == "evaluated"
+        row = cand.row
+        for name, sign, column in zip(self.objectives, self._signs, self._columns, strict=True):
+            value = cand.measured(name) if evaluated else None
+            column[row] = sign * value if value is not None and math.isfinite(value) else NAN
 
     def _score(self, cand: CandidateRecord) -> None:
         if cand.status != "evaluated":
@@ -481,44 +492,57 @@ class CampaignState:
     def _readmit_dominated_by(self, old_point: Point, skip: CandidateRecord) -> None:
         # Transitivity: a candidate dominated only by the departed point is
         # dominated by nothing left, so only those the old point dominated are
-        # looked at, and of those only their own front is offered.
-        names = self.objectives
-        signs = [-1.0 if self.directions.get(n) == "minimize" else 1.0 for n in names]
+        # looked at (a scan of the value columns: NaN compares false, so rows
+        # without a full measurement drop out), and of those only their own
+        # front is offered.
+        rows = self.candidate_list
         held_down: list[tuple[Point, CandidateRecord]] = []
-        for other in self.candidate_list:
-            if other.on_front or other.status != "evaluated" or other is skip:
-                continue
-            point = other.signed_point(names, signs)
-            if point is not None and dominates(old_point, point):
-                held_down.append((point, other))
+        if len(old_point) == 2:
+            ox, oy = old_point
+            # A front member at least as good in one objective dominates every
+            # point worse than it in the other: only a thin box can re-enter.
+            low_x = max((fx for fx, fy in self._front.values() if fy >= oy), default=-math.inf)
+            low_y = max((fy for fx, fy in self._front.values() if fx >= ox), default=-math.inf)
+            xs, ys = self._columns
+            for row, (x, y) in enumerate(zip(xs, ys, strict=True)):
+                if low_x <= x <= ox and low_y <= y <= oy and (x < ox or y < oy):
+                    held_down.append(((x, y), rows[row]))
+        else:
+            for row, point in enumerate(zip(*self._columns, strict=True)):
+                # Spelled out rather than dominates(): NaN must fail, not pass, the test.
+                if all(v <= o for v, o in zip(point, old_point, strict=True)) and point != old_point:
+                    held_down.append((point, rows[row]))
+        held_down = [item for item in held_down if item[1] is not skip and not item[1].on_front]
         held_down.sort(key=lambda item: item[0], reverse=True)
         for point, other in _skyline_2d(held_down) if len(old_point) == 2 else held_down:
             self._offer_to_front(other, point)
 
     def _rescan_best(self, name: str, skip: CandidateRecord) -> None:
-        sign = -1.0 if self.directions.get(name) == "minimize" else 1.0
-        best: CandidateRecord | None = None
-        best_signed = -math.inf
-        for other in self.candidate_list:
-            if other.status != "evaluated" or other is skip:
-                continue
-            value = other.measured(name)
-            if value is not None and (best is None or sign * value > best_signed):
-                best, best_signed = other, sign * value
-        if best is None:
-            del self.best[name]
-        else:
-            self.best[name] = BestValue(sign * best_signed, best.id, best.iteration)
+        column = self._columns[self.objectives.index(name)]
+        best_row, best_signed = -1, -math.inf
+        for row, signed in enumerate(column):
+            if signed > best_signed and row != skip.row:  # NaN: never
+                best_row, best_signed = row, signed
+        if best_row < 0:
+            self.best.pop(name, None)
+            return
+        best = self.candidate_list[best_row]
+        value = best.measured(name)
+        assert value is not None  # a finite column entry came from this measurement
+        self.best[name] = BestValue(value, best.id, best.iteration)
 
     def _better(self, name: str, value: float, than: float) -> bool:
         return value < than if self.directions.get(name) == "minimize" else value > than
 
     def _recompute_scores(self) -> None:
+        self._signs = [-1.0 if self.directions.get(n) == "minimize" else 1.0 for n in self.objectives]
+        self._columns = [array("d", [NAN]) * len(self.candidate_list) for _ in self.objectives]
         self.best.clear()
         self._front.clear()
         for cand in self.candidate_list:
             cand.on_front = False
         for cand in self.candidate_list:
+            self._store_columns(cand)
             self._score(cand)
 
 def _skyline_2d(items: list[tuple[Point, CandidateRecord]]) -> list[tuple[Point, CandidateRecord]]:

@@ -255,22 +255,30 @@ measurements = st.lists(
         st.integers(0, 7),  # candidate id: a small pool, so leaders get re-measured
         st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)),
         st.sampled_from(["ok", "ok", "ok", "infeasible", "failed"]),
+        st.sampled_from([0b111, 0b111, 0b111, 0b011, 0b101, 0b001]),  # which objectives were measured
     ),
     min_size=1,
     max_size=60,
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(measurements, st.integers(1, 3), st.lists(st.sampled_from(["maximize", "minimize"]), min_size=3, max_size=3))
+@settings(max_examples=400, deadline=None)
+@given(
+    measurements,
+    st.integers(1, 3),
+    st.lists(st.sampled_from(["maximize", "minimize"]), min_size=3, max_size=3),
+    st.booleans(),
+)
 def test_re_measured_leaders_give_the_same_front_and_best_as_a_recompute(
-    steps: list[tuple[int, tuple[int, int, int], str]], dims: int, directions: list[str]
+    steps: list[tuple[int, tuple[int, int, int], str, int]], dims: int, directions: list[str], declared: bool
 ) -> None:
     names = ["a", "b", "c"][:dims]
-    meta = {"id": "c", "objectives": [{"name": n, "direction": d} for n, d in zip(names, directions, strict=False)]}
-    state = CampaignState("c", parse_campaign(meta))
-    for step, (key, values, outcome) in enumerate(steps):
-        result: dict[str, Any] = {"candidate_id": f"k{key}", "objectives": {n: values[j] for j, n in enumerate(names)}}
+    objectives = [{"name": n, "direction": d} for n, d in zip(names, directions, strict=False)]
+    # Undeclared objectives appear only in results, some candidates measured on a few.
+    state = CampaignState("c", parse_campaign({"id": "c", "objectives": objectives if declared else []}))
+    for step, (key, values, outcome, mask) in enumerate(steps):
+        measured = {n: values[j] for j, n in enumerate(names) if declared or mask & (1 << j)}
+        result: dict[str, Any] = {"candidate_id": f"k{key}", "objectives": measured}
         if outcome == "infeasible":
             result["feasible"] = False
         elif outcome == "failed":
