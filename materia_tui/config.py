@@ -13,13 +13,10 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from platformdirs import user_config_dir
 
 from materia_tui.errors import UsageError
 from materia_tui.settings import ConnectionSettings, websocket_url
@@ -46,12 +43,16 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     explicit = env.get(ENV_CONFIG)
     if explicit:
         return Path(explicit).expanduser()
+    from platformdirs import user_config_dir  # here: every command starts faster without it
+
     return Path(user_config_dir("materia-tui")) / "config.toml"
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

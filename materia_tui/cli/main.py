@@ -1,6 +1,8 @@
 """Argument parsing and dispatch. Each subcommand module has ``register(subparsers)``,
 which adds its parser and sets ``run`` (a function of the parsed args returning
-an exit code). Heavy imports stay inside each ``run`` so ``--help`` is instant."""
+an exit code). Heavy imports stay inside each ``run``, and a command line imports
+only the module of the subcommand it names (``--help`` and ``--version`` none:
+the list of subcommands comes from ``SUMMARIES``), so they are instant."""
 
 from __future__ import annotations
 
@@ -25,6 +27,22 @@ SUBCOMMANDS = (
     "completion",
 )
 
+# Each subcommand's one-line help, as its module registers it (a test keeps them
+# equal): the top-level --help lists them without importing the modules.
+SUMMARIES = {
+    "watch": "watch a campaign live",
+    "replay": "replay a recording (watch --record, or a watch --json capture)",
+    "ls": "list campaigns with status, iteration and best value",
+    "export": "export a campaign's candidates (CSV, JSON, Parquet)",
+    "demo": "run a real optimization campaign locally and watch it",
+    "serve": "serve campaigns over REST and WebSocket (PROTOCOL.md)",
+    "publish": "publish events from a JSON-lines file into Redis",
+    "token": "mint a token for materia-tui serve",
+    "screenshot": "render the monitor for a campaign to an SVG file (no terminal needed)",
+    "completion": "print a shell completion script",
+}
+ALL = "*"
+
 EXIT_CODES_HELP = """exit codes:
   0  campaign completed (or you quit)
   1  campaign failed
@@ -35,7 +53,10 @@ EXIT_CODES_HELP = """exit codes:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:
+    """The whole parser (``ALL``, e.g. for completion scripts), or one in which only
+    ``command``'s subparser is real and the others (all, for ``None``) are named
+    with their summary only: enough to parse one command line."""
     parser = argparse.ArgumentParser(
         prog="materia-tui",
         description="Monitor MatCraft materials-discovery campaigns from the terminal.",
@@ -47,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"materia-tui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
+        if command != ALL and name != command and name in SUMMARIES:
+            subparsers.add_parser(name, help=SUMMARIES[name], add_help=False)
+            continue
         try:
             module = importlib.import_module(f"materia_tui.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -64,9 +88,18 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(100_000, 50, 1000)
 
 
+def named_command(argv: list[str]) -> str | None:
+    """The subcommand a command line names (the top level has only options without
+    values before it), or None."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in SUBCOMMANDS else None
+    return None
+
+
 def run(argv: list[str]) -> int:
     tune_garbage_collector()
-    parser = build_parser()
+    parser = build_parser(named_command(argv))
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if handler is None:

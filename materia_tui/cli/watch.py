@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
+from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import (
     add_connection_arguments,
@@ -20,6 +22,10 @@ from materia_tui.cli.common import (
 from materia_tui.cli.display import display, report_app_exit
 from materia_tui.cli.main import EXIT_CODES_HELP
 from materia_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    from materia_tui.source import EventSource
+    from materia_tui.state import CampaignState
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
-    from materia_tui.source import EventSource
     from materia_tui.source.websocket import WebSocketSource
     from materia_tui.state import CampaignState
 
@@ -75,13 +80,30 @@ def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
         redact = [settings.token] if settings.token else []
         source = RecordingSource(source, Recorder(args.record, redact=redact))
     state = CampaignState(campaign_id)
-    return asyncio.run(display(args, source, state, campaign_id, lines=lines))
+    if lines:
+        return asyncio.run(display(args, source, state, campaign_id, lines=True))
+    return asyncio.run(_monitor(args, source, state, campaign_id))
+
+
+async def _monitor(
+    args: argparse.Namespace, source: EventSource, state: CampaignState, campaign_id: str
+) -> int:
+    """The monitor, connecting while it is built: the source starts now (metadata,
+    handshake, history) and folds into ``state`` while the UI is imported in a
+    thread, so the first frame shows the history (issue #5: start-up)."""
+    from materia_tui.source.headstart import HeadStart
+
+    head = HeadStart(source, state)
+    try:
+        await asyncio.to_thread(importlib.import_module, "materia_tui.ui.app")
+        return await display(args, head, state, campaign_id, lines=False)
+    finally:
+        await head.aclose()  # the monitor closes it too; closing twice is harmless
 
 
 def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
     from materia_tui.alerts import AlertSettings
     from materia_tui.protocol import Campaign
-    from materia_tui.source import EventSource
     from materia_tui.source.rest import RestClient
     from materia_tui.source.websocket import WebSocketSource
     from materia_tui.ui.multi_app import MultiMonitorApp

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -34,14 +34,16 @@ from materia_tui.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.errors import ExitCode
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource
+from materia_tui.source.headstart import HeadStart
 from materia_tui.source.replay import ReplayControl
 from materia_tui.state import CampaignState
 from materia_tui.ui.campaign_view import CampaignView, Section
-from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen
-from materia_tui.ui.screens.help_screen import HelpScreen
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.status_bar import LinkStatus
+
+if TYPE_CHECKING:
+    from materia_tui.ui.screens.export_screen import ExportResult
 
 REPLAY_ACTIONS = frozenset({"replay_step", "replay_end", "replay_faster", "replay_slower"})
 VIEW_ACTIONS = frozenset(
@@ -141,6 +143,8 @@ class MonitorBase(App[int]):
         self._on_view(CampaignView.toggle_pause)
 
     def action_help(self) -> None:
+        from materia_tui.ui.screens.help_screen import HelpScreen  # on first use: start-up
+
         self.push_screen(HelpScreen())
 
     def action_cycle_filter(self) -> None:
@@ -176,6 +180,8 @@ class MonitorBase(App[int]):
     def action_export(self) -> None:
         view = self.active_view
         if view is not None:
+            from materia_tui.ui.screens.export_screen import ExportScreen  # on first use: start-up
+
             self.push_screen(ExportScreen(view.state), self._exported)
 
     def _exported(self, result: ExportResult | None) -> None:
@@ -233,8 +239,22 @@ class MonitorApp(MonitorBase):
     ) -> None:
         super().__init__(alerts=alerts)
         self.view = CampaignView(source, campaign_id, state=state, now=now, id="campaign")
+        if isinstance(source, HeadStart):
+            self._follow_head_start(source)
         self.exit_on_complete = exit_on_complete
         self.title = clean(title) if title else f"materia-tui {clean(campaign_id)}"
+
+    def _follow_head_start(self, head: HeadStart) -> None:
+        """Data the source folded into the state before the view consumed it counts
+        as received (an error after it is shown, not a reason to exit)."""
+
+        def received() -> None:
+            self.view.received_anything = True
+
+        if head.received_data:
+            received()
+        else:
+            head.on_data = received
 
     def compose(self) -> ComposeResult:
         yield self.view
