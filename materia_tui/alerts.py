@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 
 ESC = "\x1b"
@@ -35,16 +36,13 @@ MAX_BODY = 240
 NotificationProtocol = Literal["osc9", "osc777"]
 AlertKind = Literal["completed", "failed", "error", "converged"]
 
-# C0 (incl. ESC and BEL), DEL, C1 (incl. 8-bit CSI/OSC/ST), bidi overrides and
-# invisible format characters, line and paragraph separators, BOM.
-_UNSAFE_RE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
-)
+_WHITESPACE_RE = re.compile("[\t\n\r\v\f\u2028\u2029]+")
 
 
 def notification_text(text: str, max_length: int) -> str:
-    """``text`` made safe inside an OSC field: one line, no controls, no ``;``."""
-    cleaned = _UNSAFE_RE.sub(" ", text).replace(";", ",")
+    """``text`` made safe inside an OSC field: one line, controls shown escaped
+    exactly as everywhere else (``sanitize.clean``), and no ``;``."""
+    cleaned = clean(_WHITESPACE_RE.sub(" ", text)).replace(";", ",")
     cleaned = " ".join(cleaned.split())
     if len(cleaned) > max_length:
         cleaned = cleaned[: max_length - 1] + "…"

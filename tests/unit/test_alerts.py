@@ -143,7 +143,7 @@ def test_failure_and_errors() -> None:
     fold_into(state, [{"type": "campaign_error", "error": "node\x1b]9;lost", "iteration": 2, "seq": 1}])
     alerts = alerter.observe(state)
     assert [a.kind for a in alerts] == ["error"]
-    assert alerts[0].body == "iteration 2: node ]9,lost"
+    assert alerts[0].body == "iteration 2: node\\x1b]9,lost"  # escaped as in the monitor, ";" replaced
     assert alerts[0].severity == "warning"
     fold_into(state, [{"type": "campaign_error", "error": "worker lost", "fatal": True, "seq": 2}])
     alerts = alerter.observe(state)
@@ -157,3 +157,11 @@ def test_alert_kinds_can_be_turned_off() -> None:
     alerter, written = make_alerter(on_converged=False)
     assert [a.kind for a in alerter.observe(state)] == ["completed"]
     assert written == [BEL]
+
+
+def test_notification_text_escapes_controls_the_way_the_monitor_does() -> None:
+    from materia_tui.sanitize import clean
+
+    hostile = "done\x1b]0;pwned\x07 \u202eevil\u00ad [bold]x[/]"
+    assert notification_text(hostile, 500) == clean(hostile).replace(";", ",")
+    assert notification_text("two\nlines\r\n", 50) == "two lines"
