@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import select
 import signal
 import struct
@@ -122,6 +123,19 @@ class PtyProcess:
     def bytes_between(self, start: float, end: float) -> int:
         return sum(n for at, n in self.reads if start <= at < end)
 
+    def raw_between(self, start: float, end: float) -> bytes:
+        """The bytes of the reads made in ``[start, end)``."""
+        offset, first, last = 0, None, None
+        for at, n in self.reads:
+            if first is None and at >= start:
+                first = offset
+            if at < end:
+                last = offset + n
+            offset += n
+        if first is None or last is None or last <= first:
+            return b""
+        return bytes(self.raw[first:last])
+
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -139,14 +153,39 @@ class PtyProcess:
             os.close(self.master)
 
 
+MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")
+
+
+def region_of(row: int, column: int) -> str:
+    """The monitor's panels at 120x40 (wide layout): status line, footer, the left
+    column (progress over the plot), the right one (table over a 10-line log)."""
+    if row == 0:
+        return "status bar"
+    if row == LINES - 1:
+        return "footer"
+    if column < 40:
+        return "progress" if row <= 13 else "scatter"
+    return "table" if row <= 27 else "event log"
+
+
+def bytes_by_region(data: bytes) -> dict[str, int]:
+    """Attribute output to screen regions by its cursor moves (Textual positions
+    every run of cells with an absolute ``CSI row;col H``); a diagnostic."""
+    counts: dict[str, int] = {}
+    where, since = "other", 0
+    for move in MOVE.finditer(data):
+        counts[where] = counts.get(where, 0) + move.start() - since
+        where, since = region_of(int(move[1]) - 1, int(move[2]) - 1), move.start()
+    counts[where] = counts.get(where, 0) + len(data) - since
+    return counts
+
+
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATERIA_")}
     env.update(TERM="xterm-256color", COLORTERM="", LANG="C.UTF-8", COLUMNS=str(COLUMNS), LINES=str(LINES))
     env.pop("NO_COLOR", None)
     env.pop("TEXTUAL", None)
     return env
-
-
 
 
 def paced(events: list[dict[str, Any]], publish: Callable[[dict[str, Any]], object], rate: float) -> float:
@@ -164,6 +203,8 @@ class Figures:
     stream_rate: float = float("nan")
     idle_rate: float = float("nan")
     idle_cpu: float = float("nan")
+    stream_regions: dict[str, float] = field(default_factory=dict)  # bytes/s per screen region
+    idle_regions: dict[str, float] = field(default_factory=dict)
 
 
 def measure_monitor(stream_seconds: float, idle_seconds: float, result: BenchResult) -> Figures:
@@ -189,7 +230,10 @@ def measure_monitor(stream_seconds: float, idle_seconds: float, result: BenchRes
             time.sleep(1.0)  # let the first layout settle: this is not the steady state
             began = time.perf_counter()
             ended = paced(live, lambda e: thread.call(server.publish(CAMPAIGN, e)), EVENT_RATE)
-            figures.stream_rate = child.bytes_between(began + 1, ended) / max(1e-9, ended - began - 1)
+            streamed = max(1e-9, ended - began - 1)
+            figures.stream_rate = child.bytes_between(began + 1, ended) / streamed
+            regions = bytes_by_region(child.raw_between(began + 1, ended))
+            figures.stream_regions = {k: v / streamed for k, v in regions.items()}
             last_id = [e for e in live if "candidates" in e][-1]["candidates"][-1]["id"]
             shown = child.wait_for_text(last_id, 10) is not None
             result.check(shown, f"the monitor never showed the last candidate {last_id}")
@@ -200,6 +244,8 @@ def measure_monitor(stream_seconds: float, idle_seconds: float, result: BenchRes
             idle_to = time.perf_counter()
             figures.idle_cpu = (child.cpu_seconds() - cpu) / (idle_to - idle_from)
             figures.idle_rate = child.bytes_between(idle_from, idle_to) / (idle_to - idle_from)
+            regions = bytes_by_region(child.raw_between(idle_from, idle_to))
+            figures.idle_regions = {k: v / (idle_to - idle_from) for k, v in regions.items()}
         finally:
             child.stop()
     return figures
@@ -225,6 +271,14 @@ def measure_minimal(stream_seconds: float) -> tuple[float | None, float]:
 
 def kb(rate: float) -> str:
     return f"{rate / 1024:.1f} KB/s"
+
+
+def describe_regions(rates: dict[str, float]) -> str:
+    ordered = sorted(((rate, name) for name, rate in rates.items() if rate > 0), reverse=True)
+    return ", ".join(
+        f"{name} {rate / 1024:.1f} KB/s" if rate >= 1024 else f"{name} {rate:.0f} B/s"
+        for rate, name in ordered
+    )
 
 
 def bench(quick: bool) -> BenchResult:
@@ -262,6 +316,13 @@ def bench(quick: bool) -> BenchResult:
     result.notes.append(
         f"{stream_seconds:.0f} s of streaming (the first second not counted), {idle_seconds:.0f} s idle; "
         "bytes are everything read from the pty master."
+    )
+    result.notes.append(
+        "By screen region (diagnostic, from the cursor moves): streaming "
+        + describe_regions(figures.stream_regions)
+        + "; idle "
+        + (describe_regions(figures.idle_regions) or "nothing")
+        + "."
     )
     return result
 

@@ -7,6 +7,16 @@ changed, so a burst of thousands of events costs at most 20 redraws a second
 and an idle stream costs nothing but a 1 Hz clock tick that redraws only when
 a shown time changes.
 
+Two rates, because terminal bytes are what a monitor over SSH pays for: the
+small panels (status line, progress, convergence, newest) follow at up to
+``REFRESH_INTERVAL`` and repaint only the cells that changed; the bulky panels
+(candidate table, event log, plots) follow at most once per
+``BULK_REFRESH_INTERVAL``, since each follow-scroll rewrites every visible line
+of them (Textual has no terminal scroll regions). The first change after a
+quiet spell is drawn at once (leading edge) and the last one of a burst is
+never left behind (trailing edge); user actions, pause, layout changes and
+the campaign's end draw everything at once.
+
 The view tells its app what happened with two messages: ``Refreshed`` after
 each refresh pass (alerts, exit-on-complete, tab dots, the overview row) and
 ``SourceFailed`` when the source raised a ``MateriaError`` before anything
@@ -42,6 +52,7 @@ from materia_tui.ui.widgets.newest_panel import NewestPanel
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
+from materia_tui.ui.widgets.scrollbar import install as install_scrollbars
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
 
 Section = Literal["overview", "candidates", "pareto", "log", "parity"]
@@ -49,7 +60,8 @@ SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "par
 PLOT_SECTIONS: frozenset[str] = frozenset({"pareto", "parity"})
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
-REFRESH_INTERVAL = 1 / 20  # at most 20 widget refreshes a second
+REFRESH_INTERVAL = 1 / 20  # at most 20 refreshes of the small panels a second
+BULK_REFRESH_INTERVAL = 1.0  # table, event log, plots: at most one redraw a second while data streams
 CLOCK_INTERVAL = 1.0
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
@@ -114,11 +126,14 @@ class CampaignView(Vertical):
         self.replay: ReplayControl | None = control if isinstance(control, ReplayControl) else None
         self.failure: SourceFailure | None = None  # a final source error (before or after data)
         self.refreshes = 0  # widget refresh passes, for tests and benchmarks
+        self.bulk_refreshes = 0  # of which the table, log and plots were synced, likewise
         self.stream_ended = False
         self.received_anything = False
         self._paused_at_received = 0
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
+        self._last_bulk = -BULK_REFRESH_INTERVAL
+        self._bulk_timer: Timer | None = None
         self._widgets_ready = False  # set once the widgets exist
 
     # ----- layout --------------------------------------------------------------
@@ -139,6 +154,7 @@ class CampaignView(Vertical):
                 yield EventLog(id="log", classes="section")
 
     def on_mount(self) -> None:
+        install_scrollbars()
         self.query_one("#overview").border_title = "progress"
         self.query_one("#pareto").border_title = "Pareto front"
         self.query_one("#log").border_title = "events"
@@ -272,8 +288,24 @@ class CampaignView(Vertical):
         now = self.now()
         self._sync_status(now)
         if not self.paused:
-            self._sync_panels(now)
+            self._sync_small_panels(now)
+            self._sync_bulky_panels_bounded()
         self.post_message(self.Refreshed(self))
+
+    def _sync_bulky_panels_bounded(self) -> None:
+        """The bulky panels now if their interval has passed (or nothing more will
+        come), else once it has: a burst is drawn at most once per interval."""
+        wait = self._last_bulk + BULK_REFRESH_INTERVAL - time.monotonic()
+        if wait <= 0 or self.stream_ended or self.finished:
+            self._sync_bulky_panels()
+        elif self._bulk_timer is None:
+            self._bulk_timer = self.set_timer(wait, self._bulk_due, name="bulk refresh")
+
+    def _bulk_due(self) -> None:
+        self._bulk_timer = None
+        if not self.paused:
+            self._sync_bulky_panels()
+            self.post_message(self.Refreshed(self))
 
     def _tick(self) -> None:
         """Times shown on screen move on without events; each widget redraws only if its text changed."""
@@ -288,10 +320,23 @@ class CampaignView(Vertical):
         self.query_one(StatusBar).sync(self.state, self.link, now, paused_new, replay)
 
     def _sync_panels(self, now: float) -> None:
+        """Every panel, now (pause, resume, a layout change)."""
+        self._sync_small_panels(now)
+        self._sync_bulky_panels()
+
+    def _sync_small_panels(self, now: float) -> None:
         state = self.state
         self.query_one(ProgressPanel).sync(state, now)
         self.query_one(ConvergencePanel).sync(state)
         self.query_one(NewestPanel).sync(state)
+
+    def _sync_bulky_panels(self) -> None:
+        if self._bulk_timer is not None:
+            self._bulk_timer.stop()
+            self._bulk_timer = None
+        self._last_bulk = time.monotonic()
+        self.bulk_refreshes += 1
+        state = self.state
         self.query_one(EventLog).sync(state)
         self.table.sync()
         if self.pareto.display:

@@ -78,7 +78,13 @@ async def test_rows_appear_when_proposed_and_update_in_place() -> None:
         assert lines[0].startswith("id")
         assert "c-0001" in lines[1] and "proposed" in full_row(app, 0)
         source.release(1)  # candidates_evaluated
-        await wait_for(pilot, lambda: "evaluated" in full_row(app, 0), what="row 0 evaluated")
+        # The table follows at a bounded rate: wait until it has caught up with the state.
+        table = app.query_one(CandidateTable)
+        await wait_for(
+            pilot,
+            lambda: "evaluated" in full_row(app, 0) and table._synced_revision == app.state.revision,
+            what="row 0 evaluated and drawn",
+        )
         assert app.query_one(CandidateTable).row_count == 5
         measured = app.state.candidates["c-0001"].objectives["water_flux"]
         assert f"{measured:.4g}" in table_lines(app)[1]

@@ -21,7 +21,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -31,6 +31,7 @@ from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
 from materia_tui.ui import format as fmt
+from materia_tui.ui.widgets.scrollbar import set_virtual_size
 
 FilterMode = Literal["all", "pareto", "iteration", "problems"]
 FILTERS: tuple[FilterMode, ...] = ("all", "pareto", "iteration", "problems")
@@ -193,24 +194,13 @@ class CandidateTable(ScrollView, can_focus=True):
         self._view_built_at = 0.0
         self._resort_timer: Timer | None = None
         self._styles_by_name: dict[str, Style] = {}  # rich_style is costly to compute per row
-        self._painted: tuple[Any, ...] = ()  # what the last sync-triggered repaint showed
+        self._painted_frame: tuple[Any, ...] = ()  # what the visible lines were drawn against
+        self._painted_lines: list[tuple[Any, ...]] = []  # what each visible row showed at the last sync
+        self._title: Text | None = None
+        self._only: list[Region] | None = None  # set while a change must repaint just these regions
+        self.repainted_lines = 0  # table lines asked to repaint by syncs, for tests and benchmarks
 
     # ----- data --------------------------------------------------------------
-
-    def _resize_virtual(self, size: Size) -> None:
-        """Grow the scrollable area. ``virtual_size`` is a layout reactive: setting it
-        lays out and repaints the whole screen (~15 KB to the terminal) on every new
-        row. While the vertical scrollbar is shown before and after, only the
-        scrollbars need to follow, so the size is set without the layout pass."""
-        old = self.virtual_size
-        if size == old:
-            return
-        visible_rows = self.scrollable_content_region.height
-        if size.width == old.width and min(old.height, size.height) > visible_rows > 0:
-            self.set_reactive(CandidateTable.virtual_size, size)
-            self._scroll_update(size)
-        else:
-            self.virtual_size = size
 
     def sync(self) -> None:
         """Catch up with the state: new columns, row count, view, follow."""
@@ -219,22 +209,36 @@ class CandidateTable(ScrollView, can_focus=True):
         self._update_layout(state)
         self._update_view(state)
         self._synced_revision = state.revision
-        self._resize_virtual(Size(self._row_width, self.row_count + 1))
+        set_virtual_size(self, Size(self._row_width, self.row_count + 1))
         if self.follow:
             self._scroll_to_newest()
             # Scrollbars appearing in the next layout change the bottom; land on it again then.
             self.call_after_refresh(self._follow_after_layout)
         self._update_title()
-        # Repaint only when what is on screen changed: a repaint re-sends every
-        # visible line to the terminal (~4 KB), and the app syncs at up to 20 Hz.
-        shown = self._shown_key()
-        if shown != self._painted:
-            self._painted = shown
-            self.refresh()
+        self._repaint_changed_lines()
 
-    def _shown_key(self) -> tuple[Any, ...]:
-        rows = tuple((r.row, r.revision, r.on_front, r.status) for r in self.visible_records())
-        return (self._layout_generation, self.sort_index, self.sort_reverse, self.scroll_offset, rows)
+    def _repaint_changed_lines(self) -> None:
+        """Repaint only the lines whose content changed since the last sync.
+
+        Every repainted line is re-sent to the terminal (~150 bytes; the whole
+        table ~4 KB). A scroll repaints the content area by itself (Textual), a
+        new layout or sort every line; otherwise an appended or re-measured
+        candidate costs its own line only, and the border and scrollbars nothing."""
+        frame = (self._layout_generation, self.sort_index, self.sort_reverse, self.scroll_offset, self.size)
+        lines = [(r.row, r.revision, r.on_front, r.status) for r in self.visible_records()]
+        if frame != self._painted_frame:
+            self._painted_frame = frame
+            self.repainted_lines += self.size.height
+            self.refresh(self.size.region)
+        else:
+            width = self.size.width
+            painted = self._painted_lines
+            for index in range(max(len(lines), len(painted))):
+                shown = lines[index] if index < len(lines) else None
+                if shown != (painted[index] if index < len(painted) else None):
+                    self.repainted_lines += 1
+                    self.refresh(Region(0, index + 1, width, 1))  # line 0 is the header
+        self._painted_lines = lines
 
     def _follow_after_layout(self) -> None:
         if self.follow:
@@ -376,7 +380,26 @@ class CandidateTable(ScrollView, can_focus=True):
         return text
 
     def _update_title(self) -> None:
-        self.border_title = self.describe()
+        """Set the border title when it changed, repainting the top border line only
+        (setting ``border_title`` repaints the whole widget: every row and both sides)."""
+        title = self.describe()
+        if title == self._title:
+            return
+        self._title = title
+        top = Region(-self.content_offset.x, -self.content_offset.y, self.outer_size.width, 1)
+        self._only = [top] if self.is_mounted and self._painted_frame else None
+        try:
+            self.border_title = title
+        finally:
+            self._only = None
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> CandidateTable:
+        if self._only is not None and not regions and not layout and not recompose:
+            regions = tuple(self._only)
+        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+        return self
 
     def _scroll_to_newest(self) -> None:
         self._scrolling_programmatically = True

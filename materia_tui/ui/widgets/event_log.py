@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from textual.widgets import Log
+from collections.abc import Iterable, Sequence
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from materia_tui.protocol import Event, Rejected
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, LogEntry
 from materia_tui.ui import format as fmt
+from materia_tui.ui.widgets.scrollbar import set_virtual_size
 
 MAX_LINES = 1000
 
@@ -56,12 +63,41 @@ def log_line(entry: LogEntry) -> str:
     return f"{fmt.clock(entry.received_at)} {describe(entry.item)}"
 
 
-class EventLog(Log):
-    """Appends only the entries it has not written yet (the state's log is a bounded deque)."""
+class EventLog(ScrollView, can_focus=True):
+    """The newest ``MAX_LINES`` log lines, newest last, following the end unless
+    scrolled up; appends only the entries it has not written yet (the state's log
+    is a bounded deque).
+
+    A line-API view rather than Textual's ``Log``: each line is one segment in
+    one style (``Log`` writes the text and its padding as two), growing does
+    not lay the screen out again once the scrollbar shows, and only what moved
+    is repainted."""
+
+    DEFAULT_CSS = """
+    EventLog {
+        background: $surface;
+        color: $text;
+        overflow: scroll;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+    }
+    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(max_lines=MAX_LINES, id=id, classes=classes)
+        super().__init__(id=id, classes=classes)
+        self._lines: list[str] = []
+        self._widths: list[int] = []
+        self._width = 0  # the widest kept line, in cells
         self._written = 0  # total log entries ever written (applied + rejected)
+
+    @property
+    def lines(self) -> Sequence[str]:
+        return self._lines
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
 
     def sync(self, state: CampaignState) -> None:
         counters = state.counters
@@ -70,5 +106,53 @@ class EventLog(Log):
         if new <= 0:
             return
         entries = list(state.log)[-min(new, len(state.log)) :]
-        self.write_lines(log_line(e) for e in entries)
         self._written = total
+        self.write_lines(log_line(e) for e in entries)
+
+    def write_lines(self, lines: Iterable[str]) -> None:
+        following = self.is_vertical_scroll_end
+        added = [_one_line(line) for line in lines]
+        widths = [cell_len(line) for line in added]
+        self._lines += added
+        self._widths += widths
+        self._width = max([self._width, *widths])
+        pruned = len(self._lines) - MAX_LINES
+        if pruned > 0:
+            del self._lines[:pruned], self._widths[:pruned]
+            self._width = max(self._widths)
+        set_virtual_size(self, Size(self._width, len(self._lines)))
+        if following:
+            self._scroll_to_end()
+            # A layout pending (first lines, a scrollbar appearing) moves the end: land on it again then.
+            self.call_after_refresh(self._scroll_to_end)
+        # A scroll repaints the visible lines by itself; otherwise only lines
+        # that moved (pruned from the top) or appeared in view need it.
+        top = round(self.scroll_y)
+        first_new = len(self._lines) - len(added)
+        if pruned > 0 and not following:
+            self.refresh(self.size.region)
+        elif first_new < top + self.size.height:
+            self.refresh_lines(first_new, len(added))
+
+    def _scroll_to_end(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        style = self.rich_style
+        index = scroll_y + y
+        if not 0 <= index < len(self._lines):
+            return Strip.blank(width, style)
+        line, cells = self._lines[index], self._widths[index]
+        pad = scroll_x + width - cells
+        return Strip([Segment(line + " " * pad if pad > 0 else line, style)]).crop(scroll_x, scroll_x + width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.refresh()
+
+
+def _one_line(text: str) -> str:
+    """Log lines are plain text already (``describe`` cleans network strings); keep them one line."""
+    return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
