@@ -7,13 +7,21 @@ Servers run as separate processes (``python -m materia_tui serve``). The many
 clients are raw-socket clients (``bench/load_clients.py``) spread over two
 load processes, so the load generator is not the bottleneck. Baselines in the
 same run: the same path with 10 clients. Correctness: every client gets every
-event, in order, once.
+event, in order, once (a violation fails the run).
 
-    .venv/bin/python bench/bench_fanout.py [--quick]      # quick: 1,000 clients for 5 s
+Server CPU per delivery is the servers' CPU during the publishing phase only
+(handshakes excluded) divided by the deliveries; the load processes report
+their own CPU over the same phase, since on 2 cores they compete with the
+server for it.
+
+    .venv/bin/python bench/bench_fanout.py [--quick]      # quick: 500 clients for 4 s
+    # before/after, interleaved in one run: serve processes from another checkout
+    .venv/bin/python bench/bench_fanout.py --compare /tmp/old-tree --clients 10,1000,5000
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -24,6 +32,7 @@ import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.common import BenchResult, Row, percentile, run_cli
+from bench.common import BenchResult, Row, percentile, render_table
 from materia_tui.protocol import ConvergenceUpdate
 from materia_tui.publish import AsyncPublisher
 from materia_tui.settings import ConnectionSettings
@@ -120,6 +129,28 @@ async def paced_publish(publish: Publish, rate: float, count: int) -> None:
         )
 
 
+@dataclass
+class FanoutRun:
+    """One fan-out measurement: latencies, problems, and the publishing phase's CPU."""
+
+    latencies: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    server_cpu: float = 0.0  # seconds, all server processes, publishing phase
+    load_cpu: float = 0.0  # seconds, all load processes, publishing phase
+    seconds: float = 0.0  # wall time of the publishing phase
+    deliveries: int = 0  # clients x events (latencies are recorded for the probes only)
+    probes: int = 0
+
+    def cpu_row(self, label: str) -> Row:
+        deliveries = max(1, self.deliveries)
+        return Row(
+            f"  {label}: server CPU per delivery (publishing phase)",
+            "",
+            f"{self.server_cpu / deliveries * 1e6:.1f} us ({self.server_cpu:.1f} s in {self.seconds:.0f} s)",
+            f"load generator: {self.load_cpu:.1f} s CPU",
+        )
+
+
 async def many_clients(
     urls: list[str],
     clients: int,
@@ -127,8 +158,11 @@ async def many_clients(
     seconds: float,
     publish: Publish,
     concurrency: int = 64,
-) -> tuple[list[float], list[str]]:
-    """``clients`` raw clients over LOAD_PROCESSES processes (process i on ``urls[i % len]``)."""
+    server_pids: tuple[int, ...] = (),
+    probe_every: int = 1,
+) -> FanoutRun:
+    """``clients`` raw clients over LOAD_PROCESSES processes (process i on ``urls[i % len]``);
+    every ``probe_every``-th client's latencies are recorded (see ``load_clients``)."""
     count = int(rate * seconds)
     per_process = [
         clients // LOAD_PROCESSES + (1 if i < clients % LOAD_PROCESSES else 0) for i in range(LOAD_PROCESSES)
@@ -142,36 +176,51 @@ async def many_clients(
             str(n),
             str(count),
             str(concurrency),
+            str(probe_every),
             cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=2**28,
         )
         for i, n in enumerate(per_process)
+        if n
     ]
-    problems: list[str] = []
+    run = FanoutRun()
     for process in processes:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 180)
         if line.strip() != b"ready":
-            problems.append(f"a load process failed to connect: {line[:200]!r}")
-    if problems:
+            run.problems.append(f"a load process failed to connect: {line[:200]!r}")
+    if run.problems:
         for process in processes:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
-        return [], problems
+        return run
+    await asyncio.sleep(1.0)  # let the last handshakes' work settle before measuring
+    cpu_before = sum(_cpu_seconds(pid) for pid in server_pids)
+    started = time.monotonic()
     await paced_publish(publish, rate, count)
-    latencies: list[float] = []
     for process in processes:
         assert process.stdout is not None
         report = json.loads(await asyncio.wait_for(process.stdout.readline(), 180))
-        await process.wait()
-        latencies += [value / 10_000 for value in report["latencies"]]
+        run.latencies += [value / 10_000 for value in report["latencies"]]
+        run.load_cpu += float(report.get("cpu", 0.0))
+        run.probes += int(report.get("probes", 0))
         if report["missing"]:
-            problems.append(f"{report['missing']} deliveries missing")
+            run.problems.append(f"{report['missing']} deliveries missing")
         if report["out_of_order"]:
-            problems.append(f"{report['out_of_order']} deliveries out of order or twice")
-    return latencies, problems
+            run.problems.append(f"{report['out_of_order']} deliveries out of order or twice")
+    # Every frame is in: the servers' CPU now, before the disconnects cost them any.
+    run.seconds = time.monotonic() - started
+    run.deliveries = clients * count
+    run.server_cpu = sum(_cpu_seconds(pid) for pid in server_pids) - cpu_before
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"close\n")
+        process.stdin.close()
+        await process.wait()
+    return run
 
 
 async def few_clients(
@@ -273,8 +322,10 @@ def redis_url_or_none(result: BenchResult) -> str | None:
     return url
 
 
-async def serve_campaign(http: aiohttp.ClientSession, *args: str) -> ServeProcess:
-    serve = await start_serve("--no-auth", "--queue-size", "4096", *args)
+async def serve_campaign(http: aiohttp.ClientSession, *args: str, serve_from: Path = ROOT) -> ServeProcess:
+    """A ``serve`` process (of the checkout ``serve_from``: ``python -m`` imports from its cwd)."""
+    with contextlib.chdir(serve_from):
+        serve = await start_serve("--no-auth", "--queue-size", "4096", *args)
     if "--redis" not in args:
         await _new_campaign_over_http(http, serve.base_url, CAMPAIGN)
     return serve
@@ -284,11 +335,72 @@ def ws_url(serve: ServeProcess, campaign: str) -> str:
     return f"ws://127.0.0.1:{serve.port}/ws/campaigns/{campaign}"
 
 
-async def run_bench(quick: bool) -> BenchResult:
+def _stderr_note(result: BenchResult, serve: ServeProcess, what: str) -> None:
+    if "Traceback" in serve.stderr_text():
+        result.notes.append(f"{what} serve stderr (tail): {serve.stderr_text()[-1500:]}")
+
+
+async def one_process(
+    http: aiohttp.ClientSession, clients: int, seconds: float, serve_from: Path = ROOT, probe_every: int = 1
+) -> FanoutRun:
+    """``clients`` raw clients of one serve process (memory bus), 10 events/s published over HTTP."""
+    serve = await serve_campaign(http, serve_from=serve_from)
+    try:
+        publish = http_publisher(http, serve.base_url, CAMPAIGN)
+        return await many_clients(
+            [ws_url(serve, CAMPAIGN)],
+            clients,
+            10.0,
+            seconds,
+            publish,
+            server_pids=(serve.process.pid,),
+            probe_every=probe_every,
+        )
+    finally:
+        await serve.stop()
+
+
+async def two_on_redis(
+    redis_url: str, clients: int, seconds: float, serve_from: Path = ROOT, probe_every: int = 1
+) -> FanoutRun:
+    """``clients`` raw clients split over two serve --redis processes; AsyncPublisher to Redis."""
+    campaign = f"{CAMPAIGN}-{time.time_ns()}"
+    servers: list[ServeProcess] = []
+    with contextlib.chdir(serve_from):
+        for _ in range(2):
+            servers.append(await start_serve("--no-auth", "--queue-size", "4096", "--redis", redis_url))
+    try:
+        async with AsyncPublisher(redis_url) as publisher:
+            await publisher.set_metadata({"id": campaign, "status": "running"})
+
+            async def publish(event: dict[str, object]) -> object:
+                return await publisher.publish(campaign, event)
+
+            return await many_clients(
+                [ws_url(s, campaign) for s in servers],
+                clients,
+                10.0,
+                seconds,
+                publish,
+                concurrency=32,  # the Redis bus waits for a pooled connection (64) per handshake
+                server_pids=tuple(s.process.pid for s in servers),
+                probe_every=probe_every,
+            )
+    finally:
+        for serve in servers:
+            await serve.stop()
+
+
+def check(result: BenchResult, what: str, run: FanoutRun) -> None:
+    for problem in run.problems:
+        result.check(False, f"{what}: {problem}")
+
+
+async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult:
     result = BenchResult("serve: fan-out and publish -> client latency (loopback)")
-    clients = 500 if quick else 5000
+    levels = levels or ([500] if quick else [1000, 5000])
     seconds = 4.0 if quick else 15.0
-    raise_fd_limit(2 * clients + 1024)
+    raise_fd_limit(2 * max(levels) + 1024)
 
     async with aiohttp.ClientSession() as http:
         # 1. N clients on one serve process (memory bus), 10 events/s, published over HTTP.
@@ -296,23 +408,17 @@ async def run_bench(quick: bool) -> BenchResult:
         try:
             publish = http_publisher(http, serve.base_url, CAMPAIGN)
             baseline, problems = await few_clients(ws_url(serve, CAMPAIGN), 10, 10.0, seconds / 2, publish)
-            server_cpu = _cpu_seconds(serve.process.pid)
-            latencies, more = await many_clients([ws_url(serve, CAMPAIGN)], clients, 10.0, seconds, publish)
-            server_cpu = _cpu_seconds(serve.process.pid) - server_cpu
         finally:
             await serve.stop()
-        result.rows.append(
-            latency_row(f"one process, {clients:,} clients, 10 events/s", 0.100, latencies, baseline)
-        )
-        result.rows.append(
-            Row(
-                "  server CPU per delivery (connects included)",
-                "",
-                f"{server_cpu / max(1, len(latencies)) * 1e6:.0f} us ({server_cpu:.1f} s)",
+        for problem in problems:
+            result.check(False, f"one process, 10 clients: {problem}")
+        for clients in levels:
+            run = await one_process(http, clients, seconds)
+            result.rows.append(
+                latency_row(f"one process, {clients:,} clients, 10 events/s", 0.100, run.latencies, baseline)
             )
-        )
-        for problem in problems + more:
-            result.check(False, f"one process: {problem}")
+            result.rows.append(run.cpu_row(f"{clients:,} clients"))
+            check(result, f"one process, {clients:,} clients", run)
 
         # 2. Publish -> client state applied, 100 events/s (WebSocketSource + CampaignState).
         serve = await serve_campaign(http)
@@ -336,35 +442,20 @@ async def run_bench(quick: bool) -> BenchResult:
     # 3. Two serve processes on Redis, clients split over both, AsyncPublisher to Redis.
     redis_url = redis_url_or_none(result)
     if redis_url is not None:
-        campaign = f"{CAMPAIGN}-{int(time.time())}"
-        servers = [
-            await start_serve("--no-auth", "--queue-size", "4096", "--redis", redis_url) for _ in range(2)
-        ]
-        try:
-            async with AsyncPublisher(redis_url) as publisher:
-                await publisher.set_metadata({"id": campaign, "status": "running"})
-
-                async def publish(event: dict[str, object]) -> object:
-                    return await publisher.publish(campaign, event)
-
-                baseline, problems = await few_clients(
-                    ws_url(servers[0], campaign), 10, 10.0, seconds / 2, publish
+        base = await two_on_redis(redis_url, 10, seconds / 2)
+        check(result, "Redis, 10 clients", base)
+        for clients in levels:
+            run = await two_on_redis(redis_url, clients, seconds)
+            result.rows.append(
+                latency_row(
+                    f"two processes on Redis, {clients:,} clients, 10 events/s",
+                    0.150,
+                    run.latencies,
+                    base.latencies,
                 )
-                urls = [ws_url(s, campaign) for s in servers]
-                # 8 handshakes at a time: more get HTTP 500 from serve --redis (see FINDINGS).
-                latencies, more = await many_clients(urls, clients, 10.0, seconds, publish, concurrency=8)
-        finally:
-            for serve in servers:
-                await serve.stop()
-                if "Traceback" in serve.stderr_text():
-                    result.notes.append(f"Redis serve stderr (tail): {serve.stderr_text()[-1500:]}")
-        result.rows.append(
-            latency_row(
-                f"two processes on Redis, {clients:,} clients, 10 events/s", 0.150, latencies, baseline
             )
-        )
-        for problem in problems + more:
-            result.check(False, f"Redis: {problem}")
+            result.rows.append(run.cpu_row(f"{clients:,} clients, both servers"))
+            check(result, f"Redis, {clients:,} clients", run)
     result.notes.append(
         f"{seconds:.0f} s per case; clients in {LOAD_PROCESSES} raw-socket load processes; servers, "
         "publisher and clients all on this 2-core machine."
@@ -372,9 +463,74 @@ async def run_bench(quick: bool) -> BenchResult:
     return result
 
 
+async def run_compare(
+    old: Path, levels: list[int], seconds: float, cases: list[str], probe_every: int = 1
+) -> BenchResult:
+    """Each case and level with the serve processes of ``old`` (before) and of this checkout
+    (after), back to back, so both see the same neighbours' load."""
+    result = BenchResult(f"serve fan-out: before ({old}) vs after (this checkout), interleaved")
+    raise_fd_limit(2 * max(levels) + 1024)
+    redis_url = redis_url_or_none(result) if "redis" in cases else None
+    async with aiohttp.ClientSession() as http:
+        for case in cases:
+            for clients in levels:
+                runs: dict[str, FanoutRun] = {}
+                for label, tree in (("before", old), ("after", ROOT)):
+                    if case == "memory":
+                        runs[label] = await one_process(http, clients, seconds, tree, probe_every)
+                    elif redis_url is not None:
+                        runs[label] = await two_on_redis(redis_url, clients, seconds, tree, probe_every)
+                    else:
+                        continue
+                    check(result, f"{case}, {clients:,} clients, {label}", runs[label])
+                if not runs:
+                    continue
+                target = 0.100 if case == "memory" else 0.150
+                what = "one process" if case == "memory" else "two processes on Redis"
+                for label, run in runs.items():
+                    row = latency_row(f"{what}, {clients:,} clients, {label}", target, run.latencies, [])
+                    if label == "after" and "before" in runs:
+                        before99 = percentile(runs["before"].latencies, 99)
+                        row.baseline = f"before: p99 {ms(before99)}"
+                        after99 = percentile(run.latencies, 99)
+                        row.ratio = f"{after99 / before99:.2f}x" if before99 > 0 else ""
+                    result.rows.append(row)
+                    result.rows.append(run.cpu_row(label))
+    result.notes.append(f"{seconds:.0f} s per case at 10 events/s; before and after run back to back.")
+    if probe_every > 1:
+        result.notes.append(
+            f"Latencies of every {probe_every}th client (the probes); the others drained every 0.5 s "
+            "and checked for every event once, in order."
+        )
+    return result
+
+
 def bench(quick: bool) -> BenchResult:
     return asyncio.run(run_bench(quick))
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--clients", help="comma-separated client counts, e.g. 10,1000,5000")
+    parser.add_argument("--seconds", type=float, default=10.0, help="with --compare: seconds per case")
+    parser.add_argument("--cases", default="memory,redis", help="with --compare: memory, redis or both")
+    parser.add_argument("--probe-every", type=int, default=1,
+                        help="record latencies of every Nth client only (the rest drained in batches)")
+    parser.add_argument("--compare", type=Path, metavar="TREE",
+                        help="also run serve from TREE (a checkout of another version), interleaved")
+    args = parser.parse_args()
+    levels = [int(n) for n in args.clients.split(",")] if args.clients else None
+    if args.compare is not None:
+        levels = levels or [10, 1000, 5000]
+        cases = args.cases.split(",")
+        compare = run_compare(args.compare.resolve(), levels, args.seconds, cases, args.probe_every)
+        result = asyncio.run(compare)
+    else:
+        result = asyncio.run(run_bench(args.quick, levels))
+    print(render_table(result))
+    sys.exit(1 if result.failures else 0)
+
+
 if __name__ == "__main__":
-    run_cli(bench)
+    main()
