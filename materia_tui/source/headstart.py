@@ -16,8 +16,8 @@ iterated from the start, except that:
   ``on_data`` (optional) is called when the first one is folded in;
 - of the connection changes, only the latest is handed over (it is the
   current status), and always first, so the consumer redraws;
-- a ``MateriaError`` that ended the source during the head start is raised to
-  the consumer after that status, and the end of the source likewise.
+- an exception that ended the source during the head start (a ``MateriaError``,
+  or its end) is raised to the consumer after that status.
 
 An item that was in flight when the consumer arrived is the consumer's: the
 head start's pending ``__anext__`` is awaited by the consumer, never repeated
@@ -31,7 +31,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Self
 
-from materia_tui.errors import MateriaError
 from materia_tui.source import ConnectionChanged, EventSource, SourceItem, apply_item
 from materia_tui.state import CampaignState
 
@@ -48,7 +47,7 @@ class HeadStart:
         self._iterator: AsyncIterator[SourceItem] = aiter(source)
         self._pending: asyncio.Future[SourceItem] | None = None
         self._status: ConnectionChanged | None = None
-        self._outcome: BaseException | None = None  # StopAsyncIteration or a MateriaError
+        self._outcome: Exception | None = None  # StopAsyncIteration, a MateriaError, ...
         self._running = True
         self._task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
             self._run(), name="source-head-start"
@@ -64,7 +63,7 @@ class HeadStart:
                 # shield: when the consumer takes over, this task is cancelled but
                 # the pending item is left for the consumer to await.
                 item = await asyncio.shield(self._pending)
-            except (StopAsyncIteration, MateriaError) as exc:
+            except Exception as exc:  # the end, a MateriaError, or a bug: the consumer's to see
                 self._pending = None
                 self._outcome = exc
                 return
