@@ -9,10 +9,11 @@ a shown time changes.
 
 Two rates, because terminal bytes are what a monitor over SSH pays for: the
 small panels (status line, progress, convergence, newest) follow at up to
-``REFRESH_INTERVAL`` and repaint only the cells that changed; the bulky panels
-(candidate table, event log, plots) follow at most once per
-``BULK_REFRESH_INTERVAL``, since each follow-scroll rewrites every visible line
-of them (Textual has no terminal scroll regions). The first change after a
+``REFRESH_INTERVAL`` and repaint only the cells that changed; the candidate
+table and event log follow at most once per ``BULK_REFRESH_INTERVAL``, since
+each follow-scroll rewrites every visible line of them (Textual has no
+terminal scroll regions), and the plots, the most bytes per redraw, at most
+once per ``PLOT_REFRESH_INTERVAL``. The first change after a
 quiet spell is drawn at once (leading edge) and the last one of a burst is
 never left behind (trailing edge); user actions, pause, layout changes and
 the campaign's end draw everything at once.
@@ -61,7 +62,8 @@ PLOT_SECTIONS: frozenset[str] = frozenset({"pareto", "parity"})
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
 REFRESH_INTERVAL = 1 / 20  # at most 20 refreshes of the small panels a second
-BULK_REFRESH_INTERVAL = 1.0  # table, event log, plots: at most one redraw a second while data streams
+BULK_REFRESH_INTERVAL = 1.0  # table and event log: at most one redraw a second while data streams
+PLOT_REFRESH_INTERVAL = 2.0  # Pareto / parity plot (~6 KB a redraw at 120x40): at most one per 2 s
 CLOCK_INTERVAL = 1.0
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
@@ -132,7 +134,10 @@ class CampaignView(Vertical):
         self._paused_at_received = 0
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
-        self._last_bulk = -BULK_REFRESH_INTERVAL
+        self._last_bulk = -BULK_REFRESH_INTERVAL  # monotonic time of the last table + log sync
+        self._last_plot = -PLOT_REFRESH_INTERVAL
+        self._table_pending = False  # the state changed since the table + log were synced
+        self._plots_pending = False
         self._bulk_timer: Timer | None = None
         self._widgets_ready = False  # set once the widgets exist
 
@@ -281,7 +286,7 @@ class CampaignView(Vertical):
         )  # Timer(0) divides by zero
         self._refresh_timer = self.set_timer(delay, self._refresh_from_state, name="refresh")
 
-    def _refresh_from_state(self) -> None:
+    def _refresh_from_state(self, everything: bool = False) -> None:
         self._refresh_timer = None
         self._last_refresh = time.monotonic()
         self.refreshes += 1
@@ -289,22 +294,47 @@ class CampaignView(Vertical):
         self._sync_status(now)
         if not self.paused:
             self._sync_small_panels(now)
-            self._sync_bulky_panels_bounded()
+            self._table_pending = self._plots_pending = True
+            self._sync_bulky_panels_due(everything)
         self.post_message(self.Refreshed(self))
 
-    def _sync_bulky_panels_bounded(self) -> None:
-        """The bulky panels now if their interval has passed (or nothing more will
-        come), else once it has: a burst is drawn at most once per interval."""
-        wait = self._last_bulk + BULK_REFRESH_INTERVAL - time.monotonic()
-        if wait <= 0 or self.stream_ended or self.finished:
-            self._sync_bulky_panels()
-        elif self._bulk_timer is None:
-            self._bulk_timer = self.set_timer(wait, self._bulk_due, name="bulk refresh")
+    def _sync_bulky_panels_due(self, everything: bool = False) -> None:
+        """Each bulky panel now if its interval has passed (or nothing more will come),
+        else once it has: a burst redraws the table and log at most once per
+        ``BULK_REFRESH_INTERVAL`` and the plots once per ``PLOT_REFRESH_INTERVAL``."""
+        now = time.monotonic()
+        everything = everything or self.stream_ended or self.finished
+        if self._table_pending and (everything or now >= self._last_bulk + BULK_REFRESH_INTERVAL):
+            self._table_pending = False
+            self._last_bulk = now
+            self.bulk_refreshes += 1
+            self.query_one(EventLog).sync(self.state)
+            self.table.sync()
+        if self._plots_pending and (everything or now >= self._last_plot + PLOT_REFRESH_INTERVAL):
+            self._plots_pending = False
+            self._last_plot = now
+            if self.pareto.display:
+                self.pareto.sync()
+            if self.parity.display:
+                self.parity.refresh_from_state(self.state)
+        due = [
+            at
+            for pending, at in (
+                (self._table_pending, self._last_bulk + BULK_REFRESH_INTERVAL),
+                (self._plots_pending, self._last_plot + PLOT_REFRESH_INTERVAL),
+            )
+            if pending
+        ]
+        if self._bulk_timer is not None:
+            self._bulk_timer.stop()
+            self._bulk_timer = None
+        if due:
+            self._bulk_timer = self.set_timer(max(0.001, min(due) - now), self._bulk_due, name="bulk refresh")
 
     def _bulk_due(self) -> None:
         self._bulk_timer = None
         if not self.paused:
-            self._sync_bulky_panels()
+            self._sync_bulky_panels_due()
             self.post_message(self.Refreshed(self))
 
     def _tick(self) -> None:
@@ -320,29 +350,16 @@ class CampaignView(Vertical):
         self.query_one(StatusBar).sync(self.state, self.link, now, paused_new, replay)
 
     def _sync_panels(self, now: float) -> None:
-        """Every panel, now (pause, resume, a layout change)."""
+        """Every panel, now (resume, a layout change)."""
         self._sync_small_panels(now)
-        self._sync_bulky_panels()
+        self._table_pending = self._plots_pending = True
+        self._sync_bulky_panels_due(everything=True)
 
     def _sync_small_panels(self, now: float) -> None:
         state = self.state
         self.query_one(ProgressPanel).sync(state, now)
         self.query_one(ConvergencePanel).sync(state)
         self.query_one(NewestPanel).sync(state)
-
-    def _sync_bulky_panels(self) -> None:
-        if self._bulk_timer is not None:
-            self._bulk_timer.stop()
-            self._bulk_timer = None
-        self._last_bulk = time.monotonic()
-        self.bulk_refreshes += 1
-        state = self.state
-        self.query_one(EventLog).sync(state)
-        self.table.sync()
-        if self.pareto.display:
-            self.pareto.sync()
-        if self.parity.display:
-            self.parity.refresh_from_state(state)
 
     # ----- outcome ---------------------------------------------------------------
 
@@ -370,7 +387,7 @@ class CampaignView(Vertical):
         if paused:
             self._paused_at_received = self.state.counters.received
         if self._widgets_ready:
-            self._refresh_from_state()
+            self._refresh_from_state(everything=not paused)
 
     def steer_replay(self, steer: Callable[[ReplayControl], None]) -> None:
         if self.replay is not None:

@@ -50,16 +50,18 @@ def install() -> None:
 
 
 def set_virtual_size(view: ScrollView, size: Size) -> None:
-    """Grow or shrink ``view``'s scrollable area. ``virtual_size`` is a layout
-    reactive: setting it lays out and repaints the whole screen (~15 KB to the
-    terminal). While the vertical scrollbar is shown before and after and the
-    width is unchanged, only the scrollbars need to follow, so the size is set
-    without the layout pass."""
-    old = view.virtual_size
-    if size == old:
+    """Grow or shrink ``view``'s scrollable area without a layout pass when none is needed.
+
+    ``virtual_size`` is a layout reactive: setting it lays out and repaints the
+    whole screen (~15 KB to the terminal, scrollbars included). A view of a
+    fixed size that is already laid out needs only its scrollbars to follow;
+    if one of them appears or disappears, ``show_*_scrollbar`` (layout
+    reactives themselves) ask for the layout then."""
+    if size == view.virtual_size:
         return
-    visible_rows = view.scrollable_content_region.height
-    if size.width == old.width and min(old.height, size.height) > visible_rows > 0:
+    styles = view.styles
+    sized_by_content = any(s is not None and s.is_auto for s in (styles.width, styles.height))
+    if view.scrollable_content_region.height > 0 and not sized_by_content:
         view.set_reactive(ScrollView.virtual_size, size)
         view._scroll_update(size)
     else:
