@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from materia_tui.ui import format as fmt
 from materia_tui.ui.widgets.convergence_panel import sparkline
 from materia_tui.ui.widgets.status_bar import Item, fit_items
@@ -45,3 +48,20 @@ def test_values_use_the_shared_unit_formatting() -> None:
     assert fmt.value_with_unit(None, "%") == "-"
     assert fmt.value_with_unit(1.0, "\x1b[31m") == "1 \\x1b[31m"
     assert fmt.number(None) == "-" and fmt.number(1234.5) == "1234.5"
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=300), st.integers(8, 120), st.integers(1, 5))
+def test_the_panels_incremental_sparkline_equals_the_one_from_scratch(
+    values: list[float], width: int, steps: int
+) -> None:
+    from materia_tui.ui.widgets.convergence_panel import ConvergencePanel, _last_per_cell
+
+    panel = ConvergencePanel()
+    history: list[tuple[int, float]] = []
+    chunk = max(1, len(values) // steps)
+    for start in range(0, len(values), chunk):  # the history grows between refreshes
+        history.extend((i, v) for i, v in enumerate(values[start : start + chunk], start))
+        bounds = panel._range(history)
+        plain = [v for _, v in history]
+        assert bounds == (min(plain), max(plain))
+        assert sparkline(_last_per_cell(history, width), width, bounds) == sparkline(plain, width)

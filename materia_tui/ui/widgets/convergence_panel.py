@@ -7,6 +7,8 @@ writes several times fewer bytes per update, which matters over SSH.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from materia_tui.sanitize import clean
@@ -17,12 +19,13 @@ from materia_tui.ui.widgets.text_panel import TextPanel
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float], width: int) -> str:
+def sparkline(values: Sequence[float], width: int, bounds: tuple[float, float] | None = None) -> str:
     """``values`` stretched or squeezed to exactly ``width`` cells.
 
     With fewer values than cells each value gets a proportional run of cells
     (3 values in 10 cells: 4, 3, 3); with more, each cell shows its bucket's
     last value. One string, drawn in one style: few bytes per update.
+    ``bounds`` (low, high) saves a pass over a long history whose range is known.
     """
     if not values or width <= 0:
         return ""
@@ -31,7 +34,7 @@ def sparkline(values: list[float], width: int) -> str:
         picked = [values[min(count - 1, -(-(cell + 1) * count // width) - 1)] for cell in range(width)]
     else:  # the value whose run covers the cell
         picked = [values[(cell * count) // width] for cell in range(width)]
-    low, high = min(values), max(values)
+    low, high = bounds if bounds is not None else (min(values), max(values))
     span = high - low
     if span <= 0:
         return BLOCKS[len(BLOCKS) // 2] * width
@@ -44,6 +47,9 @@ class ConvergencePanel(TextPanel):
         super().__init__(id=id, classes=classes)
         self._state: CampaignState | None = None
         self._synced_key: tuple[object, ...] | None = None
+        self._history: list[tuple[int, float]] | None = None
+        self._scanned = 0  # entries of that history folded into the range below
+        self._low = self._high = 0.0
 
     def on_resize(self) -> None:
         if self._state is not None:  # the sparkline spans the panel: redraw at the new width
@@ -63,19 +69,20 @@ class ConvergencePanel(TextPanel):
         if key == self._synced_key:
             return
         self._synced_key = key
-        values = [value for _, value in state.best_history]
+        history = state.best_history
         width = max(8, self.content_size.width or 40)
         primary = state.objectives[0] if state.objectives else None
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("best ")
         text.append(clean(primary, 24) if primary else "value")
         text.append(" per iteration\n")
-        if values:
-            text.append(sparkline(values, width), "bold")
+        if history:
+            low, high = self._range(history)
+            text.append(sparkline(_last_per_cell(history, width), width, (low, high)), "bold")
             minimize = primary is not None and state.directions.get(primary) == "minimize"
-            best = min(values) if minimize else max(values)
             text.append(
-                f"\nfirst {fmt.number(values[0])}  last {fmt.number(values[-1])}  best {fmt.number(best)}"
+                f"\nfirst {fmt.number(history[0][1])}  last {fmt.number(history[-1][1])}"
+                f"  best {fmt.number(low if minimize else high)}"
             )
         else:
             text.append("(no completed iteration yet)", "dim")
@@ -88,3 +95,26 @@ class ConvergencePanel(TextPanel):
             text.append("\n")
             text.append(f" ✔ CONVERGED at iteration {state.converged_at} ", "bold reverse")
         self.show(text)
+
+    def _range(self, history: list[tuple[int, float]]) -> tuple[float, float]:
+        """(min, max) of the history, folding in only what arrived since the last
+        call: a refresh must not cost more as the campaign grows."""
+        if history is not self._history or len(history) < self._scanned:
+            self._history, self._scanned = history, 0
+        if self._scanned == 0:
+            self._low = self._high = history[0][1]
+        for _, value in history[self._scanned :]:
+            if value < self._low:
+                self._low = value
+            elif value > self._high:
+                self._high = value
+        self._scanned = len(history)
+        return self._low, self._high
+
+
+def _last_per_cell(history: Sequence[tuple[int, float]], width: int) -> list[float]:
+    """The value ``sparkline`` shows in each cell, picked without copying the history."""
+    count = len(history)
+    if count <= width:
+        return [value for _, value in history]
+    return [history[min(count - 1, -(-(cell + 1) * count // width) - 1)][1] for cell in range(width)]

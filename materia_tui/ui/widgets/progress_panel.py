@@ -69,8 +69,9 @@ def _eta(state: CampaignState, now: float) -> str:
 
 
 def _latest_losses(state: CampaignState) -> tuple[float, float] | None:
-    for number in sorted(state.iterations, reverse=True):
-        record = state.iterations[number]
+    # Iterations are recorded in the order they start, so the newest is last:
+    # walking back from it keeps a refresh O(1) however long the campaign.
+    for record in reversed(state.iterations.values()):
         if record.train_loss is not None and record.val_loss is not None:
             return record.train_loss, record.val_loss
     return None
