@@ -74,6 +74,7 @@ FORBIDDEN = (
     "materia_tui.publish",
     "materia_tui.export",
 )
+cpu_times: dict[str, list[float]] = defaultdict(list)
 WATCHED_MODULES = (
     "materia_tui.ui.app",
     "textual.app",
@@ -90,7 +91,12 @@ WATCHED_MODULES = (
 )
 
 
-def first_data_seconds(argv: list[str], cwd: Path, env: dict[str, str], needle: str) -> float | None:
+def first_data_seconds(
+    label: str, argv: list[str], cwd: Path, env: dict[str, str], needle: str
+) -> float | None:
+    """Wall seconds from spawn to ``needle`` on the pty (None: never); notes the child's
+    CPU seconds (user + system) at that moment in ``cpu_times[label]``, a figure the
+    neighbours' load disturbs less than the wall time."""
     if cwd != ROOT:
         # PtyProcess.spawn runs in ROOT, which ``python -m`` would put first on
         # sys.path: ``-P`` leaves it out and PYTHONPATH names the other checkout.
@@ -98,7 +104,10 @@ def first_data_seconds(argv: list[str], cwd: Path, env: dict[str, str], needle: 
         env = env | {"PYTHONPATH": str(cwd)}
     child = PtyProcess.spawn(argv, env)
     try:
-        return child.wait_for_text(needle, 30)
+        seconds = child.wait_for_text(needle, 30)
+        if seconds is not None:
+            cpu_times[label].append(child.cpu_seconds())
+        return seconds
     finally:
         child.stop()
 
@@ -180,7 +189,7 @@ def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
             times["help"].append(exit_seconds([python, "-m", "materia_tui", "--help"], env))
             times["version"].append(exit_seconds([python, "-m", "materia_tui", "--version"], env))
             for name, argv, case_env, cwd, text in cases[index % len(cases) :] + cases[: index % len(cases)]:
-                seconds = first_data_seconds(argv, cwd, case_env, text)
+                seconds = first_data_seconds(name, argv, cwd, case_env, text)
                 result.check(seconds is not None, f"{name}: never showed {text!r}")
                 if seconds is not None:
                     times[name].append(seconds)
@@ -195,6 +204,16 @@ def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
             meets_target=start <= START_TARGET,
         )
     )
+    cpu, cpu_minimal = median(cpu_times["monitor"]), median(cpu_times["minimal"])
+    result.rows.append(
+        Row(
+            "  CPU time of the process until then (user + system)",
+            "",
+            ms(cpu),
+            f"minimal Textual app: {ms(cpu_minimal)}",
+            f"{cpu / cpu_minimal:.2f}x" if cpu_minimal else "",
+        )
+    )
     if compare is not None:
         before = median(times["compare"])
         result.rows.append(
@@ -204,6 +223,16 @@ def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
                 ms(before),
                 f"minimal Textual app: {ms(minimal)}",
                 f"{before / minimal:.2f}x (this tree: {start / before:.2f}x of it)",
+            )
+        )
+        cpu_before = median(cpu_times["compare"])
+        result.rows.append(
+            Row(
+                "  its CPU time until then",
+                "",
+                ms(cpu_before),
+                f"minimal Textual app: {ms(cpu_minimal)}",
+                f"{cpu_before / cpu_minimal:.2f}x (this tree: {cpu / cpu_before:.2f}x of it)",
             )
         )
     for name, what in (
