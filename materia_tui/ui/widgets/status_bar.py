@@ -94,9 +94,9 @@ def status_items(
         items.append(Item((f" REPLAY {replay.upper()} ",), "reverse", drop=5))
     if paused_new is not None:
         items.append(Item((f" PAUSED, {fmt.count(paused_new)} new ", " PAUSED "), "reverse", drop=6))
-    if state.name:
-        items.append(Item((clean(state.name, 40), clean(state.name, 16)), "bold", drop=1))
-    items.append(Item((clean(state.campaign_id, 40),)))
+    # What changes goes first: a change repaints its line from the left edge up to
+    # the changed cell (Textual), so the counter and the clock near the start cost
+    # ~60 bytes a change instead of ~160 behind the campaign's name and id.
     counters = state.counters
     events = fmt.count(counters.received)
     items.append(Item((f"events {events}", f"ev {events}"), drop=4))
@@ -108,6 +108,9 @@ def status_items(
     if state.last_event_at is not None and not state.is_finished:
         ago = fmt.since(now - state.last_event_at)
         items.append(Item((f"last {ago}", ago.removesuffix(" ago")), drop=2))
+    if state.name:
+        items.append(Item((clean(state.name, 40), clean(state.name, 16)), "bold", drop=1))
+    items.append(Item((clean(state.campaign_id, 40),)))
     return items
 
 
