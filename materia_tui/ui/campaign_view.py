@@ -128,7 +128,8 @@ class CampaignView(Vertical):
         self.replay: ReplayControl | None = control if isinstance(control, ReplayControl) else None
         self.failure: SourceFailure | None = None  # a final source error (before or after data)
         self.refreshes = 0  # widget refresh passes, for tests and benchmarks
-        self.bulk_refreshes = 0  # of which the table, log and plots were synced, likewise
+        self.bulk_refreshes = 0  # syncs of the table and log, likewise
+        self.plot_refreshes = 0  # syncs of the plots, likewise
         self.stream_ended = False
         self.received_anything = False
         self._paused_at_received = 0
@@ -313,6 +314,7 @@ class CampaignView(Vertical):
         if self._plots_pending and (everything or now >= self._last_plot + PLOT_REFRESH_INTERVAL):
             self._plots_pending = False
             self._last_plot = now
+            self.plot_refreshes += 1
             if self.pareto.display:
                 self.pareto.sync()
             if self.parity.display:
