@@ -1,0 +1,80 @@
+"""Bytes ``materia-tui watch`` writes to a real terminal (a pty this test owns, 120x40).
+
+The monitor runs against a ``ScriptedServer`` on 127.0.0.1; every byte it
+writes is read from the pty master and attributed to a screen region by its
+cursor moves (``bench/bench_terminal.py`` does the same for the benchmark).
+The assertions count bytes, never durations: once nothing arrives, the only
+writes are the status line's "last Ns ago" clock (one short run of cells per
+tick); while events stream, each costs a bounded number of bytes (a full
+repaint of the table alone is ~6 KB; before the bounded refresh an event cost
+~18 KB).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from bench.bench_terminal import COLUMNS, LINES, PtyProcess, bytes_by_region, child_env
+from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
+from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
+
+CAMPAIGN = "camp-pty"
+STATUS_TICK_BYTES = 120  # a run of a few cells near the start of the status line, with its styles
+BYTES_PER_EVENT = 4096
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_idle_monitor_writes_only_its_clock_and_an_event_costs_bounded_bytes() -> None:
+    assert (COLUMNS, LINES) == (120, 40)  # the regions of bench_terminal are for this size
+    script = CampaignScript(CAMPAIGN)
+    history = event_dicts(script.iteration(1))
+    live = [e for n in range(2, 7) for e in event_dicts(script.iteration(n))]
+    meta = campaign_metadata(CAMPAIGN, "pty bytes", max_iterations=100).model_dump(
+        mode="json", exclude_none=True
+    )
+    server = ScriptedServer()
+    server.add_campaign(CAMPAIGN, meta=meta, events=history)
+    with ServerThread(server) as thread:
+        env = child_env() | {"MATERIA_TOKEN": DEFAULT_TOKEN}
+        argv = [sys.executable, "-m", "materia_tui", "watch", CAMPAIGN, "--url", server.base_url]
+        child = PtyProcess.spawn(argv, env)
+        try:
+            first_id = next(e for e in history if "candidates" in e)["candidates"][0]["id"]
+            assert child.wait_for_text(first_id, 30) is not None, "history never shown"
+
+            def quiet_for(seconds: float) -> bool:
+                """Nothing but the status line written during the last ``seconds``."""
+                now = time.perf_counter()
+                regions = bytes_by_region(child.raw_between(now - seconds, now + 1))
+                return not any(n for name, n in regions.items() if name != "status bar")
+
+            # Start-up layout, toasts and throttled redraws settle first.
+            wait_until(lambda: quiet_for(1.5), 20, "the first screen to settle")
+
+            began = time.perf_counter()
+            for event in live:  # ~10 events a second, like bench_terminal
+                thread.call(server.publish(CAMPAIGN, event))
+                time.sleep(0.1)
+            last_id = [e for e in live if "candidates" in e][-1]["candidates"][-1]["id"]
+            assert child.wait_for_text(last_id, 15) is not None, "the last candidate never shown"
+            wait_until(lambda: quiet_for(2.5), 20, "the stream's last redraws")
+            streamed = child.bytes_between(began, time.perf_counter())
+            assert streamed <= BYTES_PER_EVENT * len(live), (streamed, len(live))
+
+            idle_from = time.perf_counter()
+            time.sleep(3.5)  # a window of idle time to count bytes in (no result is awaited)
+            regions = bytes_by_region(child.raw_between(idle_from, time.perf_counter()))
+            others = {name: n for name, n in regions.items() if name != "status bar" and n}
+            assert others == {}, others  # not a byte outside the status line
+            ticks = 4  # at most one clock change a second
+            assert regions.get("status bar", 0) <= ticks * STATUS_TICK_BYTES, regions
+        finally:
+            child.stop()
