@@ -1,28 +1,31 @@
-"""Pareto scatter (textual-plotext): measured candidates, the front as a line,
-the latest batch marked.
+"""Pareto scatter: measured candidates, the front as a line, the latest batch marked.
 
-With 100k candidates, extracting and plotting every point costs ~200 ms a
-redraw, so the cloud is kept incrementally and thinned to one point per plot
-cell it occupies: every occupied cell still shows a mark (a faithful picture of
-where candidates are), while the front and the latest batch are drawn in full.
+Drawn with plotext, through ``PlotCanvas`` (plotext's matrix straight into
+strips, no ANSI round trip; plotext imported on the first drawing). With 100k
+candidates, extracting and plotting every point costs ~200 ms a redraw, so the
+cloud is kept incrementally and thinned to one mark per plot cell it occupies:
+every occupied cell still shows a mark (a faithful picture of where candidates
+are), while the front and the latest batch are drawn in full (one mark per
+cell of theirs).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from textual.app import RenderResult
-from textual_plotext import PlotextPlot
+from itertools import repeat
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
 CLOUD_MARKER = "dot"
 FRONT_MARKER = "◆"
 LATEST_MARKER = "x"
+LATEST_COLOUR = "orange"
 
 
 @dataclass(slots=True)
@@ -36,6 +39,17 @@ class ScatterData:
     front_as_line: bool = True
 
 
+def limits(series: tuple[list[float], ...]) -> tuple[float | None, float | None]:
+    """The axis limits plotext takes from these series (its ``get_lim``); (None, None): none."""
+    values = [v for values in series if values for v in (min(values), max(values))]
+    if not values:
+        return None, None
+    low, high = min(values), max(values)
+    if low != high:
+        return low, high
+    return (0.5 * low, 1.5 * low) if low != 0 else (-1.0, 1.0)
+
+
 def axis_label(state: CampaignState, name: str) -> str:
     unit = state.units.get(name)
     arrow = "↓" if state.directions.get(name) == "minimize" else "↑"  # which way is better
@@ -43,82 +57,177 @@ def axis_label(state: CampaignState, name: str) -> str:
 
 
 Grid = tuple[int, int]
-MAX_DRAWS_PER_SECOND = 4  # a plotext redraw costs ~20-40 ms; the table and text stay at 20 Hz
+MAX_DRAWS_PER_SECOND = 4  # a redraw costs ~10-20 ms; the table and text stay at 20 Hz
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
 GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
+NAN = math.nan
+EVALUATED = "candidates_evaluated"
+PROPOSED = "candidates_proposed"
 
 
 class ThinnedCloud:
     """Measured (x, y) per candidate row for one pair of axes, kept up to date from
-    the rows changed since the last update, and thinned to one point per cell of
+    the rows changed since the last update, and thinned to one mark per cell of
     a ``columns`` x ``rows`` grid.
 
-    Cells have a fixed size in data units (the data's span / the grid size when
-    last re-bucketed), so a new point costs a dict lookup wherever it lands; only
-    a span grown ``GROWTH`` times (which happens a logarithmic number of times),
-    a re-measured candidate or a new grid size re-buckets everything.
+    Points live in two ``array('d')`` columns indexed by row (NaN: no point), 16
+    bytes a candidate. Each occupied cell keeps a count and one representative
+    point (its mark), so a new, moved or withdrawn point costs a dict update
+    wherever it lands. Cells have a fixed size in data units (the data's span /
+    the grid size when last re-bucketed); only a span grown ``GROWTH`` times
+    (which happens a logarithmic number of times) or a new grid size re-buckets
+    everything.
+
+    Finding what changed never scans every candidate in the usual case: rows
+    past the last one seen are new, and when exactly one evaluation event was
+    applied since the last update, the rows it measured are ``latest_batch``.
+    Otherwise (several evaluation events between two updates, e.g. a history
+    catch-up) the candidates' revisions are scanned.
     """
 
     def __init__(self, x_name: str | None, y_name: str) -> None:
         self.x_name = x_name
         self.y_name = y_name
-        self.points: dict[int, tuple[float, float]] = {}
-        self.cells: dict[Grid, tuple[float, float]] = {}
+        self.xs = array("d")
+        self.ys = array("d")
+        self.count = 0  # rows with a point
+        self.cells: dict[Grid, int] = {}  # points per occupied cell
+        self.marks: dict[Grid, tuple[float, float]] = {}  # one point per occupied cell
         self.grid: Grid = (0, 0)
-        self.bounds: tuple[float, float, float, float] | None = None  # the data's extent
+        self.bounds: tuple[float, float, float, float] | None = None  # the data's extent (grows only)
         self.cell_size: tuple[float, float] = (1.0, 1.0)
+        self.scans = 0  # full scans for changed rows, for tests and benchmarks
+        self.moved: set[int] = set()  # rows whose point changed in the last update
+        self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
         self._seen_revision = -1
+        self._seen_rows = 0
+        self._seen_batch: list[str] | None = None
+        self._seen_counts: tuple[int, int] = (0, 0)
         self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
 
     @property
     def complete(self) -> bool:
-        return self._cold_rows is None
+        """Caught up with the state as of the last update (false before the first)."""
+        return self._seen_revision >= 0 and self._cold_rows is None
+
+    def point(self, row: int) -> tuple[float, float] | None:
+        if row >= len(self.xs):
+            return None
+        x = self.xs[row]
+        return None if x != x else (x, self.ys[row])
+
+    def points(self) -> Iterator[tuple[int, float, float]]:
+        """(row, x, y) of every point."""
+        for row, (x, y) in enumerate(zip(self.xs, self.ys, strict=True)):
+            if x == x:
+                yield row, x, y
 
     def update(self, state: CampaignState, grid: Grid) -> None:
         """Catch up with the state; a large first catch-up is spread over several
         calls (see ``complete``) so the UI never stalls for it."""
         if self._seen_revision < 0:
-            self._seen_revision = state.revision
+            self._note_seen(state)
             self._cold_rows = 0
         if self._cold_rows is not None:
             self._cold_step(state, grid)
             return
-        seen = self._seen_revision
-        changed = [c for c in state.candidate_list if c.revision > seen]
-        self._seen_revision = state.revision
+        changed = self._changed(state)
+        self._note_seen(state)
         rebuild = grid != self.grid
-        fresh: list[tuple[float, float]] = []
-        for cand in changed:
-            point = self._point(cand)
-            old = self.points.pop(cand.row, None)
-            if old is not None and old == point:
-                self.points[cand.row] = point  # e.g. it only left the front: nothing to redo
-                continue
-            if old is not None:
-                rebuild = True  # a re-measured point may have been its cell's representative
-            if point is not None:
-                self.points[cand.row] = point
-                fresh.append(point)
         self.grid = grid
-        if rebuild or not self._extend(fresh):
+        moves: list[tuple[tuple[float, float] | None, tuple[float, float] | None]] = []
+        self.moved = moved = set()
+        for cand in changed:
+            move = self._set(cand.row, self._point(cand))
+            if move != (None, None):
+                moves.append(move)
+                moved.add(cand.row)
+        if rebuild or not self._extend([new for _, new in moves if new is not None]):
             self._rebucket()
-        else:
-            self._add(fresh)
+            return
+        for old, new in moves:
+            if old is not None:
+                self._remove(old)
+            if new is not None:
+                self._add(new)
+
+    def _changed(self, state: CampaignState) -> list[CandidateRecord]:
+        """The candidates whose point may differ from the one kept."""
+        rows = state.candidate_list
+        fresh = rows[self._seen_rows :]
+        if state.revision == self._seen_revision:
+            return fresh
+        by_type = state.counters.by_type
+        evaluated = by_type.get(EVALUATED, 0) - self._seen_counts[0]
+        proposed = by_type.get(PROPOSED, 0) - self._seen_counts[1]
+        if self.x_name is None and proposed:
+            evaluated = 2  # x is the iteration, which a new proposal of a measured candidate changes
+        if evaluated == 0:
+            return fresh
+        if evaluated == 1 and state.latest_batch is not self._seen_batch:
+            candidates = state.candidates
+            seen = self._seen_rows
+            batch = [candidates.get(cid) for cid in state.latest_batch]
+            return [c for c in batch if c is not None and c.row < seen] + fresh
+        self.scans += 1
+        revision = self._seen_revision
+        return [c for c in rows if c.revision > revision]
+
+    def _note_seen(self, state: CampaignState) -> None:
+        self._seen_revision = state.revision
+        self._seen_rows = len(state.candidate_list)
+        self._seen_batch = state.latest_batch
+        by_type = state.counters.by_type
+        self._seen_counts = (by_type.get(EVALUATED, 0), by_type.get(PROPOSED, 0))
 
     def _cold_step(self, state: CampaignState, grid: Grid) -> None:
+        self.front = None
         start = self._cold_rows or 0
         chunk = state.candidate_list[start : start + COLD_CHUNK]
         for cand in chunk:
-            point = self._point(cand)
-            if point is not None:
-                self.points[cand.row] = point
+            self._set(cand.row, self._point(cand))
         self.grid = grid
         if start + len(chunk) >= len(state.candidate_list):
-            # Rows changed while catching up have revisions above _seen_revision: the next update gets them.
+            # Rows changed while catching up have revisions above _seen_revision and
+            # more than one evaluation since: the next update scans for them.
             self._cold_rows = None
+            self._seen_rows = len(state.candidate_list)
             self._rebucket()
         else:
             self._cold_rows = start + len(chunk)
+            self._seen_rows = self._cold_rows
+
+    def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
+        """The front's points, sorted (by x): kept while the front and its points stay."""
+        ids = state.front_ids()
+        cached = self.front
+        if cached is not None and cached[0] == ids and not self.moved.intersection(cached[1]):
+            return cached[2]
+        candidates = state.candidates
+        rows = [candidates[i].row for i in ids]
+        points = sorted(p for p in map(self.point, rows) if p is not None)
+        self.front = (ids, rows, points)
+        return points
+
+    def _set(
+        self, row: int, point: tuple[float, float] | None
+    ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+        """Store ``point`` at ``row``; (old, new) when it changed, else (None, None)."""
+        xs, ys = self.xs, self.ys
+        if row >= len(xs):
+            missing = row + 1 - len(xs)
+            xs.extend(repeat(NAN, missing))
+            ys.extend(repeat(NAN, missing))
+        old = None if xs[row] != xs[row] else (xs[row], ys[row])
+        if old == point:
+            return None, None  # e.g. it only left the front: nothing to redo
+        if point is None:
+            xs[row] = ys[row] = NAN
+            self.count -= 1
+        else:
+            xs[row], ys[row] = point
+            self.count += old is None
+        return old, point
 
     def _point(self, cand: CandidateRecord) -> tuple[float, float] | None:
         if cand.status != "evaluated":
@@ -128,7 +237,7 @@ class ThinnedCloud:
         x = objectives.get(self.x_name) if self.x_name else float(cand.iteration or 0)
         if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
             return None
-        return x, y
+        return float(x), float(y)
 
     def _extend(self, fresh: list[tuple[float, float]]) -> bool:
         """Grow the extent to cover ``fresh``; False when the cells became too small."""
@@ -145,31 +254,56 @@ class ThinnedCloud:
         return (x1 - x0) <= GROWTH * columns * width and (y1 - y0) <= GROWTH * rows * height
 
     def _rebucket(self) -> None:
-        self.cells = {}
-        if not self.points:
+        self.cells, self.marks = {}, {}
+        if not self.count:
             self.bounds = None
             return
-        xs = [p[0] for p in self.points.values()]
-        ys = [p[1] for p in self.points.values()]
-        self.bounds = (min(xs), max(xs), min(ys), max(ys))
-        x0, x1, y0, y1 = self.bounds
+        x0 = y0 = math.inf
+        x1 = y1 = -math.inf
+        for _, x, y in self.points():
+            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+        self.bounds = (x0, x1, y0, y1)
         columns, rows = self.grid
         self.cell_size = ((x1 - x0) / columns or 1.0, (y1 - y0) / rows or 1.0)
-        self._add(self.points.values())
+        width, height = self.cell_size
+        cells, marks = self.cells, self.marks
+        floor = math.floor
+        for _, x, y in self.points():
+            cell = (floor(x / width), floor(y / height))
+            count = cells.get(cell)
+            if count is None:
+                cells[cell] = 1
+                marks[cell] = (x, y)
+            else:
+                cells[cell] = count + 1
 
     def cell(self, x: float, y: float) -> Grid:
         width, height = self.cell_size
         return math.floor(x / width), math.floor(y / height)
 
-    def _add(self, points: Iterable[tuple[float, float]]) -> None:
-        width, height = self.cell_size
-        cells = self.cells
-        floor = math.floor
-        for x, y in points:
-            cells.setdefault((floor(x / width), floor(y / height)), (x, y))
+    def _add(self, point: tuple[float, float]) -> None:
+        cell = self.cell(*point)
+        count = self.cells.get(cell)
+        if count is None:
+            self.cells[cell] = 1
+            self.marks[cell] = point
+        else:
+            self.cells[cell] = count + 1
+
+    def _remove(self, point: tuple[float, float]) -> None:
+        # The cell's mark may be this very point: while others remain it stays,
+        # a point of the same cell (the same place at this resolution).
+        cell = self.cell(*point)
+        count = self.cells.get(cell, 0) - 1
+        if count > 0:
+            self.cells[cell] = count
+        else:
+            self.cells.pop(cell, None)
+            self.marks.pop(cell, None)
 
     def cloud(self) -> tuple[list[float], list[float]]:
-        return [p[0] for p in self.cells.values()], [p[1] for p in self.cells.values()]
+        marks = self.marks.values()
+        return [p[0] for p in marks], [p[1] for p in marks]
 
 
 def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> ScatterData:
@@ -181,25 +315,23 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> Scatt
         x_label=axis_label(state, x_name) if x_name else "iteration",
         y_label=axis_label(state, y_name),
         cloud=cloud.cloud(),
-        measured=len(cloud.points),
+        measured=cloud.count,
         front_as_line=x_name is not None and len(state.objectives) == 2,
     )
     candidates = state.candidates
-    front = sorted(
-        p for p in (cloud.points.get(candidates[i].row) for i in state.front_ids()) if p is not None
-    )
+    front = cloud.front_points(state)
     data.front = ([p[0] for p in front], [p[1] for p in front])
     latest: dict[Grid, tuple[float, float]] = {}  # a huge batch is thinned like the cloud
     for cid in state.latest_batch:
         cand = candidates.get(cid)
-        point = cloud.points.get(cand.row) if cand is not None else None
+        point = cloud.point(cand.row) if cand is not None else None
         if point is not None:
             latest.setdefault(cloud.cell(*point), point)
     data.latest = ([p[0] for p in latest.values()], [p[1] for p in latest.values()])
     return data
 
 
-class ParetoPlot(PlotextPlot):
+class ParetoPlot(PlotCanvas):
     """Call ``sync`` at the app's refresh rate; it rebuilds only on new data, axes or size."""
 
     def __init__(self, state: CampaignState, *, id: str | None = None, classes: str | None = None) -> None:
@@ -212,8 +344,7 @@ class ParetoPlot(PlotextPlot):
         self._cloud: ThinnedCloud | None = None
         self._deferred = False  # a sync is scheduled (throttled, or a catch-up step)
         self._drawn_at = 0.0
-        self._drawn = 0  # bumped per _draw: the cached render is valid for one drawing
-        self._picture: tuple[tuple[object, ...], RenderResult] | None = None
+        self._picture: object = None  # what the plotext picture shows (the latest batch aside)
 
     def axes(self) -> tuple[str | None, str] | None:
         names = self.state.objectives
@@ -275,27 +406,39 @@ class ParetoPlot(PlotextPlot):
         self.sync()
 
     def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_data()
+        """Show ``self.data``: the latest batch is an overlay on the plotext picture,
+        which is rebuilt only when the rest of it (cloud, front, labels, limits) changed."""
         data = self.data
-        # plotext draws the y label on the x label's line, where narrow plots lose
-        # one of them: the y axis is named in the title instead.
-        plt.xlabel(f"x: {data.x_label}")
-        plt.title(f"y: {data.y_label}")
         loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
         self.border_subtitle = f"{data.measured:,} measured · {len(data.front[0]):,} on front{loading}"
-        if data.cloud[0]:
-            plt.scatter(data.cloud[0], data.cloud[1], marker=CLOUD_MARKER, color="gray")
         front_x, front_y = self._front_marks()
-        if front_x:
-            if data.front_as_line and len(front_x) > 1:
-                plt.plot(front_x, front_y, marker="braille", color="cyan")
-            plt.scatter(front_x, front_y, marker=FRONT_MARKER, color="cyan")
-        if data.latest[0]:
-            plt.scatter(data.latest[0], data.latest[1], marker=LATEST_MARKER, color="orange")
-        self._drawn += 1
+        # The limits plotext would take from every series, latest batch included,
+        # set explicitly: the picture stays valid under a new batch inside them.
+        xs = (data.cloud[0], front_x, data.latest[0])
+        ys = (data.cloud[1], front_y, data.latest[1])
+        x_limits, y_limits = limits(xs), limits(ys)
+        labels = (data.x_label, data.y_label)
+        picture = (labels, data.cloud, front_x, front_y, data.front_as_line, x_limits, y_limits)
+        if picture != self._picture:
+            self._picture = picture
+            plt = self.plt
+            plt.clear_data()
+            # plotext draws the y label on the x label's line, where narrow plots lose
+            # one of them: the y axis is named in the title instead.
+            plt.xlabel(f"x: {data.x_label}")
+            plt.title(f"y: {data.y_label}")
+            plt.xlim(*x_limits)
+            plt.ylim(*y_limits)
+            if data.cloud[0]:
+                plt.scatter(data.cloud[0], data.cloud[1], marker=CLOUD_MARKER, color="gray")
+            if front_x:
+                if data.front_as_line and len(front_x) > 1:
+                    plt.plot(front_x, front_y, marker="braille", color="cyan")
+                plt.scatter(front_x, front_y, marker=FRONT_MARKER, color="cyan")
+            self.invalidate()
+        latest = Overlay(data.latest[0], data.latest[1], LATEST_MARKER, LATEST_COLOUR)
+        self.set_overlay((latest,) if data.latest[0] else ())
         self._drawn_at = time.monotonic()
-        self.refresh()
 
     def _front_marks(self) -> tuple[list[float], list[float]]:
         """The front, one point per plot cell, still sorted by x: the same picture as
@@ -314,11 +457,3 @@ class ParetoPlot(PlotextPlot):
                 kept_x.append(x)
                 kept_y.append(y)
         return kept_x, kept_y
-
-    def render(self) -> RenderResult:
-        # PlotextPlot rebuilds the whole plot on every render, and a layout change
-        # anywhere on screen re-renders every widget: reuse the last picture instead.
-        key = (self._drawn, self.size, self.app.theme, self.theme)
-        if self._picture is None or self._picture[0] != key:
-            self._picture = (key, super().render())
-        return self._picture[1]

@@ -1,7 +1,7 @@
 """Predicted vs measured (a parity plot) for one objective, with the calibration
 figures: can the surrogate be trusted?
 
-``ParityPlot(state)`` is a caption over a textual-plotext canvas. Points are
+``ParityPlot(state)`` is a caption over a plotext canvas (``PlotCanvas``). Points are
 evaluated candidates that had a prediction (``materia_tui.calibration``),
 predicted on x and measured on y, on equal axes with the y = x line; each is
 coloured by its standardized error |z| = |measured - predicted| / sigma:
@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult, RenderResult
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from materia_tui.calibration import (
     ONE_SIGMA_EXPECTED,
@@ -41,6 +40,7 @@ from materia_tui.calibration import (
 from materia_tui.output.numbers import format_value
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
+from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character cell
 ERROR_BAR_MAX = 40  # error bars only while they stay readable
@@ -178,13 +178,11 @@ def _r2(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-class ParityCanvas(PlotextPlot):
-    """The plot itself; ``ParityPlot`` hands it a ``ParityPicture``."""
+class ParityCanvas(PlotCanvas):
+    """The plot itself (plotext, see ``PlotCanvas``); ``ParityPlot`` hands it a ``ParityPicture``."""
 
     def __init__(self) -> None:
         super().__init__(id="parity-canvas")
-        self.drawn = 0  # bumped per drawing: the cached render is valid for one drawing
-        self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
 
     def draw(self, shown: ParityPicture, name: str | None) -> None:
         plt = self.plt
@@ -200,16 +198,7 @@ class ParityCanvas(PlotextPlot):
             plt.error(xs, ys, xerr=sigmas, color=colour)
         for colour, (xs, ys) in shown.series.items():
             plt.scatter(xs, ys, marker="●" if shown.error_bars else "dot", color=colour)
-        self.drawn += 1
-        self.refresh()
-
-    def render(self) -> RenderResult:
-        # A layout change anywhere re-renders every widget, and PlotextPlot
-        # rebuilds the whole plot each time: reuse the picture of this drawing.
-        key = (self.drawn, self.size, self.app.theme, self.theme)
-        if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, super().render())
-        return self._rendered[1]
+        self.invalidate()
 
 
 class ParityPlot(Vertical):
