@@ -166,7 +166,8 @@ class CampaignView(Vertical):
         self.query_one("#log").border_title = "events"
         self.query_one("#parity").border_title = "predicted vs measured"
         self._widgets_ready = True
-        self.compact = is_compact(self.app.size.width, self.app.size.height)
+        # Set without the watcher: it would run the layout pass that follows a second time.
+        self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
         self._apply_layout()
         self.set_interval(CLOCK_INTERVAL, self._tick, name="clock")
         self._refresh_from_state()
