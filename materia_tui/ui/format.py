@@ -17,11 +17,14 @@ __all__ = ["clock", "count", "number", "parameter", "since", "value_with_unit"]
 
 
 def since(seconds: float | None) -> str:
-    """Time since something, with a resolution that drops as it grows (fewer redraws)."""
+    """Time since something, in steps that grow with it: every change is a redraw
+    (bytes over SSH), and a monitor left idle all day should stay quiet."""
     if seconds is None:
         return "--"
+    if seconds < 10:
+        return "<10s ago"
     if seconds < 60:
-        return f"{max(0, int(seconds))}s ago"
+        return f"{int(seconds) // 10 * 10}s ago"
     if seconds < 3600:
         return f"{int(seconds // 60)}m ago"
     return f"{int(seconds // 3600)}h ago"

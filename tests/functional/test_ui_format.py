@@ -65,3 +65,11 @@ def test_the_panels_incremental_sparkline_equals_the_one_from_scratch(
         plain = [v for _, v in history]
         assert bounds == (min(plain), max(plain))
         assert sparkline(_last_per_cell(history, width), width, bounds) == sparkline(plain, width)
+
+
+def test_the_last_event_clock_changes_rarely() -> None:
+    shown = [fmt.since(float(t)) for t in range(0, 3600 * 3, 1)]
+    assert shown[0] == shown[9] == "<10s ago" and shown[10] == "10s ago" and shown[59] == "50s ago"
+    assert shown[60] == "1m ago" and shown[3600] == "1h ago" and fmt.since(None) == "--"
+    changes = sum(1 for a, b in zip(shown, shown[1:], strict=False) if a != b)
+    assert changes == 5 + 59 + 2  # over three hours: 10 s steps, then minutes, then hours
