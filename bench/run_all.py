@@ -24,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "fanout")
+BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout")
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -52,6 +52,9 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   `TERM=xterm-256color`) against the test `ScriptedServer`: start-up time,
   bytes read from the pty master while 10 events/s stream, idle bytes and CPU;
   baseline: a one-`Static` Textual app in the same pty.
+- `bench_startup.py`: `materia-tui watch` to the first data on screen in a
+  pty (120x40), wall and CPU time, interleaved with a minimal Textual app and
+  `python -c pass`, plus `--help`/`--version` and an import-time breakdown.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
 """
