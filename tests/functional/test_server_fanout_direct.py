@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -97,6 +97,16 @@ def _read_frame(sock: socket.socket) -> tuple[int, bytes]:
     return first, _read_exactly(sock, length)
 
 
+
+async def serve_one_route(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> tuple[web.AppRunner, int]:
+    """``handler`` at ``/ws`` on an ephemeral loopback port (the caller cleans the runner up)."""
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, runner.addresses[0][1]
+
 async def test_encoded_frames_are_byte_identical_to_aiohttps() -> None:
     """aiohttp's own ``send_frame`` on a real socket produces exactly ``text_frame``'s bytes."""
     payloads = [bytes([65 + i % 26]) * size for i, size in enumerate(SIZES)]
@@ -109,13 +119,7 @@ async def test_encoded_frames_are_byte_identical_to_aiohttps() -> None:
         await ws.receive()  # until the client goes away
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await serve_one_route(handler)
     expected = b"".join(text_frame(p) for p in payloads)
 
     def read_all() -> bytes:
@@ -174,13 +178,7 @@ async def test_a_compressed_connection_never_gets_pre_encoded_frames() -> None:
             await stream.stop()
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await serve_one_route(handler)
     frames = [json.dumps({"seq": i + 1, "text": "abc" * size}) for i, size in enumerate([1, 100, 30_000])]
     try:
         async with connect(f"ws://127.0.0.1:{port}/ws", max_size=None) as ws:
