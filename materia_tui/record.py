@@ -10,7 +10,7 @@ tuples and their positions), and hands out read-only ``Mapping`` views.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, KeysView, Mapping, Sequence
 from typing import Any, Literal, TypeVar, cast, overload
 
 from materia_tui.protocol import ParameterValue
@@ -56,6 +56,9 @@ class FieldView(Mapping[str, V]):
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def keys(self) -> KeysView[str]:
+        return self._index.keys()  # a dict's own view: set operations at C speed
 
     def values(self) -> tuple[V, ...]:  # type: ignore[override]
         return cast(tuple[V, ...], self._values[self._start : self._stop])
@@ -173,6 +176,12 @@ class CandidateRecord:
         self._layout = old.with_section(section, tuple(mapping))
         start, stop = old.bounds[section], old.bounds[section + 1]
         self._values = (*self._values[:start], *mapping.values(), *self._values[stop:])
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """The parameters' names, in order; the same tuple object for every
+        candidate sharing a layout, so a scan can skip repeats with ``is``."""
+        return self._layout.keys[0]
 
     @property
     def parameters(self) -> Mapping[str, ParameterValue]:

@@ -250,12 +250,16 @@ class CandidateTable(ScrollView, can_focus=True):
             return
         new = rows[self._scanned :]
         known = set(self._parameters)
+        seen: tuple[str, ...] | None = None
         for cand in new:
-            if not cand.parameters.keys() <= known:  # a C-speed check; rarely true
-                for name in cand.parameters:
-                    if name not in known:
-                        known.add(name)
-                        self._parameters.append(name)
+            names = cand.parameter_names
+            if names is seen:  # candidates of a campaign share one key layout
+                continue
+            seen = names
+            for name in names:
+                if name not in known:
+                    known.add(name)
+                    self._parameters.append(name)
         # The id column's width is cosmetic (cells are cut with an ellipsis), so a
         # sample of a huge batch sizes it: measuring 100k ids costs ~100 ms.
         sample = new if len(new) <= ID_SAMPLE else new[:: len(new) // ID_SAMPLE] + new[-100:]
