@@ -165,11 +165,16 @@ class CandidateRecord:
         self.status: CandidateStatus = status
         self.on_front = on_front
         self.revision = revision
-        keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), tuple(objectives))
-        self._layout = layout_for(keys)
-        self._values: tuple[object, ...] = (
-            *parameters.values(), *predicted.values(), *uncertainty.values(), *objectives.values()
-        )
+        # The reducer builds one of these per proposed candidate: the common
+        # case (no measurement yet, same keys as the previous one) is kept short.
+        if objectives:
+            keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), tuple(objectives))
+            values = (*parameters.values(), *predicted.values(), *uncertainty.values(), *objectives.values())
+        else:
+            keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), ())
+            values = (*parameters.values(), *predicted.values(), *uncertainty.values())
+        self._layout = _last_layout if keys == _last_layout.keys else layout_for(keys)
+        self._values: tuple[object, ...] = values
 
     def _replace(self, section: int, mapping: Mapping[str, object]) -> None:
         old = self._layout
