@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_terminal import MINIMAL_APP, PtyProcess, child_env
 from bench.common import BenchResult, Row, median, ms, render_table
 from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
+from tests.support.import_hygiene import FORBIDDEN, WATCH_PATH
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,30 +51,6 @@ CAMPAIGN = "camp-start"
 START_TARGET = 0.500
 HELP_TARGET = 0.300
 
-# What `materia-tui watch ID` imports on its way to the monitor (cli/watch.py,
-# cli/display.py): the import-time breakdown and the hygiene check cover these.
-WATCH_PATH = (
-    "materia_tui.cli.main",
-    "materia_tui.cli.watch",
-    "materia_tui.cli.display",
-    "materia_tui.source.websocket",
-    "materia_tui.state",
-    "materia_tui.ui.app",
-)
-# Never needed to watch a campaign.
-FORBIDDEN = (
-    "aiohttp",
-    "redis",
-    "numpy",
-    "sklearn",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "materia_tui.server",
-    "materia_tui.demo",
-    "materia_tui.publish",
-    "materia_tui.export",
-)
 cpu_times: dict[str, list[float]] = defaultdict(list)
 WATCHED_MODULES = (
     "materia_tui.ui.app",

@@ -180,6 +180,13 @@ def bytes_by_region(data: bytes) -> dict[str, int]:
     return counts
 
 
+def spawn_watch(campaign_id: str, base_url: str) -> PtyProcess:
+    """``materia-tui watch`` in a fresh pty, with the test servers' token."""
+    env = child_env() | {"MATERIA_TOKEN": DEFAULT_TOKEN}
+    argv = [sys.executable, "-m", "materia_tui", "watch", campaign_id, "--url", base_url]
+    return PtyProcess.spawn(argv, env)
+
+
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATERIA_")}
     env.update(TERM="xterm-256color", COLORTERM="", LANG="C.UTF-8", COLUMNS=str(COLUMNS), LINES=str(LINES))
@@ -220,9 +227,7 @@ def measure_monitor(stream_seconds: float, idle_seconds: float, result: BenchRes
     server.add_campaign(CAMPAIGN, meta=meta, events=history)
     figures = Figures()
     with ServerThread(server) as thread:
-        env = child_env() | {"MATERIA_TOKEN": DEFAULT_TOKEN}
-        argv = [sys.executable, "-m", "materia_tui", "watch", CAMPAIGN, "--url", server.base_url]
-        child = PtyProcess.spawn(argv, env)
+        child = spawn_watch(CAMPAIGN, server.base_url)
         try:
             first_id = next(e for e in history if "candidates" in e)["candidates"][0]["id"]
             figures.start = child.wait_for_text(first_id, 30)

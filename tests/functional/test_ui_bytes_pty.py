@@ -12,13 +12,12 @@ repaint of the table alone is ~6 KB; before the bounded refresh an event cost
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 
-from bench.bench_terminal import COLUMNS, LINES, PtyProcess, bytes_by_region, child_env
+from bench.bench_terminal import COLUMNS, LINES, bytes_by_region, spawn_watch
 from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
-from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
+from tests.support.scripted_server import ScriptedServer, ServerThread
 
 CAMPAIGN = "camp-pty"
 STATUS_TICK_BYTES = 120  # a run of a few cells near the start of the status line, with its styles
@@ -43,9 +42,7 @@ def test_idle_monitor_writes_only_its_clock_and_an_event_costs_bounded_bytes() -
     server = ScriptedServer()
     server.add_campaign(CAMPAIGN, meta=meta, events=history)
     with ServerThread(server) as thread:
-        env = child_env() | {"MATERIA_TOKEN": DEFAULT_TOKEN}
-        argv = [sys.executable, "-m", "materia_tui", "watch", CAMPAIGN, "--url", server.base_url]
-        child = PtyProcess.spawn(argv, env)
+        child = spawn_watch(CAMPAIGN, server.base_url)
         try:
             first_id = next(e for e in history if "candidates" in e)["candidates"][0]["id"]
             assert child.wait_for_text(first_id, 30) is not None, "history never shown"

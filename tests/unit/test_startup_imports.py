@@ -10,33 +10,7 @@ import subprocess
 import sys
 
 from materia_tui.cli.main import ALL, SUBCOMMANDS, SUMMARIES, build_parser, named_command
-
-# What `materia-tui watch ID` imports on its way to the monitor (cli/watch.py, cli/display.py).
-WATCH_PATH = (
-    "materia_tui.cli.main",
-    "materia_tui.cli.watch",
-    "materia_tui.cli.display",
-    "materia_tui.source.websocket",
-    "materia_tui.source.headstart",
-    "materia_tui.state",
-    "materia_tui.ui.app",
-)
-# Never needed to watch a campaign: the server, the demo, the exports, heavy packages.
-FORBIDDEN = (
-    "aiohttp",
-    "redis",
-    "numpy",
-    "sklearn",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "materia_tui.server",
-    "materia_tui.demo",
-    "materia_tui.publish",
-    "materia_tui.export",
-    "materia_tui.ui.screens.export_screen",
-    "materia_tui.ui.screens.help_screen",
-)
+from tests.support.import_hygiene import FORBIDDEN, WATCH_PATH
 
 
 def modules_after(code: str) -> set[str]:
