@@ -9,9 +9,8 @@ tuples and their positions), and hands out read-only ``Mapping`` views.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, KeysView, Mapping, Sequence
-from typing import Any, Literal, TypeVar, cast, overload
+from collections.abc import Iterator, KeysView, Mapping
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from materia_tui.protocol import ParameterValue
 
@@ -123,6 +122,27 @@ def layout_for(keys: Sections) -> Layout:
 _last_layout = _layouts[((), (), (), ())] = Layout(((), (), (), ()))
 
 
+class _Section(Generic[V]):
+    """One of a record's four mappings: read as a view, assigned as a whole."""
+
+    def __init__(self, section: int) -> None:
+        self.section = section
+
+    @overload
+    def __get__(self, record: None, owner: type[CandidateRecord]) -> _Section[V]: ...
+    @overload
+    def __get__(self, record: CandidateRecord, owner: type[CandidateRecord]) -> Mapping[str, V]: ...
+    def __get__(
+        self, record: CandidateRecord | None, owner: type[CandidateRecord]
+    ) -> _Section[V] | Mapping[str, V]:
+        if record is None:
+            return self
+        return record._layout.view(self.section, record._values)
+
+    def __set__(self, record: CandidateRecord, value: Mapping[str, V]) -> None:
+        record._replace(self.section, value)
+
+
 class CandidateRecord:
     """A candidate: identity, the latest proposal and the latest measurement."""
 
@@ -173,7 +193,7 @@ class CandidateRecord:
         else:
             keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), ())
             values = (*parameters.values(), *predicted.values(), *uncertainty.values())
-        self._layout = _last_layout if keys == _last_layout.keys else layout_for(keys)
+        self._layout = layout_for(keys)
         self._values: tuple[object, ...] = values
 
     def _replace(self, section: int, mapping: Mapping[str, object]) -> None:
@@ -188,56 +208,15 @@ class CandidateRecord:
         candidate sharing a layout, so a scan can skip repeats with ``is``."""
         return self._layout.keys[0]
 
-    @property
-    def parameters(self) -> Mapping[str, ParameterValue]:
-        return self._layout.view(0, self._values)
-
-    @parameters.setter
-    def parameters(self, value: Mapping[str, ParameterValue]) -> None:
-        self._replace(0, value)
-
-    @property
-    def predicted(self) -> Mapping[str, float]:
-        return self._layout.view(1, self._values)
-
-    @predicted.setter
-    def predicted(self, value: Mapping[str, float]) -> None:
-        self._replace(1, value)
-
-    @property
-    def uncertainty(self) -> Mapping[str, float]:
-        return self._layout.view(2, self._values)
-
-    @uncertainty.setter
-    def uncertainty(self, value: Mapping[str, float]) -> None:
-        self._replace(2, value)
-
-    @property
-    def objectives(self) -> Mapping[str, float]:
-        return self._layout.view(3, self._values)
-
-    @objectives.setter
-    def objectives(self, value: Mapping[str, float]) -> None:
-        self._replace(3, value)
+    parameters = _Section[ParameterValue](0)
+    predicted = _Section[float](1)
+    uncertainty = _Section[float](2)
+    objectives = _Section[float](3)
 
     def measured(self, name: str) -> float | None:
         """One measured objective, without building a view (full scans call this)."""
         position = self._layout.indexes[3].get(name)
         return None if position is None else cast(float, self._values[position])
-
-    def signed_point(self, names: Sequence[str], signs: Sequence[float]) -> tuple[float, ...] | None:
-        """The measured objectives ``names`` times ``signs``; None if one is missing or not finite."""
-        index, values = self._layout.indexes[3], self._values
-        point = []
-        for name, sign in zip(names, signs, strict=True):
-            position = index.get(name)
-            if position is None:
-                return None
-            value = cast(float, values[position])
-            if not -math.inf < value < math.inf:
-                return None
-            point.append(sign * value)
-        return tuple(point)
 
     def propose(
         self,

@@ -440,7 +440,9 @@ class CampaignState:
     def _point(self, cand: CandidateRecord) -> Point | None:
         if cand.status != "evaluated":
             return None
-        return cand.signed_point(self.objectives, self._signs)
+        # The columns hold exactly this candidate's measurement (NaN where missing).
+        point = tuple(column[cand.row] for column in self._columns)
+        return None if any(value != value for value in point) else point
 
     def _store_columns(self, cand: CandidateRecord) -> None:
         evaluated = cand.status == "evaluated"
@@ -482,9 +484,8 @@ class CampaignState:
             cand.on_front = False
             self._readmit_dominated_by(old_point, cand)
         for name in held:
-            value = cand.objectives.get(name)
-            kept = cand.status == "evaluated" and value is not None
-            if kept and value is not None and not self._better(name, self.best[name].value, value):
+            value = cand.measured(name) if cand.status == "evaluated" else None
+            if value is not None and not self._better(name, self.best[name].value, value):
                 self.best[name] = BestValue(value, cand.id, cand.iteration)  # still at least as good
             else:
                 self._rescan_best(name, skip=cand)
