@@ -2,7 +2,7 @@
 
 Numbers, units and durations come from ``materia_tui.output.numbers`` (one
 formatting for every output); this module only adds what a screen needs on
-top: ``None`` shown as ``-``, coarse "ago" times, counts and clock times.
+top: ``None`` shown as ``-``, the "quiet" marker, counts and clock times.
 """
 
 from __future__ import annotations
@@ -13,21 +13,23 @@ from materia_tui.output.numbers import format_value, with_unit
 from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
 
-__all__ = ["clock", "count", "number", "parameter", "since", "value_with_unit"]
+__all__ = ["clock", "count", "number", "parameter", "quiet", "value_with_unit"]
 
 
-def since(seconds: float | None) -> str:
-    """Time since something, in steps that grow with it: every change is a redraw
-    (bytes over SSH), and a monitor left idle all day should stay quiet."""
-    if seconds is None:
-        return "--"
-    if seconds < 10:
-        return "<10s ago"
-    if seconds < 60:
-        return f"{int(seconds) // 10 * 10}s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m ago"
-    return f"{int(seconds // 3600)}h ago"
+# How long a stream may stay silent before the monitor says so, then the steps
+# at which it says so again: each step is one redraw, so an idle monitor writes
+# nothing between them (a monitor left open all day costs a few bytes an hour).
+QUIET_STEPS: tuple[int, ...] = (60, 5 * 60, 15 * 60, 30 * 60, 3600)
+
+
+def quiet(seconds: float | None) -> str | None:
+    """``"quiet 5m+"`` once nothing arrived for a while, else None (not quiet, or unknown)."""
+    if seconds is None or seconds < QUIET_STEPS[0]:
+        return None
+    if seconds >= 3600:
+        return f"quiet {int(seconds // 3600)}h+"
+    step = max(s for s in QUIET_STEPS if s <= seconds)
+    return f"quiet {step // 60}m+"
 
 
 def number(value: float | None) -> str:

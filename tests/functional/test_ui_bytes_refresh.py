@@ -89,9 +89,9 @@ async def test_an_evaluation_repaints_its_rows_and_a_new_count_its_cells_only() 
         assert table.scroll_y == 0
         # Five changed lines, not the table's whole height (~25 lines, ~4 KB to the terminal).
         assert table.repainted_lines - lines_before == 5
-        # "events N" -> "events N+1": a few cells of the status line, not its 120.
+        # "events N  last HH:MM:SS": the run from the counter to the clock, not the line's 120.
         assert status.shown_plain != status_text
-        assert 0 < status.repainted_cells - status_cells <= 3
+        assert 0 < status.repainted_cells - status_cells <= len("events 99  last 00:00:00")
 
 
 async def test_progress_panel_repaints_changed_runs_of_cells() -> None:
@@ -115,3 +115,40 @@ async def test_progress_panel_repaints_changed_runs_of_cells() -> None:
             changes,
             area,
         )
+
+
+async def test_an_idle_running_campaign_repaints_nothing_but_the_quiet_marker() -> None:
+    items = campaign_items(4, partial_last=True)  # running: iteration 4 is still being evaluated
+    clock = [T0]
+    app = MonitorApp(FakeSource(items), "camp-123", now=lambda: clock[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        source = app.view.source
+        assert isinstance(source, FakeSource)
+        source.release_all()
+        await wait_for(pilot, lambda: drawn(app, source), what="the stream drawn")
+        last = app.state.last_event_at
+        assert last is not None and not app.state.is_finished
+        status, progress = app.query_one(StatusBar), app.query_one(ProgressPanel)
+
+        async def idle_until(seconds: int) -> None:
+            for second in range(int(clock[0] - last) + 1, seconds + 1):
+                clock[0] = last + second
+                app.view._tick()  # the view's 1 Hz clock, one call per simulated second
+            await pilot.pause()
+
+        await idle_until(1)
+        shown = (status.shown_plain, progress.shown_plain)
+        cells = (status.repainted_cells, progress.repainted_cells)
+        assert "elapsed" in shown[1] and "ETA" in shown[1]
+
+        await idle_until(59)  # elapsed and ETA are as of the last event: nothing moves
+        assert (status.shown_plain, progress.shown_plain) == shown
+        assert (status.repainted_cells, progress.repainted_cells) == cells
+
+        await idle_until(60)  # silence for a minute is worth saying, once
+        assert "quiet 1m+" in status.shown_plain and progress.shown_plain == shown[1]
+        marked = status.repainted_cells
+        await idle_until(299)
+        assert status.repainted_cells == marked and progress.repainted_cells == cells[1]
+        await idle_until(300)
+        assert "quiet 5m+" in status.shown_plain

@@ -30,16 +30,16 @@ def test_fit_items_shortens_then_drops_by_priority() -> None:
             Item(("a long campaign name", "a long…"), drop=1),
             Item(("camp-1",)),
             Item(("events 10", "ev 10"), drop=3),
-            Item(("last 3s ago", "3s"), drop=2),
+            Item(("last 07:23:35", "07:23:35"), drop=2),
         ]
 
     assert [i.text for i in fit_items(items(), 200)][1] == "a long campaign name"
     fitted = [i.text for i in fit_items(items(), 50)]
-    assert fitted == [" LIVE ", "a long…", "camp-1", "events 10", "last 3s ago"]
+    assert fitted == [" LIVE ", "a long…", "camp-1", "events 10", "last 07:23:35"]
     fitted = [i.text for i in fit_items(items(), 40)]
-    assert fitted == [" LIVE ", "camp-1", "events 10", "last 3s ago"]
-    fitted = [i.text for i in fit_items(items(), 30)]
-    assert fitted == [" LIVE ", "camp-1", "events 10", "3s"]
+    assert fitted == [" LIVE ", "camp-1", "events 10", "last 07:23:35"]
+    fitted = [i.text for i in fit_items(items(), 36)]
+    assert fitted == [" LIVE ", "camp-1", "events 10", "07:23:35"]
     fitted = [i.text for i in fit_items(items(), 22)]
     assert fitted == [" LIVE ", "camp-1", "ev 10"]
 
@@ -69,9 +69,11 @@ def test_the_panels_incremental_sparkline_equals_the_one_from_scratch(
         assert sparkline(_last_per_cell(history, width), width, bounds) == sparkline(plain, width)
 
 
-def test_the_last_event_clock_changes_rarely() -> None:
-    shown = [fmt.since(float(t)) for t in range(0, 3600 * 3, 1)]
-    assert shown[0] == shown[9] == "<10s ago" and shown[10] == "10s ago" and shown[59] == "50s ago"
-    assert shown[60] == "1m ago" and shown[3600] == "1h ago" and fmt.since(None) == "--"
+def test_the_quiet_marker_changes_at_a_few_steps_only() -> None:
+    shown = [fmt.quiet(float(t)) for t in range(0, 3600 * 3, 1)]
+    assert shown[0] is shown[59] is None and fmt.quiet(None) is None
+    assert shown[60] == "quiet 1m+" and shown[299] == "quiet 1m+" and shown[300] == "quiet 5m+"
+    assert shown[900] == "quiet 15m+" and shown[1800] == "quiet 30m+" and shown[3599] == "quiet 30m+"
+    assert shown[3600] == "quiet 1h+" and shown[7200] == "quiet 2h+"
     changes = sum(1 for a, b in itertools.pairwise(shown) if a != b)
-    assert changes == 5 + 59 + 2  # over three hours: 10 s steps, then minutes, then hours
+    assert changes == 6  # three hours of silence: 1, 5, 15, 30 minutes, 1 and 2 hours

@@ -59,7 +59,9 @@ def best_text(state: CampaignState) -> str:
 def overview_cells(campaign_id: str, status: str, state: CampaignState, now: float) -> tuple[Text, ...]:
     total = state.max_iterations
     iteration = f"{state.current_iteration}/{total if total else '?'}"
-    age = fmt.since(now - state.last_event_at) if state.last_event_at is not None else "-"
+    last = state.last_event_at
+    silent = fmt.quiet(now - last) if last is not None and not state.is_finished else None
+    age = Text(silent, "yellow") if silent else Text(fmt.clock(last) if last is not None else "-")
     name = clean(campaign_id, 32) + (f" · {clean(state.name, 32)}" if state.name else "")
     return (
         status_dot(status),
@@ -67,7 +69,7 @@ def overview_cells(campaign_id: str, status: str, state: CampaignState, now: flo
         Text(status, DOTS.get(status, ("", ""))[1]),
         Text(iteration, justify="right"),
         Text(best_text(state)),
-        Text(age, justify="right"),
+        age,
     )
 
 

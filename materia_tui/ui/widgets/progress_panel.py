@@ -36,8 +36,9 @@ class ProgressPanel(TextPanel):
         text.append(head, "bold")
         text.append_text(progress_bar(done, total, width - len(head) - len(percent)))
         text.append(percent)
-        text.append(f"\nelapsed {format_duration(state.elapsed(now))}")
-        text.append(f"   ETA {_eta(state, now)}")
+        as_of = _as_of(state, now)
+        text.append(f"\nelapsed {format_duration(state.elapsed(as_of))}")
+        text.append(f"   ETA {_eta(state, as_of)}")
         text.append(f"\nevaluations {fmt.count(state.evaluations)}")
         text.append("\nphase ")
         text.append(state.phase, "bold")
@@ -58,6 +59,17 @@ class ProgressPanel(TextPanel):
             text.append(clean(best.candidate_id, 24))
             text.append(")")
         self.show(text)
+
+
+def _as_of(state: CampaignState, now: float) -> float:
+    """The time elapsed and ETA are computed at: the last event while running.
+
+    Like tqdm, the times move when the campaign does, so an idle monitor writes
+    nothing; the status line's "quiet" marker says when the stream went silent.
+    """
+    if state.is_finished or state.last_event_at is None:
+        return now
+    return min(now, state.last_event_at)
 
 
 def _eta(state: CampaignState, now: float) -> str:

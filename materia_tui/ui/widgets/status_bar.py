@@ -106,8 +106,13 @@ def status_items(
             Item((f"rejected {fmt.count(rejected)}", f"rej {fmt.count(rejected)}"), "yellow", drop=3)
         )
     if state.last_event_at is not None and not state.is_finished:
-        ago = fmt.since(now - state.last_event_at)
-        items.append(Item((f"last {ago}", ago.removesuffix(" ago")), drop=2))
+        # A clock time, not "Ns ago": an idle monitor must write nothing, and a
+        # silent stream is flagged by the "quiet" marker at a few coarse steps.
+        last = fmt.clock(state.last_event_at)
+        items.append(Item((f"last {last}", last), drop=2))
+        silent = fmt.quiet(now - state.last_event_at)
+        if silent is not None:
+            items.append(Item((silent,), "yellow", drop=7))
     if state.name:
         items.append(Item((clean(state.name, 40), clean(state.name, 16)), "bold", drop=1))
     items.append(Item((clean(state.campaign_id, 40),)))
