@@ -180,10 +180,13 @@ def bytes_by_region(data: bytes) -> dict[str, int]:
     return counts
 
 
-def spawn_watch(campaign_id: str, base_url: str) -> PtyProcess:
+SLOW_LINK_REFRESH = 5
+
+
+def spawn_watch(campaign_id: str, base_url: str, *options: str) -> PtyProcess:
     """``materia-tui watch`` in a fresh pty, with the test servers' token."""
     env = child_env() | {"MATERIA_TOKEN": DEFAULT_TOKEN}
-    argv = [sys.executable, "-m", "materia_tui", "watch", campaign_id, "--url", base_url]
+    argv = [sys.executable, "-m", "materia_tui", "watch", campaign_id, "--url", base_url, *options]
     return PtyProcess.spawn(argv, env)
 
 
@@ -214,7 +217,9 @@ class Figures:
     idle_regions: dict[str, float] = field(default_factory=dict)
 
 
-def measure_monitor(stream_seconds: float, idle_seconds: float, result: BenchResult) -> Figures:
+def measure_monitor(
+    stream_seconds: float, idle_seconds: float, result: BenchResult, *options: str
+) -> Figures:
     script = CampaignScript(CAMPAIGN)
     history = event_dicts(script.iteration(1))
     per_iteration = len(event_dicts(CampaignScript(CAMPAIGN).iteration(2)))
@@ -227,7 +232,7 @@ def measure_monitor(stream_seconds: float, idle_seconds: float, result: BenchRes
     server.add_campaign(CAMPAIGN, meta=meta, events=history)
     figures = Figures()
     with ServerThread(server) as thread:
-        child = spawn_watch(CAMPAIGN, server.base_url)
+        child = spawn_watch(CAMPAIGN, server.base_url, *options)
         try:
             first_id = next(e for e in history if "candidates" in e)["candidates"][0]["id"]
             figures.start = child.wait_for_text(first_id, 30)
@@ -290,6 +295,7 @@ def bench(quick: bool) -> BenchResult:
     result = BenchResult("The monitor on a real terminal (pty, 120x40, 256 colours)")
     stream_seconds, idle_seconds = (4.0, 3.0) if quick else (20.0, 10.0)
     figures = measure_monitor(stream_seconds, idle_seconds, result)
+    slow_link = measure_monitor(stream_seconds, 0.5, result, "--refresh", str(SLOW_LINK_REFRESH))
     minimal_start, minimal_rate = measure_minimal(stream_seconds / 2)
     start_text = ms(figures.start) if figures.start is not None else "never"
     base_start = ms(minimal_start) if minimal_start is not None else "never"
@@ -309,6 +315,13 @@ def bench(quick: bool) -> BenchResult:
             f"minimal app, one Static at 10 Hz: {kb(minimal_rate)}",
             f"{figures.stream_rate / minimal_rate:.1f}x" if minimal_rate else "",
             meets_target=figures.stream_rate <= BYTES_TARGET,
+        ),
+        Row(
+            f"bytes, {EVENT_RATE:.0f} events/s, `--refresh {SLOW_LINK_REFRESH}` (for a slow link)",
+            "",
+            kb(slow_link.stream_rate),
+            f"default refresh: {kb(figures.stream_rate)}",
+            f"{slow_link.stream_rate / figures.stream_rate:.2f}x" if figures.stream_rate else "",
         ),
         Row(
             "idle: bytes to the terminal",

@@ -29,6 +29,22 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS = 0.1, 60.0
+
+
+def refresh_seconds(text: str) -> float:
+    """``--refresh``'s value: a number of seconds within the bounds (argparse reports the error)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not MIN_REFRESH_SECONDS <= seconds <= MAX_REFRESH_SECONDS:  # also rejects nan
+        raise argparse.ArgumentTypeError(
+            f"{text} s is outside {MIN_REFRESH_SECONDS:g}-{MAX_REFRESH_SECONDS:g} s"
+        )
+    return seconds
+
+
 def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the campaign") -> None:
     """The output choice shared by watch, replay and demo: monitor, --plain or --json."""
     output = parser.add_mutually_exclusive_group()
@@ -38,6 +54,15 @@ def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the c
         "--exit-on-complete",
         action="store_true",
         help=f"leave the full-screen monitor by itself when {what} ends",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=refresh_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="redraw the table and log at most every SECONDS while data streams, the plots every "
+        "2 x SECONDS and the small panels up to 20 times per SECONDS (default 1; raise it over "
+        f"a slow link; {MIN_REFRESH_SECONDS:g}-{MAX_REFRESH_SECONDS:g})",
     )
     parser.add_argument(
         "--notify",

@@ -40,6 +40,7 @@ async def display(
         state=state,
         title=title,
         alerts=AlertSettings(desktop=args.notify),
+        refresh=args.refresh,
     )
     return report_app_exit(app, await app.run_async())
 

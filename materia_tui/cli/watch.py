@@ -123,5 +123,6 @@ def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
         list_campaigns=list_campaigns,
         exit_on_complete=args.exit_on_complete,
         alerts=AlertSettings(desktop=args.notify),
+        refresh=args.refresh,
     )
     return report_app_exit(app, app.run())

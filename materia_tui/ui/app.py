@@ -37,7 +37,7 @@ from materia_tui.source import EventSource
 from materia_tui.source.headstart import HeadStart
 from materia_tui.source.replay import ReplayControl
 from materia_tui.state import CampaignState
-from materia_tui.ui.campaign_view import CampaignView, Section
+from materia_tui.ui.campaign_view import CampaignView, RefreshRates, Section
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.status_bar import LinkStatus
@@ -236,9 +236,11 @@ class MonitorApp(MonitorBase):
         title: str | None = None,
         now: Callable[[], float] = time.time,
         alerts: AlertSettings | None = None,
+        refresh: float | None = None,
     ) -> None:
         super().__init__(alerts=alerts)
-        self.view = CampaignView(source, campaign_id, state=state, now=now, id="campaign")
+        rates = RefreshRates.every(refresh) if refresh is not None else RefreshRates()
+        self.view = CampaignView(source, campaign_id, state=state, now=now, rates=rates, id="campaign")
         if isinstance(source, HeadStart):
             self._follow_head_start(source)
         self.exit_on_complete = exit_on_complete

@@ -9,11 +9,11 @@ a shown time changes.
 
 Two rates, because terminal bytes are what a monitor over SSH pays for: the
 small panels (status line, progress, convergence, newest) follow at up to
-``REFRESH_INTERVAL`` and repaint only the cells that changed; the candidate
-table and event log follow at most once per ``BULK_REFRESH_INTERVAL``, since
-each follow-scroll rewrites every visible line of them (Textual has no
-terminal scroll regions), and the plots, the most bytes per redraw, at most
-once per ``PLOT_REFRESH_INTERVAL``. The first change after a
+20 Hz and repaint only the cells that changed; the candidate table and event
+log follow at most once a second, since each follow-scroll rewrites every
+visible line of them (Textual has no terminal scroll regions), and the plots,
+the most bytes per redraw, at most every 2 s (``RefreshRates``; ``--refresh``
+scales them). The first change after a
 quiet spell is drawn at once (leading edge) and the last one of a burst is
 never left behind (trailing edge); user actions, pause, layout changes and
 the campaign's end draw everything at once.
@@ -64,6 +64,29 @@ WIDE_MIN_HEIGHT = 30
 REFRESH_INTERVAL = 1 / 20  # at most 20 refreshes of the small panels a second
 BULK_REFRESH_INTERVAL = 1.0  # table and event log: at most one redraw a second while data streams
 PLOT_REFRESH_INTERVAL = 2.0  # Pareto / parity plot (~6 KB a redraw at 120x40): at most one per 2 s
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRates:
+    """How often each kind of panel may redraw while data streams, in seconds.
+
+    ``--refresh SECONDS`` scales all three together: the table and log every
+    SECONDS, the plots every 2 x SECONDS, the small panels up to 20 times per
+    SECONDS (never faster than 20 Hz). Over a slow link, ``--refresh 5`` costs
+    about a fifth of the default's bytes.
+    """
+
+    small: float = REFRESH_INTERVAL
+    bulk: float = BULK_REFRESH_INTERVAL
+    plot: float = PLOT_REFRESH_INTERVAL
+
+    @classmethod
+    def every(cls, seconds: float) -> RefreshRates:
+        return cls(
+            small=max(REFRESH_INTERVAL, seconds * REFRESH_INTERVAL),
+            bulk=seconds,
+            plot=seconds * PLOT_REFRESH_INTERVAL / BULK_REFRESH_INTERVAL,
+        )
 CLOCK_INTERVAL = 1.0
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
@@ -115,9 +138,11 @@ class CampaignView(Vertical):
         *,
         state: CampaignState | None = None,
         now: Callable[[], float] = time.time,
+        rates: RefreshRates = RefreshRates(),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.rates = rates
         self.source = source
         self.campaign_id = campaign_id
         self.state = state if state is not None else CampaignState(campaign_id)
@@ -135,8 +160,8 @@ class CampaignView(Vertical):
         self._paused_at_received = 0
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
-        self._last_bulk = -BULK_REFRESH_INTERVAL  # monotonic time of the last table + log sync
-        self._last_plot = -PLOT_REFRESH_INTERVAL
+        self._last_bulk = -rates.bulk  # monotonic time of the last table + log sync
+        self._last_plot = -rates.plot
         self._table_pending = False  # the state changed since the table + log were synced
         self._plots_pending = False
         self._bulk_timer: Timer | None = None
@@ -284,7 +309,7 @@ class CampaignView(Vertical):
         if self._refresh_timer is not None:
             return
         delay = max(
-            0.001, self._last_refresh + REFRESH_INTERVAL - time.monotonic()
+            0.001, self._last_refresh + self.rates.small - time.monotonic()
         )  # Timer(0) divides by zero
         self._refresh_timer = self.set_timer(delay, self._refresh_from_state, name="refresh")
 
@@ -303,16 +328,16 @@ class CampaignView(Vertical):
     def _sync_bulky_panels_due(self, everything: bool = False) -> None:
         """Each bulky panel now if its interval has passed (or nothing more will come),
         else once it has: a burst redraws the table and log at most once per
-        ``BULK_REFRESH_INTERVAL`` and the plots once per ``PLOT_REFRESH_INTERVAL``."""
+        ``rates.bulk`` and the plots once per ``rates.plot``."""
         now = time.monotonic()
         everything = everything or self.stream_ended or self.finished
-        if self._table_pending and (everything or now >= self._last_bulk + BULK_REFRESH_INTERVAL):
+        if self._table_pending and (everything or now >= self._last_bulk + self.rates.bulk):
             self._table_pending = False
             self._last_bulk = now
             self.bulk_refreshes += 1
             self.query_one(EventLog).sync(self.state)
             self.table.sync()
-        if self._plots_pending and (everything or now >= self._last_plot + PLOT_REFRESH_INTERVAL):
+        if self._plots_pending and (everything or now >= self._last_plot + self.rates.plot):
             self._plots_pending = False
             self._last_plot = now
             self.plot_refreshes += 1
@@ -323,8 +348,8 @@ class CampaignView(Vertical):
         due = [
             at
             for pending, at in (
-                (self._table_pending, self._last_bulk + BULK_REFRESH_INTERVAL),
-                (self._plots_pending, self._last_plot + PLOT_REFRESH_INTERVAL),
+                (self._table_pending, self._last_bulk + self.rates.bulk),
+                (self._plots_pending, self._last_plot + self.rates.plot),
             )
             if pending
         ]

@@ -28,7 +28,7 @@ from materia_tui.alerts import AlertSettings
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource
 from materia_tui.ui.app import MonitorBase
-from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.campaign_view import CampaignView, RefreshRates
 from materia_tui.ui.screens.campaign_picker import CampaignLister, CampaignPicker
 from materia_tui.ui.widgets.campaigns_overview import CampaignsOverview, tab_label
 
@@ -64,9 +64,11 @@ class MultiMonitorApp(MonitorBase):
         now: Callable[[], float] = time.time,
         alerts: AlertSettings | None = None,
         title: str | None = None,
+        refresh: float | None = None,
     ) -> None:
         super().__init__(alerts=alerts)
         self.now = now
+        self.rates = RefreshRates.every(refresh) if refresh is not None else RefreshRates()
         self.exit_on_complete = exit_on_complete
         self.open_source = open_source
         self.list_campaigns = list_campaigns
@@ -78,7 +80,7 @@ class MultiMonitorApp(MonitorBase):
         self.title = clean(title) if title else f"materia-tui {names}".strip()
 
     def _new_view(self, campaign_id: str, source: EventSource) -> CampaignView:
-        view = CampaignView(source, campaign_id, now=self.now, id=f"view-{len(self.views)}")
+        view = CampaignView(source, campaign_id, now=self.now, rates=self.rates, id=f"view-{len(self.views)}")
         self.views.append(view)
         self._panes[campaign_id] = f"pane-{len(self.views) - 1}"
         return view

@@ -13,10 +13,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
 from textual.pilot import Pilot
 
 from materia_tui.ui.app import MonitorApp
-from materia_tui.ui.campaign_view import BULK_REFRESH_INTERVAL, PLOT_REFRESH_INTERVAL
+from materia_tui.ui.campaign_view import BULK_REFRESH_INTERVAL, PLOT_REFRESH_INTERVAL, RefreshRates
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.event_log import EventLog
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
@@ -28,8 +29,10 @@ NOW = T0 + 200
 
 
 @asynccontextmanager
-async def running(source: FakeSource) -> AsyncIterator[tuple[MonitorApp, Pilot[int]]]:
-    app = MonitorApp(source, "camp-123", now=lambda: NOW)
+async def running(
+    source: FakeSource, refresh: float | None = None
+) -> AsyncIterator[tuple[MonitorApp, Pilot[int]]]:
+    app = MonitorApp(source, "camp-123", now=lambda: NOW, refresh=refresh)
     async with app.run_test(size=(120, 40)) as pilot:
         yield app, pilot
 
@@ -39,10 +42,13 @@ def drawn(app: MonitorApp, source: FakeSource) -> bool:
     return source._queue.empty() and table._synced_revision == app.state.revision
 
 
-async def test_table_log_and_plot_follow_a_stream_at_a_bounded_rate() -> None:
+@pytest.mark.parametrize("refresh", [None, 2.5])
+async def test_table_log_and_plot_follow_a_stream_at_a_bounded_rate(refresh: float | None) -> None:
     source = FakeSource(campaign_items(30))
-    async with running(source) as (app, pilot):
+    async with running(source, refresh) as (app, pilot):
         view = app.view
+        rates = view.rates
+        assert rates == (RefreshRates() if refresh is None else RefreshRates(0.125, 2.5, 5.0))
 
         def refreshed_since(count: int) -> Callable[[], bool]:
             return lambda: view.refreshes > count
@@ -62,8 +68,10 @@ async def test_table_log_and_plot_follow_a_stream_at_a_bounded_rate() -> None:
         assert passes >= released
         # Once per item would be 60; the bound grows with the time the machine took.
         assert BULK_REFRESH_INTERVAL >= 0.5 and PLOT_REFRESH_INTERVAL >= BULK_REFRESH_INTERVAL  # htop-like
-        assert 1 <= table_syncs <= elapsed / BULK_REFRESH_INTERVAL + 2, (table_syncs, passes, elapsed)
-        assert view.plot_refreshes - plots <= elapsed / PLOT_REFRESH_INTERVAL + 2
+        assert 1 <= table_syncs <= elapsed / rates.bulk + 2, (table_syncs, passes, elapsed)
+        assert view.plot_refreshes - plots <= elapsed / rates.plot + 2
+        # Small panels: at most one pass per ``rates.small`` (the leading edge aside).
+        assert passes <= elapsed / rates.small + 2, (passes, elapsed)
         # The trailing edge: the last item of the burst is drawn without another event.
         await wait_for(pilot, lambda: drawn(app, source), what="the burst drawn")
         assert app.query_one(EventLog).line_count == app.state.counters.applied + app.state.counters.rejected
