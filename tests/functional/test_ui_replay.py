@@ -46,6 +46,8 @@ async def test_pause_step_speed_and_jump_to_the_end(tmp_path: Path) -> None:
         await pilot.press("space")  # pauses the replay, in the middle of a recorded gap
         assert control.paused and not app.paused  # the replay, not the display
         await wait_for(pilot, lambda: "REPLAY PAUSED" in status(app), what="paused shown")
+        # Recorded months ago, yet not "quiet": a replay's times are the recording's.
+        assert "last 00:00:" in status(app) and "quiet" not in status(app)
         applied = app.state.counters.applied
         for _ in range(12):
             await pilot.press("plus")  # x4096: without the pause it would all play at once

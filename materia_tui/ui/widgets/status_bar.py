@@ -110,7 +110,8 @@ def status_items(
         # silent stream is flagged by the "quiet" marker at a few coarse steps.
         last = fmt.clock(state.last_event_at)
         items.append(Item((f"last {last}", last), drop=2))
-        silent = fmt.quiet(now - state.last_event_at)
+        # A replay's events carry their recorded times: silence there means nothing.
+        silent = fmt.quiet(now - state.last_event_at) if replay is None else None
         if silent is not None:
             items.append(Item((silent,), "yellow", drop=7))
     if state.name:
