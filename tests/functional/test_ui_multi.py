@@ -60,7 +60,7 @@ async def test_tabs_dots_overview_rows_keys_and_the_highest_exit_code() -> None:
         row = overview_row(app, "camp-a")
         assert row[:3] == ["●", "camp-a · RO membrane screen", "live"]
         assert row[4] == f"{best:.4g} L/m2/h"
-        assert row[5] == "quiet 1m+"  # the last event was at T0 + 6 * 30 + 12 s, 208 s before NOW
+        assert row[5] == "1m+"  # quiet: the last event was at T0 + 6 * 30 + 12 s, 208 s before NOW
         assert overview_row(app, "camp-b")[2:4] == ["completed", "12/12"]
         assert overview_row(app, "camp-c")[2:4] == ["failed", "3/12"]
         await pilot.press("down", "enter")  # open camp-b from its row

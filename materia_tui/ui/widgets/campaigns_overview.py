@@ -61,7 +61,9 @@ def overview_cells(campaign_id: str, status: str, state: CampaignState, now: flo
     iteration = f"{state.current_iteration}/{total if total else '?'}"
     last = state.last_event_at
     silent = fmt.quiet(now - last) if last is not None and not state.is_finished else None
-    age = Text(silent, "yellow") if silent else Text(fmt.clock(last) if last is not None else "-")
+    # The "last" column is 8 cells: a clock time, or for a silent stream "5m+" in yellow.
+    shown = fmt.clock(last) if last is not None else "-"
+    age = Text(silent.removeprefix("quiet "), "yellow") if silent else Text(shown)
     name = clean(campaign_id, 32) + (f" · {clean(state.name, 32)}" if state.name else "")
     return (
         status_dot(status),
