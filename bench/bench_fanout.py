@@ -102,9 +102,16 @@ def http_publisher(http: aiohttp.ClientSession, base_url: str, campaign: str) ->
     return publish
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def _cpu_of(pids: tuple[int, ...]) -> tuple[float, float]:
+    times = [_cpu_seconds(pid) for pid in pids]
+    return sum(user for user, _ in times), sum(system for _, system in times)
 
 
 def ms(value: float) -> str:
@@ -137,9 +144,11 @@ async def paced_publish(publish: Publish, rate: float, count: int) -> None:
 class FanoutRun:
     """One fan-out measurement: latencies, problems, and the publishing phase's CPU."""
 
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # read by the load process - sent_at
+    arrivals: list[float] = field(default_factory=list)  # in the client's socket (kernel time) - sent_at
     problems: list[str] = field(default_factory=list)
     server_cpu: float = 0.0  # seconds, all server processes, publishing phase
+    server_system: float = 0.0  # the part of server_cpu spent in the kernel (socket writes)
     load_cpu: float = 0.0  # seconds, all load processes, publishing phase
     seconds: float = 0.0  # wall time of the publishing phase
     deliveries: int = 0  # clients x events (latencies are recorded for the probes only)
@@ -150,7 +159,8 @@ class FanoutRun:
         return Row(
             f"  {label}: server CPU per delivery (publishing phase)",
             "",
-            f"{self.server_cpu / deliveries * 1e6:.1f} us ({self.server_cpu:.1f} s in {self.seconds:.0f} s)",
+            f"{self.server_cpu / deliveries * 1e6:.1f} us (kernel {self.server_system / deliveries * 1e6:.1f}"
+            f" us; {self.server_cpu:.1f} s in {self.seconds:.0f} s)",
             f"load generator: {self.load_cpu:.1f} s CPU",
         )
 
@@ -202,13 +212,14 @@ async def many_clients(
             await process.wait()
         return run
     await asyncio.sleep(1.0)  # let the last handshakes' work settle before measuring
-    cpu_before = sum(_cpu_seconds(pid) for pid in server_pids)
+    user_before, system_before = _cpu_of(server_pids)
     started = time.monotonic()
     await paced_publish(publish, rate, count)
     for process in processes:
         assert process.stdout is not None
         report = json.loads(await asyncio.wait_for(process.stdout.readline(), 180))
         run.latencies += [value / 10_000 for value in report["latencies"]]
+        run.arrivals += [value / 10_000 for value in report.get("arrivals", ())]
         run.load_cpu += float(report.get("cpu", 0.0))
         run.probes += int(report.get("probes", 0))
         if report["missing"]:
@@ -218,7 +229,9 @@ async def many_clients(
     # Every frame is in: the servers' CPU now, before the disconnects cost them any.
     run.seconds = time.monotonic() - started
     run.deliveries = clients * count
-    run.server_cpu = sum(_cpu_seconds(pid) for pid in server_pids) - cpu_before
+    user_after, system_after = _cpu_of(server_pids)
+    run.server_system = system_after - system_before
+    run.server_cpu = user_after - user_before + run.server_system
     for process in processes:
         assert process.stdin is not None
         process.stdin.write(b"close\n")

@@ -5,7 +5,10 @@ opens CLIENTS connections to the ``ws://`` URL (at most CONCURRENCY handshakes
 at a time),
 prints ``ready`` once every handshake succeeded, then reads until each client
 has EVENTS text frames and prints one JSON line: the latencies (``receive
-time - sent_at`` of each frame, in 0.1 ms units), the problems found (missing,
+time - sent_at`` of each frame, in 0.1 ms units), the arrivals (the kernel's
+receive timestamp of the data, SO_TIMESTAMPNS, ``- sent_at``: when the frame
+was in the client's socket, whatever this process was doing; for a read that
+held several frames, the last one's, so never early), the problems found (missing,
 out of order or duplicated ``seq``) and its own CPU seconds from ``ready`` to
 the last frame. It then waits for a line (or EOF) on stdin before closing its
 sockets, so the caller can read the server's CPU before the disconnects cost
@@ -20,8 +23,8 @@ pings are answered (the server closes clients that never pong).
 
 With PROBE_EVERY = k > 1 only every k-th client is a probe, read the moment
 its data arrives and its latencies recorded; the others are drained every
-DRAIN_SECONDS (several frames per ``recv``), still checked for every frame
-once and in order. The server's work is the same (one write per client per
+DRAIN_SECONDS (several frames per ``recv``, DRAIN_SLICE clients between two
+looks at the probes), still checked for every frame once and in order. The server's work is the same (one write per client per
 event); the load generator's falls by about k-fold, so on a machine too small
 for both, the latency measured is the server's rather than the generator's.
 """
@@ -36,6 +39,7 @@ import re
 import resource
 import select
 import socket
+import struct
 import sys
 import time
 from urllib.parse import urlsplit
@@ -44,6 +48,10 @@ CONNECT_CONCURRENCY = 64
 CONNECT_TIMEOUT = 180.0
 RECEIVE_TIMEOUT = 120.0
 DRAIN_SECONDS = 0.5
+DRAIN_SLICE = 64  # lazy clients drained between two looks at the probes
+# Linux (asm-generic): receive timestamps of a socket's data, as a struct timespec.
+SO_TIMESTAMPNS = SCM_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
 _SENT_AT = b'"sent_at":'
 _SEQ = b'"seq":'
 _NUMBER = re.compile(rb"[0-9.eE+-]+")
@@ -51,8 +59,8 @@ _NUMBER = re.compile(rb"[0-9.eE+-]+")
 
 class Conn:
     __slots__ = (
-        "buffer", "expected", "last_seq", "latencies", "probe", "problems", "received", "request", "sock",
-        "state",
+        "arrivals", "buffer", "expected", "last_seq", "latencies", "probe", "problems", "received", "request",
+        "sock", "state",
     )
 
     def __init__(self, sock: socket.socket, request: bytes, expected: int) -> None:
@@ -65,10 +73,12 @@ class Conn:
         self.last_seq = 0
         self.problems = 0
         self.received = 0
-        self.latencies: list[int] = []
+        self.latencies: list[int] = []  # read by this process - sent_at, 0.1 ms units
+        self.arrivals: list[int] = []  # in the client's socket (kernel timestamp) - sent_at
 
-    def frames(self, now: float) -> bool:
-        """Parse the complete frames in the buffer; True once the connection is done
+    def frames(self, now: float, arrived: float) -> bool:
+        """Parse the complete frames in the buffer, read at ``now`` (epoch seconds) and in
+        the socket since ``arrived`` (0: unknown); True once the connection is done
         (every expected frame, or a close frame)."""
         buffer = self.buffer
         offset = 0
@@ -92,7 +102,7 @@ class Conn:
             if end > size:
                 break
             if opcode == 0x1:
-                done = self._message(bytes(buffer[start:end]), now) or done
+                done = self._message(bytes(buffer[start:end]), now, arrived) or done
             elif opcode == 0x9:
                 self.sock.send(_pong(bytes(buffer[start:end])))
             elif opcode == 0x8:
@@ -102,7 +112,7 @@ class Conn:
             del buffer[:offset]
         return done
 
-    def _message(self, payload: bytes, now: float) -> bool:
+    def _message(self, payload: bytes, now: float, arrived: float) -> bool:
         at = payload.find(_SENT_AT)
         seq_at = payload.find(_SEQ)
         if at < 0 or seq_at < 0:
@@ -117,7 +127,10 @@ class Conn:
         self.last_seq = number
         self.received += 1
         if self.probe:
-            self.latencies.append(round((now - float(sent.group())) * 10_000))
+            sent_at = float(sent.group())
+            self.latencies.append(round((now - sent_at) * 10_000))
+            if arrived:
+                self.arrivals.append(round((arrived - sent_at) * 10_000))
         return self.received >= self.expected
 
 
@@ -197,45 +210,67 @@ def _drain(conn: Conn) -> bool:
         except BlockingIOError:
             return False
         conn.buffer += data
-        if not data or conn.frames(time.time()):
+        if not data or conn.frames(time.time(), 0.0):
             return True
+
+
+def _arrival(ancdata: list[tuple[int, int, bytes]]) -> float:
+    """The kernel's receive time (epoch seconds) in a recvmsg's SCM_TIMESTAMPNS, else 0."""
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return seconds + nanoseconds / 1e9
+    return 0.0
 
 
 def receive_all(conns: list[Conn]) -> None:
     """Read until every client has its frames (or closed), at most RECEIVE_TIMEOUT.
 
     Probe clients are read the moment data arrives; the others (``--probe N``)
-    are drained every DRAIN_SECONDS, several frames per ``recv``.
+    are drained every DRAIN_SECONDS, several frames per ``recv``, DRAIN_SLICE
+    clients at a time with the probes read between slices: a drain of a few
+    thousand clients takes ~100 ms, which would otherwise be added to the
+    probes' latencies (the load generator's delay, not the server's).
     """
     poller = select.epoll(len(conns) + 1)
     by_fd = {conn.sock.fileno(): conn for conn in conns if conn.probe}
     lazy = [conn for conn in conns if not conn.probe]
-    for fd in by_fd:
+    for fd, conn in by_fd.items():
+        conn.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         poller.register(fd, select.EPOLLIN)
     waiting = len(by_fd)
     deadline = time.monotonic() + RECEIVE_TIMEOUT
     # Frames that arrived with the handshake's response.
     for fd, conn in list(by_fd.items()):
-        if conn.buffer and conn.frames(time.time()):
+        if conn.buffer and conn.frames(time.time(), 0.0):
             poller.unregister(fd)
             waiting -= 1
     next_drain = time.monotonic() + DRAIN_SECONDS
+    draining: list[Conn] | None = None  # the lazy clients of the drain under way
+    kept: list[Conn] = []  # those of them not done yet
+    ancillary = socket.CMSG_SPACE(_TIMESPEC.size)
     try:
-        while (waiting or lazy) and time.monotonic() < deadline:
-            for fd, _events in poller.poll(max(0.0, min(1.0, next_drain - time.monotonic()))):
+        while (waiting or lazy or draining) and time.monotonic() < deadline:
+            timeout = 0.0 if draining else max(0.0, min(1.0, next_drain - time.monotonic()))
+            for fd, _events in poller.poll(timeout):
                 conn = by_fd[fd]
                 try:
-                    data = conn.sock.recv(262144)
+                    data, ancdata, _flags, _address = conn.sock.recvmsg(262144, ancillary)
                 except BlockingIOError:
                     continue
                 now = time.time()
                 conn.buffer += data
-                if not data or conn.frames(now):
+                if not data or conn.frames(now, _arrival(ancdata)):
                     poller.unregister(fd)
                     waiting -= 1
-            if time.monotonic() >= next_drain:
-                lazy = [conn for conn in lazy if not _drain(conn)]
-                next_drain = time.monotonic() + DRAIN_SECONDS
+            if draining is None and time.monotonic() >= next_drain:
+                draining, lazy, kept = lazy, [], []
+            if draining is not None:
+                batch, draining = draining[:DRAIN_SLICE], draining[DRAIN_SLICE:]
+                kept += [conn for conn in batch if not _drain(conn)]
+                if not draining:
+                    lazy, draining = kept, None
+                    next_drain = time.monotonic() + DRAIN_SECONDS
     finally:
         poller.close()
 
@@ -252,6 +287,7 @@ def run(
     cpu = time.process_time() - cpu_at_ready
     report: dict[str, object] = {
         "latencies": [latency for c in conns for latency in c.latencies],
+        "arrivals": [latency for c in conns for latency in c.arrivals],
         "missing": sum(max(0, expected - c.received) for c in conns),
         "out_of_order": sum(c.problems for c in conns),
         "cpu": cpu,
