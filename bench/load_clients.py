@@ -24,9 +24,10 @@ pings are answered (the server closes clients that never pong).
 With PROBE_EVERY = k > 1 only every k-th client is a probe, read the moment
 its data arrives and its latencies recorded; the others are drained every
 DRAIN_SECONDS (several frames per ``recv``, DRAIN_SLICE clients between two
-looks at the probes), still checked for every frame once and in order. The server's work is the same (one write per client per
-event); the load generator's falls by about k-fold, so on a machine too small
-for both, the latency measured is the server's rather than the generator's.
+looks at the probes), still checked for every frame once and in order. The
+server's work is the same (one write per client per event); the load
+generator's falls by about k-fold, so on a machine too small for both, the
+latency measured is the server's rather than the generator's.
 """
 
 from __future__ import annotations
