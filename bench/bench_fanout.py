@@ -154,6 +154,30 @@ class FanoutRun:
     deliveries: int = 0  # clients x events (latencies are recorded for the probes only)
     probes: int = 0
 
+    def add(self, other: FanoutRun) -> None:
+        """Pool another round of the same case into this one."""
+        self.latencies += other.latencies
+        self.arrivals += other.arrivals
+        self.problems += other.problems
+        self.server_cpu += other.server_cpu
+        self.server_system += other.server_system
+        self.load_cpu += other.load_cpu
+        self.seconds += other.seconds
+        self.deliveries += other.deliveries
+        self.probes += other.probes
+
+    def arrival_row(self, label: str) -> Row:
+        """When the frames were in the clients' sockets (kernel timestamps): the server's
+        delivery without the load generator's own scheduling delay before it reads."""
+        values = self.arrivals
+        return Row(
+            f"  {label}: in the client's socket (kernel receive time): p50 / p99 / max",
+            "",
+            f"{ms(percentile(values, 50))} / {ms(percentile(values, 99))} / "
+            f"{ms(max(values, default=float('nan')))}",
+            f"read by the client: p99 {ms(percentile(self.latencies, 99))}",
+        )
+
     def cpu_row(self, label: str) -> Row:
         deliveries = max(1, self.deliveries)
         return Row(
@@ -447,6 +471,7 @@ async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult
             run = await one_process(http, clients, seconds, probe_every=probe_every)
             what = f"one process, {clients:,} clients, 10 events/s{_probed(probe_every)}"
             result.rows.append(latency_row(what, 0.100, run.latencies, baseline))
+            result.rows.append(run.arrival_row(f"{clients:,} clients"))
             result.rows.append(run.cpu_row(f"{clients:,} clients"))
             check(result, what, run)
 
@@ -478,6 +503,7 @@ async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult
             run = await two_on_redis(redis_url, clients, seconds, probe_every=probe_every)
             what = f"two processes on Redis, {clients:,} clients, 10 events/s{_probed(probe_every)}"
             result.rows.append(latency_row(what, 0.150, run.latencies, base.latencies))
+            result.rows.append(run.arrival_row(f"{clients:,} clients, both servers"))
             result.rows.append(run.cpu_row(f"{clients:,} clients, both servers"))
             check(result, what, run)
     result.notes.append(
@@ -490,10 +516,11 @@ async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult
 
 
 async def run_compare(
-    old: Path, levels: list[int], seconds: float, cases: list[str], probe_every: int = 1
+    old: Path, levels: list[int], seconds: float, cases: list[str], probe_every: int = 1, rounds: int = 1
 ) -> BenchResult:
     """Each case and level with the serve processes of ``old`` (before) and of this checkout
-    (after), back to back, so both see the same neighbours' load."""
+    (after), back to back, so both see the same neighbours' load; with ``rounds`` > 1 the
+    order alternates (before-after, after-before, ...) and the rounds are pooled."""
     result = BenchResult(f"serve fan-out: before ({old}) vs after (this checkout), interleaved")
     raise_fd_limit(2 * max(levels) + 1024)
     redis_url = redis_url_or_none(result) if "redis" in cases else None
@@ -501,14 +528,17 @@ async def run_compare(
         for case in cases:
             for clients in levels:
                 runs: dict[str, FanoutRun] = {}
-                for label, tree in (("before", old), ("after", ROOT)):
-                    if case == "memory":
-                        runs[label] = await one_process(http, clients, seconds, tree, probe_every)
-                    elif redis_url is not None:
-                        runs[label] = await two_on_redis(redis_url, clients, seconds, tree, probe_every)
-                    else:
-                        continue
-                    check(result, f"{case}, {clients:,} clients, {label}", runs[label])
+                for round_ in range(rounds):
+                    order = [("before", old), ("after", ROOT)]
+                    for label, tree in order if round_ % 2 == 0 else order[::-1]:
+                        if case == "memory":
+                            run = await one_process(http, clients, seconds, tree, probe_every)
+                        elif redis_url is not None:
+                            run = await two_on_redis(redis_url, clients, seconds, tree, probe_every)
+                        else:
+                            continue
+                        check(result, f"{case}, {clients:,} clients, {label}", run)
+                        runs.setdefault(label, FanoutRun()).add(run)
                 if not runs:
                     continue
                 target = 0.100 if case == "memory" else 0.150
@@ -521,8 +551,12 @@ async def run_compare(
                         after99 = percentile(run.latencies, 99)
                         row.ratio = f"{after99 / before99:.2f}x" if before99 > 0 else ""
                     result.rows.append(row)
+                    result.rows.append(run.arrival_row(label))
                     result.rows.append(run.cpu_row(label))
-    result.notes.append(f"{seconds:.0f} s per case at 10 events/s; before and after run back to back.")
+    result.notes.append(
+        f"{seconds:.0f} s per case at 10 events/s; before and after run back to back"
+        + (f", {rounds} rounds in alternating order, pooled." if rounds > 1 else ".")
+    )
     if probe_every > 1:
         result.notes.append(
             f"Latencies of every {probe_every}th client (the probes); the others drained every 0.5 s "
@@ -541,6 +575,8 @@ def main() -> None:
     parser.add_argument("--clients", help="comma-separated client counts, e.g. 10,1000,5000")
     parser.add_argument("--seconds", type=float, default=10.0, help="with --compare: seconds per case")
     parser.add_argument("--cases", default="memory,redis", help="with --compare: memory, redis or both")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --compare: rounds per case, alternating the order, pooled")
     parser.add_argument("--probe-every", type=int, default=1,
                         help="record latencies of every Nth client only (the rest drained in batches)")
     parser.add_argument("--compare", type=Path, metavar="TREE",
@@ -550,7 +586,9 @@ def main() -> None:
     if args.compare is not None:
         levels = levels or [10, 1000, 5000]
         cases = args.cases.split(",")
-        compare = run_compare(args.compare.resolve(), levels, args.seconds, cases, args.probe_every)
+        compare = run_compare(
+            args.compare.resolve(), levels, args.seconds, cases, args.probe_every, args.rounds
+        )
         result = asyncio.run(compare)
     else:
         result = asyncio.run(run_bench(args.quick, levels))
