@@ -72,10 +72,13 @@ class FieldView(Mapping[str, V]):
 class Layout:
     """The keys of a record's four sections and where their values sit."""
 
-    __slots__ = ("_successors", "bounds", "indexes", "keys")
+    __slots__ = ("_successors", "bounds", "head", "indexes", "keys")
 
     def __init__(self, keys: Sections) -> None:
         self.keys = keys
+        # The proposal's keys flat, sections split by 0 (never a key): what the
+        # hot paths compare a new proposal with, one list instead of three tuples.
+        self.head: list[object] = [*keys[0], 0, *keys[1], 0, *keys[2]]
         indexes: list[dict[str, int]] = []
         bounds = [0]
         for section in keys:
@@ -189,11 +192,14 @@ class CandidateRecord:
         # case (no measurement yet, same keys as the previous one) is kept short.
         if objectives:
             keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), tuple(objectives))
+            self._layout = layout_for(keys)
             values = (*parameters.values(), *predicted.values(), *uncertainty.values(), *objectives.values())
         else:
-            keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), ())
+            layout = _last_layout  # the usual case, checked here without a call
+            if [*parameters, 0, *predicted, 0, *uncertainty] != layout.head or layout.keys[3]:
+                layout = layout_for((tuple(parameters), tuple(predicted), tuple(uncertainty), ()))
+            self._layout = layout
             values = (*parameters.values(), *predicted.values(), *uncertainty.values())
-        self._layout = layout_for(keys)
         self._values: tuple[object, ...] = values
 
     def _replace(self, section: int, mapping: Mapping[str, object]) -> None:
@@ -226,8 +232,8 @@ class CandidateRecord:
     ) -> None:
         """Replace the proposal in one step (one tuple built, not three)."""
         old = self._layout
-        keys = (tuple(parameters), tuple(predicted), tuple(uncertainty), old.keys[3])
-        self._layout = old if keys == old.keys else layout_for(keys)
+        if [*parameters, 0, *predicted, 0, *uncertainty] != old.head:
+            self._layout = layout_for((tuple(parameters), tuple(predicted), tuple(uncertainty), old.keys[3]))
         measured = self._values[old.bounds[3] :]
         self._values = (*parameters.values(), *predicted.values(), *uncertainty.values(), *measured)
 

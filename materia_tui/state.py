@@ -52,6 +52,8 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled
 NAN = math.nan
 LOG_LENGTH = 1000
 ETA_WINDOW = 5
+_NAN_ROW = array("d", [NAN])
+_NO_VALUES: dict[str, float] = {}  # never mutated: a new candidate's measurements
 
 
 @dataclass(slots=True)
@@ -266,21 +268,29 @@ class CampaignState:
         """Fold one event in. ``received_at`` (epoch seconds) stands in for a
         missing or unreadable event timestamp."""
         seq = event.seq
+        counters = self.counters
         if seq is not None:
-            if self._seen(seq):
-                self.counters.duplicates += 1
+            if seq == self._seq_watermark + 1 and not self._seqs_above:
+                # The next seq in order (the usual case): nothing held above the
+                # watermark, so last_seq is the watermark and this is no gap.
+                self._seq_watermark = self.last_seq = seq
+            elif self._seen(seq):
+                counters.duplicates += 1
                 return "duplicate"
-            self._mark_seen(seq)
-        at = _event_time(event.timestamp, received_at)
+            else:
+                self._mark_seen(seq)
+        timestamp = event.timestamp
+        at = _event_time(timestamp, received_at) if timestamp else received_at
         self.last_event_at = received_at
-        self.counters.applied += 1
-        by_type = self.counters.by_type
-        by_type[event.type] = by_type.get(event.type, 0) + 1
+        counters.applied += 1
+        by_type = counters.by_type
+        kind = event.type
+        by_type[kind] = by_type.get(kind, 0) + 1
         self.revision += 1
         self.log.append(LogEntry(received_at, event))
         if self.status in ("waiting", "pending"):
             self.status = "running"
-        _HANDLERS[event.type](self, event, at)
+        _HANDLERS[kind](self, event, at)
         return "applied"
 
     # ----- seq bookkeeping -------------------------------------------------
@@ -328,30 +338,37 @@ class CampaignState:
             self.phase = "optimizing acquisition"
 
     def _on_candidates_proposed(self, event: CandidatesProposed, at: float) -> None:
+        batch = event.candidates
         record = self._iteration(event.iteration)
         record.proposed_at = at
-        record.proposed += len(event.candidates)
+        record.proposed += len(batch)
         candidates, candidate_list = self.candidates, self.candidate_list
         iteration, revision = event.iteration, self.revision
-        for c in event.candidates:
-            existing = candidates.get(c.id)
+        get, append = candidates.get, candidate_list.append
+        added = 0
+        for c in batch:
+            cid = c.id
+            existing = get(cid)
             if existing is None:
-                # Built with its final values: default dicts replaced at once would
-                # only be garbage (this loop runs for every proposed candidate).
+                # Built with its final values, positionally: this line runs for
+                # every proposed candidate.
                 existing = CandidateRecord(
-                    c.id, len(candidate_list), iteration, c.parameters, c.predicted, c.uncertainty,
-                    c.acquisition_value, revision=revision,
+                    cid, len(candidate_list), iteration, c.parameters, c.predicted, c.uncertainty,
+                    c.acquisition_value, _NO_VALUES, True, None, "proposed", False, revision,
                 )
-                candidates[c.id] = existing
-                candidate_list.append(existing)
-                for column in self._columns:
-                    column.append(NAN)
+                candidates[cid] = existing
+                append(existing)
+                added += 1
                 continue
             existing.iteration = iteration
             existing.propose(c.parameters, c.predicted, c.uncertainty)
             existing.acquisition_value = c.acquisition_value
             existing.revision = revision
-        if not self.is_finished:
+        if added and self._columns:  # the new rows' measurements: none yet
+            gap = _NAN_ROW * added
+            for column in self._columns:
+                column.extend(gap)
+        if self.status not in TERMINAL_STATUSES:
             self.phase = "evaluating candidates"
 
     def _on_candidates_evaluated(self, event: CandidatesEvaluated, at: float) -> None:
