@@ -125,19 +125,30 @@ def raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, needed), hard))
 
 
+# With a memory bus the POST that publishes an event is answered after that event's
+# fan-out, so a publisher that awaits each POST (closed loop, the default) sends the
+# next event late whenever a fan-out overruns its 100 ms, and its latency starts late:
+# a backlog never shows. Open loop (--open-loop): every event leaves on schedule.
+OPEN_LOOP = False
+
+
 async def paced_publish(publish: Publish, rate: float, count: int) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
+    pending: list[asyncio.Task[object]] = []
     for index in range(count):
         await asyncio.sleep(max(0.0, start + index / rate - loop.time()))
-        await publish(
-            {
-                "type": "convergence_update",
-                "metric": index / count,
-                "converged": False,
-                "sent_at": time.time(),
-            }
-        )
+        event: dict[str, object] = {
+            "type": "convergence_update",
+            "metric": index / count,
+            "converged": False,
+            "sent_at": time.time(),
+        }
+        if OPEN_LOOP:
+            pending.append(asyncio.create_task(publish(event)))  # type: ignore[arg-type]
+        else:
+            await publish(event)
+    await asyncio.gather(*pending)
 
 
 @dataclass
@@ -511,6 +522,7 @@ async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult
         "publisher and clients all on this 2-core machine. '1 in N timed': only every Nth client is "
         "read as its frames arrive and timed, the others are drained every 0.5 s (all are checked for "
         "every event once, in order); server CPU: publishing phase only."
+        + (" Open loop: every event published on schedule, whatever the answers." if OPEN_LOOP else "")
     )
     return result
 
@@ -553,6 +565,8 @@ async def run_compare(
                     result.rows.append(row)
                     result.rows.append(run.arrival_row(label))
                     result.rows.append(run.cpu_row(label))
+    if OPEN_LOOP:
+        result.notes.append("Open loop: every event published on schedule, whatever the server's answers.")
     result.notes.append(
         f"{seconds:.0f} s per case at 10 events/s; before and after run back to back"
         + (f", {rounds} rounds in alternating order, pooled." if rounds > 1 else ".")
@@ -579,9 +593,13 @@ def main() -> None:
                         help="with --compare: rounds per case, alternating the order, pooled")
     parser.add_argument("--probe-every", type=int, default=1,
                         help="record latencies of every Nth client only (the rest drained in batches)")
+    parser.add_argument("--open-loop", action="store_true",
+                        help="publish every event on schedule, not after the previous one's answer")
     parser.add_argument("--compare", type=Path, metavar="TREE",
                         help="also run serve from TREE (a checkout of another version), interleaved")
     args = parser.parse_args()
+    global OPEN_LOOP
+    OPEN_LOOP = args.open_loop
     levels = [int(n) for n in args.clients.split(",")] if args.clients else None
     if args.compare is not None:
         levels = levels or [10, 1000, 5000]
