@@ -23,6 +23,7 @@ MAX_LAYOUTS = 4096  # distinct key sets remembered; a hostile stream cannot grow
 MAX_SUCCESSORS = 64
 
 _EMPTY: Mapping[str, object] = {}
+_new_record = object.__new__
 
 
 class FieldView(Mapping[str, V]):
@@ -201,6 +202,38 @@ class CandidateRecord:
             self._layout = layout
             values = (*parameters.values(), *predicted.values(), *uncertainty.values())
         self._values: tuple[object, ...] = values
+
+    @classmethod
+    def proposed(
+        cls,
+        id: str,
+        row: int,
+        iteration: int | None,
+        parameters: Mapping[str, ParameterValue],
+        predicted: Mapping[str, float],
+        uncertainty: Mapping[str, float],
+        acquisition_value: float | None,
+        revision: int,
+    ) -> CandidateRecord:
+        """A new, unmeasured candidate: what ``__init__`` builds for these
+        arguments, by the shortest path (the reducer calls this for every
+        proposed candidate)."""
+        self = _new_record(cls)
+        self.id = id
+        self.row = row
+        self.iteration = iteration
+        self.acquisition_value = acquisition_value
+        self.feasible = True
+        self.error = None
+        self.status = "proposed"
+        self.on_front = False
+        self.revision = revision
+        layout = _last_layout
+        if [*parameters, 0, *predicted, 0, *uncertainty] != layout.head or layout.keys[3]:
+            layout = layout_for((tuple(parameters), tuple(predicted), tuple(uncertainty), ()))
+        self._layout = layout
+        self._values = (*parameters.values(), *predicted.values(), *uncertainty.values())
+        return self
 
     def _replace(self, section: int, mapping: Mapping[str, object]) -> None:
         old = self._layout

@@ -53,7 +53,6 @@ NAN = math.nan
 LOG_LENGTH = 1000
 ETA_WINDOW = 5
 _NAN_ROW = array("d", [NAN])
-_NO_VALUES: dict[str, float] = {}  # never mutated: a new candidate's measurements
 
 
 @dataclass(slots=True)
@@ -344,17 +343,17 @@ class CampaignState:
         record.proposed += len(batch)
         candidates, candidate_list = self.candidates, self.candidate_list
         iteration, revision = event.iteration, self.revision
-        get, append = candidates.get, candidate_list.append
+        get, append, new_record = candidates.get, candidate_list.append, CandidateRecord.proposed
         added = 0
         for c in batch:
             cid = c.id
             existing = get(cid)
             if existing is None:
-                # Built with its final values, positionally: this line runs for
-                # every proposed candidate.
-                existing = CandidateRecord(
+                # Built with its final values by the short path: this line runs
+                # for every proposed candidate.
+                existing = new_record(
                     cid, len(candidate_list), iteration, c.parameters, c.predicted, c.uncertainty,
-                    c.acquisition_value, _NO_VALUES, True, None, "proposed", False, revision,
+                    c.acquisition_value, revision,
                 )
                 candidates[cid] = existing
                 append(existing)

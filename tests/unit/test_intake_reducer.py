@@ -118,3 +118,21 @@ def test_seq_bookkeeping_matches_a_set_of_seen_seqs(seqs: list[int]) -> None:
             seen.add(seq)
     assert state.last_seq == newest and state.counters.gaps == gaps
     assert state.counters.duplicates == len(seqs) - len(seen)
+
+
+@settings(max_examples=200, deadline=None)
+@given(section, section, section, st.none() | st.floats(-1, 1), st.integers(0, 5))
+def test_the_short_constructor_builds_what_the_long_one_does(
+    parameters: dict[str, float],
+    predicted: dict[str, float],
+    uncertainty: dict[str, float],
+    acquisition: float | None,
+    revision: int,
+) -> None:
+    CandidateRecord("m", 0, 1, {"x": 1.0}, {}, {}, None, {"f": 2.0})  # a measured previous layout
+    short = CandidateRecord.proposed("c", 3, 2, parameters, predicted, uncertainty, acquisition, revision)
+    long = CandidateRecord("c", 3, 2, parameters, predicted, uncertainty, acquisition, revision=revision)
+    assert short == long and short.parameter_names == long.parameter_names
+    for name in ("parameters", "predicted", "uncertainty", "objectives"):
+        assert list(getattr(short, name).items()) == list(getattr(long, name).items())
+    assert short.objectives == {} and short.measured("f") is None
