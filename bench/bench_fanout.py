@@ -14,13 +14,23 @@ same run: the same path with 10 clients. Correctness: every client gets every
 event, in order, once (a violation fails the run).
 
 Server CPU per delivery is the servers' CPU during the publishing phase only
-(handshakes excluded) divided by the deliveries; the load processes report
-their own CPU over the same phase, since on 2 cores they compete with the
-server for it.
+(handshakes excluded) divided by the deliveries, with its kernel share (on
+loopback the sender's ``send`` also runs the receiving socket's TCP input);
+the load processes report their own CPU over the same phase, since on 2 cores
+they compete with the server for it. Beside each latency (frame read by the
+load process) is the kernel's receive timestamp of the same frames: when they
+were in the client's socket, without the load process's own delay.
+
+With the memory bus a POST is answered after its event's fan-out, so the
+default (closed-loop) publisher sends the next event late whenever a fan-out
+overruns 100 ms; ``--open-loop`` publishes every event on schedule and shows
+the backlog (the Redis publisher never waits for the servers).
 
     .venv/bin/python bench/bench_fanout.py [--quick]      # quick: 500 clients for 4 s
     # before/after, interleaved in one run: serve processes from another checkout
     .venv/bin/python bench/bench_fanout.py --compare /tmp/old-tree --clients 10,1000,5000
+    # ... 1 client in 10 timed, 2 rounds in alternating order, open-loop publisher
+    .venv/bin/python bench/bench_fanout.py --compare /tmp/old-tree --probe-every 10 --rounds 2 --open-loop
 """
 
 from __future__ import annotations
