@@ -147,6 +147,17 @@ class _Section(Generic[V]):
         record._replace(self.section, value)
 
 
+def _unmeasured_layout(
+    parameters: Mapping[str, object], predicted: Mapping[str, object], uncertainty: Mapping[str, object]
+) -> Layout:
+    """The layout of a proposal without measurements: usually the previous one's,
+    recognised by one flat key list instead of building three tuples."""
+    layout = _last_layout
+    if [*parameters, 0, *predicted, 0, *uncertainty] != layout.head or layout.keys[3]:
+        layout = layout_for((tuple(parameters), tuple(predicted), tuple(uncertainty), ()))
+    return layout
+
+
 class CandidateRecord:
     """A candidate: identity, the latest proposal and the latest measurement."""
 
@@ -196,10 +207,7 @@ class CandidateRecord:
             self._layout = layout_for(keys)
             values = (*parameters.values(), *predicted.values(), *uncertainty.values(), *objectives.values())
         else:
-            layout = _last_layout  # the usual case, checked here without a call
-            if [*parameters, 0, *predicted, 0, *uncertainty] != layout.head or layout.keys[3]:
-                layout = layout_for((tuple(parameters), tuple(predicted), tuple(uncertainty), ()))
-            self._layout = layout
+            self._layout = _unmeasured_layout(parameters, predicted, uncertainty)
             values = (*parameters.values(), *predicted.values(), *uncertainty.values())
         self._values: tuple[object, ...] = values
 
@@ -228,10 +236,7 @@ class CandidateRecord:
         self.status = "proposed"
         self.on_front = False
         self.revision = revision
-        layout = _last_layout
-        if [*parameters, 0, *predicted, 0, *uncertainty] != layout.head or layout.keys[3]:
-            layout = layout_for((tuple(parameters), tuple(predicted), tuple(uncertainty), ()))
-        self._layout = layout
+        self._layout = _unmeasured_layout(parameters, predicted, uncertainty)
         self._values = (*parameters.values(), *predicted.values(), *uncertainty.values())
         return self
 
