@@ -21,6 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from materia_tui.publish import MemoryPublisher
+from materia_tui.server import layout
 from materia_tui.server.app import RunningServer, start_server
 from materia_tui.server.auth import NoAuth
 from materia_tui.server.bus import MemoryBus
@@ -197,6 +198,22 @@ async def test_a_compressed_connection_never_gets_pre_encoded_frames() -> None:
 MIN_HAZARDS = 5
 
 
+class _ResumeHook:
+    """A transport's protocol, wrapped: after the real ``resume_writing`` runs, ``hook``
+    runs in the same callback -- before any task, the client's sender included, wakes."""
+
+    def __init__(self, protocol: Any, hook: Callable[[], None]) -> None:
+        self._protocol = protocol
+        self._hook = hook
+
+    def resume_writing(self) -> None:
+        self._protocol.resume_writing()
+        self._hook()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._protocol, name)
+
+
 class SlowReader:
     """A raw client in a thread: reads nothing until ``go`` is set, then reads in small
     sips, collecting the seq of every text frame until it has ``last_seq`` or the close."""
@@ -242,52 +259,69 @@ async def test_direct_writes_wait_behind_queued_frames_of_a_slow_reader(
 ) -> None:
     """While a client's queue holds frames, new frames join the queue even when its
     transport has room again: writing them directly would overtake the queued ones."""
-    publisher = MemoryPublisher(bus)
     reader = await asyncio.to_thread(SlowReader, server.port, f"/ws/campaigns/{CAMPAIGN}")
     await wait_until(lambda: len(server.fanout.streams(CAMPAIGN)) == 1, what="the stream")
     (stream,) = server.fanout.streams(CAMPAIGN)
     _shrink_send_buffer(stream)
+    transport = stream._transport
+    assert transport is not None
+    # Resume only once the transport's buffer is empty: the moment a direct write
+    # would look safe if the code forgot the queue.
+    transport.set_write_buffer_limits(high=8192, low=0)
     published = 0
 
-    async def publish() -> None:
+    def publish() -> None:
         nonlocal published
         published += 1
-        await publisher.publish(CAMPAIGN, padded(published, 2000))
+        body = layout.event_body(CAMPAIGN, padded(published, 2000), now=layout.utc_now_iso())
+        bus.publish_now(CAMPAIGN, [body])
 
     # 1. Direct writes until the client's buffers are full and frames queue up.
-    async with asyncio.timeout(30):
-        while stream.queued == 0:
-            await publish()
+    while stream.queued == 0:
+        publish()
+        await asyncio.sleep(0)
+        assert published < 10_000, "the transport never paused"
     direct_before = stream.direct_writes
     assert direct_before > 0 and stream.writing_paused
-    # 2. The reader starts sipping. One frame per loop iteration: whenever the
-    #    transport resumes while frames are still queued, the next offer sees an
-    #    empty transport buffer and a non-empty queue -- the case under test.
-    reader.go.set()
+    # 2. The reader sips. Each time the transport resumes with older frames still
+    #    queued, a frame is published in that same callback, before the sender runs:
+    #    an empty transport buffer and a non-empty queue -- the case under test --
+    #    on every resume rather than when the scheduler happens to allow it.
     hazards = 0
-    # How often the race window opens depends on the scheduler; on a loaded CI box a
-    # few are what 60 s gives, and one is enough to overtake if the code allowed it.
-    async with asyncio.timeout(60):
-        while hazards < MIN_HAZARDS or published < 400:
-            if stream.queued and not stream.writing_paused:
-                hazards += 1
-            await publish()
-            await asyncio.sleep(0)
+
+    def publish_while_queued() -> None:
+        nonlocal hazards
+        if stream.queued and stream.unsent_bytes == 0:
+            hazards += 1
+            publish()
+
+    protocol = transport.get_protocol()
+    transport.set_protocol(_ResumeHook(protocol, publish_while_queued))
+    reader.go.set()
+    try:
+        async with asyncio.timeout(60):
+            while hazards < MIN_HAZARDS or published < 400:
+                # A burst deep enough that aiohttp's sender, past its 64 KiB output
+                # limit, waits for the transport to drain with frames still queued.
+                while stream.queued < 50:
+                    publish()
+                await asyncio.sleep(0.001)
+    finally:
+        transport.set_protocol(protocol)
     # 3. Drain: then the direct path must take over again (once the transport, too,
-    #    has handed everything to the kernel). The reader still sips, so after a frame
-    #    or two the kernel's buffer may be full again and frames queue once more.
+    #    has handed everything to the kernel).
     await wait_until(lambda: stream.on_direct_path and stream.unsent_bytes == 0, timeout=30,
                      what="the queue to drain")
     queued_total = stream.queued_writes
     direct_after_drain = stream.direct_writes
-    await publish()
+    publish()
     assert stream.direct_writes == direct_after_drain + 1 and stream.queued_writes == queued_total
     for _ in range(4):
-        await publish()
+        publish()
     reader.last_seq = published
     await asyncio.to_thread(reader.thread.join, 30)
     assert reader.error is None, reader.error
-    assert hazards >= MIN_HAZARDS, "the test never offered a frame while older ones were queued"
+    assert hazards >= MIN_HAZARDS
     assert reader.seqs == list(range(1, published + 1)), "lost, repeated or reordered frames"
     assert queued_total > 0
     assert stream.direct_writes > direct_before  # back on the direct path after draining
