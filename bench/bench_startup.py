@@ -21,6 +21,10 @@ and noisy, so only same-run medians and ratios mean anything):
 ``git archive HEAD | tar -x -C /tmp/before``) in every round, for a
 before/after ratio measured under the same load.
 
+The package's bytecode is compiled first (``bench.common.ensure_bytecode``): a
+user's second start never compiles it again, while this machine's
+PYTHONDONTWRITEBYTECODE would make every timed start do so.
+
 After the rounds: an import-time breakdown of the watch path
 (``python -X importtime``, median of 3): self time per top-level package and
 the cumulative time of the modules that matter, plus a check that the watch
@@ -41,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_terminal import MINIMAL_APP, PtyProcess, child_env
-from bench.common import BenchResult, Row, median, ms, render_table
+from bench.common import BenchResult, Row, ensure_bytecode, median, ms, render_table
 from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
 from tests.support.import_hygiene import FORBIDDEN, WATCH_PATH
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
@@ -143,6 +147,8 @@ def import_breakdown(env: dict[str, str]) -> tuple[dict[str, float], dict[str, f
 def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
     result = BenchResult("Start-up: `materia-tui watch ID` to first data (pty, 120x40)")
     rounds = runs or (3 if quick else 9)
+    for tree in (ROOT, compare) if compare is not None else (ROOT,):
+        ensure_bytecode(tree)
     script = CampaignScript(CAMPAIGN)
     history = event_dicts(script.iteration(1))
     needle = next(e for e in history if "candidates" in e)["candidates"][0]["id"]

@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchResult, Row, ms, run_cli
+from bench.common import BenchResult, Row, ensure_bytecode, ms, run_cli
 from tests.support.fake_source import CampaignScript, campaign_metadata, event_dicts
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread
 
@@ -293,6 +293,7 @@ def describe_regions(rates: dict[str, float]) -> str:
 
 def bench(quick: bool) -> BenchResult:
     result = BenchResult("The monitor on a real terminal (pty, 120x40, 256 colours)")
+    ensure_bytecode(ROOT)
     stream_seconds, idle_seconds = (4.0, 3.0) if quick else (20.0, 10.0)
     figures = measure_monitor(stream_seconds, idle_seconds, result)
     slow_link = measure_monitor(stream_seconds, 0.5, result, "--refresh", str(SLOW_LINK_REFRESH))
