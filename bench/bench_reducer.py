@@ -27,11 +27,17 @@ def bench(quick: bool) -> BenchResult:
     repeat = 2 if quick else 5
     frames = proposed_frames(n)
 
-    baseline = best_of(lambda: [json.loads(f) for f in frames], repeat)
+    # Both loops drop what they decode: keeping 50k results alive would time the
+    # garbage collector's scans of a growing heap, not the decoding.
+    def loads_all() -> None:
+        for f in frames:
+            json.loads(f)
 
     def parse_all() -> None:
         for f in frames:
             parse(f)
+
+    baseline = best_of(loads_all, repeat)
 
     parse_time = best_of(parse_all, repeat)
     events = [parse(f) for f in frames]
@@ -70,7 +76,7 @@ def bench(quick: bool) -> BenchResult:
             "(part of intake >= 50k/s)",
             rate(parse_time),
             f"json.loads {rate(baseline)}",
-            f"{baseline / parse_time:.2f}x (faster than json.loads)",
+            f"{parse_time / baseline:.2f}x json.loads' time",
         ),
         Row("reduce 5-candidate frames", "", f"{rate(reduce_time)} ({us(reduce_time)})"),
         Row(
@@ -79,12 +85,12 @@ def bench(quick: bool) -> BenchResult:
             f"{rate(reduce_app_gc)} ({us(reduce_app_gc)})",
         ),
         Row(
-            "parse + reduce 5-candidate frames",
+            "parse + reduce 5-candidate frames (gc as materia-tui runs)",
             ">= 50k/s",
-            f"{rate(parse_time + reduce_time)} ({us(parse_time + reduce_time)})",
+            f"{rate(parse_time + reduce_app_gc)} ({us(parse_time + reduce_app_gc)})",
             f"json.loads {us(baseline)}",
-            f"{(parse_time + reduce_time) / baseline:.2f}x json.loads' time",
-            meets_target=n / (parse_time + reduce_time) >= 50_000,
+            f"{(parse_time + reduce_app_gc) / baseline:.2f}x json.loads' time",
+            meets_target=n / (parse_time + reduce_app_gc) >= 50_000,
         ),
         Row("reduce a whole synthetic campaign (all event types)", "", rate(mixed_time, len(mixed))),
     ]
