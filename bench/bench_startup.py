@@ -147,8 +147,9 @@ def import_breakdown(env: dict[str, str]) -> tuple[dict[str, float], dict[str, f
 def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
     result = BenchResult("Start-up: `materia-tui watch ID` to first data (pty, 120x40)")
     rounds = runs or (3 if quick else 9)
-    for tree in (ROOT, compare) if compare is not None else (ROOT,):
-        ensure_bytecode(tree)
+    ensure_bytecode(ROOT)
+    if compare is not None:
+        ensure_bytecode(compare)
     script = CampaignScript(CAMPAIGN)
     history = event_dicts(script.iteration(1))
     needle = next(e for e in history if "candidates" in e)["candidates"][0]["id"]

@@ -321,7 +321,7 @@ async def test_direct_writes_wait_behind_queued_frames_of_a_slow_reader(
     reader.last_seq = published
     await asyncio.to_thread(reader.thread.join, 30)
     assert reader.error is None, reader.error
-    assert hazards >= MIN_HAZARDS
+    assert hazards >= MIN_HAZARDS, "the test never offered a frame while older ones were queued"
     assert reader.seqs == list(range(1, published + 1)), "lost, repeated or reordered frames"
     assert queued_total > 0
     assert stream.direct_writes > direct_before  # back on the direct path after draining
