@@ -199,14 +199,20 @@ class FanoutRun:
             f"read by the client: p99 {ms(percentile(self.latencies, 99))}",
         )
 
-    def cpu_row(self, label: str) -> Row:
+    def cpu_row(self, label: str, clients: int) -> Row:
+        """Server CPU per delivery, and what it adds up to: one event to every client
+        costs ``clients`` deliveries; on one process that is one core's time, a floor
+        under the event's last delivery."""
         deliveries = max(1, self.deliveries)
+        per_delivery = self.server_cpu / deliveries
+        wall = max(self.seconds, 1e-9)
         return Row(
             f"  {label}: server CPU per delivery (publishing phase)",
             "",
-            f"{self.server_cpu / deliveries * 1e6:.1f} us (kernel {self.server_system / deliveries * 1e6:.1f}"
-            f" us; {self.server_cpu:.1f} s in {self.seconds:.0f} s)",
-            f"load generator: {self.load_cpu:.1f} s CPU",
+            f"{per_delivery * 1e6:.1f} us (kernel {self.server_system / deliveries * 1e6:.1f}"
+            f" us; {self.server_cpu:.1f} s in {self.seconds:.0f} s); one event to all "
+            f"{clients:,}: {ms(per_delivery * clients)} of CPU",
+            f"load generator: {self.load_cpu:.1f} s CPU ({self.load_cpu / wall:.2f} of a core)",
         )
 
 
@@ -493,7 +499,7 @@ async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult
             what = f"one process, {clients:,} clients, 10 events/s{_probed(probe_every)}"
             result.rows.append(latency_row(what, 0.100, run.latencies, baseline))
             result.rows.append(run.arrival_row(f"{clients:,} clients"))
-            result.rows.append(run.cpu_row(f"{clients:,} clients"))
+            result.rows.append(run.cpu_row(f"{clients:,} clients", clients))
             check(result, what, run)
 
         # 2. Publish -> client state applied, 100 events/s (WebSocketSource + CampaignState).
@@ -525,7 +531,7 @@ async def run_bench(quick: bool, levels: list[int] | None = None) -> BenchResult
             what = f"two processes on Redis, {clients:,} clients, 10 events/s{_probed(probe_every)}"
             result.rows.append(latency_row(what, 0.150, run.latencies, base.latencies))
             result.rows.append(run.arrival_row(f"{clients:,} clients, both servers"))
-            result.rows.append(run.cpu_row(f"{clients:,} clients, both servers"))
+            result.rows.append(run.cpu_row(f"{clients:,} clients, both servers", clients))
             check(result, what, run)
     result.notes.append(
         f"{seconds:.0f} s per case; clients in {LOAD_PROCESSES} raw-socket load processes; servers, "
@@ -574,7 +580,7 @@ async def run_compare(
                         row.ratio = f"{after99 / before99:.2f}x" if before99 > 0 else ""
                     result.rows.append(row)
                     result.rows.append(run.arrival_row(label))
-                    result.rows.append(run.cpu_row(label))
+                    result.rows.append(run.cpu_row(label, clients))
     if OPEN_LOOP:
         result.notes.append("Open loop: every event published on schedule, whatever the server's answers.")
     result.notes.append(

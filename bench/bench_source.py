@@ -7,6 +7,9 @@ own GIL) sends N pre-encoded 5-candidate ``candidates_proposed`` frames and a
 loop, timed from the first frame received to the last one handled:
 
 - bare: ``websockets`` ``recv()`` in a loop, nothing else (the baseline);
+- ceilings: the bare loop that also decodes each frame, with the stdlib's
+  ``json.loads`` or with ``protocol.parse`` (pydantic): what any consumer on
+  this stack pays at least, so no client here can be faster;
 - source + state: ``WebSocketSource`` items folded into a ``CampaignState``;
 - monitor (headless): the whole ``MonitorApp`` at 120x40 consuming the
   source, refreshing its widgets at its bounded rate, as a user would run it.
@@ -19,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,6 +34,7 @@ from websockets.asyncio.client import connect
 
 from bench.common import BenchResult, Row, per_second, proposed_frames, run_cli
 from bench.frame_server import FrameServer, start_frame_server
+from materia_tui.protocol import parse
 from materia_tui.settings import ConnectionSettings
 from materia_tui.source import EventReceived, SourceItem, apply_item
 from materia_tui.source.websocket import WebSocketSource
@@ -41,13 +46,17 @@ TARGET_RATIO = 0.5
 GC_THRESHOLD = 100_000
 
 
-async def bare_client(url: str, total: int) -> float:
+async def bare_client(url: str, total: int, decode: Callable[[str | bytes], object] | None = None) -> float:
+    """Seconds from the first frame to the last, received with ``recv()`` and nothing
+    else, or also passed to ``decode`` (the ceilings: what any consumer pays at least)."""
     async with connect(url, max_size=2**25, compression=None, ping_interval=None) as ws:
         received = 0
         started = 0.0
-        async for _ in ws:
+        async for frame in ws:
             if received == 0:
                 started = time.perf_counter()
+            if decode is not None:
+                decode(frame)
             received += 1
             if received == total:
                 return time.perf_counter() - started
@@ -141,6 +150,14 @@ async def source_alone(server: FrameServer) -> float:
     return timed.elapsed
 
 
+# Bare recv() plus only the decoding every consumer must do: no source, no state,
+# no UI. They bound what any client on this stack can take in on this machine.
+CEILINGS: tuple[tuple[str, Callable[[str | bytes], object]], ...] = (
+    ("ceiling: bare recv + stdlib json.loads (decode only)", json.loads),
+    ("ceiling: bare recv + protocol.parse (pydantic validation)", parse),
+)
+
+
 def bench(quick: bool) -> BenchResult:
     result = BenchResult("Intake: loopback WebSocket into the state (5-candidate frames)")
     count = 10_000 if quick else 30_000
@@ -158,9 +175,10 @@ def bench(quick: bool) -> BenchResult:
     ]
     try:
         for _ in range(repeat):  # interleaved, so a noisy neighbour hits every client alike
-            times.setdefault("bare", []).append(
-                asyncio.run(bare_client(server.websocket_url(CAMPAIGN), total))
-            )
+            url = server.websocket_url(CAMPAIGN)
+            times.setdefault("bare", []).append(asyncio.run(bare_client(url, total)))
+            for what, decode in CEILINGS:
+                times.setdefault(what, []).append(asyncio.run(bare_client(url, total, decode)))
             for what, threshold, kind in cases:
                 state = CampaignState(CAMPAIGN)
                 with young_gc_threshold(threshold):
@@ -178,6 +196,17 @@ def bench(quick: bool) -> BenchResult:
     finally:
         server.stop()
     baseline = min(times["bare"])
+    for what, _ in CEILINGS:
+        seconds = min(times[what])
+        result.rows.append(
+            Row(
+                f"{what}: frames/s",
+                f"(ceiling for >= {TARGET_RATE // 1000}k/s)",
+                per_second(total, seconds),
+                f"bare websockets recv {per_second(total, baseline)}",
+                f"{baseline / seconds:.2f}x",
+            )
+        )
     for what, _, _ in cases:
         seconds = min(times[what])
         ratio = baseline / seconds

@@ -15,6 +15,9 @@ and noisy, so only same-run medians and ratios mean anything):
 - a minimal Textual app (one ``Static``) to its first frame in the same pty
   (Python start + Textual import + first paint): the floor for any Textual
   monitor;
+- the same app importing first the stack the monitor needs before it can show
+  data (the protocol's pydantic models, httpx with httpcore and anyio,
+  websockets' client): the floor for any monitor built on this stack;
 - ``materia-tui --help`` and ``--version`` to exit.
 
 ``--compare DIR``: also start the monitor from another checkout (e.g.
@@ -55,6 +58,13 @@ CAMPAIGN = "camp-start"
 START_TARGET = 0.500
 HELP_TARGET = 0.300
 
+# The floor for a monitor on this stack: the minimal app, importing first what any
+# monitor that follows the brief needs before it can show data (the protocol's
+# pydantic models, httpx with the HTTP stack it loads at the first request,
+# websockets' client) and doing nothing with it.
+STACK_FLOOR_APP = (
+    "import materia_tui.protocol, httpx, httpcore, anyio, websockets.asyncio.client\n" + MINIMAL_APP
+)
 cpu_times: dict[str, list[float]] = defaultdict(list)
 WATCHED_MODULES = (
     "materia_tui.ui.app",
@@ -165,6 +175,7 @@ def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
         cases: list[tuple[str, list[str], dict[str, str], Path, str]] = [
             ("monitor", watch, watch_env, ROOT, needle),
             ("minimal", [python, "-c", MINIMAL_APP, "start"], env, ROOT, "READY-0"),
+            ("floor", [python, "-c", STACK_FLOOR_APP, "start"], env, ROOT, "READY-0"),
         ]
         if compare is not None:
             cases.append(("compare", watch, watch_env, compare, needle))
@@ -186,6 +197,16 @@ def bench(quick: bool, runs: int | None, compare: Path | None) -> BenchResult:
             f"minimal Textual app, first frame: {ms(minimal)}",
             f"{start / minimal:.2f}x" if minimal else "",
             meets_target=start <= START_TARGET,
+        )
+    )
+    floor = median(times["floor"])
+    result.rows.append(
+        Row(
+            "  floor: the minimal app, importing first the protocol's models, httpx and websockets",
+            f"(floor under <= {ms(START_TARGET)})",
+            ms(floor),
+            f"minimal Textual app: {ms(minimal)}",
+            f"{floor / minimal:.2f}x" if minimal else "",
         )
     )
     cpu, cpu_minimal = median(cpu_times["monitor"]), median(cpu_times["minimal"])

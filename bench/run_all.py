@@ -43,7 +43,8 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
 - `bench_source.py`: frames/s from a loopback WebSocket into the state, from
   a near-free raw server in a child process (`frame_server.py`), for a bare
   `websockets` client (baseline), `WebSocketSource` + state, and the whole
-  headless monitor.
+  headless monitor; two ceilings, the bare client also decoding each frame
+  (`json.loads`, `protocol.parse`), bound what any client here can reach.
 - `bench_table.py`, `bench_scatter.py`: widget frames at 100k candidates in a
   headless 120x40 app, timed from the change to the frame the compositor
   hands to the driver.
@@ -54,7 +55,9 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   baseline: a one-`Static` Textual app in the same pty.
 - `bench_startup.py`: `materia-tui watch` to the first data on screen in a
   pty (120x40), wall and CPU time, interleaved with a minimal Textual app and
-  `python -c pass`, plus `--help`/`--version` and an import-time breakdown.
+  `python -c pass`, plus `--help`/`--version` and an import-time breakdown;
+  a floor, the minimal app importing first the stack the monitor needs to
+  show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
 """
@@ -76,6 +79,18 @@ def machine() -> str:
         f"- {platform.system()} {platform.release()}, Python {platform.python_version()}, {versions}\n"
         f"- load average at the start: {load} (other work shares these cores)"
     )
+
+
+def summary(sections: list[str]) -> str:
+    """Every row that has a target, with its figure and whether it was met."""
+    lines = ["| benchmark | what | target | measured | met |", "| --- | --- | --- | --- | --- |"]
+    for section in sections:
+        title = section.splitlines()[0].removeprefix("### ") if section else ""
+        for line in section.splitlines():
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if len(cells) == 6 and cells[5] in ("yes", "**no**"):
+                lines.append(f"| {title} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[5]} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def run_one(name: str, quick: bool) -> tuple[str, int, float]:
@@ -111,7 +126,8 @@ def main() -> int:
         DOC.write_text(
             "# Performance\n\n"
             f"Measured {today}, {size}, by `bench/run_all.py`"
-            f"{' --quick' if args.quick else ''}.\n\n## Machine\n\n{header}\n\n{METHOD}\n## Results\n\n"
+            f"{' --quick' if args.quick else ''}.\n\n## Summary\n\n{summary(sections)}\n\n"
+            f"## Machine\n\n{header}\n\n{METHOD}\n## Results\n\n"
             + "\n\n".join(sections)
             + "\n\n"
             + (NOTES_FILE.read_text() if NOTES_FILE.exists() else "")
