@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# How a table says whether a row met its target (run_all's summary reads them back).
+MET = "yes"
+MISSED = "**no**"
+
 
 @dataclass
 class Row:
@@ -124,7 +128,7 @@ def render_table(result: BenchResult) -> str:
     header = "| what | target | measured | baseline (same run) | ratio | meets target |"
     lines = [f"### {result.name}", "", header, "| --- | --- | --- | --- | --- | --- |"]
     for row in result.rows:
-        meets = "" if row.meets_target is None else ("yes" if row.meets_target else "**no**")
+        meets = "" if row.meets_target is None else (MET if row.meets_target else MISSED)
         lines.append(
             f"| {row.what} | {row.target} | {row.measured} | {row.baseline} | {row.ratio} | {meets} |"
         )

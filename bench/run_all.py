@@ -24,6 +24,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
+
 BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout")
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -88,7 +92,7 @@ def summary(sections: list[str]) -> str:
         title = section.splitlines()[0].removeprefix("### ") if section else ""
         for line in section.splitlines():
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            if len(cells) == 6 and cells[5] in ("yes", "**no**"):
+            if len(cells) == 6 and cells[5] in (MET, MISSED):
                 lines.append(f"| {title} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[5]} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
