@@ -173,9 +173,9 @@ def bench(quick: bool) -> BenchResult:
         (f"WebSocketSource + state, gc gen-0 threshold {GC_THRESHOLD:,} (proposed)", GC_THRESHOLD, "state"),
         (f"monitor (headless), gc gen-0 threshold {GC_THRESHOLD:,} (proposed)", GC_THRESHOLD, "monitor"),
     ]
+    url = server.websocket_url(CAMPAIGN)
     try:
         for _ in range(repeat):  # interleaved, so a noisy neighbour hits every client alike
-            url = server.websocket_url(CAMPAIGN)
             times.setdefault("bare", []).append(asyncio.run(bare_client(url, total)))
             for what, decode in CEILINGS:
                 times.setdefault(what, []).append(asyncio.run(bare_client(url, total, decode)))
