@@ -24,8 +24,10 @@ From a script or a Celery task (sync, redis-py)::
         return PUBLISHER.publish(campaign_id, event)   # one module-level Publisher per worker
 
 Async code uses :class:`AsyncPublisher` (redis.asyncio) the same way with
-``await``. :class:`MemoryPublisher` publishes into an in-process
-``MemoryBus`` (``materia-tui demo``) with the same async interface.
+``await``. :class:`HttpPublisher` has the same synchronous interface over a
+``materia-tui serve``'s HTTP publish endpoints (a token with publish rights).
+:class:`MemoryPublisher` publishes into an in-process ``MemoryBus``
+(``materia-tui demo``) with the same async interface.
 
 Events may be dicts or ``materia_tui.protocol`` models; a dict that is not a
 valid event (or holds NaN/Infinity) raises :class:`InvalidEvent` and nothing
@@ -48,7 +50,15 @@ if TYPE_CHECKING:
 
     from materia_tui.server.bus import MemoryBus
 
-__all__ = ["AsyncPublisher", "InvalidCampaign", "InvalidEvent", "MemoryPublisher", "Publisher"]
+__all__ = [
+    "AsyncPublisher",
+    "HttpPublisher",
+    "InvalidCampaign",
+    "InvalidEvent",
+    "MemoryPublisher",
+    "PublishUnavailable",
+    "Publisher",
+]
 
 EventLike = Event | dict[str, Any]
 CampaignLike = Campaign | dict[str, Any]
@@ -210,3 +220,97 @@ class MemoryPublisher:
 
     async def aclose(self) -> None:
         """Nothing to release; here so every publisher closes the same way."""
+
+
+class PublishUnavailable(Exception):
+    """The server could not take the request now (unreachable, 5xx, 429): retry later.
+    ``str()`` is one sentence without the token."""
+
+
+class HttpPublisher:
+    """Synchronous publisher over HTTP: ``PUT {base}/campaigns/{id}`` and
+    ``POST {base}/campaigns/{id}/events`` (docs/serve.md), for publishers without
+    Redis access. Raises ``AuthError`` (401/403), ``InvalidEvent`` /
+    ``InvalidCampaign`` (400) and ``PublishUnavailable`` (anything worth a retry).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        verify: bool | str = True,
+        timeout: float = 10.0,
+    ) -> None:
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(headers=headers, verify=verify, timeout=timeout, follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"HttpPublisher({self.base_url!r})"
+
+    def _url(self, campaign_id: str, suffix: str = "") -> str:
+        from urllib.parse import quote
+
+        return f"{self.base_url}/campaigns/{quote(layout.check_campaign_id(campaign_id), safe='')}{suffix}"
+
+    def _send(self, method: str, url: str, body: str) -> Any:
+        import httpx
+
+        from materia_tui.errors import AuthError
+
+        try:
+            response = self._http.request(
+                method, url, content=body.encode(), headers={"Content-Type": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            raise PublishUnavailable(f"{self.base_url} did not answer ({type(exc).__name__}).") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"{self.base_url} refused to publish (HTTP {status}): the token needs publish rights."
+            )
+        if status == 400:
+            raise InvalidEvent(f"{self.base_url} refused the request: {response.text[:200]}")
+        if status >= 300:
+            raise PublishUnavailable(f"{self.base_url} answered HTTP {status}.")
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def set_metadata(self, campaign: CampaignLike) -> None:
+        campaign_id, meta_json = layout.campaign_json(campaign)
+        self._send("PUT", self._url(campaign_id), meta_json)
+
+    def publish(self, campaign_id: str, event: EventLike) -> int:
+        return self.publish_many(campaign_id, [event])[0]
+
+    def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
+        bodies = _bodies(campaign_id, events)
+        if not bodies:
+            return []
+        answer = self._send("POST", self._url(campaign_id, "/events"), "[" + ",".join(bodies) + "]")
+        seqs = answer.get("seqs") if isinstance(answer, dict) else None
+        return [int(s) for s in seqs] if isinstance(seqs, list) else []
+
+    def set_status(self, campaign_id: str, status: CampaignStatus) -> None:
+        import httpx
+
+        try:
+            current = self._http.get(self._url(campaign_id))
+        except httpx.HTTPError as exc:
+            raise PublishUnavailable(f"{self.base_url} did not answer ({type(exc).__name__}).") from None
+        text = current.text if current.status_code == 200 else None
+        self._send("PUT", self._url(campaign_id), layout.with_status(text, campaign_id, status))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HttpPublisher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

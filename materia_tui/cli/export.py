@@ -13,7 +13,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
+from materia_tui.cli.common import (
+    add_connection_arguments,
+    check_campaign_id,
+    positive_int,
+    settings_from_args,
+)
 from materia_tui.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -34,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "uncertainties, measurements and Pareto membership, from the campaign's REST history."
         ),
     )
-    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
+    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="a campaign (a study name with --optuna)")
     parser.add_argument(
         "--format",
         choices=EXPORT_FORMATS,
@@ -43,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--front-only", action="store_true", help="only the candidates on the Pareto front")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    optuna = parser.add_argument_group("Optuna studies")
+    optuna.add_argument(
+        "--optuna", metavar="STORAGE", help="export a study of this Optuna storage (RDB URL or journal file)"
+    )
+    optuna.add_argument(
+        "--batch", type=positive_int, metavar="N", help="with --optuna: trials per iteration (as for watch)"
+    )
     add_connection_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -50,10 +62,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from materia_tui.export import write_export
 
-    campaign_id = check_campaign_id(args.campaign_id)
     fmt: ExportFormat = args.format
-    settings = settings_from_args(args)
-    state = asyncio.run(fetch_state(campaign_id, settings))
+    if args.optuna is not None:
+        from materia_tui.source.optuna import read_study_state
+
+        state = read_study_state(args.optuna, args.campaign_id, batch=args.batch)
+    else:
+        campaign_id = check_campaign_id(args.campaign_id)
+        state = asyncio.run(fetch_state(campaign_id, settings_from_args(args)))
     count = write_export(state, fmt, args.output, front_only=args.front_only)
     if args.output:
         noun = "candidate" if count == 1 else "candidates"

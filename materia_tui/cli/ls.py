@@ -48,11 +48,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="List the backend's campaigns (REST) as a table, or as JSON with --json.",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document, for jq")
+    parser.add_argument(
+        "--optuna",
+        metavar="STORAGE",
+        help="list the studies of an Optuna storage (RDB URL or journal file) instead",
+    )
     add_connection_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.optuna is not None:
+        from materia_tui.cli.ls_optuna import run_optuna
+
+        return run_optuna(args)
     settings = settings_from_args(args)
     listings = asyncio.run(fetch_listings(settings))
     if args.json:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
+from materia_tui.cli.common import positive_int
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 from materia_tui.sanitize import clean
 
@@ -43,10 +44,14 @@ def register(subparsers: Any) -> None:
         description=(
             "Publish one event per line (JSON objects) to a campaign in Redis; seq, campaign_id and "
             "(when missing) timestamp are assigned here. Bad lines are reported on stderr with their "
-            "line number and skipped; the exit code is then 1."
+            "line number and skipped; the exit code is then 1. With --from-optuna STORAGE --study NAME, "
+            "follow an Optuna study instead and republish it continuously, into Redis or to a "
+            "materia-tui serve (--url)."
         ),
     )
-    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
+    parser.add_argument(
+        "campaign_id", metavar="CAMPAIGN_ID", nargs="?", help="the campaign (--from-optuna: the study's name)"
+    )
     parser.add_argument(
         "events",
         nargs="?",
@@ -54,14 +59,26 @@ def register(subparsers: Any) -> None:
         metavar="EVENTS.jsonl | -",
         help="events file, or - (or nothing) for stdin",
     )
-    parser.add_argument(
-        "--redis", metavar="URL", required=True, help="Redis URL, e.g. redis://localhost:6379/0"
-    )
+    parser.add_argument("--redis", metavar="URL", help="Redis URL, e.g. redis://localhost:6379/0")
     parser.add_argument("--meta", metavar="campaign.json", help="campaign metadata to set first")
     parser.add_argument(
         "--status",
         choices=["pending", "running", "completed", "failed", "cancelled"],
         help="set the campaign status after publishing",
+    )
+    optuna = parser.add_argument_group("from an Optuna study (pip install 'materia-tui[optuna]')")
+    optuna.add_argument("--from-optuna", metavar="STORAGE", help="follow a study of this storage (read only)")
+    optuna.add_argument("--study", metavar="NAME", help="the study to follow")
+    optuna.add_argument(
+        "--url",
+        metavar="URL",
+        help="publish to a materia-tui serve at this REST base URL instead of Redis (token: "
+        "MATERIA_TOKEN, MATERIA_TOKEN_FILE or --token-file, minted with --publish)",
+    )
+    optuna.add_argument("--token-file", metavar="PATH", help="with --url: read the token from this file")
+    optuna.add_argument("--batch", type=positive_int, metavar="N", help="trials per iteration (as for watch)")
+    optuna.add_argument(
+        "--n-trials", type=positive_int, metavar="N", help="complete the campaign once N trials have finished"
     )
     parser.set_defaults(run=run)
     parser.__class__ = _IntermixedParser
@@ -91,6 +108,16 @@ def _lines(source: IO[str]) -> Iterator[tuple[int, str]]:
 def run(args: argparse.Namespace) -> int:
     from materia_tui.protocol import is_valid_campaign_id
 
+    if args.from_optuna is not None:
+        from materia_tui.cli.publish_optuna import run_from_optuna
+
+        return run_from_optuna(args)
+    extra = [flag for flag, value in (("--study", args.study), ("--url", args.url), ("--batch", args.batch),
+                                      ("--n-trials", args.n_trials)) if value is not None]
+    if extra:
+        raise UsageError(f"{extra[0]} goes with --from-optuna STORAGE.")
+    if args.campaign_id is None or args.redis is None:
+        raise UsageError("publish needs a CAMPAIGN_ID and --redis URL (or --from-optuna STORAGE).")
     if not is_valid_campaign_id(args.campaign_id):
         raise UsageError(f"{clean(args.campaign_id, 80)!r} is not a valid campaign id.")
     meta = _read_meta(args.meta, args.campaign_id) if args.meta else None

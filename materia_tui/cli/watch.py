@@ -3,6 +3,8 @@
 One id: the one-campaign monitor (or ``--plain`` / ``--json`` lines). Several
 ids: one tab per campaign plus an "All" overview. No id (on a terminal): the
 campaign picker lists the server's campaigns (REST) and opens the chosen ones.
+With ``--optuna STORAGE`` the ids are Optuna study names, read from the storage
+(materia_tui/cli/watch_optuna.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from materia_tui.cli.common import (
     add_connection_arguments,
     add_display_arguments,
     check_campaign_id,
+    positive_int,
     settings_from_args,
 )
 from materia_tui.cli.display import display, report_app_exit
@@ -35,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Watch a campaign live: a full-screen monitor on a terminal, progress lines "
             "(--plain, the default when stdout is not a terminal) or JSON lines (--json). "
-            "Several ids open one tab per campaign; no id opens a campaign picker."
+            "Several ids open one tab per campaign; no id opens a campaign picker. "
+            "--optuna STORAGE watches Optuna studies instead (the ids are study names)."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -44,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "campaign_ids",
         metavar="CAMPAIGN_ID",
         nargs="*",
-        help="one or more campaigns (none: pick from the server's list)",
+        help="one or more campaigns, or study names with --optuna (none: pick from the list)",
     )
     add_display_arguments(parser)
     parser.add_argument(
@@ -52,11 +56,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
     )
+    add_optuna_arguments(parser)
     add_connection_arguments(parser)
     parser.set_defaults(run=run)
 
 
+def add_optuna_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Optuna studies (pip install 'materia-tui[optuna]')")
+    group.add_argument(
+        "--optuna",
+        metavar="STORAGE",
+        help="watch studies of an Optuna storage: an RDB URL (sqlite:///study.db, postgresql://...) "
+        "or a journal file; the ids are study names; the storage is only read",
+    )
+    group.add_argument(
+        "--batch",
+        type=positive_int,
+        metavar="N",
+        help="with --optuna: trials per iteration, grouped by completion "
+        "(default: the number of trials that ran at once)",
+    )
+    group.add_argument(
+        "--n-trials",
+        type=positive_int,
+        metavar="N",
+        help="with --optuna: the study's number of trials; progress counts towards it and "
+        "the watch ends like a completed campaign once N trials have finished",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.optuna is not None:
+        from materia_tui.cli.watch_optuna import run_optuna
+
+        return run_optuna(args)
+    if args.batch is not None or args.n_trials is not None:
+        raise UsageError("--batch and --n-trials go with --optuna STORAGE.")
     campaign_ids = list(dict.fromkeys(check_campaign_id(c) for c in args.campaign_ids))
     lines = args.json or args.plain or not sys.stdout.isatty()
     if len(campaign_ids) != 1:

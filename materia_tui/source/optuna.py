@@ -1,0 +1,223 @@
+"""Watch an Optuna study as a campaign: ``OptunaSource(storage, study_name)``.
+
+The source polls the storage about every half second in a thread of its own
+(the event loop stays free), reads only what changed (``optuna_storage``) and
+maps it to protocol events (``optuna_mapping``). It never writes to the
+storage. When a read fails after the first (the database is locked for too
+long, the optimizer's machine is gone, the file is being replaced) it reports
+``reconnecting`` and reopens the storage; a replaced file is noticed by its
+inode and reread, and trials already shown are not shown again.
+
+It ends (``ConnectionChanged("closed")``) once ``n_trials`` trials have
+finished, if given; otherwise it follows the study until closed. Final errors
+are raised from the iterator: ``UsageError`` (exit 2) when the storage cannot
+be read at all, ``NotFoundError`` (exit 4) for an unknown study.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from materia_tui.errors import MateriaError
+from materia_tui.sanitize import clean
+from materia_tui.source import ConnectionChanged, GeneratorSource, SourceItem, apply_item
+from materia_tui.source.optuna_mapping import StudyMapper
+from materia_tui.source.optuna_storage import StorageTrouble, StudyStore, open_store
+from materia_tui.source.optuna_study import campaign_id_for
+from materia_tui.state import CampaignState
+
+POLL_SECONDS = 0.5
+INFO_REFRESH_SECONDS = 5.0  # metric names and units may be set after the study starts
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+YIELD_EVERY_ITEMS = 512  # hand the loop back this often while a long history is handed on
+T = TypeVar("T")
+
+
+class StudyFollower:
+    """The synchronous half: one storage, one study, one mapper (call from one thread)."""
+
+    def __init__(
+        self,
+        storage: str,
+        study_name: str,
+        *,
+        campaign_id: str | None = None,
+        batch: int | None = None,
+        n_trials: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.storage = storage
+        self.study_name = study_name
+        self.campaign_id = campaign_id or campaign_id_for(study_name)
+        self._batch = batch
+        self._n_trials = n_trials
+        self._clock = clock
+        self._store: StudyStore | None = None
+        self._study_id = -1
+        self._info_read_at = 0.0
+        self.mapper: StudyMapper | None = None
+
+    def poll(self) -> list[SourceItem]:
+        """The items since the previous poll. The first call raises final errors;
+        later failures raise ``StorageTrouble`` and the next call reopens."""
+        first = self.mapper is None
+        try:
+            store = self._current_store()
+            trials = store.changes(self._study_id)
+            now = self._clock()
+            mapper = self.mapper
+            if mapper is None:
+                mapper = self.mapper = StudyMapper(
+                    self.campaign_id, store.info(self._study_id), batch=self._batch, n_trials=self._n_trials
+                )
+                self._info_read_at = now
+            elif now - self._info_read_at >= INFO_REFRESH_SECONDS:
+                mapper.set_info(store.info(self._study_id))
+                self._info_read_at = now
+            return mapper.take(trials, now)
+        except MateriaError:
+            self.close()
+            if first:
+                raise
+            raise StorageTrouble(
+                f"The study {clean(self.study_name, 80)!r} is not readable right now."
+            ) from None
+        except Exception as exc:  # storages raise SQLAlchemy, OS, JSON and Optuna errors alike
+            self.close()
+            if first:
+                from materia_tui.errors import UsageError
+                from materia_tui.source.optuna_storage import _reason
+
+                raise UsageError(
+                    f"Cannot read the Optuna storage {clean(self.storage, 200)} ({_reason(exc)})."
+                ) from None
+            raise StorageTrouble(_describe(exc)) from None
+
+    def _current_store(self) -> StudyStore:
+        store = self._store
+        if store is not None and store.replaced():
+            self.close()
+            store = None
+        if store is None:
+            store = open_store(self.storage)
+            try:
+                self._study_id = store.study_id(self.study_name)
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+        return store
+
+    def close(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            with contextlib.suppress(Exception):  # best effort: the store is being dropped
+                store.close()
+
+    @property
+    def completed(self) -> bool:
+        return self.mapper is not None and self.mapper.completed
+
+
+def _describe(exc: BaseException) -> str:
+    from materia_tui.source.optuna_storage import _reason
+
+    return f"Reading the storage failed ({_reason(exc)})."
+
+
+class OptunaSource(GeneratorSource):
+    """``async for item in OptunaSource("sqlite:///study.db", "my-study"): ...``"""
+
+    def __init__(
+        self,
+        storage: str,
+        study_name: str,
+        *,
+        campaign_id: str | None = None,
+        batch: int | None = None,
+        n_trials: int | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.follower = StudyFollower(
+            storage, study_name, campaign_id=campaign_id, batch=batch, n_trials=n_trials, clock=clock
+        )
+        self.campaign_id = self.follower.campaign_id
+        self.poll_seconds = poll_seconds
+        self.polls = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._items = self._run()
+
+    def __repr__(self) -> str:
+        return f"OptunaSource({self.follower.storage!r}, {self.follower.study_name!r})"
+
+    async def _in_thread(self, function: Callable[[], T]) -> T:
+        # One thread per source: a database connection stays on the thread that made it.
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optuna-source")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
+
+    async def _run(self) -> AsyncGenerator[SourceItem, None]:
+        follower = self.follower
+        try:
+            yield ConnectionChanged("connecting")
+            try:
+                items = await self._in_thread(follower.poll)
+            except MateriaError as exc:
+                yield ConnectionChanged("failed", detail=exc.message)
+                raise
+            yield ConnectionChanged("backfilling")
+            async for item in self._hand_on(items):
+                yield item
+            yield ConnectionChanged("live", detail=f"Following {clean(follower.study_name, 80)}.")
+            failures = 0
+            while not follower.completed:
+                await asyncio.sleep(self.poll_seconds)
+                try:
+                    items = await self._in_thread(follower.poll)
+                except StorageTrouble as exc:
+                    failures += 1
+                    delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
+                    yield ConnectionChanged("reconnecting", attempt=failures, retry_in=delay, detail=str(exc))
+                    await asyncio.sleep(delay)
+                    continue
+                if failures:
+                    yield ConnectionChanged("live", attempt=failures)
+                    failures = 0
+                async for item in self._hand_on(items):
+                    yield item
+            yield ConnectionChanged("closed", detail="The study has reached its number of trials.")
+        finally:
+            await self._shut_down()
+
+    async def _hand_on(self, items: list[SourceItem]) -> AsyncGenerator[SourceItem, None]:
+        self.polls += 1
+        for count, item in enumerate(items, start=1):
+            if count % YIELD_EVERY_ITEMS == 0:
+                await asyncio.sleep(0)
+            yield item
+
+    async def _shut_down(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            with contextlib.suppress(Exception):  # closing is best effort
+                await asyncio.get_running_loop().run_in_executor(executor, self.follower.close)
+            executor.shutdown(wait=False)
+
+
+def read_study_state(storage: str, study_name: str, *, batch: int | None = None) -> CampaignState:
+    """The study's state as the monitor would show it, from one full read (blocking)."""
+    follower = StudyFollower(storage, study_name, batch=batch)
+    try:
+        items = follower.poll()
+    finally:
+        follower.close()
+    state = CampaignState(follower.campaign_id)
+    for item in items:
+        apply_item(state, item)
+    return state
