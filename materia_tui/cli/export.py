@@ -19,13 +19,13 @@ from materia_tui.cli.common import (
     positive_int,
     settings_from_args,
 )
-from materia_tui.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings
 
 if TYPE_CHECKING:
-    from materia_tui.export import ExportFormat
+    from materia_tui.output.export import ExportFormat
     from materia_tui.state import CampaignState
 
-# Kept here rather than imported: materia_tui.export pulls in the pydantic
+# Kept here rather than imported: materia_tui.output.export pulls in the pydantic
 # schemas, and every --help would pay for them.
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 
@@ -60,12 +60,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from materia_tui.export import write_export
+    from materia_tui.output.export import write_export
 
     fmt: ExportFormat = args.format
     if args.optuna is not None:
-        from materia_tui.source.optuna import read_study_state
-
         state = read_study_state(args.optuna, args.campaign_id, batch=args.batch)
     else:
         campaign_id = check_campaign_id(args.campaign_id)
@@ -93,4 +91,21 @@ async def fetch_state(campaign_id: str, settings: ConnectionSettings) -> Campaig
                     state.apply_rejected(parsed, received_at)
                 else:
                     state.apply(parsed, received_at)
+    return state
+
+
+def read_study_state(storage: str, study_name: str, *, batch: int | None = None) -> CampaignState:
+    """An Optuna study's state as the monitor would show it, from one full read."""
+    from materia_tui.source.optuna import StudyFollower
+    from materia_tui.state import CampaignState
+    from materia_tui.state.intake import apply_item
+
+    follower = StudyFollower(storage, study_name, batch=batch)
+    try:
+        items = follower.poll()
+    finally:
+        follower.close()
+    state = CampaignState(follower.campaign_id)
+    for item in items:
+        apply_item(state, item)
     return state

@@ -90,7 +90,7 @@ def _credentials(args: argparse.Namespace) -> tuple[str | None, bool | str]:
     """The token and TLS verification for --url (flags > environment > config file)."""
     if args.url is None:
         return None, True
-    from materia_tui.config import ConnectionFlags, resolve_settings
+    from materia_tui.cli.config import ConnectionFlags, resolve_settings
 
     settings = resolve_settings(ConnectionFlags(url=args.url, token_file=args.token_file))
     verify: bool | str = settings.ca_bundle or not settings.insecure

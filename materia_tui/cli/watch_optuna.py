@@ -46,7 +46,7 @@ def _watch_one(args: argparse.Namespace, study_name: str, lines: bool) -> int:
     optuna = optuna_source(args, study_name)
     source: EventSource = optuna
     if args.record:
-        from materia_tui.recording import Recorder, RecordingSource
+        from materia_tui.source.recording import Recorder, RecordingSource
 
         source = RecordingSource(source, Recorder(args.record))
     state = CampaignState(optuna.campaign_id)
@@ -57,7 +57,7 @@ def _watch_one(args: argparse.Namespace, study_name: str, lines: bool) -> int:
 
 async def _monitor(args: argparse.Namespace, source: EventSource, state: object, campaign_id: str) -> int:
     """The monitor, reading the study while the UI is imported (as ``watch`` does)."""
-    from materia_tui.source.headstart import HeadStart
+    from materia_tui.cli.headstart import HeadStart
     from materia_tui.state import CampaignState
 
     assert isinstance(state, CampaignState)
@@ -70,7 +70,7 @@ async def _monitor(args: argparse.Namespace, source: EventSource, state: object,
 
 
 def _watch_several(args: argparse.Namespace, study_names: list[str]) -> int:
-    from materia_tui.alerts import AlertSettings
+    from materia_tui.output.alerts import AlertSettings
     from materia_tui.source.optuna_listing import list_study_campaigns
     from materia_tui.source.optuna_study import campaign_id_for
     from materia_tui.ui.multi_app import MultiMonitorApp

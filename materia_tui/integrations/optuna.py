@@ -47,7 +47,7 @@ INFO_REFRESH_SECONDS = 5.0
 
 
 class CampaignPublisher(Protocol):
-    """``Publisher`` (Redis) and ``HttpPublisher`` (materia_tui.publish) both are one."""
+    """``Publisher`` (Redis) and ``HttpPublisher`` (materia_tui.backend.publish) both are one."""
 
     def set_metadata(self, campaign: Any) -> None: ...
     def publish_many(self, campaign_id: str, events: Iterable[Any]) -> list[int]: ...
@@ -98,7 +98,7 @@ class ItemDelivery:
                 self._call(self.publisher.set_status, self.campaign_id, "completed")
 
     def _call(self, method: Any, *args: Any) -> None:
-        from materia_tui.publish import PublishUnavailable
+        from materia_tui.backend.publish import PublishUnavailable
 
         try:
             method(*args)
@@ -117,10 +117,10 @@ def make_publisher(
     if (url is None) == (redis is None):
         raise ValueError("give exactly one of url= (a materia-tui serve) and redis=")
     if redis is not None:
-        from materia_tui.publish import Publisher
+        from materia_tui.backend.publish import Publisher
 
         return Publisher(redis)
-    from materia_tui.publish import HttpPublisher
+    from materia_tui.backend.publish import HttpPublisher
 
     assert url is not None
     return HttpPublisher(url, token, verify=verify)

@@ -25,11 +25,10 @@ from typing import TypeVar
 
 from materia_tui.errors import MateriaError
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionChanged, GeneratorSource, SourceItem, apply_item
+from materia_tui.source import ConnectionChanged, GeneratorSource, SourceItem
 from materia_tui.source.optuna_mapping import StudyMapper
 from materia_tui.source.optuna_storage import StorageTrouble, StudyStore, open_store
 from materia_tui.source.optuna_study import campaign_id_for
-from materia_tui.state import CampaignState
 
 POLL_SECONDS = 0.5
 INFO_REFRESH_SECONDS = 5.0  # metric names and units may be set after the study starts
@@ -208,16 +207,3 @@ class OptunaSource(GeneratorSource):
             with contextlib.suppress(Exception):  # closing is best effort
                 await asyncio.get_running_loop().run_in_executor(executor, self.follower.close)
             executor.shutdown(wait=False)
-
-
-def read_study_state(storage: str, study_name: str, *, batch: int | None = None) -> CampaignState:
-    """The study's state as the monitor would show it, from one full read (blocking)."""
-    follower = StudyFollower(storage, study_name, batch=batch)
-    try:
-        items = follower.poll()
-    finally:
-        follower.close()
-    state = CampaignState(follower.campaign_id)
-    for item in items:
-        apply_item(state, item)
-    return state

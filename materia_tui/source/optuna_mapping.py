@@ -35,7 +35,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from materia_tui.pareto import ParetoFront
 from materia_tui.protocol import (
     Campaign,
     CampaignCompleted,
@@ -52,6 +51,7 @@ from materia_tui.protocol import (
 from materia_tui.source import EventReceived, MetadataReceived, SourceItem
 from materia_tui.source.optuna_study import (
     FINISHED_STATES,
+    FrontSize,
     StudyInfo,
     TrialLike,
     epoch,
@@ -103,7 +103,7 @@ class StudyMapper:
         self._proposals: dict[int, _Proposal] = {}
         self._intervals: dict[int, tuple[float, float]] = {}  # by trial number, until the batch is decided
         self._specs: dict[str, ParameterSpec] = {}
-        self._front = ParetoFront()
+        self._front = FrontSize()
         self._signs = [-1.0 if d == "minimize" else 1.0 for d in info.directions]
         self._best: float | None = None  # primary objective, sign-adjusted, feasible
         self._best_any: float | None = None  # the same over all complete trials
@@ -306,10 +306,10 @@ class StudyMapper:
             )
         feasible = is_feasible(trial.system_attrs)
         if len(objectives) == len(names) and names:
-            self._score(candidate_id, [values[i] * sign for i, sign in enumerate(self._signs)], feasible)
+            self._score([values[i] * sign for i, sign in enumerate(self._signs)], feasible)
         return EvaluationResult(candidate_id=candidate_id, objectives=objectives, feasible=feasible)
 
-    def _score(self, candidate_id: str, point: list[float], feasible: bool) -> None:
+    def _score(self, point: list[float], feasible: bool) -> None:
         primary = point[0]
         if self._best_any is None or primary > self._best_any:
             self._best_any = primary
@@ -317,4 +317,4 @@ class StudyMapper:
             return
         if self._best is None or primary > self._best:
             self._best = primary
-        self._front.add(candidate_id, tuple(point))
+        self._front.add(tuple(point))

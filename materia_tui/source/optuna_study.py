@@ -207,3 +207,27 @@ def failure_reason(trial: TrialLike) -> str:
 def study_time(moment: datetime | None, fallback: float) -> float:
     seconds = epoch(moment)
     return min(seconds, fallback) if seconds is not None else fallback
+
+
+class FrontSize:
+    """How many points are non-dominated, in "bigger is better" space, by the reducer's
+    rule (equal points do not dominate each other: duplicates all stay). The source
+    reports it in ``iteration_completed.pareto_size``; the state keeps its own front."""
+
+    __slots__ = ("_points",)
+
+    def __init__(self) -> None:
+        self._points: list[tuple[float, ...]] = []
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def add(self, point: tuple[float, ...]) -> None:
+        if any(_dominates(other, point) for other in self._points):
+            return
+        self._points = [other for other in self._points if not _dominates(point, other)]
+        self._points.append(point)
+
+
+def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return all(x >= y for x, y in zip(a, b, strict=True)) and a != b
