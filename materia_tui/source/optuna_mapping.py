@@ -103,6 +103,8 @@ class StudyMapper:
         self._proposals: dict[int, _Proposal] = {}
         self._intervals: dict[int, tuple[float, float]] = {}  # by trial number, until the batch is decided
         self._specs: dict[str, ParameterSpec] = {}
+        self._distributions: dict[str, Any] = {}  # the last distribution seen per parameter
+        self._iso_cache = (math.nan, "")  # events of one trial share their times
         self._front = FrontSize()
         self._signs = [-1.0 if d == "minimize" else 1.0 for d in info.directions]
         self._best: float | None = None  # primary objective, sign-adjusted, feasible
@@ -186,7 +188,11 @@ class StudyMapper:
         if self.batch is None and start is not None:
             end = epoch(trial.datetime_complete) if trial.state.name in FINISHED_STATES else math.inf
             self._intervals[trial.number] = (start, end if end is not None else now)
+        seen = self._distributions
         for name, distribution in trial.distributions.items():
+            if seen.get(name) == distribution:  # the usual case: as the previous trial's
+                continue
+            seen[name] = distribution
             spec = parameter_spec(name, distribution)
             old = self._specs.get(name)
             self._specs[name] = spec if old is None else merge_specs(old, spec)
@@ -283,15 +289,24 @@ class StudyMapper:
     # ----- events ---------------------------------------------------------------------
 
     def _event(self, model: type[Any], *, at: float, **fields: Any) -> Event:
+        """An event built without validation: every value comes from the sanitizing
+        helpers (finite numbers, plain parameter values), and a long study's history is
+        hundreds of thousands of events, where validation was a fifth of the cost."""
         self.seq += 1
-        event: Event = model(seq=self.seq, campaign_id=self.campaign_id, timestamp=iso(at), **fields)
+        cached_at, stamp = self._iso_cache
+        if at != cached_at:
+            stamp = iso(at)
+            self._iso_cache = (at, stamp)
+        event: Event = model.model_construct(
+            seq=self.seq, campaign_id=self.campaign_id, timestamp=stamp, **fields
+        )
         return event
 
     def _proposed(self, trials: list[TrialLike], iteration: int, at: float) -> tuple[Event, float]:
         candidates = []
         for trial in trials:
             parameters = {name: parameter_value(v) for name, v in trial.params.items()}
-            candidates.append(Candidate(id=f"trial-{trial.number}", parameters=parameters))
+            candidates.append(Candidate.model_construct(id=f"trial-{trial.number}", parameters=parameters))
             self._proposals[trial.number] = _Proposal(dict(trial.params), iteration)
         return self._event(CandidatesProposed, candidates=candidates, iteration=iteration, at=at), at
 
@@ -301,13 +316,15 @@ class StudyMapper:
         objectives = {n: v for n, v in zip(names, values, strict=False) if not math.isnan(v)}
         candidate_id = f"trial-{trial.number}"
         if trial.state.name != "COMPLETE":
-            return EvaluationResult(
+            return EvaluationResult.model_construct(
                 candidate_id=candidate_id, objectives=objectives, error=failure_reason(trial)
             )
         feasible = is_feasible(trial.system_attrs)
         if len(objectives) == len(names) and names:
             self._score([values[i] * sign for i, sign in enumerate(self._signs)], feasible)
-        return EvaluationResult(candidate_id=candidate_id, objectives=objectives, feasible=feasible)
+        return EvaluationResult.model_construct(
+            candidate_id=candidate_id, objectives=objectives, feasible=feasible
+        )
 
     def _score(self, point: list[float], feasible: bool) -> None:
         primary = point[0]
