@@ -286,8 +286,12 @@ class JournalStore:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short, password-free reason: the first line of the driver's message."""
-    original = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's error
-    text = str(original if original is not None else exc).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
+    """A short, password-free reason: the first line of the innermost cause's message
+    (Optuna wraps SQLAlchemy's errors, which wrap the driver's)."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    original = getattr(inner, "orig", None)
+    text = str(original if original is not None else inner).strip().splitlines()
+    first = text[0] if text else type(inner).__name__
     return clean(first, 160).rstrip(".")

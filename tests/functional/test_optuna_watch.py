@@ -145,12 +145,12 @@ async def test_an_unreadable_storage_is_exit_2_with_one_sentence(tmp_path: Path)
         "sqlite://",
         str(tmp_path),
     ]
-    for spec in cases:
-        for args in (["watch", "--optuna", spec, "s", "--plain"], ["ls", "--optuna", spec]):
-            code, _, err = await run_cli(*args)
-            assert code == 2, (spec, err)
-            assert len(err.strip().splitlines()) == 1 and err.startswith("materia-tui: "), (spec, err)
-            assert "Traceback" not in err and "secret" not in err
+    runs = [["watch", "--optuna", spec, "s", "--plain"] for spec in cases]
+    runs += [["ls", "--optuna", cases[0]], ["ls", "--optuna", cases[3]], ["export", "--optuna", cases[2], "s"]]
+    for args, (code, _, err) in zip(runs, await asyncio.gather(*(run_cli(*args) for args in runs)), strict=True):
+        assert code == 2, (args, err)
+        assert len(err.strip().splitlines()) == 1 and err.startswith("materia-tui: "), (args, err)
+        assert "Traceback" not in err and "secret" not in err
     assert not (tmp_path / "missing.db").exists() and not (tmp_path / "missing.log").exists()
 
 
