@@ -48,7 +48,9 @@ class Worker:
             self.process.kill()
 
 
-async def start_worker(storage: str, study: str, kind: str, n_trials: int, *extra: str) -> Worker:
+async def start_worker(
+    storage: str, study: str, kind: str, n_trials: int, *extra: str, env: dict[str, str] | None = None
+) -> Worker:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.support.optuna_worker", storage, study, kind, "--n-trials", str(n_trials),
         *extra,
@@ -56,7 +58,7 @@ async def start_worker(storage: str, study: str, kind: str, n_trials: int, *extr
         stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
         cwd=ROOT,
-        env=clean_env(),
+        env=clean_env(env),
     )
     worker = Worker(process)
     try:
