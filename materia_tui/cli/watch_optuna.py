@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from materia_tui.protocol import Campaign
     from materia_tui.source import EventSource
     from materia_tui.source.optuna import OptunaSource
+    from materia_tui.ui.multi_app import MultiMonitorApp
 
 
 def optuna_source(args: argparse.Namespace, study_name: str) -> OptunaSource:
@@ -70,6 +71,12 @@ async def _monitor(args: argparse.Namespace, source: EventSource, state: object,
 
 
 def _watch_several(args: argparse.Namespace, study_names: list[str]) -> int:
+    app = several_studies_app(args, study_names)
+    return report_app_exit(app, app.run())
+
+
+def several_studies_app(args: argparse.Namespace, study_names: list[str]) -> MultiMonitorApp:
+    """One tab per study; with no names, the picker lists the storage's studies."""
     from materia_tui.output.alerts import AlertSettings
     from materia_tui.source.optuna_listing import list_study_campaigns
     from materia_tui.source.optuna_study import campaign_id_for
@@ -101,4 +108,4 @@ def _watch_several(args: argparse.Namespace, study_names: list[str]) -> int:
         refresh=args.refresh,
         title=f"materia-tui {args.optuna}" if not study_names else None,
     )
-    return report_app_exit(app, app.run())
+    return app
