@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout")
+BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "optuna")
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -64,6 +64,11 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_optuna.py`: a 50,000-trial Optuna study (SQLite and journal):
+  the follower's full state against `optuna.load_study(...).trials`, and
+  `watch --optuna` to its full screen against a process loading the study,
+  what a poll reads, the monitor's CPU while the study is idle and while an
+  optimizer adds trials, and a trial's completion to the follower.
 """
 
 

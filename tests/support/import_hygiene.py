@@ -15,6 +15,8 @@ WATCH_PATH = (
 # Never needed to watch a campaign: the server, the demo, the exports, heavy packages.
 FORBIDDEN = (
     "aiohttp",
+    "optuna",
+    "sqlalchemy",
     "redis",
     "numpy",
     "sklearn",

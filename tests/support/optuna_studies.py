@@ -80,7 +80,7 @@ def make_journal_study(path: Path, n_trials: int, study_name: str = "big") -> st
     lines = [{"op_code": 0, "worker_id": worker, "study_name": study_name, "directions": [1]}]
     for number in range(n_trials):
         f = trial_fields(number)
-        state = {"COMPLETE": 1, "PRUNED": 2, "FAIL": 4}[f["state"]]
+        state = {"COMPLETE": 1, "PRUNED": 2, "FAIL": 3}[f["state"]]  # optuna.trial.TrialState values
         lines.append(
             {
                 "op_code": 4,

@@ -2,6 +2,7 @@
 
     python -m tests.support.optuna_worker STORAGE STUDY KIND --n-trials N [--sleep S]
         [--seed N] [--gate FILE] [--callback-url URL | --callback-redis URL] [--campaign-id ID]
+        [--sampler random] [--n-jobs N]
 
 STORAGE: an RDB URL or a journal file path. KIND:
 
@@ -38,7 +39,7 @@ def storage_of(spec: str) -> Any:
     return JournalStorage(JournalFileBackend(spec))
 
 
-def make_study(spec: str, name: str, kind: str, seed: int) -> optuna.Study:
+def make_study(spec: str, name: str, kind: str, seed: int, sampler: str = "default") -> optuna.Study:
     storage = storage_of(spec)
     if kind == "nsga2":
         study = optuna.create_study(
@@ -52,10 +53,15 @@ def make_study(spec: str, name: str, kind: str, seed: int) -> optuna.Study:
         study.set_user_attr("units", {"cost": "$", "yield": "%"})
         return study
     pruner = EveryThird() if kind == "prune" else optuna.pruners.NopPruner()
+    chosen: optuna.samplers.BaseSampler = (
+        optuna.samplers.RandomSampler(seed=seed)
+        if sampler == "random"
+        else optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+    )
     study = optuna.create_study(
         storage=storage,
         study_name=name,
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+        sampler=chosen,
         pruner=pruner,
         load_if_exists=True,
     )
@@ -113,9 +119,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--callback-url")
     parser.add_argument("--callback-redis")
     parser.add_argument("--campaign-id")
+    parser.add_argument("--sampler", choices=["default", "random"], default="default")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = make_study(args.storage, args.study, args.kind, args.seed)
+    study = make_study(args.storage, args.study, args.kind, args.seed, args.sampler)
     callbacks: list[Any] = []
     if args.callback_url or args.callback_redis:
         from materia_tui.integrations.optuna import MateriaCallback
