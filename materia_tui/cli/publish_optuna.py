@@ -56,7 +56,7 @@ def run_from_optuna(args: argparse.Namespace) -> int:
                 time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])
             except ValueError as exc:  # an event the server refused: a bug, not worth retrying
                 raise MateriaError(f"An event was refused: {clean(str(exc), 200)}") from None
-            if follower.completed and not delivery.pending:
+            if follower.completed and delivery.settled:
                 break
             time.sleep(POLL_SECONDS)
             try:

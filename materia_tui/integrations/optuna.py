@@ -72,6 +72,12 @@ class ItemDelivery:
         self.campaign_id = campaign_id
         self.pending: deque[SourceItem] = deque()
         self.published_events = 0
+        self._completed_status_due = False  # campaign_completed is out; the status is not yet
+
+    @property
+    def settled(self) -> bool:
+        """Everything added has been published."""
+        return not self.pending and not self._completed_status_due
 
     def add(self, items: Iterable[SourceItem]) -> None:
         self.pending.extend(item for item in items if isinstance(item, EventReceived | MetadataReceived))
@@ -79,7 +85,11 @@ class ItemDelivery:
     def flush(self) -> None:
         """Send everything pending; raises ``Unavailable`` (the rest stays pending),
         ``MateriaError`` (refused credentials) or ``ValueError`` (refused data)."""
-        while self.pending:
+        while self.pending or self._completed_status_due:
+            if self._completed_status_due:
+                self._call(self.publisher.set_status, self.campaign_id, "completed")
+                self._completed_status_due = False
+                continue
             first = self.pending[0]
             if isinstance(first, MetadataReceived):
                 self._call(self.publisher.set_metadata, first.campaign)
@@ -94,8 +104,7 @@ class ItemDelivery:
             for _ in events:
                 self.pending.popleft()
             self.published_events += len(events)
-            if any(isinstance(event, CampaignCompleted) for event in events):
-                self._call(self.publisher.set_status, self.campaign_id, "completed")
+            self._completed_status_due = any(isinstance(event, CampaignCompleted) for event in events)
 
     def _call(self, method: Any, *args: Any) -> None:
         from materia_tui.backend.publish import PublishUnavailable

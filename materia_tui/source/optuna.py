@@ -79,13 +79,11 @@ class StudyFollower:
                 mapper.set_info(store.info(self._study_id))
                 self._info_read_at = now
             return mapper.take(trials, now)
-        except MateriaError:
+        except MateriaError as exc:
             self.close()
             if first:
                 raise
-            raise StorageTrouble(
-                f"The study {clean(self.study_name, 80)!r} is not readable right now."
-            ) from None
+            raise StorageTrouble(exc.message) from None  # e.g. the file is gone while it is replaced
         except Exception as exc:  # storages raise SQLAlchemy, OS, JSON and Optuna errors alike
             self.close()
             if first:
