@@ -19,7 +19,7 @@ EXE = str(Path(sys.executable).with_name("materia-tui"))
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATERIA_")}
     env["MATERIA_CONFIG"] = "/nonexistent/materia-tui.toml"
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     env.update(extra or {})
     return env
 

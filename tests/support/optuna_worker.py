@@ -100,7 +100,10 @@ def objective(kind: str, sleep: float, gate: str | None) -> Any:
         x = trial.suggest_float("x", 0, 1)
         y = trial.suggest_float("y", 0, 1)
         wait()
-        trial.set_constraint("budget", x + y - 1.3)
+        if hasattr(trial, "set_constraint"):  # Optuna 5
+            trial.set_constraint("budget", x + y - 1.3)
+        else:  # Optuna 4: what a sampler's constraints_func stores
+            trial.storage.set_trial_system_attr(trial._trial_id, "constraints", [x + y - 1.3])
         return round(x + 0.2 * y, 1), round(x * y * 100, -1)
 
     return double if kind == "nsga2" else single

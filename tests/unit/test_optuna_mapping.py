@@ -276,6 +276,15 @@ def test_campaign_ids_for_any_study_name() -> None:
     assert campaign_id_for("???").startswith("study-")
 
 
+def constrain(trial: optuna.Trial, name: str, value: float) -> None:
+    """A constraint value, as Optuna 5 (``set_constraint``) or Optuna 4 (what its samplers'
+    ``constraints_func`` stores: the ``constraints`` system attribute) records it."""
+    if hasattr(trial, "set_constraint"):
+        trial.set_constraint(name, value)
+    else:
+        trial.storage.set_trial_system_attr(trial._trial_id, "constraints", [value])
+
+
 def run_study(**create: Any) -> optuna.Study:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3), **create)
     return study
@@ -296,7 +305,7 @@ def test_best_value_equals_optunas_with_constraints(batch: int) -> None:
 
     def objective(t: optuna.Trial) -> float:
         x = t.suggest_float("x", -5, 5)
-        t.set_constraint("x_small", x - 1.0)  # the unconstrained best (x = 5) is infeasible
+        constrain(t, "x_small", x - 1.0)  # the unconstrained best (x = 5) is infeasible
         return x
 
     study.optimize(objective, n_trials=60)
@@ -310,7 +319,7 @@ def test_front_equals_optunas_best_trials_with_constraints() -> None:
 
     def objective(t: optuna.Trial) -> tuple[float, float]:
         x, y = t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)
-        t.set_constraint("budget", x + y - 1.2)
+        constrain(t, "budget", x + y - 1.2)
         if x > 0.97:
             raise optuna.TrialPruned()
         return round(x, 1), round(x * y, 1)  # rounding makes ties: equal points all stay on the front
