@@ -49,6 +49,7 @@ class StudyFollower:
         batch: int | None = None,
         n_trials: int | None = None,
         clock: Callable[[], float] = time.time,
+        info_refresh_seconds: float = INFO_REFRESH_SECONDS,
     ) -> None:
         self.storage = storage
         self.study_name = study_name
@@ -56,6 +57,7 @@ class StudyFollower:
         self._batch = batch
         self._n_trials = n_trials
         self._clock = clock
+        self._info_refresh_seconds = info_refresh_seconds
         self._store: StudyStore | None = None
         self._study_id = -1
         self._info_read_at = 0.0
@@ -75,7 +77,7 @@ class StudyFollower:
                     self.campaign_id, store.info(self._study_id), batch=self._batch, n_trials=self._n_trials
                 )
                 self._info_read_at = now
-            elif now - self._info_read_at >= INFO_REFRESH_SECONDS:
+            elif now - self._info_read_at >= self._info_refresh_seconds:
                 mapper.set_info(store.info(self._study_id))
                 self._info_read_at = now
             return mapper.take(trials, now)

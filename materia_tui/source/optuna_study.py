@@ -223,11 +223,24 @@ class FrontSize:
         return len(self._points)
 
     def add(self, point: tuple[float, ...]) -> None:
-        if any(_dominates(other, point) for other in self._points):
-            return
-        self._points = [other for other in self._points if not _dominates(point, other)]
-        self._points.append(point)
+        points = self._points
+        for other in points:
+            if _dominates(other, point):
+                return
+        # One objective: the front is the ties of the best, so one comparison says all.
+        if len(point) > 1 or (points and _dominates(point, points[0])):
+            points = [other for other in points if not _dominates(point, other)]
+        points.append(point)
+        self._points = points
 
 
 def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return all(x >= y for x, y in zip(a, b, strict=True)) and a != b
+    """At least as good everywhere and better somewhere (an explicit loop: this runs
+    for every trial against the front)."""
+    better = False
+    for x, y in zip(a, b, strict=True):
+        if x < y:
+            return False
+        if x > y:
+            better = True
+    return better

@@ -11,7 +11,9 @@ STORAGE: an RDB URL or a journal file path. KIND:
 - ``nsga2``: two objectives (``cost`` min, ``yield`` max) with NSGA-II and a
   constraint (``set_constraint``); rounded values make ties on the front;
 - ``prune``: one objective with intermediate reports and a pruner that
-  prunes every third trial at step 3; trials with ``x > 8`` fail.
+  prunes every third trial at step 3; trials with ``x > 8`` fail;
+- ``big``: the parameters and objective of tests/support/optuna_studies.py's
+  generated studies, to add trials to one of them.
 
 The study is created (or loaded), ``ready`` is printed, and the trials run.
 ``--gate FILE``: each trial waits (RUNNING) until FILE exists, so a test can
@@ -106,14 +108,20 @@ def objective(kind: str, sleep: float, gate: str | None) -> Any:
             trial.storage.set_trial_system_attr(trial._trial_id, "constraints", [x + y - 1.3])
         return round(x + 0.2 * y, 1), round(x * y * 100, -1)
 
-    return double if kind == "nsga2" else single
+    def like_generated(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -10, 10)
+        n = trial.suggest_int("n", 1, 8)
+        wait()
+        return (x - 2) ** 2 + n
+
+    return {"nsga2": double, "big": like_generated}.get(kind, single)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("storage")
     parser.add_argument("study")
-    parser.add_argument("kind", choices=["tpe", "nsga2", "prune"])
+    parser.add_argument("kind", choices=["tpe", "nsga2", "prune", "big"])
     parser.add_argument("--n-trials", type=int, required=True)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=7)
