@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from materia_tui.errors import MateriaError
+from materia_tui.errors import MateriaError, UsageError
 from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, GeneratorSource, SourceItem
 from materia_tui.source.optuna_mapping import StudyMapper
-from materia_tui.source.optuna_storage import StorageTrouble, StudyStore, open_store
+from materia_tui.source.optuna_storage import StorageTrouble, StudyStore, open_store, short_reason
 from materia_tui.source.optuna_study import campaign_id_for
 
 POLL_SECONDS = 0.5
@@ -89,13 +90,10 @@ class StudyFollower:
         except Exception as exc:  # storages raise SQLAlchemy, OS, JSON and Optuna errors alike
             self.close()
             if first:
-                from materia_tui.errors import UsageError
-                from materia_tui.source.optuna_storage import _reason
-
                 raise UsageError(
-                    f"Cannot read the Optuna storage {clean(self.storage, 200)} ({_reason(exc)})."
+                    f"Cannot read the Optuna storage {clean(self.storage, 200)} ({short_reason(exc)})."
                 ) from None
-            raise StorageTrouble(_describe(exc)) from None
+            raise StorageTrouble(f"Reading the storage failed ({short_reason(exc)}).") from None
 
     def _current_store(self) -> StudyStore:
         store = self._store
@@ -123,10 +121,51 @@ class StudyFollower:
         return self.mapper is not None and self.mapper.completed
 
 
-def _describe(exc: BaseException) -> str:
-    from materia_tui.source.optuna_storage import _reason
+_Job = tuple[Callable[[], Any], "asyncio.Future[Any] | None"]
 
-    return f"Reading the storage failed ({_reason(exc)})."
+
+class _ReadingThread:
+    """Runs the source's reads, one at a time, on one daemon thread: a database
+    connection stays on the thread that made it, and quitting never waits for a
+    long read to finish (the storage is only read: abandoning one is harmless)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    async def run(self, function: Callable[[], T]) -> T:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="optuna-source", daemon=True)
+            self._thread.start()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((function, future))
+        return await future
+
+    def stop(self, last: Callable[[], object] | None = None) -> None:
+        """Run ``last`` (if the thread runs) after the job in hand, then end the thread."""
+        if self._thread is not None:
+            if last is not None:
+                self._jobs.put((last, None))
+            self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            function, future = job
+            try:
+                outcome, failed = function(), False
+            except BaseException as exc:  # handed to the awaiting coroutine, whatever it is
+                outcome, failed = exc, True
+            if future is not None:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                    future.get_loop().call_soon_threadsafe(_settle, future, outcome, failed)
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    if not future.done():
+        if failed:
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class OptunaSource(GeneratorSource):
@@ -148,25 +187,19 @@ class OptunaSource(GeneratorSource):
         )
         self.campaign_id = self.follower.campaign_id
         self.poll_seconds = poll_seconds
-        self.polls = 0
-        self._executor: ThreadPoolExecutor | None = None
+        self.polls = 0  # polls whose items were handed on (the history's included)
+        self._reader = _ReadingThread()
         self._items = self._run()
 
     def __repr__(self) -> str:
         return f"OptunaSource({self.follower.storage!r}, {self.follower.study_name!r})"
-
-    async def _in_thread(self, function: Callable[[], T]) -> T:
-        # One thread per source: a database connection stays on the thread that made it.
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="optuna-source")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     async def _run(self) -> AsyncGenerator[SourceItem, None]:
         follower = self.follower
         try:
             yield ConnectionChanged("connecting")
             try:
-                items = await self._in_thread(follower.poll)
+                items = await self._reader.run(follower.poll)
             except MateriaError as exc:
                 yield ConnectionChanged("failed", detail=exc.message)
                 raise
@@ -178,7 +211,7 @@ class OptunaSource(GeneratorSource):
             while not follower.completed:
                 await asyncio.sleep(self.poll_seconds)
                 try:
-                    items = await self._in_thread(follower.poll)
+                    items = await self._reader.run(follower.poll)
                 except StorageTrouble as exc:
                     failures += 1
                     delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
@@ -192,7 +225,7 @@ class OptunaSource(GeneratorSource):
                     yield item
             yield ConnectionChanged("closed", detail="The study has reached its number of trials.")
         finally:
-            await self._shut_down()
+            self._reader.stop(last=follower.close)
 
     async def _hand_on(self, items: list[SourceItem]) -> AsyncGenerator[SourceItem, None]:
         self.polls += 1
@@ -200,10 +233,3 @@ class OptunaSource(GeneratorSource):
             if count % YIELD_EVERY_ITEMS == 0:
                 await asyncio.sleep(0)
             yield item
-
-    async def _shut_down(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            with contextlib.suppress(Exception):  # closing is best effort
-                await asyncio.get_running_loop().run_in_executor(executor, self.follower.close)
-            executor.shutdown(wait=False)

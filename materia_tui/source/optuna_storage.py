@@ -149,7 +149,7 @@ class RdbStore:
         except ImportError:
             raise UsageError(f"Cannot read {self.shown}: its database driver is not installed.") from None
         except Exception as exc:  # SQLAlchemy's and Optuna's errors vary by database
-            raise UsageError(f"Cannot read the Optuna storage {self.shown} ({_reason(exc)}).") from None
+            raise UsageError(f"Cannot read the Optuna storage {self.shown} ({short_reason(exc)}).") from None
 
     def __repr__(self) -> str:
         return f"RdbStore({self.shown!r})"
@@ -235,7 +235,8 @@ class JournalStore:
         try:
             storage = JournalStorage(self._backend)
         except Exception as exc:  # a journal is a log of JSON operations: anything may be wrong
-            raise UsageError(f"{self.shown} is not a readable Optuna journal ({_reason(exc)}).") from None
+            reason = short_reason(exc)
+            raise UsageError(f"{self.shown} is not a readable Optuna journal ({reason}).") from None
         self._size = os.path.getsize(self.path)
         if self._size and not storage._replay_result.log_number_read:
             # Optuna skips a last line it cannot decode (it may be half written): a file
@@ -285,7 +286,7 @@ class JournalStore:
         """Nothing is held open between reads."""
 
 
-def _reason(exc: BaseException) -> str:
+def short_reason(exc: BaseException) -> str:
     """A short, password-free reason: the first line of the innermost cause's message
     (Optuna wraps SQLAlchemy's errors, which wrap the driver's)."""
     inner: BaseException = exc
