@@ -69,3 +69,26 @@ async def test_watch_without_a_study_name_picks_from_the_storage(tmp_path: Path)
         await wait_for(pilot, lambda: view.state.evaluations == 4, timeout=60, what="the study's trials")
         assert view.state.objectives == ["cost", "yield"]
         await pilot.press("q")
+
+
+async def test_several_studies_open_one_tab_each(tmp_path: Path) -> None:
+    spec = storage_spec(tmp_path, "sqlite")
+    await run_worker(spec, "a", "tpe", 2)
+    await run_worker(spec, "b", "prune", 3)
+    args = build_parser("watch").parse_args(["watch", "--optuna", spec, "a", "b", "--n-trials", "2"])
+    app = several_studies_app(args, ["a", "b"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: all(v.state.evaluations >= 2 for v in app.views), timeout=60, what="both")
+        assert [v.campaign_id for v in app.views] == ["a", "b"]
+        assert app.views[0].state.is_finished  # --n-trials 2: study a is complete
+        await pilot.press("q")
+
+
+async def test_exit_on_complete_leaves_once_the_trials_have_finished(tmp_path: Path) -> None:
+    spec = storage_spec(tmp_path, "journal")
+    await run_worker(spec, "s", "tpe", 3)
+    source = OptunaSource(spec, "s", n_trials=3)
+    app = MonitorApp(source, source.campaign_id, exit_on_complete=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=60, what="the app to leave")
+    assert app.return_code == 0 and app.state.evaluations == 3

@@ -93,6 +93,9 @@ async def test_json_and_recording_of_a_constrained_nsga2_study_match_optuna(tmp_
         assert [(o, state.directions[o], state.units[o]) for o in state.objectives] == [
             ("cost", "minimize", "$"), ("yield", "maximize", "%"),
         ]
+    code, out, err = await run_cli("replay", str(record), "--plain")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "Done! 40 iterations, 40 evaluations"
 
 
 async def test_pruned_and_failed_trials_followed_through_the_source(tmp_path: Path) -> None:
@@ -174,3 +177,14 @@ async def test_ls_and_export_read_the_studies(tmp_path: Path) -> None:
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert sorted(row["id"] for row in rows) == front_numbers(load_study(spec, "two objectives"))
+
+
+async def test_optuna_options_are_checked() -> None:
+    for args, expected in [
+        (["watch", "camp-1", "--batch", "2"], "--batch and --n-trials go with --optuna"),
+        (["watch", "--optuna", "x.db", "s", "--batch", "0"], "must be 1 or more"),
+        (["watch", "--optuna", "x.db", "a", "b", "--plain"], "exactly one study"),
+        (["watch", "--optuna", "x.db", "--record", "r.jsonl"], "exactly one study"),
+    ]:
+        code, _, err = await run_cli(*args)
+        assert code == 2 and expected in err, (args, err)
