@@ -37,6 +37,7 @@ from materia_tui.source import EventSource, FoldsAhead, ReplaySteering
 from materia_tui.state import CampaignState
 from materia_tui.ui.campaign_view import CampaignView, Section
 from materia_tui.ui.repaint import RefreshRates
+from materia_tui.ui.textual_compat import install_scrollbar_renderer
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.status_bar import LinkStatus
@@ -95,6 +96,7 @@ class MonitorBase(App[int]):
 
     def __init__(self, *, alerts: AlertSettings | None = None) -> None:
         super().__init__()
+        install_scrollbar_renderer()
         # Completion, failure, errors and convergence: a toast, the bell and (when
         # enabled) a desktop notification, each once per campaign.
         self.alerter = Alerter(alerts, app_writer(self))
