@@ -152,6 +152,27 @@ def build_columns(id_width: int, parameters: list[str], objectives: list[str]) -
 
 
 class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
+    DEFAULT_CSS: ClassVar[str] = """
+    CandidateTable > .candidate-table--header {
+        text-style: bold underline;
+    }
+    CandidateTable > .candidate-table--front {
+        color: $accent;
+        text-style: bold;
+    }
+    CandidateTable > .candidate-table--proposed {
+        text-style: dim;
+    }
+    CandidateTable > .candidate-table--failed {
+        color: $error;
+        text-style: bold;
+    }
+    CandidateTable > .candidate-table--infeasible {
+        color: $warning;
+        text-style: italic;
+    }
+    """
+
     """Every candidate, newest last; follow mode keeps the newest row in view."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
