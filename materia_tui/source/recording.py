@@ -1,12 +1,15 @@
-"""Recordings: one JSON object per line, replayable with ``materia-tui replay``.
+"""Recordings: the one codec of the JSON-lines files that ``watch --record``
+writes and ``replay``, ``screenshot --from-recording`` and the tests read.
 
 Each event line is the normalized event (``protocol.dump_event``, ``seq`` at
 top level, exactly what ``watch --json`` prints) plus ``received_at``, the
 epoch seconds at which the monitor applied it. Readers ignore unknown keys,
-so a ``watch --json`` capture (no ``received_at``) is a valid recording too.
-An optional metadata line ``{"metadata": <Campaign JSON>, "received_at": t}``
-carries the REST metadata (objective directions and units, max_iterations),
-so a replay computes the same best values and front as the live monitor.
+so a ``watch --json`` capture (no ``received_at``) is a valid recording too:
+its times come from the events' timestamps, read as UTC when they name no
+zone (``protocol.timestamps``). An optional metadata line
+``{"metadata": <Campaign JSON>, "received_at": t}`` carries the REST metadata
+(objective directions and units, max_iterations), so a replay computes the
+same best values and front as the live monitor.
 
 Lines are flushed one at a time, so a recording cut short by a crash or a
 kill is still readable up to its last whole line. Recordings can hold
@@ -23,7 +26,7 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -38,6 +41,9 @@ from materia_tui.protocol import (
     parse_campaign,
     parse_object,
 )
+from materia_tui.protocol.seqs import SeqLedger
+from materia_tui.protocol.timestamps import epoch_seconds
+from materia_tui.sanitize import clean
 from materia_tui.source import EventReceived, EventSource, FrameRejected, MetadataReceived, SourceItem
 
 METADATA_KEY = "metadata"
@@ -88,13 +94,6 @@ class Recorder:
         body = campaign.model_dump(mode="json", exclude_none=True)
         self._write({METADATA_KEY: body, RECEIVED_AT_KEY: received_at})
 
-    def record_item(self, item: SourceItem) -> None:
-        """Record an applied ``EventReceived`` or a ``MetadataReceived``; ignore the rest."""
-        if isinstance(item, EventReceived):
-            self.record(item.event, item.received_at)
-        elif isinstance(item, MetadataReceived):
-            self.record_metadata(item.campaign, time.time())
-
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -115,15 +114,15 @@ class RecordingSource:
     """Wraps a source and records what the state will apply, for ``watch --record``.
 
     Every item passes through unchanged. Events are recorded once per ``seq``
-    (the reducer's own duplicate rule) and metadata whenever it arrives, so the
-    recording works the same under the TUI and the line printers.
+    (``SeqLedger``, the state's own rule) and metadata whenever it arrives, so
+    the recording works the same under the TUI and the line printers.
     ``aclose()`` closes both the source and the recorder.
     """
 
     def __init__(self, source: EventSource, recorder: Recorder) -> None:
         self.source = source
         self.recorder = recorder
-        self._seen: set[int] = set()
+        self._seqs = SeqLedger()
 
     def __repr__(self) -> str:
         return f"RecordingSource({self.source!r}, {self.recorder!r})"
@@ -132,9 +131,7 @@ class RecordingSource:
         async for item in self.source:
             if isinstance(item, EventReceived):
                 seq = item.event.seq
-                if seq is None or seq not in self._seen:
-                    if seq is not None:
-                        self._seen.add(seq)
+                if seq is None or self._seqs.admit(seq) != "duplicate":
                     self.recorder.record(item.event, item.received_at)
             elif isinstance(item, MetadataReceived):
                 self.recorder.record_metadata(item.campaign, time.time())
@@ -150,44 +147,92 @@ class RecordingSource:
 # ----- reading -----------------------------------------------------------------
 
 
-def parse_recording_line(line: str | bytes, fallback_time: float = 0.0) -> SourceItem | None:
-    """One line of a recording as a source item; None for a blank line. Never raises.
+@dataclass(frozen=True, slots=True)
+class DecodedLine:
+    """One line of a recording: its item, and the time the line itself gives
+    (``received_at``, else the event's timestamp; None when it gives none)."""
 
-    ``fallback_time`` stands in for a missing ``received_at`` (a ``--json``
-    capture) when the event has no readable timestamp either.
+    item: SourceItem
+    recorded_at: float | None
+
+
+def decode_line(line: str | bytes | None, fallback_time: float) -> DecodedLine | None:
+    """One line (None: a line over 16 MiB, as ``bounded_lines`` yields it) as a
+    source item; None for a blank line. Never raises.
+
+    An event's ``received_at`` is the line's own time, else ``fallback_time``.
     """
-    if len(line) > MAX_FRAME_BYTES:
-        return FrameRejected(Rejected("too_large", "recording line exceeds 16 MiB"), fallback_time)
+    if line is None or len(line) > MAX_FRAME_BYTES:
+        return DecodedLine(FrameRejected(Rejected("too_large", "line exceeds 16 MiB"), fallback_time), None)
     if not line.strip():
         return None
     try:
         obj: Any = json.loads(line)
     except (ValueError, RecursionError):
-        return FrameRejected(Rejected("malformed", "recording line is not valid JSON"), fallback_time)
-    if isinstance(obj, dict) and "type" not in obj and isinstance(obj.get(METADATA_KEY), dict):
+        return DecodedLine(FrameRejected(Rejected("malformed", "line is not valid JSON"), fallback_time), None)
+    if isinstance(obj, dict) and "type" not in obj and METADATA_KEY in obj:
         campaign = parse_campaign(obj[METADATA_KEY])
         if campaign is None:
-            return FrameRejected(Rejected("malformed", "unusable metadata line"), fallback_time)
-        return MetadataReceived(campaign)
+            return DecodedLine(FrameRejected(Rejected("malformed", "unusable metadata line"), fallback_time), None)
+        return DecodedLine(MetadataReceived(campaign), None)
+    recorded_at = recorded_time(obj)
+    at = fallback_time if recorded_at is None else recorded_at
     parsed = parse_object(obj)
-    received_at = _received_at(obj, parsed, fallback_time)
     if isinstance(parsed, Rejected):
-        return FrameRejected(parsed, received_at)
-    return EventReceived(parsed, received_at)
+        return DecodedLine(FrameRejected(parsed, at), recorded_at)
+    return DecodedLine(EventReceived(parsed, at), recorded_at)
+
+
+def parse_recording_line(line: str | bytes, fallback_time: float = 0.0) -> SourceItem | None:
+    """One line of a recording as a source item; None for a blank line. Never raises."""
+    decoded = decode_line(line, fallback_time)
+    return None if decoded is None else decoded.item
+
+
+def recorded_time(obj: Any) -> float | None:
+    """A line's own time: its finite ``received_at``, else its ``timestamp`` (UTC
+    when it names no zone); None when it has neither."""
+    if not isinstance(obj, dict):
+        return None
+    value = obj.get(RECEIVED_AT_KEY)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return epoch_seconds(obj.get("timestamp"))
+
+
+def bounded_lines(handle: IO[bytes]) -> Iterator[bytes | None]:
+    """Lines of at most 16 MiB; a longer one is skipped whole (never held in
+    memory) and reported as None."""
+    while True:
+        line = handle.readline(MAX_FRAME_BYTES + 2)
+        if not line:
+            return
+        if len(line) > MAX_FRAME_BYTES + 1:  # more than 16 MiB before the newline
+            while line and not line.endswith(b"\n"):
+                line = handle.readline(MAX_FRAME_BYTES)
+            yield None
+            continue
+        yield line
+
+
+def open_recording(path: str | Path) -> IO[bytes]:
+    """The recording opened for reading; a ``UsageError`` (one sentence) if it cannot be."""
+    try:
+        return Path(path).open("rb")
+    except OSError as exc:
+        raise UsageError(f"Cannot read the recording {clean(str(path))}: {exc.strerror or exc}.") from None
 
 
 def read_recording(path: str | Path) -> Iterator[SourceItem]:
-    """Every item of a recording, in file order. A bad line costs that line only."""
+    """Every item of a recording, in file order. A bad line costs that line only;
+    a line without a time of its own gets the previous line's."""
     last_time = 0.0
-    try:
-        handle = Path(path).open("rb")  # noqa: SIM115 - closed by the with below; the open error is the user's
-    except OSError as exc:
-        raise UsageError(f"Cannot read the recording {path}: {exc.strerror or exc}.") from None
-    with handle:
-        for line in handle:
-            item = parse_recording_line(line, last_time)
-            if item is None:
+    with open_recording(path) as handle:
+        for line in bounded_lines(handle):
+            decoded = decode_line(line, last_time)
+            if decoded is None:
                 continue
+            item = decoded.item
             if isinstance(item, EventReceived | FrameRejected):
                 last_time = item.received_at
             yield item
@@ -201,22 +246,3 @@ def recording_campaign_id(path: str | Path, *, max_lines: int = 100) -> str | No
         if isinstance(item, EventReceived) and item.event.campaign_id:
             return item.event.campaign_id
     return None
-
-
-def _received_at(obj: Any, parsed: Event | Rejected, fallback: float) -> float:
-    value = obj.get(RECEIVED_AT_KEY) if isinstance(obj, dict) else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    timestamp = parsed.timestamp if not isinstance(parsed, Rejected) else None
-    if timestamp:
-        try:
-            moment = datetime.fromisoformat(timestamp)
-        except ValueError:
-            return fallback
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)  # as the reducer reads it: UTC unless it says otherwise
-        try:
-            return moment.timestamp()
-        except (OverflowError, OSError):
-            return fallback
-    return fallback
