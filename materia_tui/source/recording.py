@@ -37,6 +37,7 @@ from materia_tui.protocol import (
     Campaign,
     Event,
     Rejected,
+    RejectionKind,
     dump_event,
     parse_campaign,
     parse_object,
@@ -163,17 +164,17 @@ def decode_line(line: str | bytes | None, fallback_time: float) -> DecodedLine |
     An event's ``received_at`` is the line's own time, else ``fallback_time``.
     """
     if line is None or len(line) > MAX_FRAME_BYTES:
-        return DecodedLine(FrameRejected(Rejected("too_large", "line exceeds 16 MiB"), fallback_time), None)
+        return _unreadable("too_large", "line exceeds 16 MiB", fallback_time)
     if not line.strip():
         return None
     try:
         obj: Any = json.loads(line)
     except (ValueError, RecursionError):
-        return DecodedLine(FrameRejected(Rejected("malformed", "line is not valid JSON"), fallback_time), None)
+        return _unreadable("malformed", "line is not valid JSON", fallback_time)
     if isinstance(obj, dict) and "type" not in obj and METADATA_KEY in obj:
         campaign = parse_campaign(obj[METADATA_KEY])
         if campaign is None:
-            return DecodedLine(FrameRejected(Rejected("malformed", "unusable metadata line"), fallback_time), None)
+            return _unreadable("malformed", "unusable metadata line", fallback_time)
         return DecodedLine(MetadataReceived(campaign), None)
     recorded_at = recorded_time(obj)
     at = fallback_time if recorded_at is None else recorded_at
@@ -181,6 +182,10 @@ def decode_line(line: str | bytes | None, fallback_time: float) -> DecodedLine |
     if isinstance(parsed, Rejected):
         return DecodedLine(FrameRejected(parsed, at), recorded_at)
     return DecodedLine(EventReceived(parsed, at), recorded_at)
+
+
+def _unreadable(kind: RejectionKind, reason: str, at: float) -> DecodedLine:
+    return DecodedLine(FrameRejected(Rejected(kind, reason), at), None)
 
 
 def parse_recording_line(line: str | bytes, fallback_time: float = 0.0) -> SourceItem | None:
