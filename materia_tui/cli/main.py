@@ -71,13 +71,7 @@ def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:
         if command != ALL and name != command and name in SUMMARIES:
             subparsers.add_parser(name, help=SUMMARIES[name], add_help=False)
             continue
-        try:
-            module = importlib.import_module(f"materia_tui.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"materia_tui.cli.{name}":
-                raise
-            continue  # subcommand not built yet
-        module.register(subparsers)
+        importlib.import_module(f"materia_tui.cli.{name}").register(subparsers)
     return parser
 
 

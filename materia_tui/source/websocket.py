@@ -226,7 +226,6 @@ class WebSocketSource(GeneratorSource):
         self._clock = clock
         self._backoff = Backoff(settings.backoff_initial, settings.backoff_max, rng)
         self.last_seq = after_seq  # the newest seq handed to the consumer
-        self.duplicates_dropped = 0
         self._rest_absent = False  # the backend serves no REST: the WS alone is the source
         self._history_absent = False
         self._history_failures = 0
@@ -489,7 +488,6 @@ class WebSocketSource(GeneratorSource):
             return FrameRejected(parsed, now)
         if seq is not None:
             if seq <= self.last_seq:
-                self.duplicates_dropped += 1
                 return None
             self.last_seq = seq
         return EventReceived(parsed, now)
