@@ -325,13 +325,7 @@ class RedisBus:
     async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
         if not bodies:
             return []
-        keys = [
-            layout.seq_key(campaign_id),
-            layout.events_key(campaign_id),
-            layout.meta_key(campaign_id),
-            layout.CAMPAIGNS_KEY,
-        ]
-        args = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id), *bodies]
+        keys, args = layout.publish_script_call(campaign_id, bodies)
         seqs = await self._publish_script(keys=keys, args=args)
         return [int(s) for s in seqs]
 

@@ -15,6 +15,7 @@ with cjson) keeps every number exactly as Python wrote it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,13 @@ for i = 4, #ARGV do
 end
 return seqs
 """
+
+
+def publish_script_call(campaign_id: str, bodies: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The KEYS and ARGV of one ``PUBLISH_LUA`` call that appends ``bodies`` in order."""
+    keys = [seq_key(campaign_id), events_key(campaign_id), meta_key(campaign_id), CAMPAIGNS_KEY]
+    args = [channel(campaign_id), campaign_id, minimal_meta(campaign_id), *bodies]
+    return keys, args
 
 
 class InvalidEvent(ValueError):
