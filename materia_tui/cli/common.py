@@ -1,4 +1,4 @@
-"""Options shared by the subcommands that talk to a backend."""
+"""Options shared by the subcommands that talk to a backend or watch a campaign."""
 
 from __future__ import annotations
 

@@ -20,16 +20,17 @@ from typing import Any
 
 from materia_tui.cli.common import add_display_arguments, positive_int
 from materia_tui.cli.display import display
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run a real optimization campaign locally and watch it",
-        description=(
+        (
             "Run a Bayesian multi-objective optimization of a reverse-osmosis membrane "
             "(Gaussian-process surrogates, expected hypervolume improvement), serve it on "
             "127.0.0.1 over a real WebSocket, and watch it."

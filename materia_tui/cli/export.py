@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.source.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -25,11 +26,11 @@ if TYPE_CHECKING:
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "export",
-        help="export a campaign's candidates (CSV, JSON, Parquet)",
-        description=(
+        (
             "Export every candidate of a campaign with its parameters, predictions, "
             "uncertainties, measurements and Pareto membership, from the campaign's REST history."
         ),

@@ -11,6 +11,7 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable
+from typing import TypeAlias
 
 from materia_tui.errors import ExitCode, MateriaError
 
@@ -51,6 +52,26 @@ EXIT_CODES_HELP = """exit codes:
   4  campaign not found
   5  gave up connecting (only with --max-retries)
 """
+
+
+# A string: argparse._SubParsersAction is subscriptable only for the type checker.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_command(
+    subparsers: Subparsers, name: str, description: str, *, exit_codes: bool = False, raw: bool = False
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``: its one-line help is ``main.SUMMARIES``'s (what
+    the top-level --help lists), ``exit_codes`` adds the exit-code table under the
+    commands that watch a campaign, ``raw`` keeps the description's own line breaks."""
+    keep_layout = exit_codes or raw
+    return subparsers.add_parser(
+        name,
+        help=SUMMARIES[name],
+        description=description,
+        epilog=EXIT_CODES_HELP if exit_codes else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter if keep_layout else argparse.HelpFormatter,
+    )
 
 
 def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 from materia_tui.sanitize import clean
 
@@ -36,11 +37,11 @@ class _IntermixedParser(argparse.ArgumentParser):
             self._parsing = False
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "publish",
-        help="publish events from a JSON-lines file into Redis",
-        description=(
+        (
             "Publish one event per line (JSON objects) to a campaign in Redis; seq, campaign_id and "
             "(when missing) timestamp are assigned here. Bad lines are reported on stderr with their "
             "line number and skipped; the exit code is then 1."

@@ -20,7 +20,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
-from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import MateriaError, UsageError
 
 if TYPE_CHECKING:
@@ -36,16 +36,15 @@ MAX_SIZE = (400, 200)
 SETTLE_TIMEOUT = 60.0  # seconds for the headless monitor to draw the final state
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "screenshot",
-        help="render the monitor for a campaign to an SVG file (no terminal needed)",
-        description=(
+        (
             "Render the full-screen monitor's picture of a campaign's current state to SVG, "
             "headless: from the campaign's REST history, or from a recording with --from-recording."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        exit_codes=True,
     )
     parser.add_argument(
         "campaign_id",

@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from asyncio import AbstractEventLoop
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 
 DEFAULT_PORT = 8765
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "serve",
-        help="serve campaigns over REST and WebSocket (PROTOCOL.md)",
-        description=(
+        (
             "Serve campaigns over REST and WebSocket. The JWT secret comes from env "
             "MATERIA_JWT_SECRET or --jwt-secret-file (never from the command line). "
             "Prints 'serving <REST base URL>' once ready; SIGINT/SIGTERM close clients with 1001."

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Literal
+from typing import Literal
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, UsageError
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "token",
-        help="mint a token for materia-tui serve",
-        description="Mint an HS256 JWT with the secret from env MATERIA_JWT_SECRET or --jwt-secret-file.",
+        "Mint an HS256 JWT with the secret from env MATERIA_JWT_SECRET or --jwt-secret-file.",
     )
     parser.add_argument("--campaigns", default="*", help="comma-separated campaign ids, or * (default)")
     parser.add_argument("--ttl", default="1h", help="lifetime: 90s, 15m, 1h, 7d (default 1h)")
