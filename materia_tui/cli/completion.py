@@ -69,10 +69,10 @@ def register(subparsers: Subparsers) -> None:
             '  materia-tui completion zsh > "${fpath[1]}/_materia-tui"\n'
             "  materia-tui completion fish > ~/.config/fish/completions/materia-tui.fish"
         ),
+        run,
         raw=True,
     )
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete for")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,6 +35,7 @@ def register(subparsers: Subparsers) -> None:
             "(Gaussian-process surrogates, expected hypervolume improvement), serve it on "
             "127.0.0.1 over a real WebSocket, and watch it."
         ),
+        run,
     )
     parser.add_argument("--iterations", type=positive_int, default=12, help="iterations (default 12)")
     parser.add_argument("--batch", type=positive_int, default=5, help="candidates per iteration (default 5)")
@@ -47,7 +48,6 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
     add_display_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ def register(subparsers: Subparsers) -> None:
             "Export every candidate of a campaign with its parameters, predictions, "
             "uncertainties, measurements and Pareto membership, from the campaign's REST history."
         ),
+        run,
     )
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
     parser.add_argument(
@@ -45,7 +46,6 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--front-only", action="store_true", help="only the candidates on the Pareto front")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,11 +44,10 @@ class CampaignListing:
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "ls", "List the backend's campaigns (REST) as a table, or as JSON with --json."
+        subparsers, "ls", "List the backend's campaigns (REST) as a table, or as JSON with --json.", run
     )
     parser.add_argument("--json", action="store_true", help="one JSON document, for jq")
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -59,19 +59,28 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_command(
-    subparsers: Subparsers, name: str, description: str, *, exit_codes: bool = False, raw: bool = False
+    subparsers: Subparsers,
+    name: str,
+    description: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    exit_codes: bool = False,
+    raw: bool = False,
 ) -> argparse.ArgumentParser:
-    """The parser of subcommand ``name``: its one-line help is ``main.SUMMARIES``'s (what
-    the top-level --help lists), ``exit_codes`` adds the exit-code table under the
-    commands that watch a campaign, ``raw`` keeps the description's own line breaks."""
+    """The parser of subcommand ``name``, which ``run`` executes. Its one-line help is
+    ``SUMMARIES``'s (what the top-level --help lists); ``exit_codes`` adds the exit-code
+    table under the commands that watch a campaign; ``raw`` keeps the description's
+    own line breaks."""
     keep_layout = exit_codes or raw
-    return subparsers.add_parser(
+    parser = subparsers.add_parser(
         name,
         help=SUMMARIES[name],
         description=description,
         epilog=EXIT_CODES_HELP if exit_codes else None,
         formatter_class=argparse.RawDescriptionHelpFormatter if keep_layout else argparse.HelpFormatter,
     )
+    parser.set_defaults(run=run)
+    return parser
 
 
 def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:

@@ -46,6 +46,7 @@ def register(subparsers: Subparsers) -> None:
             "(when missing) timestamp are assigned here. Bad lines are reported on stderr with their "
             "line number and skipped; the exit code is then 1."
         ),
+        run,
     )
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
     parser.add_argument(
@@ -64,7 +65,6 @@ def register(subparsers: Subparsers) -> None:
         choices=["pending", "running", "completed", "failed", "cancelled"],
         help="set the campaign status after publishing",
     )
-    parser.set_defaults(run=run)
     parser.__class__ = _IntermixedParser
 
 

@@ -26,6 +26,7 @@ def register(subparsers: Subparsers) -> None:
             "Replay a recorded campaign: the full-screen monitor on a terminal, progress "
             "lines (--plain, the default when stdout is not a terminal) or JSON lines (--json)."
         ),
+        run,
         exit_codes=True,
     )
     parser.add_argument("file", metavar="FILE", help="the recording (JSON lines)")
@@ -36,7 +37,6 @@ def register(subparsers: Subparsers) -> None:
         help="replay X times faster than recorded (default: as fast as possible)",
     )
     add_display_arguments(parser, what="the recording")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

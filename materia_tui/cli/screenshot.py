@@ -44,6 +44,7 @@ def register(subparsers: Subparsers) -> None:
             "Render the full-screen monitor's picture of a campaign's current state to SVG, "
             "headless: from the campaign's REST history, or from a recording with --from-recording."
         ),
+        run,
         exit_codes=True,
     )
     parser.add_argument(
@@ -66,7 +67,6 @@ def register(subparsers: Subparsers) -> None:
         help="render a recording (watch --record, or a watch --json capture) instead of a live campaign",
     )
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ if TYPE_CHECKING:
 
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
+from materia_tui.source.settings import is_loopback
 
 DEFAULT_PORT = 8765
 
@@ -25,6 +25,7 @@ def register(subparsers: Subparsers) -> None:
             "MATERIA_JWT_SECRET or --jwt-secret-file (never from the command line). "
             "Prints 'serving <REST base URL>' once ready; SIGINT/SIGTERM close clients with 1001."
         ),
+        run,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
@@ -52,16 +53,6 @@ def register(subparsers: Subparsers) -> None:
         "asyncio, or auto: uvloop when installed (default)",
     )
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
-    parser.set_defaults(run=run)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:

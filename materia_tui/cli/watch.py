@@ -37,6 +37,7 @@ def register(subparsers: Subparsers) -> None:
             "(--plain, the default when stdout is not a terminal) or JSON lines (--json). "
             "Several ids open one tab per campaign; no id opens a campaign picker."
         ),
+        run,
         exit_codes=True,
     )
     parser.add_argument(
@@ -52,7 +53,6 @@ def register(subparsers: Subparsers) -> None:
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
     )
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

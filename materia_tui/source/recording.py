@@ -28,7 +28,6 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 from materia_tui.errors import UsageError
@@ -45,14 +44,21 @@ from materia_tui.protocol import (
 from materia_tui.protocol.seqs import SeqLedger
 from materia_tui.protocol.timestamps import epoch_seconds
 from materia_tui.sanitize import clean
-from materia_tui.source import EventReceived, EventSource, FrameRejected, MetadataReceived, SourceItem
+from materia_tui.source import (
+    ClosesOnExit,
+    EventReceived,
+    EventSource,
+    FrameRejected,
+    MetadataReceived,
+    SourceItem,
+)
 
 METADATA_KEY = "metadata"
 RECEIVED_AT_KEY = "received_at"
 REDACTED = "[redacted]"
 
 
-class Recorder:
+class Recorder(ClosesOnExit):
     """Appends one flushed JSON line per applied event to ``path``.
 
     Call ``record`` only for events the state applied (``state.apply(...) ==
@@ -71,14 +77,6 @@ class Recorder:
 
     def __repr__(self) -> str:
         return f"Recorder(path={str(self.path)!r}, lines_written={self.lines_written})"
-
-    def __enter__(self) -> Recorder:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @property
     def closed(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncGenerator
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -19,6 +18,7 @@ import httpx
 from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, parse_object
 from materia_tui.sanitize import clean
+from materia_tui.source import AclosesOnExit
 from materia_tui.source.settings import ConnectionSettings
 
 READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
@@ -79,7 +79,7 @@ def http_status_error(status: int, url: str, what: str, how: str | None = None) 
     return RestUnavailableError(f"The server answered {how} for {shown}.")
 
 
-class RestClient:
+class RestClient(AclosesOnExit):
     """``async with RestClient(settings) as rest: await rest.get_campaign("camp-1")``."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
@@ -94,14 +94,6 @@ class RestClient:
 
     def __repr__(self) -> str:
         return f"RestClient(base_url={display_url(self._base)!r})"
-
-    async def __aenter__(self) -> RestClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -15,7 +15,6 @@ resumes from the last seq held, so the consumer sees every event once.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
 import ssl
@@ -60,7 +59,7 @@ from materia_tui.source.rest import (
     http_status_error,
     ssl_context,
 )
-from materia_tui.source.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings, is_loopback
 
 # A frame slightly over 16 MiB is rejected by protocol.parse (costing that frame),
 # rather than by websockets (costing the connection).
@@ -183,16 +182,6 @@ def _close_timeout(settings: ConnectionSettings) -> float:
     if settings.ping_timeout is None:
         return CLOSE_TIMEOUT_SECONDS
     return min(CLOSE_TIMEOUT_SECONDS, settings.ping_timeout / 4)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class WebSocketSource(GeneratorSource):
@@ -340,7 +329,7 @@ class WebSocketSource(GeneratorSource):
                 open_timeout=settings.open_timeout,
                 close_timeout=_close_timeout(settings),
                 logger=_RedactingLogger(settings.token),
-                compression=None if _is_loopback(self._ws_url) else "deflate",
+                compression=None if is_loopback(urlsplit(self._ws_url).hostname or "") else "deflate",
                 ssl=ssl_context(settings) if secure else None,
             )
         except InvalidStatus as exc:

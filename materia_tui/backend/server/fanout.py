@@ -170,13 +170,18 @@ class ClientStream:
         """Stop sending and close with ``code`` (idempotent, never blocks the caller)."""
         if self._closing:
             return
+        sender = self._stop_sending()
+        self._closer = asyncio.create_task(self._close(sender, code, reason), name="ws-closer")
+
+    def _stop_sending(self) -> asyncio.Task[None] | None:
+        """Drop what is queued and cancel the sender; returns it, to be awaited."""
         self._closing = True
         self._direct_transport = None
         self._queue.clear()
         sender = self._sender
         if sender is not None:
             sender.cancel()
-        self._closer = asyncio.create_task(self._close(sender, code, reason), name="ws-closer")
+        return sender
 
     async def _close(self, sender: asyncio.Task[None] | None, code: int, reason: str) -> None:
         if sender is not None:
@@ -196,12 +201,8 @@ class ClientStream:
 
     async def stop(self) -> None:
         """Release the sender once the connection has ended."""
-        self._closing = True
-        self._direct_transport = None
-        self._queue.clear()
-        sender = self._sender
+        sender = self._stop_sending()
         if sender is not None:
-            sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
         await self.wait_closed()
