@@ -1,6 +1,6 @@
-"""Publish a campaign's events so ``materia-tui`` (or any PROTOCOL.md server) can show them.
+"""Publish a campaign's events so ``materia-tui`` (or any docs/PROTOCOL.md server) can show them.
 
-Events go straight to Redis as PROTOCOL.md section 6 lays them out: metadata
+Events go straight to Redis as docs/PROTOCOL.md section 6 lays them out: metadata
 in ``campaign:{id}:meta`` (and the id in ``campaigns``), events in
 ``campaign:{id}:events`` and on channel ``campaign:{id}``. One Lua script
 INCRs ``campaign:{id}:seq``, stamps the event, RPUSHes and PUBLISHes it, so

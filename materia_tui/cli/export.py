@@ -1,7 +1,7 @@
 """``materia-tui export CAMPAIGN_ID``: every candidate (or the Pareto front) to a file.
 
 The state is rebuilt from the campaign's REST metadata and whole history
-(PROTOCOL.md section 5), folded by the same reducer as the live monitor, so
+(docs/PROTOCOL.md section 5), folded by the same reducer as the live monitor, so
 the export shows exactly what the monitor shows.
 """
 

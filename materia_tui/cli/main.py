@@ -36,7 +36,7 @@ SUMMARIES = {
     "ls": "list campaigns with status, iteration and best value",
     "export": "export a campaign's candidates (CSV, JSON, Parquet)",
     "demo": "run a real optimization campaign locally and watch it",
-    "serve": "serve campaigns over REST and WebSocket (PROTOCOL.md)",
+    "serve": "serve campaigns over REST and WebSocket (docs/PROTOCOL.md)",
     "publish": "publish events from a JSON-lines file into Redis",
     "token": "mint a token for materia-tui serve",
     "screenshot": "render the monitor for a campaign to an SVG file (no terminal needed)",

@@ -2,7 +2,7 @@
 campaign, rendered headless to SVG (for reports and chat; no terminal needed).
 
 The state comes from the campaign's REST metadata and whole history
-(PROTOCOL.md section 5), or from a recording (``--from-recording run.jsonl``,
+(docs/PROTOCOL.md section 5), or from a recording (``--from-recording run.jsonl``,
 read by ``ReplaySource`` as fast as it goes). The monitor runs headless over a
 source that yields those items and ends; once it has drawn the final state
 the screen is exported as SVG. The picture shows only what the monitor shows:

@@ -1,4 +1,4 @@
-"""Async REST client for campaign metadata and history (PROTOCOL.md section 5).
+"""Async REST client for campaign metadata and history (docs/PROTOCOL.md section 5).
 
 Errors carry one plain sentence naming the URL without its query string and
 never the token: ``AuthError`` for 401/403, ``NotFoundError`` for 404, and
@@ -64,7 +64,7 @@ def auth_headers(settings: ConnectionSettings) -> dict[str, str]:
 
 
 def http_status_error(status: int, url: str, what: str, how: str | None = None) -> MateriaError:
-    """The error for a rejection ``status`` of ``url`` (PROTOCOL.md section 3).
+    """The error for a rejection ``status`` of ``url`` (docs/PROTOCOL.md section 3).
 
     ``how`` names the signal, e.g. "close code 4401"; by default "HTTP <status>".
     """

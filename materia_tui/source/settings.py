@@ -25,7 +25,7 @@ class ConnectionSettings:
     page_limit: int = 1000
 
     def websocket_url(self, campaign_id: str) -> str:
-        """PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""
+        """docs/PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""
         return websocket_url(self.base_url, campaign_id)
 
 

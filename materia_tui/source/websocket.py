@@ -1,6 +1,6 @@
 """The live source: one campaign over WebSocket, with REST metadata and backfill.
 
-Flow of one connection (PROTOCOL.md sections 3-5)::
+Flow of one connection (docs/PROTOCOL.md sections 3-5)::
 
     connecting -> REST metadata -> WS handshake -> reader task buffers live frames
     -> backfilling (REST history after the last seq held) -> live (buffered and
@@ -313,7 +313,7 @@ class WebSocketSource(GeneratorSource):
         self._history_failures = 0
         self._history_note = ""
         # An error of unknown fatality is fatal only if it is the newest event
-        # and the campaign's status says failed (PROTOCOL.md section 4).
+        # and the campaign's status says failed (docs/PROTOCOL.md section 4).
         if unresolved_error:
             async for meta in self._failed_status(rest):
                 yield meta

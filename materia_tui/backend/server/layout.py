@@ -1,4 +1,4 @@
-"""The Redis layout of PROTOCOL.md section 6 and the one way an event is stamped.
+"""The Redis layout of docs/PROTOCOL.md section 6 and the one way an event is stamped.
 
 Shared by the publishers (``materia_tui.backend.publish``) and the server's buses, so
 that an event gets exactly the same ``seq``/``campaign_id``/``timestamp``
@@ -138,7 +138,7 @@ def campaign_json(campaign: Campaign | dict[str, Any]) -> tuple[str, str]:
         obj = dict(campaign)
     campaign_id = check_campaign_id(obj.get("id"))  # type: ignore[arg-type]
     if parse_campaign(obj) is None:
-        raise InvalidCampaign("campaign metadata is not a Campaign object (PROTOCOL.md section 5)")
+        raise InvalidCampaign("campaign metadata is not a Campaign object (docs/PROTOCOL.md section 5)")
     try:
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (ValueError, TypeError) as exc:
