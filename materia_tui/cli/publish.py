@@ -1,4 +1,5 @@
-"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis (docs/PROTOCOL.md section 6)."""
+"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis
+(docs/PROTOCOL.md section 6)."""
 
 from __future__ import annotations
 

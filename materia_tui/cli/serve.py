@@ -29,7 +29,9 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
-    parser.add_argument("--redis", metavar="URL", help="use Redis (docs/PROTOCOL.md section 6) instead of memory")
+    parser.add_argument(
+        "--redis", metavar="URL", help="use Redis (docs/PROTOCOL.md section 6) instead of memory"
+    )
     parser.add_argument("--no-auth", action="store_true", help="accept every request (loopback only)")
     parser.add_argument(
         "--allow-remote-no-auth", action="store_true", help="allow --no-auth on a non-loopback address"
