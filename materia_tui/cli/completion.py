@@ -26,21 +26,24 @@ _FILE_METAVARS = frozenset({"FILE", "PATH", "DIR"})
 _FILE_DESTS = frozenset({"file", "output", "path", "token_file", "ca_bundle", "record"})
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completable:
+    """What a shell needs to complete one argument's value."""
+
+    help: str
+    choices: tuple[str, ...] = ()
+    is_file: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Option(Completable):
     flags: tuple[str, ...]
-    help: str
     takes_value: bool
-    choices: tuple[str, ...] = ()
-    is_file: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Positional:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Positional(Completable):
     name: str
-    help: str
-    choices: tuple[str, ...] = ()
-    is_file: bool = False
 
 
 @dataclass(frozen=True, slots=True)
