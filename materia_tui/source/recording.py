@@ -58,6 +58,29 @@ RECEIVED_AT_KEY = "received_at"
 REDACTED = "[redacted]"
 
 
+# ----- writing -----------------------------------------------------------------
+
+
+def encode_event(event: Event, received_at: float | None = None) -> str:
+    """One event line (no newline): the normalized event, plus ``received_at`` when given."""
+    obj = dump_event(event)
+    if received_at is not None:
+        obj[RECEIVED_AT_KEY] = received_at
+    return _dumps(obj)
+
+
+def encode_metadata(campaign: Campaign, received_at: float | None = None) -> str:
+    """The metadata line (no newline) that lets a replay use the campaign's directions and units."""
+    obj: dict[str, Any] = {METADATA_KEY: campaign.model_dump(mode="json", exclude_none=True)}
+    if received_at is not None:
+        obj[RECEIVED_AT_KEY] = received_at
+    return _dumps(obj)
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
 class Recorder(ClosesOnExit):
     """Appends one flushed JSON line per applied event to ``path``.
 
@@ -84,24 +107,20 @@ class Recorder(ClosesOnExit):
 
     def record(self, event: Event, received_at: float) -> None:
         """Append ``event`` (applied at ``received_at``, epoch seconds)."""
-        line = dump_event(event)
-        line[RECEIVED_AT_KEY] = received_at
-        self._write(line)
+        self._write(encode_event(event, received_at))
 
     def record_metadata(self, campaign: Campaign, received_at: float) -> None:
         """Append the campaign's REST metadata (replays use its directions and units)."""
-        body = campaign.model_dump(mode="json", exclude_none=True)
-        self._write({METADATA_KEY: body, RECEIVED_AT_KEY: received_at})
+        self._write(encode_metadata(campaign, received_at))
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
-    def _write(self, obj: dict[str, Any]) -> None:
+    def _write(self, text: str) -> None:
         if self._file is None:
             raise ValueError("the recorder is closed")
-        text = json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
         for secret in self._redact:
             text = text.replace(json.dumps(secret, ensure_ascii=True)[1:-1], REDACTED)
         self._file.write(text + "\n")
