@@ -49,9 +49,9 @@ from materia_tui.source import (
     EventReceived,
     MetadataReceived,
     SourceItem,
-    apply_item,
 )
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 
 FULL_EVENTS = 1_000_000
 QUICK_EVENTS = 50_000
@@ -279,14 +279,14 @@ async def soak_ui(events: int) -> SoakRun:
                 raise AssertionError(f"the monitor did not take {events} events in time")
             await pilot.pause(0.05)  # the app runs meanwhile; this waits for "stream ended"
         await pilot.pause()
-        run.notes.append(f"{app.refreshes} widget refreshes")
+        run.notes.append(f"{app.view.scheduler.passes['small']} widget refreshes")
     _check_state(state, events, run)
     return run
 
 
 async def soak_websocket(events: int) -> SoakRun:
     from bench.frame_server import start_frame_server
-    from materia_tui.settings import ConnectionSettings
+    from materia_tui.source.settings import ConnectionSettings
     from materia_tui.source.websocket import WebSocketSource
 
     server = start_frame_server(CAMPAIGN, events - 1)  # plus its campaign_completed
