@@ -7,8 +7,8 @@ Evidence:
    objective), as ``hypervolume.HypervolumeTracker`` computes it. Leading
    ``None`` values (iterations before the first measurement) are skipped.
 2. The surrogate's calibration, per objective: the fraction of measured
-   values inside the prediction ±2 sigma (``state.calibration``'s
-   ``two_sigma_coverage``) and how many measurements it rests on.
+   values inside the prediction ±2 sigma (``CalibrationStats.coverage_2sigma``
+   and ``with_uncertainty`` of ``materia_tui.state.calibration``: how many it rests on).
 
 The rule (thresholds in ``AdvisorPolicy``):
 

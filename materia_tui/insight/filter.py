@@ -68,7 +68,7 @@ from materia_tui.insight.filter_tree import (
 __all__ = ["STATUSES", "Column", "EncodedColumn", "FieldKind", "Filter", "FilterError", "compile_filter"]
 
 FieldKind = Literal["number", "category"]
-STATUSES = ("proposed", "evaluated", "infeasible", "failed")
+STATUSES = ("proposed", "evaluated", "infeasible", "failed")  # state's CandidateStatus (a test checks)
 MAX_LENGTH = 4096
 MAX_DEPTH = 64
 

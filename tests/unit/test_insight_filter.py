@@ -7,7 +7,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from materia_tui.insight.filter import STATUSES, Filter, FilterError, compile_filter
+from materia_tui.state import CandidateStatus
 
 FIELDS = {"x": "number", "salt_rejection": "number", "polymer": "category", "layers": "category"}
 Row = dict[str, object]
@@ -461,6 +462,10 @@ def test_any_text_raises_nothing_but_filter_error(text: str) -> None:
 @given(st.lists(st.sampled_from(PIECES), max_size=25).map("".join))
 def test_near_miss_filters_raise_nothing_but_filter_error(text: str) -> None:
     exercise(text)
+
+
+def test_the_statuses_are_the_states() -> None:
+    assert get_args(CandidateStatus) == STATUSES
 
 
 def test_not_text_is_a_filter_error() -> None:
