@@ -17,8 +17,9 @@ Fields: every parameter and objective the caller declares (an objective
 means its measured value), and the built-ins ``it``/``iteration``,
 ``status`` (proposed, evaluated, infeasible, failed), ``front`` and
 ``feasible`` (flags: alone, or ``front=false``) and ``id``. A built-in wins
-over a campaign field of the same name. A name that is not a plain word, or
-that is a keyword, is written in quotes.
+over a campaign field of the same name written plainly; quoted, the name is
+the campaign's field. A name that is not a plain word, or that is a keyword,
+is written in quotes. ``:`` is ``=`` (it reads well for statuses).
 
 Values: numbers, bare words or quoted strings (``'...'`` or ``"..."``,
 backslash escapes the quote). Text equality (``=``, ``:``, ``!=``) ignores

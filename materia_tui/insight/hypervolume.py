@@ -172,8 +172,9 @@ def _hypervolume_wfg(front: FloatArray, reference: FloatArray) -> float:
 def reference_point(
     points: ArrayLike, directions: Sequence[Direction], margin: float = DEFAULT_MARGIN
 ) -> tuple[float, ...] | None:
-    """The automatic reference point: per objective, the worst measured value minus
-    ``margin`` (10%) of the measured range (worst to best), in the objective's units.
+    """The automatic reference point: per objective, ``margin`` (10%) of the measured
+    range (worst to best) beyond the worst measured value, in the objective's units
+    (below the lowest value of a maximized objective, above the highest of a minimized one).
 
     Why this rule: a MatCraft user reads the hypervolume as "how much of the
     space between the worst we have seen and our front is covered"; with the
@@ -213,7 +214,7 @@ class TracePoint:
 
     iteration: int
     value: float | None  # hypervolume (2+ objectives) or best-so-far (1); None: nothing measured yet
-    front_size: int  # points on the measured feasible front
+    front_size: int  # distinct points on the measured feasible front
     measured: int  # feasible measurements so far, this iteration's included
 
 
