@@ -190,6 +190,8 @@ def _missing(value: object) -> bool:
 
 def _detect_kind(values: Sequence[object]) -> ParameterKind:
     present = [v for v in values if not _missing(v)]
+    if not present:
+        return "continuous"  # nothing to go by; an all-missing column explains nothing anyway
     numbers = int | float | np.integer | np.floating
     if any(isinstance(v, bool | np.bool_) or not isinstance(v, numbers) for v in present):
         return "categorical"

@@ -140,3 +140,9 @@ def test_by_objective_and_bad_columns() -> None:
         parameter_importance({"x": [1.0, 2.0]}, [1.0, 2.0, 3.0])
     empty = parameter_importance({}, x1)
     assert empty.scores == {} and not empty.informative
+    odd = parameter_importance(
+        {"x1": x1, "nothing": [None] * ROWS, "one": ["A"] * ROWS},
+        [float(v) if i % 5 else "oops" for i, v in enumerate(3 * x1)],  # text is not a measurement
+    )
+    assert odd.kinds == {"x1": "continuous", "nothing": "continuous", "one": "categorical"}
+    assert odd.measured == ROWS - ROWS // 5 and odd.scores["x1"] > 0.99
