@@ -30,7 +30,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from materia_tui.errors import ExitCode
+from materia_tui.errors import exit_code_for
 from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource, FoldsAhead, ReplaySteering
@@ -333,7 +333,7 @@ class MonitorApp(MonitorBase):
 
     def final_exit_code(self) -> int:
         """1 if the campaign failed, else 0 (an error before any data exited already)."""
-        return int(ExitCode.CAMPAIGN_FAILED if self.state.status == "failed" else ExitCode.OK)
+        return int(exit_code_for(self.state.status))
 
     async def action_quit(self) -> None:
         self.exit(self.final_exit_code())

@@ -34,7 +34,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Tab, Tabs
 
-from materia_tui.errors import ExitCode, MateriaError
+from materia_tui.errors import MateriaError, exit_code_for
 from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
 from materia_tui.state import CampaignState
@@ -278,9 +278,7 @@ class CampaignView(Vertical):
 
     def exit_code(self) -> int:
         """A final source error's code, else 1 if the campaign failed, else 0."""
-        if self.failure is not None:
-            return self.failure.exit_code
-        return int(ExitCode.CAMPAIGN_FAILED if self.state.status == "failed" else ExitCode.OK)
+        return int(exit_code_for(self.state.status, self.failure.exit_code if self.failure else None))
 
     # ----- actions (the app's bindings call these) ---------------------------------
 
