@@ -44,6 +44,12 @@ def register(subparsers: Subparsers) -> None:
         help="output format (parquet needs pyarrow installed; default: csv)",
     )
     parser.add_argument("--front-only", action="store_true", help="only the candidates on the Pareto front")
+    parser.add_argument(
+        "--where",
+        metavar="EXPR",
+        help="only the candidates matching the filter expression EXPR (the monitor's / language, "
+        "e.g. 'polymer=PA and salt_rejection>95')",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     add_connection_arguments(parser)
 
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     fmt: ExportFormat = args.format
     settings = settings_from_args(args)
     state = asyncio.run(fetch_state(campaign_id, settings))
-    count = write_export(state, fmt, args.output, front_only=args.front_only)
+    count = write_export(state, fmt, args.output, front_only=args.front_only, where=args.where)
     if args.output:
         noun = "candidate" if count == 1 else "candidates"
         print(f"Wrote {count} {noun} to {args.output}.", file=sys.stderr)

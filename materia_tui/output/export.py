@@ -80,15 +80,26 @@ def columns(state: CampaignState) -> list[str]:
     ]
 
 
-def candidate_rows(state: CampaignState, *, front_only: bool = False) -> list[Row]:
+def candidate_rows(state: CampaignState, *, front_only: bool = False, where: str | None = None) -> list[Row]:
     """Every candidate (or the Pareto front only) as flat rows with the same keys."""
     params = parameter_names(state)
     objectives = objective_names(state)
+    keep = _where(state, where)
     return [
         _row(cand, params, objectives)
         for cand in state.candidate_list
-        if cand.on_front or not front_only
+        if (cand.on_front or not front_only) and (keep is None or keep[cand.row])
     ]
+
+
+def _where(state: CampaignState, where: str | None) -> list[bool] | None:
+    """Which rows match the ``--where`` expression (None: no expression)."""
+    if where is None or not where.strip():
+        return None
+    from materia_tui.output.where import where_mask  # numpy: only when a filter is given
+
+    keep: list[bool] = where_mask(state, where).tolist()
+    return keep
 
 
 def _row(cand: CandidateRecord, params: list[str], objectives: list[str]) -> Row:
@@ -116,10 +127,12 @@ def _row(cand: CandidateRecord, params: list[str], objectives: list[str]) -> Row
 # ----- writers ----------------------------------------------------------------
 
 
-def write_csv(state: CampaignState, destination: Destination, *, front_only: bool = False) -> int:
+def write_csv(
+    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+) -> int:
     """Write the rows as CSV, safe to open in a spreadsheet. Returns the row count."""
     header = columns(state)
-    rows = candidate_rows(state, front_only=front_only)
+    rows = candidate_rows(state, front_only=front_only, where=where)
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([csv_cell(name) for name in header])
@@ -142,10 +155,12 @@ def csv_cell(value: Cell) -> str:
     return text
 
 
-def export_document(state: CampaignState, *, front_only: bool = False) -> dict[str, Any]:
+def export_document(
+    state: CampaignState, *, front_only: bool = False, where: str | None = None
+) -> dict[str, Any]:
     """The JSON export: campaign facts, the column list, and the rows."""
     meta = state.metadata
-    return {
+    document: dict[str, Any] = {
         "campaign_id": state.campaign_id,
         "name": state.name,
         "status": state.status,
@@ -156,13 +171,20 @@ def export_document(state: CampaignState, *, front_only: bool = False) -> dict[s
         "max_iterations": meta.max_iterations if meta else None,
         "front_only": front_only,
         "columns": columns(state),
-        "candidates": [_json_safe_row(row) for row in candidate_rows(state, front_only=front_only)],
+        "candidates": [
+            _json_safe_row(row) for row in candidate_rows(state, front_only=front_only, where=where)
+        ],
     }
+    if where is not None:
+        document["where"] = where
+    return document
 
 
-def write_json(state: CampaignState, destination: Destination, *, front_only: bool = False) -> int:
+def write_json(
+    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+) -> int:
     """Write the JSON export (strict JSON: no NaN tokens). Returns the row count."""
-    document = export_document(state, front_only=front_only)
+    document = export_document(state, front_only=front_only, where=where)
     with _text_output(destination) as out:
         json.dump(document, out, indent=2, ensure_ascii=False, allow_nan=False)
         out.write("\n")
@@ -177,7 +199,13 @@ def parquet_available() -> bool:
     return True
 
 
-def write_parquet(state: CampaignState, destination: BinaryDestination, *, front_only: bool = False) -> int:
+def write_parquet(
+    state: CampaignState,
+    destination: BinaryDestination,
+    *,
+    front_only: bool = False,
+    where: str | None = None,
+) -> int:
     """Write a Parquet file (needs pyarrow). Returns the row count."""
     try:
         import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
@@ -188,7 +216,7 @@ def write_parquet(state: CampaignState, destination: BinaryDestination, *, front
             "(or use --format csv or json)."
         ) from None
     header = columns(state)
-    rows = candidate_rows(state, front_only=front_only)
+    rows = candidate_rows(state, front_only=front_only, where=where)
     # Parameter columns may mix numbers and text across candidates; Parquet
     # columns have one type, so a mixed column is stored as text.
     data = {name: _parquet_column([row[name] for row in rows]) for name in header}
@@ -204,18 +232,19 @@ def write_export(
     destination: str | Path | None,
     *,
     front_only: bool = False,
+    where: str | None = None,
 ) -> int:
     """Write ``fmt`` to ``destination`` (stdout when None). Returns the row count."""
     text_target: Destination = destination if destination is not None else sys.stdout
     if fmt == "csv":
-        return write_csv(state, text_target, front_only=front_only)
+        return write_csv(state, text_target, front_only=front_only, where=where)
     if fmt == "json":
-        return write_json(state, text_target, front_only=front_only)
+        return write_json(state, text_target, front_only=front_only, where=where)
     if fmt == "parquet":
         if destination is None and sys.stdout.isatty():
             raise UsageError("Parquet is binary: give a file with -o FILE, or redirect stdout.")
         binary: BinaryDestination = destination if destination is not None else sys.stdout.buffer
-        return write_parquet(state, binary, front_only=front_only)
+        return write_parquet(state, binary, front_only=front_only, where=where)
     raise UsageError(f"Unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)}).")
 
 

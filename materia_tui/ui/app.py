@@ -60,6 +60,7 @@ VIEW_ACTIONS = frozenset(
         "toggle_parity",
         "cycle_parity",
         "export",
+        "open_filter",
     }
 )
 
@@ -73,6 +74,7 @@ class MonitorBase(App[int]):
         Binding("space", "toggle_pause", "Pause"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f", "cycle_filter", "Filter"),
+        Binding("slash", "open_filter", "Filter expr", key_display="/"),
         Binding("s", "cycle_sort", "Sort"),
         Binding("l", "toggle_log", "Log"),
         Binding("e", "export", "Export"),
@@ -151,6 +153,9 @@ class MonitorBase(App[int]):
     def action_cycle_filter(self) -> None:
         self._on_view(lambda v: v.table.cycle_filter())
 
+    def action_open_filter(self) -> None:
+        self._on_view(CampaignView.open_filter)
+
     def action_cycle_sort(self) -> None:
         self._on_view(lambda v: v.table.cycle_sort())
 
@@ -210,6 +215,11 @@ class MonitorBase(App[int]):
             "Filter candidates",
             "All, Pareto only, current iteration, failed + infeasible",
             self.action_cycle_filter,
+        )
+        yield SystemCommand(
+            "Filter expression",
+            "Filter the table and the plots: status:failed, polymer=PA, salt_rejection>95, it>=10, front",
+            self.action_open_filter,
         )
         yield SystemCommand("Sort candidates", "Sort by the next column", self.action_cycle_sort)
         yield SystemCommand("Reverse sort", "Reverse the candidate sort order", self.action_reverse_sort)

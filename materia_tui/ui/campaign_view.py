@@ -39,11 +39,13 @@ from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
+from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
+from materia_tui.ui.widgets.filter_bar import FilterBar
 from materia_tui.ui.widgets.newest_panel import NewestPanel
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.parity_plot import ParityPlot
@@ -115,6 +117,7 @@ class CampaignView(Vertical):
         self.stream_ended = False
         self.received_anything = False
         self.scheduler: RepaintScheduler | None = None  # once the panels exist
+        self.active_filter = ActiveFilter()  # ``/``: the table and every plot read it
 
     # ----- layout --------------------------------------------------------------
 
@@ -127,11 +130,14 @@ class CampaignView(Vertical):
                     yield ProgressPanel(id="progress")
                     yield ConvergencePanel(id="convergence")
                     yield NewestPanel(id="newest")
-                yield ParetoPlot(self.state, id="pareto", classes="section")
+                yield ParetoPlot(self.state, active_filter=self.active_filter, id="pareto", classes="section")
                 yield ParityPlot(self.state, id="parity", classes="section")
             with Vertical(id="right"):
-                yield CandidateTable(self.state, id="candidates", classes="section")
+                yield CandidateTable(
+                    self.state, active_filter=self.active_filter, id="candidates", classes="section"
+                )
                 yield EventLog(id="log", classes="section")
+        yield FilterBar(id="filter-bar")
 
     def on_mount(self) -> None:
         self.query_one("#overview").border_title = "progress"
@@ -320,3 +326,64 @@ class CampaignView(Vertical):
     def show_section(self, name: str) -> None:
         if name in SECTIONS:
             self.section = name
+
+    # ----- the ``/`` filter ---------------------------------------------------------
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def open_filter(self) -> None:
+        self.filter_bar.open(self.active_filter.text)
+
+    def apply_filter(self, text: str) -> str | None:
+        """Apply ``text`` (empty: no filter); the reason it cannot be applied, else None."""
+        from materia_tui.insight.filter import FilterError
+        from materia_tui.state.columns import candidate_columns
+
+        try:
+            compiled = self.active_filter.compile(candidate_columns(self.state), text)
+        except FilterError as exc:
+            self.filter_bar.show_problem((text, exc.position, exc.message))
+            return exc.message
+        self.active_filter.set(compiled)
+        self.filter_bar.show_problem(None)
+        self.table.expression_changed()
+        if self.scheduler is not None:
+            self.scheduler.paint_all()
+        for widget in self.query("*"):
+            sync = getattr(widget, "filter_changed", None)
+            if callable(sync):
+                sync()
+        return None
+
+    def on_filter_bar_submitted(self, message: FilterBar.Submitted) -> None:
+        message.stop()
+        if self.apply_filter(message.text) is None:
+            self.filter_bar.close()
+
+    def on_filter_bar_closed(self, message: FilterBar.Closed) -> None:
+        message.stop()
+        self.table.focus()
+
+    def on_input_changed(self, event: object) -> None:
+        """Explain a bad expression while it is typed (compiling is cheap; applying waits for enter)."""
+        from textual.widgets import Input
+
+        from materia_tui.insight.filter import FilterError, compile_filter
+
+        if not isinstance(event, Input.Changed) or event.input.id != "filter-input":
+            return
+        try:
+            compile_filter(event.value, self._field_kinds())
+        except FilterError as exc:
+            self.filter_bar.show_problem((event.value, exc.position, exc.message))
+        else:
+            self.filter_bar.show_problem(None)
+
+    def _field_kinds(self) -> dict[str, str]:
+        from materia_tui.output.export import objective_names, parameter_names
+
+        kinds = dict.fromkeys(parameter_names(self.state), "category")
+        kinds.update(dict.fromkeys(objective_names(self.state), "number"))
+        return kinds

@@ -54,9 +54,9 @@ def test_a_filter_on_the_columns_agrees_with_the_same_predicate_in_python() -> N
     mask = compile_filter(text, columns.field_kinds()).mask(columns.filter_columns(), len(columns))
     expected = [
         (c.parameters["polymer"] == "PA" or c.on_front)
+        and c.status != "failed"
         and c.status in ("evaluated", "infeasible")
         and c.objectives.get("water_flux", -1.0) > 40
-        and c.status != "failed"
         and (c.iteration or 0) >= 2
         for c in state.candidate_list
     ]

@@ -24,6 +24,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("s", "sort candidates by the next column"),
     ("r", "reverse the sort order"),
     ("f", "filter: all, Pareto, this iteration, problems"),
+    ("/", "filter expression for the table and plots (enter applies, empty clears)"),
     ("t", "follow the newest candidate on / off"),
     ("x / y", "cycle the Pareto plot's x / y objective"),
     ("arrows, pgup/dn", "scroll the candidate table"),

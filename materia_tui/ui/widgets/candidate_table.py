@@ -32,6 +32,7 @@ from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.textual_compat import NarrowRefresh, set_virtual_size
 
@@ -198,9 +199,18 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
     sort_reverse: reactive[bool] = reactive(False)
     filter_mode: reactive[FilterMode] = reactive("all")
 
-    def __init__(self, state: CampaignState, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        state: CampaignState,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.state = state
+        # The view's ``/`` expression: one more filter, combined (AND) with ``filter_mode``.
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
         self.columns: list[Column] = build_columns(10, [], [])
         self.row_count = 0
         self._view: list[int] | None = None  # None: arrival order, row i is candidate_list[i]
@@ -313,11 +323,12 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
 
     def _update_view(self, state: CampaignState) -> None:
         rows = state.candidate_list
-        if self.sort_index is None and self.filter_mode == "all":
+        expression = self.active_filter.generation if self.active_filter.active else None
+        if self.sort_index is None and self.filter_mode == "all" and expression is None:
             self._view = None
             self.row_count = len(rows)
             return
-        settings = (self.sort_index, self.sort_reverse, self.filter_mode, self._layout_generation)
+        settings = (self.sort_index, self.sort_reverse, self.filter_mode, expression, self._layout_generation)
         key = (self._data_version, *settings)
         if key == self._view_key and self._view is not None:
             return
@@ -342,6 +353,15 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self._show()
 
     def _filtered(self, state: CampaignState) -> list[int]:
+        mask = self.active_filter.mask(state)
+        if mask is None:
+            return self._by_mode(state)
+        if self.filter_mode == "all":
+            return list(mask.nonzero()[0].tolist())
+        keep = mask.tolist()
+        return [row for row in self._by_mode(state) if row < len(keep) and keep[row]]
+
+    def _by_mode(self, state: CampaignState) -> list[int]:
         rows = state.candidate_list
         mode = self.filter_mode
         if mode == "all":
@@ -393,6 +413,11 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self.filter_mode = FILTERS[(FILTERS.index(self.filter_mode) + 1) % len(FILTERS)]
         self._show()
 
+    def expression_changed(self) -> None:
+        """The view's ``/`` expression changed: rebuild the view now."""
+        self._data_version += 1
+        self._show()
+
     def toggle_follow(self) -> None:
         self.follow = not self.follow
         if self.follow:
@@ -403,6 +428,9 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         text = Text(f"candidates {fmt.count(self.row_count)}")
         if self.filter_mode != "all":
             text.append(f" · {FILTER_LABELS[self.filter_mode]}")
+        if self.active_filter.active:
+            text.append(" · /")
+            text.append(clean(self.active_filter.text, 40))
         if self.sort_index is not None:
             text.append(" · sort ")
             text.append(self.columns[self.sort_index].title)

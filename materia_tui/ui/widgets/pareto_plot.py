@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import ClassVar
@@ -22,6 +22,7 @@ from typing import ClassVar
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
 from materia_tui.state.changes import ChangeSet
+from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
@@ -101,6 +102,7 @@ class ThinnedCloud:
         self._started = False
         self._missed = ChangeSet()  # changes that arrived while the first catch-up ran
         self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
+        self.keep: Callable[[int], bool] | None = None  # the view's ``/`` filter: rows left out
 
     @property
     def complete(self) -> bool:
@@ -211,6 +213,8 @@ class ThinnedCloud:
     def _point(self, cand: CandidateRecord) -> tuple[float, float] | None:
         if cand.status != "evaluated":
             return None
+        if self.keep is not None and not self.keep(cand.row):
+            return None
         objectives = cand.objectives
         y = objectives.get(self.y_name)
         x = objectives.get(self.x_name) if self.x_name else float(cand.iteration or 0)
@@ -315,9 +319,18 @@ class ParetoPlot(PlotCanvas):
 
     cadence: ClassVar[Cadence] = "plot"
 
-    def __init__(self, state: CampaignState, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        state: CampaignState,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.state = state
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+        self._filter_generation = self.active_filter.generation
         self.x_index = 0
         self.y_index = 1
         self.data = ScatterData()
@@ -358,7 +371,11 @@ class ParetoPlot(PlotCanvas):
         """Redraw if the picture changed, at most ``MAX_DRAWS_PER_SECOND`` while data streams in."""
         axes = self.axes()
         size = self.size
-        key = (self._data_version, axes, size.width, size.height)
+        selection = self.active_filter
+        if selection.generation != self._filter_generation:
+            self._filter_generation = selection.generation
+            self._cloud = None  # rebuilt from every row under the new expression
+        key = (self._data_version, axes, size.width, size.height, selection.generation)
         if key == self._key:
             return
         user_change = self._key[1:] != key[1:]
@@ -373,6 +390,12 @@ class ParetoPlot(PlotCanvas):
         if axes is not None:
             if self._cloud is None or (self._cloud.x_name, self._cloud.y_name) != axes:
                 self._cloud = ThinnedCloud(*axes)
+            if selection.active:
+                # A row's match may change without the row changing (``front``): look at every row.
+                self._pending.every_row()
+                self._cloud.keep = lambda row: selection.keeps(self.state, row)
+            else:
+                self._cloud.keep = None
             # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
             grid = (max(10, size.width - 10), max(5, size.height - 4))
             changes, self._pending = self._pending, ChangeSet()
@@ -386,10 +409,16 @@ class ParetoPlot(PlotCanvas):
             self.data = data
             self._draw()
 
+    def filter_changed(self) -> None:
+        """The view's ``/`` expression changed: redraw with the matching points only."""
+        self.sync()
+
     @property
     def up_to_date(self) -> bool:
         """Drawn from the current state (false while a throttled redraw is pending)."""
-        return bool(self._key) and self._key[0] == self._data_version and not self._deferred
+        if not self._key or self._deferred:
+            return False
+        return self._key[0] == self._data_version and self._key[-1] == self.active_filter.generation
 
     def _deferred_sync(self) -> None:
         self._deferred = False
@@ -400,7 +429,8 @@ class ParetoPlot(PlotCanvas):
         which is rebuilt only when the rest of it (cloud, front, labels, limits) changed."""
         data = self.data
         loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
-        self.border_subtitle = f"{data.measured:,} measured · {len(data.front[0]):,} on front{loading}"
+        shown = "shown (filter)" if self.active_filter.active else "measured"
+        self.border_subtitle = f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{loading}"
         front_x, front_y = self._front_marks()
         # The limits plotext would take from every series, latest batch included,
         # set explicitly: the picture stays valid under a new batch inside them.
