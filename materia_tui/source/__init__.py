@@ -95,7 +95,6 @@ class EventSource(Protocol):
     async def aclose(self) -> None: ...
 
 
-
 # Optional capabilities: a viewer asks a source for them instead of knowing its class.
 
 

@@ -348,8 +348,14 @@ class CampaignState:
                 # Built with its final values by the short path: this line runs
                 # for every proposed candidate.
                 existing = new_record(
-                    cid, len(candidate_list), iteration, c.parameters, c.predicted, c.uncertainty,
-                    c.acquisition_value, revision,
+                    cid,
+                    len(candidate_list),
+                    iteration,
+                    c.parameters,
+                    c.predicted,
+                    c.uncertainty,
+                    c.acquisition_value,
+                    revision,
                 )
                 candidates[cid] = existing
                 append(existing)
@@ -572,6 +578,7 @@ class CampaignState:
         for cand in self.candidate_list:
             self._store_columns(cand)
             self._score(cand)
+
 
 def _skyline_2d(items: list[tuple[Point, CandidateRecord]]) -> list[tuple[Point, CandidateRecord]]:
     """The non-dominated items of a list sorted by point, descending (equal points all stay)."""

@@ -39,6 +39,7 @@ from materia_tui.ui.campaign_view import CampaignView, Section
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.textual_compat import install_scrollbar_renderer
 from materia_tui.ui.widgets.candidate_table import CandidateTable
+from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.status_bar import LinkStatus
 
@@ -61,7 +62,22 @@ VIEW_ACTIONS = frozenset(
         "cycle_parity",
         "export",
         "open_filter",
+        "show_view",
+        "cycle_plot",
+        "cycle_in_view",
+        "brush",
     }
+)
+# The analysis views: their command-palette names (the issue's), keys and one-line help.
+ANALYSIS_VIEWS: tuple[tuple[str, str, str], ...] = (
+    (
+        "Parameter importance",
+        "importance",
+        "Which parameters explain each objective (permutation importance)",
+    ),
+    ("Hypervolume", "hypervolume", "Hypervolume (or best so far) per iteration, and the stop advisor"),
+    ("Slice plots", "slices", "Each objective against one parameter (j: next)"),
+    ("Parallel coordinates", "parallel", "One line per candidate across every axis (j: axis, b: brush)"),
 )
 
 
@@ -94,6 +110,13 @@ class MonitorBase(App[int]):
         Binding("3", "show_section('pareto')", "Pareto", show=False),
         Binding("4", "show_section('log')", "Log", show=False),
         Binding("5", "show_section('parity')", "Parity", show=False),
+        Binding("6,i", "show_view('importance')", "Importance", show=False),
+        Binding("7,h", "show_view('hypervolume')", "Hypervolume", show=False),
+        Binding("8", "show_view('slices')", "Slices", show=False),
+        Binding("9", "show_view('parallel')", "Parallel", show=False),
+        Binding("w", "cycle_plot", "Next plot", show=False),
+        Binding("j", "cycle_in_view", "Next parameter/axis", show=False),
+        Binding("b", "brush", "Brush", show=False),
     ]
 
     def __init__(self, *, alerts: AlertSettings | None = None) -> None:
@@ -177,6 +200,27 @@ class MonitorBase(App[int]):
     def action_show_section(self, name: str) -> None:
         self._on_view(lambda v: v.show_section(name))
 
+    def action_show_view(self, name: str) -> None:
+        self._on_view(lambda v: v.show_view(name))
+
+    def action_cycle_plot(self) -> None:
+        self._on_view(CampaignView.cycle_plot)
+
+    def action_cycle_in_view(self) -> None:
+        self._on_view(CampaignView.cycle_in_view)
+
+    def action_brush(self) -> None:
+        self._on_view(CampaignView.brush)
+
+    def on_hypervolume_view_stop_advised(self, message: HypervolumeView.StopAdvised) -> None:
+        """The stop advisor said stop: the same alerts as completion (toast, bell, --notify)."""
+        view = self.active_view
+        state = message.view.state
+        alert = self.alerter.stop_advised(state, message.advice.line)
+        if alert is not None and view is not None:
+            self.alerts_shown.append(alert)
+            self.notify(alert.body, title=alert.title, severity=alert.severity, markup=False)
+
     def action_toggle_parity(self) -> None:
         self._on_view(CampaignView.toggle_parity)
 
@@ -230,6 +274,9 @@ class MonitorBase(App[int]):
         yield SystemCommand(
             "Predicted vs measured", "Parity plot and calibration of the surrogate", self.action_toggle_parity
         )
+        for title, name, help_text in ANALYSIS_VIEWS:
+            yield SystemCommand(title, help_text, lambda name=name: self.action_show_view(name))
+        yield SystemCommand("Next plot", "Cycle the plot slot through every plot", self.action_cycle_plot)
         yield SystemCommand("Export candidates", "Write CSV / JSON / Parquet", self.action_export)
         yield SystemCommand("Help", "Keys and marks", self.action_help)
 

@@ -46,14 +46,37 @@ from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
 from materia_tui.ui.widgets.filter_bar import FilterBar
+from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
+from materia_tui.ui.widgets.importance_view import ImportanceView
 from materia_tui.ui.widgets.newest_panel import NewestPanel
+from materia_tui.ui.widgets.parallel_view import ParallelView
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
+from materia_tui.ui.widgets.slice_view import SliceView
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
 
-Section = Literal["overview", "candidates", "pareto", "log", "parity"]
-SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "parity")
+Section = Literal[
+    "overview", "candidates", "pareto", "log", "parity", "importance", "hypervolume", "slices", "parallel"
+]
+SECTIONS: tuple[Section, ...] = (
+    "overview",
+    "candidates",
+    "pareto",
+    "log",
+    "parity",
+    "importance",
+    "hypervolume",
+    "slices",
+    "parallel",
+)
+# The plots that share the wide layout's plot slot, in the order ``w`` cycles them.
+PLOTS: tuple[Section, ...] = ("pareto", "parity", "importance", "hypervolume", "slices", "parallel")
+TAB_LABELS: dict[Section, str] = {
+    "importance": "Importance",
+    "hypervolume": "Hypervol.",
+    "parallel": "Parallel",
+}
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
 CLOCK_INTERVAL = 1.0
@@ -91,7 +114,7 @@ class CampaignView(Vertical):
     paused: reactive[bool] = reactive(False)
     compact: reactive[bool] = reactive(True)
     section: reactive[Section] = reactive("overview")
-    parity_visible: reactive[bool] = reactive(False)
+    plot: reactive[Section] = reactive("pareto")  # what the wide layout's plot slot shows
     log_visible: reactive[bool] = reactive(True)
 
     def __init__(
@@ -123,7 +146,10 @@ class CampaignView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.link, self.replay, id="status")
-        yield Tabs(*(Tab(name.capitalize(), id=f"tab-{name}") for name in SECTIONS), id="tabs")
+        labels = [TAB_LABELS.get(name, name.capitalize()) for name in SECTIONS]
+        yield Tabs(
+            *(Tab(label, id=f"tab-{name}") for label, name in zip(labels, SECTIONS, strict=True)), id="tabs"
+        )
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 with Vertical(id="overview", classes="section"):
@@ -132,6 +158,11 @@ class CampaignView(Vertical):
                     yield NewestPanel(id="newest")
                 yield ParetoPlot(self.state, active_filter=self.active_filter, id="pareto", classes="section")
                 yield ParityPlot(self.state, id="parity", classes="section")
+                selection = self.active_filter
+                yield ImportanceView(self.state, active_filter=selection, id="importance", classes="section")
+                yield HypervolumeView(self.state, active_filter=selection, id="hypervolume", classes="section")
+                yield SliceView(self.state, active_filter=selection, id="slices", classes="section")
+                yield ParallelView(self.state, active_filter=selection, id="parallel", classes="section")
             with Vertical(id="right"):
                 yield CandidateTable(
                     self.state, active_filter=self.active_filter, id="candidates", classes="section"
@@ -185,8 +216,12 @@ class CampaignView(Vertical):
     def watch_log_visible(self) -> None:
         self._apply_layout()
 
-    def watch_parity_visible(self) -> None:
+    def watch_plot(self) -> None:
         self._apply_layout()
+
+    @property
+    def parity_visible(self) -> bool:
+        return self.plot == "parity"
 
     def _apply_layout(self) -> None:
         """Say the layout in classes; app.tcss shows and hides the sections by them."""
@@ -196,8 +231,10 @@ class CampaignView(Vertical):
         self.set_class(compact, "-compact")
         for name in SECTIONS:
             self.set_class(compact and name == section, f"-show-{name}")
-        # Side by side, the plot slot shows the Pareto front or, after ``v``, the parity plot.
-        self.set_class(not compact and self.parity_visible, "-parity")
+        # Side by side, the plot slot shows one plot: the Pareto front, or the one chosen
+        # (``v``: parity, ``w``: the next, 6-9: an analysis view).
+        for name in PLOTS:
+            self.set_class(not compact and self.plot == name, f"-plot-{name}")
         self.set_class(not compact and not self.log_visible, "-log-hidden")
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{section}":
@@ -321,11 +358,41 @@ class CampaignView(Vertical):
         if self.compact:
             self.section = "pareto" if self.section == "parity" else "parity"
         else:
-            self.parity_visible = not self.parity_visible
+            self.plot = "pareto" if self.plot == "parity" else "parity"
+
+    def cycle_plot(self) -> None:
+        """``w``: the next plot in the plot slot (compact: the next plot section)."""
+        current = self.section if self.compact else self.plot
+        following = PLOTS[(PLOTS.index(current) + 1) % len(PLOTS)] if current in PLOTS else PLOTS[0]
+        self.show_section(following)
 
     def show_section(self, name: str) -> None:
-        if name in SECTIONS:
-            self.section = name
+        """A section (compact), or in the wide layout a plot in the plot slot."""
+        if name not in SECTIONS:
+            return
+        if not self.compact and name in PLOTS:
+            self.plot = name
+        self.section = name
+
+    def show_view(self, name: str) -> None:
+        """Show one analysis view whatever the layout (the keys and the command palette)."""
+        self.show_section(name)
+
+    def cycle_in_view(self) -> None:
+        """``j``: the next parameter of the slice plot, or the next axis of the parallel coordinates."""
+        shown = self.section if self.compact else self.plot
+        if shown == "slices":
+            self.query_one(SliceView).cycle()
+        elif shown == "parallel":
+            self.query_one(ParallelView).cycle()
+
+    def brush(self) -> None:
+        """``b``: move the brush of the parallel coordinates; it becomes the ``/`` filter."""
+        view = self.query_one(ParallelView)
+        expression = view.next_brush()
+        self.apply_filter(expression or "")
+        if view.result is not None:
+            view.show(view.result)
 
     # ----- the ``/`` filter ---------------------------------------------------------
 

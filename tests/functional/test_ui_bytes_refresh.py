@@ -60,7 +60,9 @@ async def test_table_log_and_plot_follow_a_stream_at_a_bounded_rate(refresh: flo
         released = 0
         while released < 60:  # one item per refresh pass: the small panels follow every one
             released += source.release(1)
-            await wait_for(pilot, refreshed_since(view.scheduler.passes["small"]), what=f"refresh after item {released}")
+            await wait_for(
+                pilot, refreshed_since(view.scheduler.passes["small"]), what=f"refresh after item {released}"
+            )
         elapsed = time.monotonic() - started
         passes = view.scheduler.passes["small"] - refreshes
         table_syncs = view.scheduler.passes["bulk"] - bulk
