@@ -90,7 +90,7 @@ class MonitorBase(App[int]):
         Binding("space", "toggle_pause", "Pause"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f", "cycle_filter", "Filter"),
-        Binding("slash", "open_filter", "Filter expr", key_display="/"),
+        Binding("slash", "open_filter", "Filter expression", key_display="/", show=False),
         Binding("s", "cycle_sort", "Sort"),
         Binding("l", "toggle_log", "Log"),
         Binding("e", "export", "Export"),

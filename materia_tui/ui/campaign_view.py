@@ -160,7 +160,9 @@ class CampaignView(Vertical):
                 yield ParityPlot(self.state, id="parity", classes="section")
                 selection = self.active_filter
                 yield ImportanceView(self.state, active_filter=selection, id="importance", classes="section")
-                yield HypervolumeView(self.state, active_filter=selection, id="hypervolume", classes="section")
+                yield HypervolumeView(
+                    self.state, active_filter=selection, id="hypervolume", classes="section"
+                )
                 yield SliceView(self.state, active_filter=selection, id="slices", classes="section")
                 yield ParallelView(self.state, active_filter=selection, id="parallel", classes="section")
             with Vertical(id="right"):

@@ -76,3 +76,43 @@ def test_monitor(snap_compare: Callable[..., bool], scenario: str, size: tuple[i
 def test_help_screen(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
     app, source = make_app("mid_campaign")
     assert snap_compare(app, terminal_size=size, run_before=settle(app, source, help_screen=True))
+
+
+VIEW_SIZES = [(80, 24), (160, 48)]
+VIEWS = {"importance": "6", "hypervolume": "7", "slices": "8", "parallel": "9"}
+
+
+def settle_view(app: MonitorApp, source: FakeSource, key: str, name: str) -> Callable[[Pilot[int]], object]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await settle(app, source)(pilot)  # type: ignore[misc]
+        await pilot.press(key)
+        view = app.view.query_one(f"#{name}")
+        await wait_for(
+            pilot,
+            lambda: bool(view.display) and getattr(view, "up_to_date", False) and view.result is not None,  # type: ignore[attr-defined]
+            timeout=30,
+            what=name,
+        )
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", VIEW_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_analysis_view(snap_compare: Callable[..., bool], name: str, size: tuple[int, int]) -> None:
+    app, source = make_app("mid_campaign")
+    assert snap_compare(app, terminal_size=size, run_before=settle_view(app, source, VIEWS[name], name))
+
+
+@pytest.mark.parametrize("size", VIEW_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_filter_bar_explains_a_bad_expression(
+    snap_compare: Callable[..., bool], size: tuple[int, int]
+) -> None:
+    app, source = make_app("mid_campaign")
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await settle(app, source)(pilot)  # type: ignore[misc]
+        await pilot.press("slash", *"water_flux>>3")
+        await wait_for(pilot, lambda: app.view.filter_bar.has_class("-bad"), what="problem shown")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -68,6 +68,10 @@ class AnalysisView(Vertical, Generic[R]):
     def compute(self, columns: Any, state: CampaignState) -> R:  # runs in a thread
         raise NotImplementedError
 
+    def compute_filtered(self, columns: Any, keep: Any, state: CampaignState) -> R:  # runs in a thread
+        """``compute`` over the rows ``keep`` marks (None: every row)."""
+        return self.compute(columns if keep is None else subset(columns, keep), state)
+
     def show(self, result: R) -> None:  # on the UI thread
         raise NotImplementedError
 
@@ -128,11 +132,9 @@ class AnalysisView(Vertical, Generic[R]):
         try:
             snapshot: Any = _Snapshot(state, rows)
             columns = candidate_columns(snapshot)
-            mask = self.active_filter.compiled
-            if mask is not None:
-                keep = mask.mask(columns.filter_columns(), len(columns))
-                columns = _subset(columns, keep)
-            result = self.compute(columns, snapshot)
+            compiled = self.active_filter.compiled
+            keep = compiled.mask(columns.filter_columns(), len(columns)) if compiled is not None else None
+            result = self.compute_filtered(columns, keep, snapshot)
         except (IndexError, KeyError, ValueError, RuntimeError):
             result = None  # a torn read of records being updated: try again
             key = ()
@@ -164,7 +166,7 @@ class _Snapshot:
         self.metadata = state.metadata
 
 
-def _subset(columns: Any, keep: Any) -> Any:
+def subset(columns: Any, keep: Any) -> Any:
     """The columns of the rows ``keep`` marks."""
     from materia_tui.state.columns import CandidateColumns
 

@@ -31,15 +31,10 @@ class FilterBar(Vertical):
     FilterBar.-open {
         display: block;
     }
-    FilterBar Input {
-        border: none;
-        height: 1;
-        padding: 0 1;
-    }
     FilterBar #filter-problem {
         height: auto;
         color: $error;
-        padding: 0 1;
+        padding: 0 2;  /* under the input's text: its border and padding */
         display: none;
     }
     FilterBar.-bad #filter-problem {

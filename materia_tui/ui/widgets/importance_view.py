@@ -41,15 +41,15 @@ def importance_text(results: dict[str, Importance], width: int) -> Text:
         return text
     names = [name for result in results.values() for name in result.scores]
     label_width = min(18, max((len(n) for n in names), default=8))
-    bar_width = max(5, width - label_width - 8)
+    bar_width = max(5, width - label_width - 9)  # 2 indent + label + 1 + bar + 6 for the score
     for index, (objective, result) in enumerate(results.items()):
         if index:
             text.append("\n")
         text.append(clean(objective, 30), "bold")
-        text.append(f"  ({result.rows:,} measurements", "dim")
+        text.append(f"  {result.rows:,} measurements", "dim")
         if result.r2 is not None:
-            text.append(f", held-out R² {result.r2:.2f}", "dim")
-        text.append(")\n", "dim")
+            text.append(f", R² {result.r2:.2f}", "dim")  # the forest's, on held-out measurements
+        text.append("\n")
         if not result.informative:
             text.append(f"  {result.reason}\n", "italic")
             continue
@@ -84,7 +84,10 @@ class ImportanceView(AnalysisView[dict[str, Importance]]):
 
     @property
     def shown_text(self) -> str:
-        return importance_text(self.result or {}, max(20, self.size.width - 2)).plain
+        body = self.query_one("#importance-body", Static)
+        return importance_text(
+            self.result or {}, max(20, body.content_region.width or self.size.width - 4)
+        ).plain
 
     def show(self, result: dict[str, Importance]) -> None:
         self.query_one("#importance-body", Static).update(

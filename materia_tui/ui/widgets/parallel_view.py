@@ -59,7 +59,9 @@ def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
     return values, Axis(name, 0.0, float(len(names) - 1), names)
 
 
-def parallel_of(columns: Any) -> ParallelResult:
+def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
+    """Lines of the rows ``keep`` marks (None: all), on axes scaled to every row: a brush
+    or a filter leaves the axes where they were, so brushing again means the same ranges."""
     scaled: list[Any] = []
     axes: list[Axis] = []
     for name, column in [*columns.parameters.items(), *columns.objectives.items()]:
@@ -70,6 +72,8 @@ def parallel_of(columns: Any) -> ParallelResult:
         return ParallelResult([], [], [], 0)
     table = np.column_stack(scaled)
     measured = columns.measured & np.isfinite(table).all(axis=1)
+    if keep is not None:
+        measured &= keep
     front_rows = np.flatnonzero(measured & columns.front)
     other = np.flatnonzero(measured & ~columns.front)
     if len(other) > MAX_LINES:
@@ -142,6 +146,9 @@ class ParallelView(AnalysisView[ParallelResult]):
 
     def compute(self, columns: Any, state: Any) -> ParallelResult:
         return parallel_of(columns)
+
+    def compute_filtered(self, columns: Any, keep: Any, state: Any) -> ParallelResult:
+        return parallel_of(columns, keep)
 
     def show(self, result: ParallelResult) -> None:
         caption = self.query_one("#parallel-caption", Static)
