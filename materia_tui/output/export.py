@@ -36,6 +36,9 @@ BinaryDestination: TypeAlias = str | Path | IO[bytes]
 
 LEADING_COLUMNS = ("id", "iteration", "status", "on_front")
 TRAILING_COLUMNS = ("feasible", "error", "acquisition_value")
+# Only when the campaign has notes (``N`` in the monitor): the notes pinned to the
+# candidate's iteration, joined by " | " (the JSON export also lists them whole under "notes").
+NOTES_COLUMN = "notes"
 # Characters a spreadsheet reads as the start of a formula (plus tab and CR,
 # which some strip before looking).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,6 +73,7 @@ def objective_names(state: CampaignState) -> list[str]:
 
 def columns(state: CampaignState) -> list[str]:
     objectives = objective_names(state)
+    notes = [NOTES_COLUMN] if state.notes else []
     return [
         *LEADING_COLUMNS,
         *(f"param.{name}" for name in parameter_names(state)),
@@ -77,6 +81,7 @@ def columns(state: CampaignState) -> list[str]:
         *(f"uncertainty.{name}" for name in objectives),
         *(f"measured.{name}" for name in objectives),
         *TRAILING_COLUMNS,
+        *notes,
     ]
 
 
@@ -85,11 +90,20 @@ def candidate_rows(state: CampaignState, *, front_only: bool = False, where: str
     params = parameter_names(state)
     objectives = objective_names(state)
     keep = _where(state, where)
-    return [
+    rows = [
         _row(cand, params, objectives)
         for cand in state.candidate_list
         if (cand.on_front or not front_only) and (keep is None or keep[cand.row])
     ]
+    if state.notes:
+        by_iteration: dict[int | None, list[str]] = {}
+        for note in state.notes:
+            by_iteration.setdefault(note.iteration, []).append(note.text)
+        for row in rows:
+            iteration = row["iteration"]
+            texts = by_iteration.get(iteration if isinstance(iteration, int) else None, [])
+            row[NOTES_COLUMN] = " | ".join(texts) or None
+    return rows
 
 
 def _where(state: CampaignState, where: str | None) -> list[bool] | None:
@@ -177,6 +191,10 @@ def export_document(
     }
     if where is not None:
         document["where"] = where
+    if state.notes:
+        document["notes"] = [
+            {"iteration": note.iteration, "text": note.text, "at": note.at} for note in state.notes
+        ]
     return document
 
 

@@ -9,13 +9,16 @@ from typing import Literal, TextIO
 from materia_tui.errors import ExitCode, exit_code_for
 from materia_tui.output.plain import PlainFormatter
 from materia_tui.protocol import dump_event
+from materia_tui.sanitize import clean
 from materia_tui.source import (
     ConnectionChanged,
     EventReceived,
     EventSource,
     FrameRejected,
     MetadataReceived,
+    NoteAdded,
 )
+from materia_tui.source.recording import note_record
 from materia_tui.state import CampaignState
 
 LineMode = Literal["plain", "json"]
@@ -48,6 +51,15 @@ async def print_stream(
                 _write(err, formatter.rejected_notice(item.rejected))
             elif isinstance(item, MetadataReceived):
                 state.set_metadata(item.campaign)
+            elif isinstance(item, NoteAdded):
+                note = state.add_note(item.iteration, item.text, item.at)
+                if mode == "json":
+                    _write(
+                        out, json.dumps(note_record(note.iteration, note.text, note.at), ensure_ascii=True)
+                    )
+                else:
+                    where = f"iteration {note.iteration}" if note.iteration is not None else "campaign"
+                    _write(out, f"note ({where}): {clean(note.text, 300)}")
             elif isinstance(item, ConnectionChanged):
                 notice = formatter.connection_notice(item, after_outage=outage)
                 if item.status in ("reconnecting", "live"):

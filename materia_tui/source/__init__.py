@@ -45,7 +45,16 @@ class ConnectionChanged:
     degraded: bool = False
 
 
-SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged
+@dataclass(frozen=True, slots=True)
+class NoteAdded:
+    """A short note a user pinned to an iteration (the monitor's ``N``), or read back from a recording."""
+
+    iteration: int | None
+    text: str  # plain text, one line
+    at: float  # epoch seconds
+
+
+SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged | NoteAdded
 
 
 class GeneratorSource:
@@ -89,6 +98,13 @@ class AclosesOnExit:
         await self.aclose()
 
 
+@runtime_checkable
+class NoteSink(Protocol):
+    """A source that keeps the notes typed while it runs (``watch --record`` writes them)."""
+
+    def record_note(self, note: NoteAdded) -> None: ...
+
+
 class EventSource(Protocol):
     def __aiter__(self) -> AsyncIterator[SourceItem]: ...
 
@@ -120,6 +136,17 @@ class ReplaySteering(Protocol):
 def replay_steering(source: object) -> ReplaySteering | None:
     control = getattr(source, "control", None)
     return control if isinstance(control, ReplaySteering) else None
+
+
+def note_sink(source: object) -> NoteSink | None:
+    """The source, or one it wraps (``.source``), that keeps notes; None when none does."""
+    for _ in range(8):  # wrappers are few; a cycle must not hang the UI
+        if isinstance(source, NoteSink):
+            return source
+        source = getattr(source, "source", None)
+        if source is None:
+            return None
+    return None
 
 
 @runtime_checkable

@@ -50,10 +50,12 @@ from materia_tui.source import (
     EventSource,
     FrameRejected,
     MetadataReceived,
+    NoteAdded,
     SourceItem,
 )
 
 METADATA_KEY = "metadata"
+NOTE_KEY = "note"
 RECEIVED_AT_KEY = "received_at"
 REDACTED = "[redacted]"
 
@@ -75,6 +77,16 @@ def encode_metadata(campaign: Campaign, received_at: float | None = None) -> str
     if received_at is not None:
         obj[RECEIVED_AT_KEY] = received_at
     return _dumps(obj)
+
+
+def note_record(iteration: int | None, text: str, at: float) -> dict[str, Any]:
+    """A note line's object: ``{"note": {"iteration": N, "text": "..."}, "received_at": t}``."""
+    return {NOTE_KEY: {"iteration": iteration, "text": text}, RECEIVED_AT_KEY: at}
+
+
+def encode_note(note: NoteAdded) -> str:
+    """One note line (no newline): a note a user pinned to an iteration."""
+    return _dumps(note_record(note.iteration, note.text, note.at))
 
 
 def _dumps(obj: dict[str, Any]) -> str:
@@ -112,6 +124,10 @@ class Recorder(ClosesOnExit):
     def record_metadata(self, campaign: Campaign, received_at: float) -> None:
         """Append the campaign's REST metadata (replays use its directions and units)."""
         self._write(encode_metadata(campaign, received_at))
+
+    def record_note(self, note: NoteAdded) -> None:
+        """Append a note (``replay`` shows it in the event log and the line output)."""
+        self._write(encode_note(note))
 
     def close(self) -> None:
         if self._file is not None:
@@ -153,7 +169,13 @@ class RecordingSource:
                     self.recorder.record(item.event, item.received_at)
             elif isinstance(item, MetadataReceived):
                 self.recorder.record_metadata(item.campaign, time.time())
+            elif isinstance(item, NoteAdded):
+                self.recorder.record_note(item)
             yield item
+
+    def record_note(self, note: NoteAdded) -> None:
+        """A note typed in the monitor: into the recording (``NoteSink``)."""
+        self.recorder.record_note(note)
 
     async def aclose(self) -> None:
         try:
@@ -193,12 +215,25 @@ def decode_line(line: str | bytes | None, fallback_time: float) -> DecodedLine |
         if campaign is None:
             return _unreadable("malformed", "unusable metadata line", fallback_time)
         return DecodedLine(MetadataReceived(campaign), None)
+    if isinstance(obj, dict) and "type" not in obj and NOTE_KEY in obj:
+        return _note_line(obj, fallback_time)
     recorded_at = recorded_time(obj)
     at = fallback_time if recorded_at is None else recorded_at
     parsed = parse_object(obj)
     if isinstance(parsed, Rejected):
         return DecodedLine(FrameRejected(parsed, at), recorded_at)
     return DecodedLine(EventReceived(parsed, at), recorded_at)
+
+
+def _note_line(obj: dict[str, Any], fallback_time: float) -> DecodedLine:
+    note = obj[NOTE_KEY]
+    text = note.get("text") if isinstance(note, dict) else None
+    iteration = note.get("iteration") if isinstance(note, dict) else None
+    if not isinstance(text, str) or not (iteration is None or type(iteration) is int):
+        return _unreadable("malformed", "unusable note line", fallback_time)
+    recorded_at = recorded_time(obj)
+    at = fallback_time if recorded_at is None else recorded_at
+    return DecodedLine(NoteAdded(iteration, clean(text, 500), at), recorded_at)
 
 
 def _unreadable(kind: RejectionKind, reason: str, at: float) -> DecodedLine:

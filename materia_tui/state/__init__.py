@@ -14,6 +14,7 @@ from materia_tui.state.reducer import (
     ErrorRecord,
     IterationRecord,
     LogEntry,
+    Note,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "ErrorRecord",
     "IterationRecord",
     "LogEntry",
+    "Note",
 ]

@@ -112,11 +112,23 @@ class ErrorRecord:
 
 
 @dataclass(slots=True, frozen=True)
+class Note:
+    """A short note a user pinned to an iteration (kept in recordings and exports)."""
+
+    iteration: int | None
+    text: str
+    at: float
+
+
+MAX_NOTE_LENGTH = 500
+
+
+@dataclass(slots=True, frozen=True)
 class LogEntry:
-    """One line of the event log: an applied event or a rejected frame."""
+    """One line of the event log: an applied event, a rejected frame or a note."""
 
     received_at: float
-    item: Event | Rejected
+    item: Event | Rejected | Note
 
 
 @dataclass(slots=True)
@@ -160,6 +172,7 @@ class CampaignState:
         self.pareto_mismatches: list[tuple[int, int, int]] = []
         self.counters = Counters()
         self.log: deque[LogEntry] = deque(maxlen=LOG_LENGTH)
+        self.notes: list[Note] = []
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self.last_event_at: float | None = None
@@ -263,6 +276,15 @@ class CampaignState:
             self._recompute_scores()
         self.revision += 1
         self.changes.metadata = self.changes.progress = True
+
+    def add_note(self, iteration: int | None, text: str, at: float) -> Note:
+        """Pin a note (one line, at most ``MAX_NOTE_LENGTH`` characters) to ``iteration``."""
+        note = Note(iteration, " ".join(text.split())[:MAX_NOTE_LENGTH], at)
+        self.notes.append(note)
+        self.log.append(LogEntry(at, note))
+        self.revision += 1
+        self.changes.log_added += 1
+        return note
 
     def apply_rejected(self, rejected: Rejected, received_at: float) -> None:
         if rejected.kind == "unknown_type":

@@ -62,6 +62,7 @@ VIEW_ACTIONS = frozenset(
         "cycle_parity",
         "export",
         "open_filter",
+        "open_note",
         "show_view",
         "cycle_plot",
         "cycle_in_view",
@@ -115,6 +116,7 @@ class MonitorBase(App[int]):
         Binding("8", "show_view('slices')", "Slices", show=False),
         Binding("9", "show_view('parallel')", "Parallel", show=False),
         Binding("w", "cycle_plot", "Next plot", show=False),
+        Binding("N", "open_note", "Note", key_display="N", show=False),
         Binding("j", "cycle_in_view", "Next parameter/axis", show=False),
         Binding("b", "brush", "Brush", show=False),
     ]
@@ -203,6 +205,9 @@ class MonitorBase(App[int]):
     def action_show_view(self, name: str) -> None:
         self._on_view(lambda v: v.show_view(name))
 
+    def action_open_note(self) -> None:
+        self._on_view(CampaignView.open_note)
+
     def action_cycle_plot(self) -> None:
         self._on_view(CampaignView.cycle_plot)
 
@@ -276,6 +281,11 @@ class MonitorBase(App[int]):
         )
         for title, name, help_text in ANALYSIS_VIEWS:
             yield SystemCommand(title, help_text, lambda name=name: self.action_show_view(name))
+        yield SystemCommand(
+            "Pin a note",
+            "A short note on the current iteration (log, recording, exports)",
+            self.action_open_note,
+        )
         yield SystemCommand("Next plot", "Cycle the plot slot through every plot", self.action_cycle_plot)
         yield SystemCommand("Export candidates", "Write CSV / JSON / Parquet", self.action_export)
         yield SystemCommand("Help", "Keys and marks", self.action_help)

@@ -36,8 +36,16 @@ from textual.widgets import Tab, Tabs
 
 from materia_tui.errors import MateriaError, exit_code_for
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
-from materia_tui.state import CampaignState
+from materia_tui.source import (
+    ConnectionChanged,
+    EventSource,
+    NoteAdded,
+    ReplaySteering,
+    SourceItem,
+    note_sink,
+    replay_steering,
+)
+from materia_tui.state import CampaignState, Note
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Panel
@@ -80,6 +88,7 @@ TAB_LABELS: dict[Section, str] = {
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
 CLOCK_INTERVAL = 1.0
+NOTE_PLACEHOLDER = "note for the current iteration (enter pins it: event log, recording, exports)"
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
 
@@ -171,6 +180,7 @@ class CampaignView(Vertical):
                 )
                 yield EventLog(id="log", classes="section")
         yield FilterBar(id="filter-bar")
+        yield FilterBar(prompt="note", placeholder=NOTE_PLACEHOLDER, input_id="note-input", id="note-bar")
 
     def on_mount(self) -> None:
         self.query_one("#overview").border_title = "progress"
@@ -400,7 +410,26 @@ class CampaignView(Vertical):
 
     @property
     def filter_bar(self) -> FilterBar:
-        return self.query_one(FilterBar)
+        return self.query_one("#filter-bar", FilterBar)
+
+    @property
+    def note_bar(self) -> FilterBar:
+        return self.query_one("#note-bar", FilterBar)
+
+    def open_note(self) -> None:
+        self.note_bar.open("")
+
+    def add_note(self, text: str) -> Note | None:
+        """Pin ``text`` to the current iteration: the state's log, and the recording if any."""
+        if not text.strip():
+            return None
+        iteration = self.state.current_iteration or None
+        note = self.state.add_note(iteration, text, self.now())
+        sink = note_sink(self.source)
+        if sink is not None:
+            sink.record_note(NoteAdded(note.iteration, note.text, note.at))
+        self._note_change()
+        return note
 
     def open_filter(self) -> None:
         self.filter_bar.open(self.active_filter.text)
@@ -428,7 +457,10 @@ class CampaignView(Vertical):
 
     def on_filter_bar_submitted(self, message: FilterBar.Submitted) -> None:
         message.stop()
-        if self.apply_filter(message.text) is None:
+        if message.bar.id == "note-bar":
+            self.add_note(message.text)
+            message.bar.close()
+        elif self.apply_filter(message.text) is None:
             self.filter_bar.close()
 
     def on_filter_bar_closed(self, message: FilterBar.Closed) -> None:

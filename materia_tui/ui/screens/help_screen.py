@@ -21,6 +21,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("7 / h", "Hypervolume per iteration (best so far: 1 objective), stop advisor"),
     ("8", "Slice plots: an objective against one parameter"),
     ("9", "Parallel coordinates: every candidate across every axis"),
+    ("N", "pin a note to the current iteration (log, recording, exports)"),
     ("w", "next plot in the plot slot (Pareto, parity, 6-9)"),
     ("j", "slices: next parameter / parallel coordinates: next axis"),
     ("b", "parallel coordinates: brush the axis (becomes the / filter)"),

@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Generic, TypeVar
 
-import numpy as np
 from textual.containers import Vertical
 from textual.worker import Worker, WorkerState
 
@@ -168,6 +167,8 @@ class _Snapshot:
 
 def subset(columns: Any, keep: Any) -> Any:
     """The columns of the rows ``keep`` marks."""
+    import numpy as np
+
     from materia_tui.state.columns import CandidateColumns
 
     rows = np.flatnonzero(keep)

@@ -14,7 +14,7 @@ from textual.strip import Strip
 
 from materia_tui.protocol import Event, Rejected
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, LogEntry
+from materia_tui.state import CampaignState, LogEntry, Note
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
 from materia_tui.ui.panel import Cadence
@@ -23,8 +23,11 @@ from materia_tui.ui.textual_compat import set_virtual_size
 MAX_LINES = 1000
 
 
-def describe(item: Event | Rejected) -> str:
+def describe(item: Event | Rejected | Note) -> str:
     """Plain text for one log line; every network string goes through ``clean``."""
+    if isinstance(item, Note):
+        where = f"iteration {item.iteration}" if item.iteration is not None else "campaign"
+        return f"note ({where}): {clean(item.text, 300)}"
     if isinstance(item, Rejected):
         return f"rejected frame ({item.kind}): {clean(item.reason, 300)}"
     seq = f"#{item.seq} " if item.seq is not None else ""

@@ -1,4 +1,4 @@
-"""``/``: the filter expression input, docked under a campaign view.
+"""``/``: the filter expression input, docked under a campaign view (``N``, the note input, is one too).
 
 Typing checks the expression as it goes: a bad one is explained under the
 input (the ``FilterError`` sentence, with a caret under its column) and is
@@ -56,14 +56,22 @@ class FilterBar(Vertical):
             super().__init__()
             self.bar = bar
 
-    def __init__(self, *, prompt: str = "/", placeholder: str = PLACEHOLDER, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        prompt: str = "/",
+        placeholder: str = PLACEHOLDER,
+        input_id: str = "filter-input",
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.prompt = prompt
+        self.input_id = input_id
         self.placeholder = placeholder
         self.problem: str | None = None  # the shown explanation of a bad expression
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder, id="filter-input")
+        yield Input(placeholder=self.placeholder, id=self.input_id)
         yield Static("", id="filter-problem", markup=False)
 
     @property

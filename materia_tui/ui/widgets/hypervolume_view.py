@@ -14,18 +14,20 @@ same functions ``materia-tui analyze`` prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Static
 
-from materia_tui.insight.advisor import Advice
-from materia_tui.insight.hypervolume import Trace
 from materia_tui.sanitize import clean
 from materia_tui.ui.widgets.analysis_view import AnalysisView
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
+
+if TYPE_CHECKING:  # numpy: never on the start-up path
+    from materia_tui.insight.advisor import Advice
+    from materia_tui.insight.hypervolume import Trace
 
 LINE_COLOUR = "cyan"
 

@@ -11,15 +11,17 @@ data streams in.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from materia_tui.insight.importance import Importance
 from materia_tui.sanitize import clean
 from materia_tui.ui.widgets.analysis_view import AnalysisView
+
+if TYPE_CHECKING:  # numpy: never on the start-up path
+    from materia_tui.insight.importance import Importance
 
 MIN_SECONDS = 10.0  # between two computations while data streams (each costs seconds of one core)
 BAR = "█"
@@ -61,7 +63,7 @@ def importance_text(results: dict[str, Importance], width: int) -> Text:
     return text
 
 
-class ImportanceView(AnalysisView[dict[str, Importance]]):
+class ImportanceView(AnalysisView["dict[str, Importance]"]):
     TITLE: ClassVar[str] = "Parameter importance"
     MIN_SECONDS: ClassVar[float] = MIN_SECONDS  # seconds of CPU per run: wait longer between runs
     DEFAULT_CSS: ClassVar[str] = """

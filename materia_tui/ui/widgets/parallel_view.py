@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -47,6 +46,8 @@ class ParallelResult:
 
 
 def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
+    import numpy as np
+
     if isinstance(column, np.ndarray):
         finite = column[np.isfinite(column)]
         low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
@@ -62,6 +63,8 @@ def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
 def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
     """Lines of the rows ``keep`` marks (None: all), on axes scaled to every row: a brush
     or a filter leaves the axes where they were, so brushing again means the same ranges."""
+    import numpy as np
+
     scaled: list[Any] = []
     axes: list[Axis] = []
     for name, column in [*columns.parameters.items(), *columns.objectives.items()]:

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -40,6 +39,8 @@ class SliceResult:
 
 
 def _thin(indices: Any) -> Any:
+    import numpy as np
+
     if len(indices) <= MAX_POINTS:
         return indices
     return indices[np.linspace(0, len(indices) - 1, MAX_POINTS).astype(np.int64)]
@@ -47,6 +48,8 @@ def _thin(indices: Any) -> Any:
 
 def _axis(column: Any) -> tuple[Any, list[str]]:
     """Numbers for the x axis: the values, or category codes (with their names)."""
+    import numpy as np
+
     if isinstance(column, np.ndarray):
         return column, []
     names = sorted({str(v) for v in column if v is not None})
@@ -55,6 +58,8 @@ def _axis(column: Any) -> tuple[Any, list[str]]:
 
 
 def slice_of(columns: Any, index: int) -> SliceResult:
+    import numpy as np
+
     parameters, objectives = list(columns.parameters), list(columns.objectives)
     pairs = [(p, o) for o in objectives for p in parameters]
     if not pairs:
