@@ -48,6 +48,11 @@ def register(subparsers: Subparsers) -> None:
     )
     add_display_arguments(parser)
     parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="with several campaigns: a Compare tab overlaying their hypervolume and Pareto fronts",
+    )
+    parser.add_argument(
         "--record",
         metavar="FILE",
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
@@ -58,6 +63,8 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     campaign_ids = list(dict.fromkeys(check_campaign_id(c) for c in args.campaign_ids))
     lines = args.json or args.plain or not sys.stdout.isatty()
+    if args.compare and len(campaign_ids) < 2:
+        raise UsageError("--compare needs two or more campaign ids.")
     if len(campaign_ids) != 1:
         if args.record:
             raise UsageError("--record records exactly one campaign.")
@@ -123,5 +130,6 @@ def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
         exit_on_complete=args.exit_on_complete,
         alerts=AlertSettings(desktop=args.notify),
         refresh=args.refresh,
+        compare=args.compare,
     )
     return report_app_exit(app, app.run())

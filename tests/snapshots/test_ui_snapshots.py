@@ -116,3 +116,30 @@ def test_filter_bar_explains_a_bad_expression(
         await wait_for(pilot, lambda: app.view.filter_bar.has_class("-bad"), what="problem shown")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", VIEW_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    from materia_tui.ui.multi_app import MultiMonitorApp
+    from materia_tui.ui.widgets.compare_view import CompareView
+
+    a = FakeSource(campaign_items(8, campaign_id="camp-a", seed=1))
+    b = FakeSource(campaign_items(5, campaign_id="camp-b", seed=2))
+    app = MultiMonitorApp([("camp-a", a), ("camp-b", b)], compare=True, now=lambda: T0 + 500)
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        a.release_all()
+        b.release_all()
+        view = app.query_one(CompareView)
+
+        def compared() -> bool:
+            result = view.result
+            return (
+                view.up_to_date
+                and result is not None
+                and [len(c.iterations) for c in result.curves] == [8, 5]
+            )
+
+        await wait_for(pilot, compared, timeout=30, what="comparison")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
