@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from materia_tui.insight.front import Direction
 from materia_tui.insight.hypervolume import hypervolume_trace, reference_point
 from materia_tui.state.columns import candidate_columns
 from materia_tui.ui.multi_app import COMPARE_PANE, MultiMonitorApp
@@ -43,7 +44,7 @@ async def test_compare_overlays_both_campaigns_on_one_reference_point() -> None:
         assert len({c.colour for c in result.curves}) == 2
         # the same numbers as the pure functions over both campaigns, with the common reference
         columns = [candidate_columns(v.state) for v in app.views]
-        directions = ["maximize", "maximize"]
+        directions: list[Direction] = ["maximize", "maximize"]
         tables = [np.column_stack([c.objectives[n] for n in result.objectives]) for c in columns]
         union = np.concatenate([t[c.feasible] for t, c in zip(tables, columns, strict=True)])
         reference = reference_point(union, directions)
