@@ -32,6 +32,7 @@ from materia_tui.sanitize import clean
 ERROR_LENGTH: Final = 300  # characters of a failure reason
 STDERR_LINES: Final = 3  # last lines of stderr quoted in a failure reason
 KILL_GRACE_SECONDS: Final = 5.0
+CANCELLED: Final = "cancelled"  # the error of an evaluation stopped by cancel (not a real failure)
 
 ParameterValue = str | int | float | bool
 
@@ -170,7 +171,7 @@ def _run(task: EvaluationTask) -> tuple[dict[str, float], bool, str | None]:
     finally:
         cancelled = RUNNING.discard(process.pid)
     if cancelled:
-        return {}, False, "cancelled"
+        return {}, False, CANCELLED
     return _interpret(process.returncode, stdout, stderr)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from materia_tui.backend.run.evaluation import (
+    CANCELLED,
     EvaluationOutcome,
     EvaluationTask,
     evaluate,
@@ -45,7 +46,7 @@ class Executor(Protocol):
 
 
 def cancelled_outcome(task: EvaluationTask) -> EvaluationOutcome:
-    return EvaluationOutcome(task.candidate_id, {}, False, "cancelled", 0.0)
+    return EvaluationOutcome(task.candidate_id, {}, False, CANCELLED, 0.0)
 
 
 class LocalExecutor:
