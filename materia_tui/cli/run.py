@@ -1,0 +1,69 @@
+"""``materia-tui run CONFIG``: run an optimization campaign defined by a YAML config, and watch it.
+
+The heavy lifting is in ``cli/session.py`` (shared with ``demo``); this module
+stays light so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.errors import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run an optimization campaign from a YAML config and watch it",
+        description=(
+            "Run the Bayesian optimization campaign CONFIG defines (parameters, objectives, "
+            "an evaluator command or Python function), publish it on 127.0.0.1 (or into Redis) "
+            "and watch it. `materia-tui init` writes a config to start from; docs/campaign-config.md "
+            "documents every field."
+        ),
+        epilog="exit codes: 0 completed, 1 failed, 2 bad config or usage, 130/143 interrupted "
+        "(resume with --resume)",
+    )
+    parser.add_argument("config", metavar="CONFIG", help="the campaign's YAML config")
+    add_run_arguments(parser)
+    add_display_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--campaign-id", metavar="ID", help="campaign id (default: from the config's name)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="publish into Redis (every `materia-tui serve` on it shows the campaign) instead of only "
+        "the embedded server",
+    )
+    parser.add_argument("--workers", type=positive_int, default=1, help="evaluations at once (default 1)")
+    parser.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="the journal (a recording `replay` plays; default .materia/ID.jsonl next to the config)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue an interrupted campaign from its journal"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
+
+
+def run(args: argparse.Namespace) -> int:
+    require_run_extra()
+    from materia_tui.backend.run.config import load_config
+    from materia_tui.cli.session import run_session
+
+    return run_session(args, load_config(args.config))
+
+
+def require_run_extra() -> None:
+    try:
+        import numpy  # noqa: F401
+        import scipy  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError:
+        raise UsageError("`run` needs its extra: pip install 'materia-tui[run]'.") from None
