@@ -46,7 +46,6 @@ def journal_path(args: argparse.Namespace, loaded: LoadedConfig, campaign_id: st
 async def _session(
     args: argparse.Namespace, loaded: LoadedConfig, campaign_id: str, *, pace: float, label: str
 ) -> int:
-    from materia_tui.backend.run.executor import LocalExecutor
     from materia_tui.backend.run.runner import CampaignRunner
     from materia_tui.backend.server.app import start_server
     from materia_tui.backend.server.auth import JwtAuth
@@ -59,7 +58,7 @@ async def _session(
     except OSError as exc:
         await sink.aclose()
         raise UsageError(f"Cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.") from None
-    executor = LocalExecutor(args.workers)
+    executor = executor_for(args)
     seed = args.seed if args.seed is not None else loaded.config.seed
     journal = journal_path(args, loaded, campaign_id)
     token_dir = tempfile.TemporaryDirectory(prefix="materia-run-")
@@ -75,6 +74,18 @@ async def _session(
         await server.close()
         await sink.aclose()
         token_dir.cleanup()
+
+
+def executor_for(args: argparse.Namespace) -> Any:
+    from materia_tui.backend.run.executors import make_executor
+
+    return make_executor(
+        getattr(args, "executor", "local"),
+        getattr(args, "broker", None),
+        args.workers,
+        queue=getattr(args, "queue", None),
+        visibility_timeout=getattr(args, "visibility_timeout", None),
+    )
 
 
 async def _bus_and_sink(args: argparse.Namespace, campaign_id: str) -> tuple[Any, Any, int]:
@@ -138,6 +149,7 @@ async def _run_and_watch(
     campaign = asyncio.create_task(runner.run(), name="campaign")
     source = WebSocketSource(campaign_id, ConnectionSettings(base_url, token=token))
     lines = bool(args.plain or args.json or not sys.stdout.isatty())
+    reporter = _report_executor(args, runner, lines)
     watcher = asyncio.create_task(display(args, source, CampaignState(campaign_id), campaign_id, lines=lines))
     received: list[int] = []
 
@@ -165,6 +177,8 @@ async def _run_and_watch(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        if reporter is not None:
+            reporter.cancel()
         watcher.cancel()
         with contextlib.suppress(BaseException):
             await watcher
@@ -178,6 +192,19 @@ async def _run_and_watch(
             print(f"materia-tui: campaign {campaign_id} failed: {runner.error}", file=sys.stderr)
         return int(ExitCode.CAMPAIGN_FAILED)
     return int(ExitCode.OK)
+
+
+def _report_executor(args: argparse.Namespace, runner: CampaignRunner, lines: bool) -> asyncio.Task[None] | None:
+    """With --executor celery and progress lines: where evaluations run, on stderr (stdout keeps
+    MatCraft's line format)."""
+    if getattr(args, "executor", "local") == "local" or not lines:
+        return None
+    from materia_tui.backend.run.executors import report_status
+
+    def write(line: str) -> None:
+        print(f"run: {line}", file=sys.stderr, flush=True)
+
+    return asyncio.create_task(report_status(runner.executor, write), name="executor-status")
 
 
 def _write_token(directory: Path, token: str) -> Path:

@@ -107,7 +107,7 @@ class CeleryExecutor:
         self._sweep_interval = sweep_interval
         self.app = make_app(broker_url, queue=queue)
         self._redis = redis.Redis.from_url(broker_url, socket_timeout=5, socket_connect_timeout=3)
-        self._applied: set[str] = set()  # candidate ids whose outcome was yielded
+        self._applied: set[tuple[str, str]] = set()  # (campaign, candidate) whose outcome was yielded
         self._epochs: dict[str, str] = {}  # campaign id -> marker token
         self._busy = 0
         self._waiting = 0
@@ -119,6 +119,19 @@ class CeleryExecutor:
         self._cancelled = False
         self._running: list[_Campaign] = []
         self.problem: str | None = None  # one sentence while the broker is unreachable
+        self.where = f"Celery workers (queue {queue!r} on {display_url(broker_url)})"
+
+    def reachable(self, timeout: float = 3.0) -> bool:
+        """Whether the broker answers now (checked once, before a campaign starts)."""
+        import redis
+
+        probe = redis.Redis.from_url(self.broker_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            return bool(probe.ping())
+        except (redis.RedisError, OSError):
+            return False
+        finally:
+            probe.close()
 
     # -- the Executor protocol -------------------------------------------------------------------
 
@@ -129,6 +142,7 @@ class CeleryExecutor:
     async def run(self, tasks: Sequence[EvaluationTask]) -> AsyncIterator[EvaluationOutcome]:
         campaign = _Campaign({task_id_for(task): _Pending(task) for task in tasks})
         self._cancelled = False
+        self._refresh_workers_in_background()
         self._running.append(campaign)
         try:
             if campaign.pending:
@@ -140,16 +154,15 @@ class CeleryExecutor:
                     self._broker_lost(exc)
                     await asyncio.sleep(min(1.0, 10 * self.poll_interval))
                     continue
-                for outcome in outcomes:
-                    if outcome.candidate_id not in self._applied:  # first outcome wins
-                        self._applied.add(outcome.candidate_id)
+                for task, outcome in outcomes:
+                    key = (task.campaign_id, task.candidate_id)
+                    if key not in self._applied:  # first outcome wins
+                        self._applied.add(key)
                         yield outcome
                 if campaign.pending:
                     await asyncio.sleep(self.poll_interval)
             for pending in list(campaign.pending.values()):  # cancelled: one outcome per task still
-                if pending.task.candidate_id not in self._applied:
-                    self._applied.add(pending.task.candidate_id)
-                    yield EvaluationOutcome(pending.task.candidate_id, {}, False, CANCELLED, 0.0)
+                yield EvaluationOutcome(pending.task.candidate_id, {}, False, CANCELLED, 0.0)
             campaign.pending.clear()
         finally:
             self._running.remove(campaign)
@@ -224,12 +237,12 @@ class CeleryExecutor:
 
     # -- polling ---------------------------------------------------------------------------------
 
-    def _poll(self, campaign: _Campaign) -> list[EvaluationOutcome]:
+    def _poll(self, campaign: _Campaign) -> list[tuple[EvaluationTask, EvaluationOutcome]]:
         task_ids = list(campaign.pending)
         metas = self._metas(task_ids)
         epochs_lost = self._epochs_lost(campaign)
         self._waiting = self._queue_length()
-        outcomes: list[EvaluationOutcome] = []
+        outcomes: list[tuple[EvaluationTask, EvaluationOutcome]] = []
         for task_id, meta in zip(task_ids, metas, strict=True):
             status = meta.get("status") if meta else None
             pending = campaign.pending[task_id]
@@ -240,7 +253,7 @@ class CeleryExecutor:
             outcome = _outcome(pending.task, meta) if status in ("SUCCESS", "FAILURE") else None
             if outcome is not None:
                 del campaign.pending[task_id]
-                outcomes.append(outcome)
+                outcomes.append((pending.task, outcome))
         self._busy = sum(1 for p in campaign.pending.values() if p.started)
         if self.problem is not None or epochs_lost:
             self._recover(campaign)
