@@ -291,6 +291,8 @@ def _message(error: Any, path: KeyPath, lines: dict[KeyPath, int]) -> str:
         return f"unknown key{hint}"
     if kind == "missing":
         return "is required"
+    if error.get("input") is None and kind.endswith("_type"):
+        return "is empty (a value is required)"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "type must be one of continuous, integer, categorical"
     message = str(error["msg"])
