@@ -130,7 +130,7 @@ def test_unreadable_and_binary_files(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml")
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(ConfigError, match="binary.yaml: the config is not UTF-8 text"):
+    with pytest.raises(ConfigError, match=r"binary\.yaml: the config is not UTF-8 text"):
         load_config(binary)
 
 
