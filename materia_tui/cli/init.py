@@ -55,7 +55,8 @@ import sys
 
 p = json.load(sys.stdin)
 permeability = {"PA": 1.0, "PES": 0.75, "PSf": 0.65, "PVDF": 0.5}[p["polymer"]]
-flux = 40 * permeability * p["pore_size_nm"] ** 2 / math.sqrt(p["thickness_um"]) * (1 + (p["temperature_c"] - 20) / 60)
+heat = 1 + (p["temperature_c"] - 20) / 60
+flux = 40 * permeability * p["pore_size_nm"] ** 2 / math.sqrt(p["thickness_um"]) * heat
 rejection = 100 * (1 - math.exp(-3.0 / p["pore_size_nm"] * (0.6 + p["thickness_um"])))
 print(json.dumps({"water_flux": round(flux, 3), "salt_rejection": round(rejection, 3)}))
 '''
@@ -70,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "evaluator runs, unless one exists) for `materia-tui run`. Never overwrites a file."
         ),
     )
-    parser.add_argument("file", metavar="FILE", nargs="?", default=DEFAULT_FILE, help=f"default {DEFAULT_FILE}")
+    parser.add_argument("file", metavar="FILE", nargs="?", default=DEFAULT_FILE, help=DEFAULT_FILE)
     parser.set_defaults(run=run)
 
 

@@ -83,6 +83,7 @@ def require_run_extra() -> None:
     try:
         import numpy  # noqa: F401
         import scipy  # noqa: F401
+        import sklearn  # noqa: F401
         import yaml  # noqa: F401
     except ImportError:
         raise UsageError("`run` needs its extra: pip install 'materia-tui[run]'.") from None

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 TOKEN_TTL_SECONDS = 7 * 24 * 3600
 
 
-def run_session(args: argparse.Namespace, loaded: LoadedConfig, *, pace: float = 0.0, label: str = "run") -> int:
+def run_session(
+    args: argparse.Namespace, loaded: LoadedConfig, *, pace: float = 0.0, label: str = "run"
+) -> int:
     campaign_id = check_campaign_id(args.campaign_id or loaded.default_campaign_id())
     return asyncio.run(_session(args, loaded, campaign_id, pace=pace, label=label))
 
@@ -67,7 +69,8 @@ async def _session(
             loaded, sink, executor, campaign_id=campaign_id, seed=seed, journal_path=journal, pace=pace
         )
         await runner.prepare(resume=args.resume, sink_seq=sink_seq)
-        _announce(label, server.base_url, campaign_id, _write_token(Path(token_dir.name), token), args, runner)
+        token_file = _write_token(Path(token_dir.name), token)
+        _announce(label, server.base_url, campaign_id, token_file, args, runner)
         return await _run_and_watch(args, runner, server.base_url, token, campaign_id)
     finally:
         await executor.aclose()
@@ -123,7 +126,12 @@ async def _bus_and_sink(args: argparse.Namespace, campaign_id: str) -> tuple[Any
 
 
 def _announce(
-    label: str, base_url: str, campaign_id: str, token_file: Path, args: argparse.Namespace, runner: CampaignRunner
+    label: str,
+    base_url: str,
+    campaign_id: str,
+    token_file: Path,
+    args: argparse.Namespace,
+    runner: CampaignRunner,
 ) -> None:
     lines = [
         f"{label}: serving {base_url}; watch it from another terminal with",
@@ -133,7 +141,7 @@ def _announce(
         lines.append(f"  or with any `materia-tui serve` on the same Redis (campaign {campaign_id})")
     if runner.resumed_from:
         lines.append(f"{label}: resumed from {runner.journal_path} after event {runner.resumed_from}")
-    else:
+    elif args.journal or label == "run":
         lines.append(f"{label}: journal {runner.journal_path} (continue an interrupted run with --resume)")
     print("\n".join(lines), file=sys.stderr, flush=True)
 
@@ -183,7 +191,8 @@ async def _run_and_watch(
         with contextlib.suppress(BaseException):
             await watcher
     if received:
-        print(f"materia-tui: interrupted; campaign {campaign_id} cancelled (continue it with --resume)", file=sys.stderr)
+        notice = f"interrupted; campaign {campaign_id} cancelled (continue it with --resume)"
+        print(f"materia-tui: {notice}", file=sys.stderr)
         return 128 + received[-1]
     if runner.status == "cancelled":
         return 130

@@ -225,7 +225,8 @@ def parse_config(text: str, shown: str = "campaign.yaml") -> CampaignConfig:
     for name in config.constraints:
         if name not in config.objectives:
             line = lines.get(("constraints", name), 1)
-            raise ConfigError(f"{shown}:{line}: constraints.{name}: not an objective (constraints bound objectives)")
+            message = "not an objective (constraints bound objectives)"
+            raise ConfigError(f"{shown}:{line}: constraints.{name}: {message}")
     return config
 
 
@@ -262,7 +263,7 @@ def _yaml_path(loc: KeyPath, lines: dict[KeyPath, int]) -> KeyPath:
     path: KeyPath = ()
     for index, part in enumerate(loc):
         candidate = (*path, part)
-        if candidate in lines or index == len(loc) - 1 and not _is_tag(path, part):
+        if candidate in lines or (index == len(loc) - 1 and not _is_tag(path, part)):
             path = candidate
     return path
 
@@ -290,6 +291,8 @@ def _message(error: Any, path: KeyPath, lines: dict[KeyPath, int]) -> str:
         return f"unknown key{hint}"
     if kind == "missing":
         return "is required"
+    if error.get("input") is None and kind.endswith("_type"):
+        return "is empty (a value is required)"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "type must be one of continuous, integer, categorical"
     message = str(error["msg"])

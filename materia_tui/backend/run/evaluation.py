@@ -14,6 +14,7 @@ optionally ``"feasible": false`` or ``"error": "..."``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -226,10 +227,8 @@ def _objectives(result: dict[str, Any]) -> tuple[dict[str, float], bool, str | N
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:

@@ -66,7 +66,6 @@ class LocalExecutor:
 
     async def run(self, tasks: Sequence[EvaluationTask]) -> AsyncIterator[EvaluationOutcome]:
         self._cancelled = False
-        loop = asyncio.get_running_loop()
         self._waiting += len(tasks)
         futures = [asyncio.wrap_future(self._threads.submit(self._evaluate, task)) for task in tasks]
         loop_futures: set[asyncio.Future[EvaluationOutcome]] = set(futures)

@@ -47,7 +47,8 @@ class Journal:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UsageError(f"Cannot create the journal folder {path.parent}: {exc.strerror or exc}.") from None
+            reason = exc.strerror or exc
+            raise UsageError(f"Cannot create the journal folder {path.parent}: {reason}.") from None
         for each in (path, outcomes_path(path)):
             _cut_torn_line(each)
         self._recorder = Recorder(path)

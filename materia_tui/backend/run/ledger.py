@@ -71,10 +71,12 @@ class Ledger:
 
     def pending(self) -> list[Candidate]:
         """Proposed in the current iteration, not measured yet."""
-        return [c for c in self.candidates.values() if c.iteration == self.iteration and c.id not in self.results]
+        current = self.iteration
+        return [c for c in self.candidates.values() if c.iteration == current and c.id not in self.results]
 
     def iteration_results(self, iteration: int) -> list[Result]:
-        return [self.results[c.id] for c in self.candidates.values() if c.iteration == iteration and c.id in self.results]
+        ids = [c.id for c in self.candidates.values() if c.iteration == iteration]
+        return [self.results[i] for i in ids if i in self.results]
 
     def to_result(self, outcome: EvaluationOutcome) -> Result:
         """The evaluator's outcome judged against the config: objectives present, constraints met."""
@@ -144,8 +146,10 @@ class Ledger:
             self.phase = "proposed"
         elif kind == "candidates_evaluated":
             for r in event["results"]:
+                objectives = dict(r.get("objectives") or {})
+                feasible = bool(r.get("feasible", True))
                 self.results[r["candidate_id"]] = Result(
-                    r["candidate_id"], dict(r.get("objectives") or {}), bool(r.get("feasible", True)), r.get("error")
+                    r["candidate_id"], objectives, feasible, r.get("error")
                 )
             self.phase = "evaluated"
         elif kind == "iteration_completed":

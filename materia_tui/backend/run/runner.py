@@ -237,9 +237,8 @@ class CampaignRunner:
         for candidate in self.ledger.candidates.values():
             result = self.ledger.results.get(candidate.id)
             if result is not None:
-                out.append(
-                    Observation(candidate.parameters, result.objectives, result.feasible, result.error is not None)
-                )
+                failed = result.error is not None
+                out.append(Observation(candidate.parameters, result.objectives, result.feasible, failed))
         return out
 
     async def _propose(self, iteration: int) -> None:
@@ -257,9 +256,8 @@ class CampaignRunner:
         )
         await self._pace("propose", started)
         candidates = self._candidates(iteration, proposals)
-        await self.emit(
-            {"type": "candidates_proposed", "iteration": iteration, "candidates": [c.event() for c in candidates]}
-        )
+        events = [c.event() for c in candidates]
+        await self.emit({"type": "candidates_proposed", "iteration": iteration, "candidates": events})
 
     def _candidates(self, iteration: int, proposals: Sequence[Proposal]) -> list[Candidate]:
         first = len(self.ledger.candidates)
@@ -331,9 +329,8 @@ class CampaignRunner:
     def _failure_reason(self, iteration: int) -> str:
         last = self.ledger.iteration_results(iteration)
         example = last[-1].error if last else None
-        return (
-            f"every evaluation failed in {FAILED_ITERATIONS_LIMIT} iterations in a row"
-            + (f"; the last: {example}" if example else "")
+        return f"every evaluation failed in {FAILED_ITERATIONS_LIMIT} iterations in a row" + (
+            f"; the last: {example}" if example else ""
         )
 
     async def _stop(self, status: FinalStatus) -> None:
