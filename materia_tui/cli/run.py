@@ -50,7 +50,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--broker", metavar="URL", help="with --executor celery: the workers' Redis broker")
     parser.add_argument(
-        "--queue", metavar="NAME", default=None, help="with --executor celery: the workers' queue (default materia)"
+        "--queue",
+        metavar="NAME",
+        default=None,
+        help="with --executor celery: the workers' queue (default materia)",
     )
     parser.add_argument(
         "--visibility-timeout",

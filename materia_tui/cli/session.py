@@ -54,13 +54,13 @@ async def _session(
 
     auth = JwtAuth(secrets.token_bytes(32))
     token = auth.mint(campaigns=[campaign_id], ttl_seconds=TOKEN_TTL_SECONDS)
+    executor = executor_for(args)  # first: a bad --executor/--broker is a usage error before anything starts
     bus, sink, sink_seq = await _bus_and_sink(args, campaign_id)
     try:
         server = await start_server("127.0.0.1", args.port, bus=bus, auth=auth)
     except OSError as exc:
         await sink.aclose()
         raise UsageError(f"Cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.") from None
-    executor = executor_for(args)
     seed = args.seed if args.seed is not None else loaded.config.seed
     journal = journal_path(args, loaded, campaign_id)
     token_dir = tempfile.TemporaryDirectory(prefix="materia-run-")
@@ -203,7 +203,9 @@ async def _run_and_watch(
     return int(ExitCode.OK)
 
 
-def _report_executor(args: argparse.Namespace, runner: CampaignRunner, lines: bool) -> asyncio.Task[None] | None:
+def _report_executor(
+    args: argparse.Namespace, runner: CampaignRunner, lines: bool
+) -> asyncio.Task[None] | None:
     """With --executor celery and progress lines: where evaluations run, on stderr (stdout keeps
     MatCraft's line format)."""
     if getattr(args, "executor", "local") == "local" or not lines:

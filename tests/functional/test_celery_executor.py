@@ -24,8 +24,9 @@ from tests.support.redis_server import redis_url, unique_campaign_id  # noqa: F4
 
 pytest.importorskip("celery")
 
-from materia_tui.backend.run.celery_executor import CeleryExecutor  # noqa: E402
-from materia_tui.backend.run.evaluation import EvaluationOutcome, EvaluationTask, EvaluatorSpec  # noqa: E402
+from materia_tui.backend.run.celery_app import make_app
+from materia_tui.backend.run.celery_executor import CeleryExecutor
+from materia_tui.backend.run.evaluation import EvaluationOutcome, EvaluationTask, EvaluatorSpec
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(90)]
 
@@ -98,26 +99,19 @@ def pid_gone(pid: int, within: float = 10.0) -> bool:
 
 @pytest.fixture
 def fleet(redis_url: str) -> Iterator[WorkerFleet]:  # noqa: F811
+    """No workers yet: the test starts (and may kill) its own."""
     with worker_fleet(redis_url) as workers:
         yield workers
 
 
-async def test_evaluations_spread_over_two_workers(fleet: WorkerFleet, folder: Path) -> None:
-    executor = CeleryExecutor(fleet.broker, queue=fleet.queue)
-    fleet.start("w1")
-    fleet.start("w2")
-    fleet.wait_ready(executor.app)
-    tasks = tasks_for(folder, 6, sleep=0.4)
-    try:
-        outcomes = await collect(executor, tasks)
-        status = executor.status()
-    finally:
-        await executor.aclose()
-    assert_each_once(outcomes, tasks)
-    names = {o.worker for o in outcomes}
-    assert names == {w.name for w in fleet.workers}, names
-    assert {line[2] for line in log_lines(folder, "start")} == names  # MATERIA_WORKER, as the evaluator sees it
-    assert status.busy == 0 and status.waiting == 0
+@pytest.fixture(scope="module")
+def shared(redis_url: str) -> Iterator[WorkerFleet]:  # noqa: F811
+    """Two workers with one slot each, for the tests that leave them running."""
+    with worker_fleet(redis_url) as workers:
+        workers.start("w1")
+        workers.start("w2")
+        workers.wait_ready(make_app(workers.broker, queue=workers.queue))
+        yield workers
 
 
 async def test_worker_killed_mid_evaluation_loses_nothing(fleet: WorkerFleet, folder: Path) -> None:
@@ -148,13 +142,11 @@ async def test_worker_killed_mid_evaluation_loses_nothing(fleet: WorkerFleet, fo
     assert survivor.alive()
 
 
-async def test_slow_worker_finishing_after_redelivery_is_applied_once(fleet: WorkerFleet, folder: Path) -> None:
+async def test_slow_worker_finishing_after_redelivery_is_applied_once(shared: WorkerFleet, folder: Path) -> None:
     # c-0's first run outlasts the visibility timeout: it is handed to the other worker,
     # which finishes first; the slow one's later result must change nothing.
+    fleet = shared
     executor = CeleryExecutor(fleet.broker, queue=fleet.queue, visibility_timeout=1.0, sweep_interval=0.2)
-    fleet.start("w1")
-    fleet.start("w2")
-    fleet.wait_ready(executor.app)
     tasks = tasks_for(folder, 2, extra={0: {"slow_once": 4.0}})
     try:
         first = await collect(executor, tasks)
@@ -211,10 +203,9 @@ async def test_broker_restart_mid_campaign(folder: Path) -> None:
     assert executor.problem is None
 
 
-async def test_cancel_empties_the_queue_and_keeps_workers(fleet: WorkerFleet, folder: Path) -> None:
+async def test_cancel_empties_the_queue_and_keeps_workers(shared: WorkerFleet, folder: Path) -> None:
+    fleet = shared
     executor = CeleryExecutor(fleet.broker, queue=fleet.queue)
-    worker = fleet.start("w1")
-    fleet.wait_ready(executor.app)
     tasks = tasks_for(folder, 6, sleep=30.0, timeout=60.0)
     outcomes: list[EvaluationOutcome] = []
 
@@ -226,19 +217,19 @@ async def test_cancel_empties_the_queue_and_keeps_workers(fleet: WorkerFleet, fo
     client = executor.app.backend.client
     try:
         deadline = time.monotonic() + 30
-        while not log_lines(folder, "start"):
-            assert time.monotonic() < deadline, "no evaluation started"
+        while len(log_lines(folder, "start")) < 2:
+            assert time.monotonic() < deadline, "the evaluations never started"
             await asyncio.sleep(0.05)
-        assert client.llen(fleet.queue) > 0
-        running = int(log_lines(folder, "start")[0][3])
+        assert client.llen(fleet.queue) == 4  # two running (one per worker slot), four waiting
+        running = [int(line[3]) for line in log_lines(folder, "start")]
         started = time.monotonic()
         await executor.cancel()
         await asyncio.wait_for(run, 10)
         assert client.llen(fleet.queue) == 0
-        assert pid_gone(running, within=5.0)  # the running evaluator was killed, not left to finish
+        assert all(pid_gone(pid, within=5.0) for pid in running)  # killed, not left to finish
         assert time.monotonic() - started < 5.0
-        # The worker is still up, and takes the next campaign's tasks.
-        assert worker.alive()
+        # The workers are still up, and take the next campaign's tasks.
+        assert all(worker.alive() for worker in fleet.workers)
         next_tasks = tasks_for(folder, 1)
         again = await asyncio.wait_for(collect(executor, next_tasks), 30)
     finally:

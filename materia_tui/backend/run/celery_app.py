@@ -84,7 +84,9 @@ def task_to_message(task: EvaluationTask) -> Message:
         "candidate_id": task.candidate_id,
         "iteration": task.iteration,
         "parameters": dict(task.parameters),
-        "evaluator": {"command": command, "python": spec.python, "timeout": spec.timeout, "workdir": spec.workdir},
+        "evaluator": {
+            "command": command, "python": spec.python, "timeout": spec.timeout, "workdir": spec.workdir,
+        },
     }
 
 

@@ -53,6 +53,9 @@ from materia_tui.sanitize import clean
 MIN_VISIBILITY_TIMEOUT: Final = 60.0
 UNACKED_KEY: Final = "unacked"  # kombu's Redis transport: messages taken and not yet acknowledged
 CANCELLED: Final = "cancelled"
+BROKER_ERRORS: Final = frozenset({"ConnectionError", "TimeoutError", "OperationalError", "BusyLoadingError",
+                                  "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError"})
+MAX_RESENDS: Final = 5
 STATUS_INTERVAL: Final = 10.0  # seconds between Celery inspect broadcasts (workers' pool sizes)
 
 
@@ -77,6 +80,7 @@ class _Pending:
     task: EvaluationTask
     sent: bool = False
     started: bool = False
+    resent: int = 0  # times sent again after its worker lost the broker
 
 
 @dataclass
@@ -250,6 +254,10 @@ class CeleryExecutor:
             if _is_cancelled(meta) and not self._cancelled:
                 self._send(campaign, [task_id])  # a cancelled earlier run's leftover
                 continue
+            if _lost_to_the_broker(meta) and pending.resent < MAX_RESENDS:
+                pending.resent += 1  # the worker could not store its result: run it again
+                self._send(campaign, [task_id])
+                continue
             outcome = _outcome(pending.task, meta) if status in ("SUCCESS", "FAILURE") else None
             if outcome is not None:
                 del campaign.pending[task_id]
@@ -283,7 +291,8 @@ class CeleryExecutor:
         for campaign_id in list(self._epochs):
             self._redis.set(epoch_key(campaign_id), self._epochs[campaign_id], ex=7 * 86_400)
         held = self._held_task_ids()
-        self._send(campaign, [tid for tid, p in campaign.pending.items() if not p.started and tid not in held])
+        lost = [tid for tid, p in campaign.pending.items() if not p.started and tid not in held]
+        self._send(campaign, lost)
         self.problem = None
 
     def _held_task_ids(self) -> set[str]:
@@ -338,11 +347,19 @@ class CeleryExecutor:
         self._waiting = self._queue_length()
 
 
-def _decode(value: bytes) -> dict[str, Any] | None:
+def _decode(value: bytes | str) -> dict[str, Any] | None:
     with contextlib.suppress(ValueError):
         meta = json.loads(value)
         return meta if isinstance(meta, dict) else None
     return None
+
+
+def _lost_to_the_broker(meta: dict[str, Any] | None) -> bool:
+    """A task failure that is the broker's, not the evaluation's (evaluate() never raises):
+    the worker lost Redis while it stored the outcome."""
+    result = meta.get("result") if meta else None
+    return bool(meta and meta.get("status") == "FAILURE" and isinstance(result, dict)
+                and result.get("exc_type") in BROKER_ERRORS)
 
 
 def _is_cancelled(meta: dict[str, Any] | None) -> bool:
@@ -396,7 +413,7 @@ def restore_older_than(app: Any, visibility_timeout: float, prefixes: tuple[str,
     return restored
 
 
-def _message_id(raw: bytes, *, in_unacked: bool = True) -> str:
+def _message_id(raw: bytes | str, *, in_unacked: bool = True) -> str:
     """A task message's id; in the unacked hash a message is ``[message, exchange, routing_key]``."""
     with contextlib.suppress(ValueError, TypeError, IndexError, KeyError, AttributeError):
         message = json.loads(raw)

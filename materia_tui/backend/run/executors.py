@@ -42,7 +42,8 @@ def make_executor(
         from materia_tui.backend.run.celery_executor import CeleryExecutor, display_url
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in ("celery", "kombu", "billiard", "redis"):
-            raise UsageError("--executor celery needs its extra: pip install 'materia-tui[celery]'.") from None
+            extra = "--executor celery needs its extra: pip install 'materia-tui[celery]'."
+            raise UsageError(extra) from None
         raise
     try:
         executor = CeleryExecutor(broker, queue=queue or DEFAULT_QUEUE, visibility_timeout=visibility_timeout)
@@ -68,6 +69,7 @@ async def report_status(
     """Write where evaluations run when it changes (at most every ``every`` seconds) and at
     once when the broker goes away or comes back."""
     last_line, last_problem, written_at = "", None, -every
+    await asyncio.sleep(1.5)  # the first count of the workers takes a Celery inspect (~1 s)
     while True:
         status = executor.status()
         problem = getattr(executor, "problem", None)
