@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout")
+BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "executor")
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -64,6 +64,10 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_executor.py`: `run`'s evaluation step on Celery (a redis-server of
+  its own, one real `materia-tui worker` with 2 pool processes) against the
+  local process pool of 2, on the same trivial evaluator: wall per task of a
+  batch, and the latency of a lone task.
 """
 
 
