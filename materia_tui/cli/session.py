@@ -35,7 +35,11 @@ TOKEN_TTL_SECONDS = 7 * 24 * 3600
 def run_session(
     args: argparse.Namespace, loaded: LoadedConfig, *, pace: float = 0.0, label: str = "run"
 ) -> int:
+    from materia_tui.backend.run.journal import check_journal
+
     campaign_id = check_campaign_id(args.campaign_id or loaded.default_campaign_id())
+    # Before the optimizer's slow imports: a wrong --resume is answered at once.
+    check_journal(journal_path(args, loaded, campaign_id), resume=args.resume, campaign_id=campaign_id)
     return asyncio.run(_session(args, loaded, campaign_id, pace=pace, label=label))
 
 
