@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from materia_tui.cli.common import check_campaign_id
 from materia_tui.cli.display import display
 from materia_tui.errors import ExitCode, MateriaError, UsageError
+from materia_tui.sanitize import clean
 
 if TYPE_CHECKING:
     from materia_tui.backend.run.config import LoadedConfig
@@ -161,16 +162,29 @@ async def _run_and_watch(
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         await asyncio.wait({campaign, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if not campaign.done():  # the monitor was left first: the campaign stops, resumable
-            campaign.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        if watcher.done() and not campaign.done():
+            if lines:
+                # Lines cannot be quit: a printer that stopped early is reported, the campaign goes on.
+                print(f"materia-tui: the event stream ended early ({_ending(watcher)})", file=sys.stderr)
+            else:
+                campaign.cancel()  # the monitor was left: the campaign stops, resumable
+        try:
             await campaign
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # a sink or journal that broke: one sentence, not a traceback
+            if isinstance(exc, MateriaError):
+                raise
+            reason = clean(f"{type(exc).__name__}: {exc}", 300)
+            raise MateriaError(
+                f"campaign {campaign_id} stopped: {reason} (continue it with --resume)."
+            ) from None
         if received:
             watcher.cancel()
         elif not watcher.done():
             # The lines printer ends with the campaign's last event; give it that long.
             await asyncio.wait({watcher}, timeout=None if not lines else 30)
-        if watcher.done() and not watcher.cancelled() and watcher.exception() is not None:
+        if watcher.done() and not watcher.cancelled() and isinstance(watcher.exception(), MateriaError):
             raise watcher.exception()  # type: ignore[misc]
     except MateriaError:
         raise
@@ -191,6 +205,13 @@ async def _run_and_watch(
             print(f"materia-tui: campaign {campaign_id} failed: {runner.error}", file=sys.stderr)
         return int(ExitCode.CAMPAIGN_FAILED)
     return int(ExitCode.OK)
+
+
+def _ending(task: asyncio.Task[int]) -> str:
+    if task.cancelled():
+        return "cancelled"
+    exc = task.exception()
+    return f"{type(exc).__name__}: {exc}" if exc is not None else f"exit code {task.result()}"
 
 
 def _write_token(directory: Path, token: str) -> Path:
