@@ -1,0 +1,1 @@
+"""The backend: what runs, serves and publishes campaigns (the client side never imports it)."""
