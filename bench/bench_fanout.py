@@ -55,12 +55,13 @@ import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import BenchResult, Row, percentile, render_table
+from materia_tui.backend.publish import AsyncPublisher
 from materia_tui.protocol import ConvergenceUpdate
-from materia_tui.publish import AsyncPublisher
-from materia_tui.settings import ConnectionSettings
-from materia_tui.source import EventReceived, apply_item
+from materia_tui.source import EventReceived
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from tests.support.serve_process import ServeProcess, start_serve
 
 ROOT = Path(__file__).resolve().parent.parent

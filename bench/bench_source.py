@@ -35,10 +35,11 @@ from websockets.asyncio.client import connect
 from bench.common import BenchResult, Row, per_second, proposed_frames, run_cli
 from bench.frame_server import FrameServer, start_frame_server
 from materia_tui.protocol import parse
-from materia_tui.settings import ConnectionSettings
-from materia_tui.source import EventReceived, SourceItem, apply_item
+from materia_tui.source import EventReceived, SourceItem
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 
 CAMPAIGN = "camp-bench"
 TARGET_RATE = 50_000

@@ -49,9 +49,9 @@ from materia_tui.source import (
     EventReceived,
     MetadataReceived,
     SourceItem,
-    apply_item,
 )
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 
 FULL_EVENTS = 1_000_000
 QUICK_EVENTS = 50_000
@@ -286,7 +286,7 @@ async def soak_ui(events: int) -> SoakRun:
 
 async def soak_websocket(events: int) -> SoakRun:
     from bench.frame_server import start_frame_server
-    from materia_tui.settings import ConnectionSettings
+    from materia_tui.source.settings import ConnectionSettings
     from materia_tui.source.websocket import WebSocketSource
 
     server = start_frame_server(CAMPAIGN, events - 1)  # plus its campaign_completed

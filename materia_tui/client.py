@@ -27,9 +27,9 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from materia_tui.protocol import Campaign, Event
-from materia_tui.settings import ConnectionSettings
 from materia_tui.source import EventReceived
 from materia_tui.source.rest import RestClient, RestUnavailableError, display_url
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 
 __all__ = ["AsyncClient", "Client", "RestUnavailableError"]

@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from materia_tui.config import ENV_TOKEN, ENV_URL, ConnectionFlags, resolve_settings
+from materia_tui.cli.config import ENV_TOKEN, ENV_URL, ConnectionFlags, resolve_settings
 from materia_tui.errors import UsageError
-from materia_tui.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:

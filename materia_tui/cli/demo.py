@@ -60,12 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from materia_tui.demo.campaign import run_campaign
-    from materia_tui.publish import MemoryPublisher
-    from materia_tui.server.app import start_server
-    from materia_tui.server.auth import JwtAuth
-    from materia_tui.server.bus import MemoryBus
-    from materia_tui.settings import ConnectionSettings
+    from materia_tui.backend.demo.campaign import run_campaign
+    from materia_tui.backend.publish import MemoryPublisher
+    from materia_tui.backend.server.app import start_server
+    from materia_tui.backend.server.auth import JwtAuth
+    from materia_tui.backend.server.bus import MemoryBus
+    from materia_tui.source.settings import ConnectionSettings
     from materia_tui.source.websocket import WebSocketSource
     from materia_tui.state import CampaignState
 

@@ -30,7 +30,7 @@ async def display(
 
         mode: LineMode = "json" if args.json else "plain"
         return int(await print_stream(source, state, mode))
-    from materia_tui.alerts import AlertSettings
+    from materia_tui.output.alerts import AlertSettings
     from materia_tui.ui.app import MonitorApp
 
     app = MonitorApp(

@@ -14,13 +14,13 @@ import time
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
-from materia_tui.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings
 
 if TYPE_CHECKING:
-    from materia_tui.export import ExportFormat
+    from materia_tui.output.export import ExportFormat
     from materia_tui.state import CampaignState
 
-# Kept here rather than imported: materia_tui.export pulls in the pydantic
+# Kept here rather than imported: materia_tui.output.export pulls in the pydantic
 # schemas, and every --help would pay for them.
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from materia_tui.export import write_export
+    from materia_tui.output.export import write_export
 
     campaign_id = check_campaign_id(args.campaign_id)
     fmt: ExportFormat = args.format

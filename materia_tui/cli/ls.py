@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import httpx
 
     from materia_tui.protocol import Campaign, IterationCompleted
-    from materia_tui.settings import ConnectionSettings
+    from materia_tui.source.settings import ConnectionSettings
 
 # How many of the newest events to look through for the last iteration_completed:
 # one iteration is a handful of events, so this covers several.

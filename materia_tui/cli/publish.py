@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace, meta: dict[str, Any] | None, source: IO[str]) -> int:
     from redis.exceptions import RedisError
 
-    from materia_tui.publish import InvalidCampaign, InvalidEvent, Publisher
+    from materia_tui.backend.publish import InvalidCampaign, InvalidEvent, Publisher
 
     campaign_id: str = args.campaign_id
     bad = 0
@@ -147,7 +147,7 @@ def _publish(args: argparse.Namespace, meta: dict[str, Any] | None, source: IO[s
 
 
 def _event_of_line(number: int, line: str, campaign_id: str) -> dict[str, Any] | None:
-    from materia_tui.server.layout import InvalidEvent, event_body
+    from materia_tui.backend.server.layout import InvalidEvent, event_body
 
     try:
         event = json.loads(line)

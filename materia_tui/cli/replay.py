@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from materia_tui.recording import recording_campaign_id
+    from materia_tui.source.recording import recording_campaign_id
     from materia_tui.source.replay import ReplaySource
     from materia_tui.state import CampaignState
 

@@ -26,8 +26,8 @@ from materia_tui.errors import MateriaError, UsageError
 if TYPE_CHECKING:
     from textual.app import App
 
-    from materia_tui.settings import ConnectionSettings
     from materia_tui.source import SourceItem
+    from materia_tui.source.settings import ConnectionSettings
     from materia_tui.ui.app import MonitorApp
 
 DEFAULT_SIZE = (160, 48)
@@ -122,8 +122,8 @@ def recording_items(path: Path, campaign_id: str | None) -> tuple[list[SourceIte
     """A recording's items (read as fast as possible), its campaign id, and the
     time to show it at: its last receive time, so a campaign recorded while
     running shows the elapsed time it had then."""
-    from materia_tui.recording import recording_campaign_id
     from materia_tui.source import EventReceived, FrameRejected
+    from materia_tui.source.recording import recording_campaign_id
     from materia_tui.source.replay import ReplaySource
 
     if not path.is_file():
@@ -171,7 +171,7 @@ async def render_svg(
     title: str | None = None,
 ) -> str:
     """Run the monitor headless over ``items`` and return its final picture as SVG."""
-    from materia_tui.alerts import AlertSettings
+    from materia_tui.output.alerts import AlertSettings
 
     app = _screenshot_app()(
         HistorySource(items),

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from materia_tui.server.auth import AuthPolicy, JwtAuth, NoAuth, load_secret
+    from materia_tui.backend.server.auth import AuthPolicy, JwtAuth, NoAuth, load_secret
 
     if args.queue_size < 1:
         raise UsageError("--queue-size must be at least 1.")
@@ -117,8 +117,8 @@ async def _serve(args: argparse.Namespace, auth: Any) -> None:
     import asyncio
     import signal
 
-    from materia_tui.server.app import start_server
-    from materia_tui.server.bus import Bus, MemoryBus, RedisBus
+    from materia_tui.backend.server.app import start_server
+    from materia_tui.backend.server.bus import Bus, MemoryBus, RedisBus
 
     bus: Bus = RedisBus(args.redis) if args.redis else MemoryBus()
     try:

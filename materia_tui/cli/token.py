@@ -37,7 +37,7 @@ def parse_campaigns(text: str) -> list[str] | Literal["*"]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from materia_tui.server.auth import JwtAuth, load_secret, parse_ttl
+    from materia_tui.backend.server.auth import JwtAuth, load_secret, parse_ttl
 
     auth = JwtAuth(load_secret(args.jwt_secret_file))
     token = auth.mint(

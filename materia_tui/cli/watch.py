@@ -75,7 +75,7 @@ def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
     settings = settings_from_args(args)
     source: EventSource = WebSocketSource(campaign_id, settings)
     if args.record:
-        from materia_tui.recording import Recorder, RecordingSource
+        from materia_tui.source.recording import Recorder, RecordingSource
 
         redact = [settings.token] if settings.token else []
         source = RecordingSource(source, Recorder(args.record, redact=redact))
@@ -91,7 +91,7 @@ async def _monitor(
     """The monitor, connecting while it is built: the source starts now (metadata,
     handshake, history) and folds into ``state`` while the UI is imported in a
     thread, so the first frame shows the history (issue #5: start-up)."""
-    from materia_tui.source.headstart import HeadStart
+    from materia_tui.cli.headstart import HeadStart
 
     head = HeadStart(source, state)
     try:
@@ -102,7 +102,7 @@ async def _monitor(
 
 
 def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
-    from materia_tui.alerts import AlertSettings
+    from materia_tui.output.alerts import AlertSettings
     from materia_tui.protocol import Campaign
     from materia_tui.source.rest import RestClient
     from materia_tui.source.websocket import WebSocketSource

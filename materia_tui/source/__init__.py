@@ -7,12 +7,12 @@ state or the UI. Final failures (auth, not found, gave up) are raised as
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, Self, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, Self, TypeAlias, runtime_checkable
 
-from materia_tui.protocol import Campaign, Event, Rejected
-from materia_tui.state import CampaignState
+if TYPE_CHECKING:  # the items only carry these; importing pydantic here would slow `--help`
+    from materia_tui.protocol import Campaign, Event, Rejected
 
 ConnectionStatus = Literal["connecting", "backfilling", "live", "reconnecting", "closed", "failed"]
 
@@ -69,11 +69,40 @@ class EventSource(Protocol):
     async def aclose(self) -> None: ...
 
 
-def apply_item(state: CampaignState, item: SourceItem) -> None:
-    """Fold one source item into the state (connection changes are the UI's)."""
-    if isinstance(item, EventReceived):
-        state.apply(item.event, item.received_at)
-    elif isinstance(item, FrameRejected):
-        state.apply_rejected(item.rejected, item.received_at)
-    elif isinstance(item, MetadataReceived):
-        state.set_metadata(item.campaign)
+
+# Optional capabilities: a viewer asks a source for them instead of knowing its class.
+
+
+@runtime_checkable
+class ReplaySteering(Protocol):
+    """Steering of a source that plays a recording (``source.control``): instant calls."""
+
+    finished: bool
+
+    def toggle_pause(self) -> None: ...
+
+    def step_iteration(self) -> None: ...
+
+    def jump_to_end(self) -> None: ...
+
+    def faster(self) -> None: ...
+
+    def slower(self) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+def replay_steering(source: object) -> ReplaySteering | None:
+    control = getattr(source, "control", None)
+    return control if isinstance(control, ReplaySteering) else None
+
+
+@runtime_checkable
+class FoldsAhead(Protocol):
+    """A source that folds its first items into the state before the view reads it.
+
+    ``received_data`` says whether it has; otherwise ``on_data`` is called once when it does.
+    """
+
+    received_data: bool
+    on_data: Callable[[], None] | None

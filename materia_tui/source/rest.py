@@ -19,7 +19,7 @@ import httpx
 from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, parse_object
 from materia_tui.sanitize import clean
-from materia_tui.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings
 
 READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
 

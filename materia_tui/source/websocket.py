@@ -43,7 +43,6 @@ from materia_tui.protocol import (
     parse,
 )
 from materia_tui.sanitize import clean
-from materia_tui.settings import ConnectionSettings
 from materia_tui.source import (
     ConnectionChanged,
     EventReceived,
@@ -61,6 +60,7 @@ from materia_tui.source.rest import (
     http_status_error,
     ssl_context,
 )
+from materia_tui.source.settings import ConnectionSettings
 
 # A frame slightly over 16 MiB is rejected by protocol.parse (costing that frame),
 # rather than by websockets (costing the connection).

@@ -30,12 +30,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from materia_tui.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.errors import ExitCode
+from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
-from materia_tui.source import EventSource
-from materia_tui.source.headstart import HeadStart
-from materia_tui.source.replay import ReplayControl
+from materia_tui.source import EventSource, FoldsAhead, ReplaySteering
 from materia_tui.state import CampaignState
 from materia_tui.ui.campaign_view import CampaignView, RefreshRates, Section
 from materia_tui.ui.widgets.candidate_table import CandidateTable
@@ -189,16 +187,16 @@ class MonitorBase(App[int]):
             self.notify(result.describe(), title="export", markup=False)
 
     def action_replay_step(self) -> None:
-        self._on_view(lambda v: v.steer_replay(ReplayControl.step_iteration))
+        self._on_view(lambda v: v.steer_replay(lambda r: r.step_iteration()))
 
     def action_replay_end(self) -> None:
-        self._on_view(lambda v: v.steer_replay(ReplayControl.jump_to_end))
+        self._on_view(lambda v: v.steer_replay(lambda r: r.jump_to_end()))
 
     def action_replay_faster(self) -> None:
-        self._on_view(lambda v: v.steer_replay(ReplayControl.faster))
+        self._on_view(lambda v: v.steer_replay(lambda r: r.faster()))
 
     def action_replay_slower(self) -> None:
-        self._on_view(lambda v: v.steer_replay(ReplayControl.slower))
+        self._on_view(lambda v: v.steer_replay(lambda r: r.slower()))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -241,12 +239,12 @@ class MonitorApp(MonitorBase):
         super().__init__(alerts=alerts)
         rates = RefreshRates.every(refresh) if refresh is not None else RefreshRates()
         self.view = CampaignView(source, campaign_id, state=state, now=now, rates=rates, id="campaign")
-        if isinstance(source, HeadStart):
+        if isinstance(source, FoldsAhead):
             self._follow_head_start(source)
         self.exit_on_complete = exit_on_complete
         self.title = clean(title) if title else f"materia-tui {clean(campaign_id)}"
 
-    def _follow_head_start(self, head: HeadStart) -> None:
+    def _follow_head_start(self, head: FoldsAhead) -> None:
         """Data the source folded into the state before the view consumed it counts
         as received (an error after it is shown, not a reason to exit)."""
 
@@ -288,7 +286,7 @@ class MonitorApp(MonitorBase):
         return self.view.link
 
     @property
-    def replay(self) -> ReplayControl | None:
+    def replay(self) -> ReplaySteering | None:
         return self.view.replay
 
     @property

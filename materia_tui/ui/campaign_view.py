@@ -43,9 +43,9 @@ from textual.widgets import Tab, Tabs
 
 from materia_tui.errors import ExitCode, MateriaError
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionChanged, EventSource, SourceItem, apply_item
-from materia_tui.source.replay import ReplayControl
+from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
@@ -148,9 +148,8 @@ class CampaignView(Vertical):
         self.state = state if state is not None else CampaignState(campaign_id)
         self.now = now
         self.link = LinkStatus()
-        control = getattr(source, "control", None)
         # A replay is steered from the view: space pauses the replay itself, n / G / + / -.
-        self.replay: ReplayControl | None = control if isinstance(control, ReplayControl) else None
+        self.replay = replay_steering(source)
         self.failure: SourceFailure | None = None  # a final source error (before or after data)
         self.refreshes = 0  # widget refresh passes, for tests and benchmarks
         self.bulk_refreshes = 0  # syncs of the table and log, likewise
@@ -417,7 +416,7 @@ class CampaignView(Vertical):
         if self._widgets_ready:
             self._refresh_from_state(everything=not paused)
 
-    def steer_replay(self, steer: Callable[[ReplayControl], None]) -> None:
+    def steer_replay(self, steer: Callable[[ReplaySteering], None]) -> None:
         if self.replay is not None:
             steer(self.replay)
             self._sync_status(self.now())

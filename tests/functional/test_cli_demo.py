@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from materia_tui.demo.campaign import MemorySink, run_campaign
+from materia_tui.backend.demo.campaign import MemorySink, run_campaign
 from materia_tui.output.numbers import with_unit
-from materia_tui.pareto import brute_force_front
+from materia_tui.state.pareto import brute_force_front
 
 EXE = str(Path(sys.executable).with_name("materia-tui"))
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from materia_tui.export import parquet_available, write_csv
+from materia_tui.output.export import parquet_available, write_csv
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.state import CampaignState
 from tests.functional.test_cli_replay import cli

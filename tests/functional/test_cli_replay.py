@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
-from materia_tui.recording import Recorder, read_recording
-from materia_tui.source import apply_item
+from materia_tui.source.recording import Recorder, read_recording
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.fingerprint import fingerprint
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread

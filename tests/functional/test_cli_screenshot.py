@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from materia_tui.config import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URL
+from materia_tui.cli.config import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URL
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
-from materia_tui.recording import Recorder
+from materia_tui.source.recording import Recorder
 from tests.conftest import require_binary
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from materia_tui.cli.headstart import HeadStart
 from materia_tui.errors import AuthError
 from materia_tui.source import ConnectionChanged, EventReceived, MetadataReceived
-from materia_tui.source.headstart import HeadStart
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.state import CampaignState
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until

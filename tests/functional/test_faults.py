@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
-from materia_tui.settings import ConnectionSettings
-from materia_tui.source import ConnectionChanged, EventReceived, SourceItem, apply_item
+from materia_tui.source import ConnectionChanged, EventReceived, SourceItem
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import LINK_GRACE_SECONDS, WebSocketSource
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from tests.support import wait_until
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.fault_proxy import FaultProxy

@@ -29,9 +29,10 @@ from typing import Any
 import pytest
 
 from materia_tui.protocol import MAX_FRAME_BYTES
-from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, SourceItem, apply_item
+from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, SourceItem
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from tests.conftest import require_binary
 from tests.support import fast_settings, wait_until
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer, ServerThread

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
-from materia_tui.pareto import ParetoFront, brute_force_front
-from materia_tui.source import apply_item
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
+from materia_tui.state.pareto import ParetoFront, brute_force_front
 from materia_tui.ui.widgets.candidate_table import SEPARATOR, CandidateTable, fit
 from tests.support.fake_source import campaign_items
 

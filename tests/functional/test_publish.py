@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 import redis
 
+from materia_tui.backend.publish import AsyncPublisher, InvalidCampaign, InvalidEvent, Publisher
+from materia_tui.backend.server.app import start_server
+from materia_tui.backend.server.auth import NoAuth
+from materia_tui.backend.server.bus import RedisBus
 from materia_tui.protocol import IterationStarted
-from materia_tui.publish import AsyncPublisher, InvalidCampaign, InvalidEvent, Publisher
-from materia_tui.server.app import start_server
-from materia_tui.server.auth import NoAuth
-from materia_tui.server.bus import RedisBus
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.redis_server import redis_url, unique_campaign_id
 

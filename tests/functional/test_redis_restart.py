@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from materia_tui.publish import AsyncPublisher
-from materia_tui.server.auth import JwtAuth
-from materia_tui.settings import ConnectionSettings
+from materia_tui.backend.publish import AsyncPublisher
+from materia_tui.backend.server.auth import JwtAuth
 from materia_tui.source import ConnectionChanged, EventReceived
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from tests.conftest import require_binary
 from tests.support.campaigns import campaign_events, campaign_meta

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 import trustme
 
+from materia_tui.backend.publish import MemoryPublisher
+from materia_tui.backend.server.app import RunningServer, start_server
+from materia_tui.backend.server.auth import JwtAuth
+from materia_tui.backend.server.bus import MemoryBus
 from materia_tui.client import AsyncClient, Client
 from materia_tui.errors import AuthError, MateriaError
-from materia_tui.publish import MemoryPublisher
-from materia_tui.server.app import RunningServer, start_server
-from materia_tui.server.auth import JwtAuth
-from materia_tui.server.bus import MemoryBus
-from materia_tui.settings import ConnectionSettings
 from materia_tui.source.rest import RestClient
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from tests.support import Collected, collect, fast_settings
 from tests.support.campaigns import campaign_events, campaign_meta

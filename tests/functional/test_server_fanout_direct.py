@@ -1,4 +1,4 @@
-"""The fan-out's direct-write path (``materia_tui.server.fanout``): frames encoded
+"""The fan-out's direct-write path (``materia_tui.backend.server.fanout``): frames encoded
 once and written straight to each client's transport while it keeps up, through
 the queue and the sender when it does not; order, completeness and the 1013
 close of a laggard hold across both paths. Real sockets on 127.0.0.1 only."""
@@ -20,12 +20,12 @@ from aiohttp import WSMsgType, web
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from materia_tui.publish import MemoryPublisher
-from materia_tui.server import layout
-from materia_tui.server.app import RunningServer, start_server
-from materia_tui.server.auth import NoAuth
-from materia_tui.server.bus import MemoryBus
-from materia_tui.server.fanout import ClientStream, FanOut, text_frame
+from materia_tui.backend.publish import MemoryPublisher
+from materia_tui.backend.server import layout
+from materia_tui.backend.server.app import RunningServer, start_server
+from materia_tui.backend.server.auth import NoAuth
+from materia_tui.backend.server.bus import MemoryBus
+from materia_tui.backend.server.fanout import ClientStream, FanOut, text_frame
 from tests.support.campaigns import campaign_meta
 from tests.support.server_helpers import receive_until_seq, seqs, wait_until
 

@@ -17,10 +17,10 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from materia_tui.publish import MemoryPublisher
-from materia_tui.server.app import start_server
-from materia_tui.server.auth import NoAuth
-from materia_tui.server.bus import MemoryBus
+from materia_tui.backend.publish import MemoryPublisher
+from materia_tui.backend.server.app import start_server
+from materia_tui.backend.server.auth import NoAuth
+from materia_tui.backend.server.bus import MemoryBus
 from tests.functional import test_server_fanout_direct as direct
 from tests.support.campaigns import campaign_meta
 from tests.support.serve_process import ServeProcess, start_serve

@@ -14,11 +14,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from materia_tui.backend.publish import MemoryPublisher
+from materia_tui.backend.server.app import RunningServer, start_server
+from materia_tui.backend.server.auth import JwtAuth
+from materia_tui.backend.server.bus import MemoryBus
 from materia_tui.cli.main import run as cli_run
-from materia_tui.publish import MemoryPublisher
-from materia_tui.server.app import RunningServer, start_server
-from materia_tui.server.auth import JwtAuth
-from materia_tui.server.bus import MemoryBus
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.server_helpers import SECRET, receive_until_seq, seqs, wait_until
 

@@ -12,11 +12,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from materia_tui.backend.publish import AsyncPublisher
+from materia_tui.backend.server.auth import JwtAuth
 from materia_tui.protocol import dump_event
-from materia_tui.publish import AsyncPublisher
-from materia_tui.server.auth import JwtAuth
-from materia_tui.settings import ConnectionSettings
 from materia_tui.source import EventReceived
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.redis_server import redis_url, unique_campaign_id

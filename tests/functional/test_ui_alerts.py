@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from materia_tui.alerts import Alerter, AlertSettings
 from materia_tui.cli.main import build_parser
+from materia_tui.output.alerts import Alerter, AlertSettings
 from materia_tui.source import MetadataReceived
 from materia_tui.ui.app import MonitorApp
 from tests.support.fake_source import T0, CampaignScript, FakeSource, campaign_items, campaign_metadata

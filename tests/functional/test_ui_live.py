@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from materia_tui.errors import ExitCode
-from materia_tui.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.widgets.candidate_table import CandidateTable

@@ -8,9 +8,9 @@ from textual.pilot import Pilot
 
 from materia_tui.errors import AuthError, ExitCode
 from materia_tui.protocol import Campaign
-from materia_tui.settings import ConnectionSettings
 from materia_tui.source import EventSource
 from materia_tui.source.rest import RestClient
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.ui.multi_app import ALL_PANE, MultiMonitorApp
 from materia_tui.ui.screens.campaign_picker import CampaignPicker

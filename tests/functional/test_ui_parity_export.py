@@ -13,10 +13,10 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from materia_tui.calibration import ParityPair
 from materia_tui.output.numbers import format_value
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.state import CampaignState
+from materia_tui.state.calibration import ParityPair
 from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen
 from materia_tui.ui.widgets import parity_plot
 from materia_tui.ui.widgets.parity_plot import SIGMA, ParityPlot, picture

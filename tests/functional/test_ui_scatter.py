@@ -9,8 +9,8 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 
 from materia_tui.protocol import Candidate, CandidatesEvaluated, CandidatesProposed, EvaluationResult
-from materia_tui.source import apply_item
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from materia_tui.ui.widgets.pareto_plot import (
     COLD_CHUNK,
     LATEST_COLOUR,

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from materia_tui.settings import ConnectionSettings
 from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, SourceItem
+from materia_tui.source.settings import ConnectionSettings
 
 
 def campaign_events(

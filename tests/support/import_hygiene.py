@@ -8,7 +8,7 @@ WATCH_PATH = (
     "materia_tui.cli.watch",
     "materia_tui.cli.display",
     "materia_tui.source.websocket",
-    "materia_tui.source.headstart",
+    "materia_tui.cli.headstart",
     "materia_tui.state",
     "materia_tui.ui.app",
 )
@@ -23,10 +23,10 @@ FORBIDDEN = (
     "pyarrow",
     "plotext",  # imported when a plot first draws, not at import time
     "textual_plotext",
-    "materia_tui.server",
-    "materia_tui.demo",
-    "materia_tui.publish",
-    "materia_tui.export",
+    "materia_tui.backend.server",
+    "materia_tui.backend.demo",
+    "materia_tui.backend.publish",
+    "materia_tui.output.export",
     "materia_tui.ui.screens.export_screen",
     "materia_tui.ui.screens.help_screen",
 )

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from materia_tui.alerts import (
+from materia_tui.output.alerts import (
     Alert,
     Alerter,
     AlertSettings,

@@ -9,8 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from materia_tui.errors import UsageError
-from materia_tui.server.auth import (
+from materia_tui.backend.server.auth import (
     JwtAuth,
     NoAuth,
     TokenRejected,
@@ -18,6 +17,7 @@ from materia_tui.server.auth import (
     load_secret,
     parse_ttl,
 )
+from materia_tui.errors import UsageError
 
 SECRET = b"s" * 40
 OTHER_SECRET = b"o" * 40

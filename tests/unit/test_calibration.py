@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from materia_tui.calibration import (
+from materia_tui.protocol import Rejected, parse_campaign, parse_object
+from materia_tui.state import CampaignState
+from materia_tui.state.calibration import (
     DEFAULT_LEVELS,
     CalibrationStats,
     CalibrationTracker,
@@ -19,8 +21,6 @@ from materia_tui.calibration import (
     interval_half_widths,
     parity_pairs,
 )
-from materia_tui.protocol import Rejected, parse_campaign, parse_object
-from materia_tui.state import CampaignState
 from tests.support.campaigns import campaign_events, campaign_meta
 
 

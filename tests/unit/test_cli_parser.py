@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from materia_tui import export
 from materia_tui.cli import export as export_command
 from materia_tui.cli.main import SUBCOMMANDS, build_parser
+from materia_tui.output import export
 
 
 def test_every_subcommand_is_registered() -> None:

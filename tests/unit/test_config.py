@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from materia_tui.config import (
+from materia_tui.cli.config import (
     DEFAULT_API_URL,
     ConnectionFlags,
     config_path,

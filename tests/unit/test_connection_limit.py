@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from materia_tui.server.app import ConnectionLimit
+from materia_tui.backend.server.app import ConnectionLimit
 
 
 def test_a_token_gets_its_slots_back_when_connections_close() -> None:

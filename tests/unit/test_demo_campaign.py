@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from materia_tui.demo import membrane
-from materia_tui.demo.campaign import CampaignRecord, MemorySink, run_campaign
-from materia_tui.demo.optimizer import BayesianOptimizer, hypervolume, random_design, to_hv_space
-from materia_tui.pareto import brute_force_front
+from materia_tui.backend.demo import membrane
+from materia_tui.backend.demo.campaign import CampaignRecord, MemorySink, run_campaign
+from materia_tui.backend.demo.optimizer import BayesianOptimizer, hypervolume, random_design, to_hv_space
 from materia_tui.protocol import Rejected, parse, parse_campaign
 from materia_tui.state import CampaignState
+from materia_tui.state.pareto import brute_force_front
 
 ITERATIONS = 4
 BATCH = 5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from materia_tui.demo import membrane
+from materia_tui.backend.demo import membrane
 from materia_tui.protocol import parse_campaign
 
 BASE: dict[str, float | str] = {

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.gaussian_process import GaussianProcessRegressor
 
-from materia_tui.demo import membrane
-from materia_tui.demo.optimizer import (
+from materia_tui.backend.demo import membrane
+from materia_tui.backend.demo.optimizer import (
     BayesianOptimizer,
     Observation,
     _loo_mse,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from materia_tui.errors import UsageError
-from materia_tui.export import (
+from materia_tui.output.export import (
     candidate_rows,
     columns,
     csv_cell,

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from materia_tui.protocol import CandidatesProposed, parse
-from materia_tui.record import CandidateRecord
 from materia_tui.state import CampaignState
+from materia_tui.state.candidates import CandidateRecord
 
 
 def proposed(seq: int, candidates: list[dict[str, Any]], iteration: int = 1) -> CandidatesProposed:

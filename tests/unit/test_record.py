@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 import tracemalloc
 
-from materia_tui import record
-from materia_tui.record import CandidateRecord
+from materia_tui.state import candidates as record
+from materia_tui.state.candidates import CandidateRecord
 
 
 def test_views_read_like_the_dicts_they_were_built_from() -> None:

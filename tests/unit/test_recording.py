@@ -11,22 +11,22 @@ from typing import Any
 import pytest
 
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
-from materia_tui.recording import (
+from materia_tui.source import (
+    EventReceived,
+    FrameRejected,
+    MetadataReceived,
+    SourceItem,
+)
+from materia_tui.source.recording import (
     Recorder,
     RecordingSource,
     parse_recording_line,
     read_recording,
     recording_campaign_id,
 )
-from materia_tui.settings import ConnectionSettings
-from materia_tui.source import (
-    EventReceived,
-    FrameRejected,
-    MetadataReceived,
-    SourceItem,
-    apply_item,
-)
+from materia_tui.source.settings import ConnectionSettings
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.fingerprint import fingerprint
 from tests.support.scripted_server import DEFAULT_TOKEN, ScriptedServer

@@ -6,9 +6,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from materia_tui.pareto import brute_force_front
 from materia_tui.protocol import Event, Rejected, parse, parse_campaign
 from materia_tui.state import CampaignState
+from materia_tui.state.pareto import brute_force_front
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.fingerprint import fingerprint
 

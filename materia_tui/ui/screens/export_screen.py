@@ -4,7 +4,7 @@
 when pyarrow is importable), all candidates or the Pareto front only, and a
 path (by default ``./{campaign_id}-candidates.csv`` or ``-front``, following
 the choices until the user edits it). Export writes with
-``materia_tui.export.write_export`` and dismisses with an ``ExportResult``;
+``materia_tui.output.export.write_export`` and dismisses with an ``ExportResult``;
 escape dismisses with None. A failure (unwritable path, a directory, a
 missing pyarrow) is shown in the screen, which stays open.
 
@@ -34,7 +34,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from materia_tui.errors import MateriaError
-from materia_tui.export import ExportFormat, parquet_available, write_export
+from materia_tui.output.export import ExportFormat, parquet_available, write_export
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 

@@ -2,7 +2,7 @@
 figures: can the surrogate be trusted?
 
 ``ParityPlot(state)`` is a caption over a plotext canvas (``PlotCanvas``). Points are
-evaluated candidates that had a prediction (``materia_tui.calibration``),
+evaluated candidates that had a prediction (``materia_tui.state.calibration``),
 predicted on x and measured on y, on equal axes with the y = x line; each is
 coloured by its standardized error |z| = |measured - predicted| / sigma:
 green within 1 sigma, orange within 2, red beyond, grey without an
@@ -30,16 +30,16 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from materia_tui.calibration import (
+from materia_tui.output.numbers import format_value
+from materia_tui.sanitize import clean
+from materia_tui.state import CampaignState
+from materia_tui.state.calibration import (
     ONE_SIGMA_EXPECTED,
     TWO_SIGMA_EXPECTED,
     CalibrationStats,
     CalibrationTracker,
     ParityPair,
 )
-from materia_tui.output.numbers import format_value
-from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character cell

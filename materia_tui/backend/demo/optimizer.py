@@ -40,8 +40,8 @@ from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessR
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from materia_tui.demo import membrane
-from materia_tui.demo.membrane import FLOAT_PARAMETERS, POLYMER_PARAMETER, SALT_REJECTION, WATER_FLUX
+from materia_tui.backend.demo import membrane
+from materia_tui.backend.demo.membrane import FLOAT_PARAMETERS, POLYMER_PARAMETER, SALT_REJECTION, WATER_FLUX
 
 Array: TypeAlias = NDArray[np.float64]
 Recipe: TypeAlias = dict[str, float | str]

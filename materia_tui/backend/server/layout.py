@@ -1,6 +1,6 @@
 """The Redis layout of PROTOCOL.md section 6 and the one way an event is stamped.
 
-Shared by the publishers (``materia_tui.publish``) and the server's buses, so
+Shared by the publishers (``materia_tui.backend.publish``) and the server's buses, so
 that an event gets exactly the same ``seq``/``campaign_id``/``timestamp``
 treatment whether it is published from a worker, the ``publish`` command or
 the server's HTTP endpoint. No I/O and no third-party imports here.

@@ -11,7 +11,7 @@ metadata was set gets a minimal ``{"id": ..., "status": "running"}``.
 
 From a script or a Celery task (sync, redis-py)::
 
-    from materia_tui.publish import Publisher
+    from materia_tui.backend.publish import Publisher
 
     pub = Publisher("redis://localhost:6379/0")
     pub.set_metadata({"id": "camp-7", "name": "RO screen", "status": "running",
@@ -38,15 +38,15 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from materia_tui.backend.server import layout
+from materia_tui.backend.server.layout import InvalidCampaign, InvalidEvent
 from materia_tui.protocol import Campaign, CampaignStatus, Event
-from materia_tui.server import layout
-from materia_tui.server.layout import InvalidCampaign, InvalidEvent
 
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
 
-    from materia_tui.server.bus import MemoryBus
+    from materia_tui.backend.server.bus import MemoryBus
 
 __all__ = ["AsyncPublisher", "InvalidCampaign", "InvalidEvent", "MemoryPublisher", "Publisher"]
 

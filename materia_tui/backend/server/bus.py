@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
-from materia_tui.server import layout
+from materia_tui.backend.server import layout
 
 REDIS_POOL_SIZE = 64
 REDIS_POOL_TIMEOUT = 10.0  # seconds a request waits for a pooled Redis connection
@@ -235,7 +235,7 @@ class RedisBus:
         while True:
             message = await pubsub.get_message(timeout=10.0)
             if message is None:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
                 raise ConnectionError("Redis did not confirm the Pub/Sub subscription")
             if message.get("type") == "psubscribe":
                 return pubsub
@@ -251,7 +251,7 @@ class RedisBus:
                 log.warning("lost the Redis Pub/Sub connection; clients will resume by backfill")
                 listener.on_gap()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
                 pubsub = await self._resubscribe()
                 # Clients that reconnected while the subscription was down could
                 # have missed frames between their backfill and now: once more.

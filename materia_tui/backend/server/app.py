@@ -12,14 +12,14 @@ Routes (REST base ``/api/v1``)::
 Auth: ``Authorization: Bearer <jwt>`` (the WebSocket also takes ``?token=``
 for browsers). Checked in this order: 401 (no/bad/expired token), 403 (out of
 the token's scope, or publishing without the ``publish`` claim), 404 (unknown
-campaign). See :mod:`materia_tui.server.auth` for the claims. Access logs are
+campaign). See :mod:`materia_tui.backend.server.auth` for the claims. Access logs are
 off: a ``?token=`` query must never reach a log.
 
 In-process use (``materia-tui demo``, tests)::
 
     bus = MemoryBus()
     server = await start_server("127.0.0.1", 0, bus=bus, auth=NoAuth())
-    publisher = MemoryPublisher(bus)          # materia_tui.publish
+    publisher = MemoryPublisher(bus)          # materia_tui.backend.publish
     ...                                       # server.base_url, server.port
     await server.close()                      # clients get 1001, the bus is closed
 """
@@ -38,11 +38,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from materia_tui.backend.server import layout
+from materia_tui.backend.server.auth import AuthPolicy, Principal, TokenRejected, bearer_token
+from materia_tui.backend.server.bus import MAX_PAGE, Bus, BusUnavailable, MemoryBus
+from materia_tui.backend.server.fanout import CLOSE_TOKEN_EXPIRED, ClientStream, FanOut
 from materia_tui.protocol import is_valid_campaign_id
-from materia_tui.server import layout
-from materia_tui.server.auth import AuthPolicy, Principal, TokenRejected, bearer_token
-from materia_tui.server.bus import MAX_PAGE, Bus, BusUnavailable, MemoryBus
-from materia_tui.server.fanout import CLOSE_TOKEN_EXPIRED, ClientStream, FanOut
 
 log = logging.getLogger(__name__)
 

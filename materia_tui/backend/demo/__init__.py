@@ -1,6 +1,6 @@
 """The demo backend: a membrane model, a Bayesian optimizer, and a campaign that publishes events.
 
-``from materia_tui.demo import run_campaign, MemorySink`` works, but lazily:
+``from materia_tui.backend.demo import run_campaign, MemorySink`` works, but lazily:
 the optimizer pulls in scikit-learn, which only the campaign itself needs.
 """
 
@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from materia_tui.demo.campaign import (
+    from materia_tui.backend.demo.campaign import (
         CampaignRecord,
         CampaignSink,
         EvaluationRecord,
@@ -31,5 +31,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        return getattr(importlib.import_module("materia_tui.demo.campaign"), name)
+        return getattr(importlib.import_module("materia_tui.backend.demo.campaign"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

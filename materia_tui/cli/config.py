@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from materia_tui.errors import UsageError
-from materia_tui.settings import ConnectionSettings, websocket_url
+from materia_tui.source.settings import ConnectionSettings, websocket_url
 
 DEFAULT_API_URL = "https://api.matcraft.ai/api/v1"
 ENV_URL = "MATERIA_API_URL"

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from materia_tui.pareto import ParetoFront, Point
 from materia_tui.protocol import (
     Campaign,
     CampaignCompleted,
@@ -34,8 +33,9 @@ from materia_tui.protocol import (
     Rejected,
     SurrogateTrained,
 )
-from materia_tui.record import CandidateRecord as CandidateRecord
-from materia_tui.record import CandidateStatus as CandidateStatus
+from materia_tui.state.candidates import CandidateRecord as CandidateRecord
+from materia_tui.state.candidates import CandidateStatus as CandidateStatus
+from materia_tui.state.pareto import ParetoFront, Point
 
 RunStatus = Literal["waiting", "pending", "running", "completed", "failed", "cancelled"]
 Phase = Literal[

@@ -25,9 +25,9 @@ from typing import Any, Final, Literal, Protocol
 
 import numpy as np
 
-from materia_tui.demo import membrane
-from materia_tui.demo.membrane import OBJECTIVE_NAMES, WATER_FLUX
-from materia_tui.demo.optimizer import (
+from materia_tui.backend.demo import membrane
+from materia_tui.backend.demo.membrane import OBJECTIVE_NAMES, WATER_FLUX
+from materia_tui.backend.demo.optimizer import (
     BayesianOptimizer,
     Observation,
     Proposal,
@@ -35,7 +35,7 @@ from materia_tui.demo.optimizer import (
     hypervolume,
     to_hv_space,
 )
-from materia_tui.pareto import brute_force_front
+from materia_tui.state.pareto import brute_force_front
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Self
 
-from materia_tui.source import ConnectionChanged, EventSource, SourceItem, apply_item
+from materia_tui.source import ConnectionChanged, EventSource, SourceItem
 from materia_tui.state import CampaignState
+from materia_tui.state.intake import apply_item
 
 
 class HeadStart:
