@@ -187,13 +187,18 @@ class Optimizer:
             return self._propose(model, table, batch_size, iteration)
 
     def _design(self, table: _Table, batch_size: int) -> list[Proposal]:
+        """The seed's design, in order, skipping what was evaluated: a Latin hypercube of
+        ``initial_samples`` points, then (if more are asked for) a scrambled Sobol sequence."""
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, DESIGN_SEED]))
-        wanted = len(table.x) + batch_size
-        design = self.space.sobol(max(self.initial_samples, wanted), rng)
+        design = self.space.latin_hypercube(self.initial_samples, rng)
         picks = distinct_from(design, table.x, batch_size)
+        if len(picks) < batch_size:
+            wanted = len(table.x) + batch_size
+            more = self.space.sobol(wanted, rng)
+            picks = distinct_from(more, np.vstack((table.x, picks)), batch_size, picks)
         if len(picks) < batch_size:  # a small discrete space: its Sobol points repeat
-            extra = self.space.sobol(64 * wanted, rng)
-            picks = distinct_from(extra, np.vstack((table.x, picks)), batch_size - len(picks), picks)
+            extra = self.space.sobol(64 * (len(table.x) + batch_size), rng)
+            picks = distinct_from(extra, np.vstack((table.x, picks)), batch_size, picks)
         return [Proposal(self.space.decode(row), {}, {}, None) for row in picks]
 
     def _propose(self, model: FittedModel, table: _Table, batch_size: int, iteration: int) -> list[Proposal]:

@@ -231,6 +231,26 @@ class SearchSpace:
         points: Array = sampler.random_base2(max(0, math.ceil(math.log2(n))))[:n]
         return self.from_unit(points)
 
+    def latin_hypercube(self, n: int, rng: np.random.Generator, tries: int = 16) -> Array:
+        """Encoded rows of an ``n``-point Latin hypercube (one point in each n-th of every range,
+        for any n), the one with the widest minimum gap between points of ``tries`` draws."""
+        if n <= 0:
+            return np.zeros((0, self.dim))
+        return self.from_unit(_maximin_latin_hypercube(n, len(self.parameters), rng, tries))
+
+
+def _maximin_latin_hypercube(n: int, d: int, rng: np.random.Generator, tries: int) -> Array:
+    best: Array | None = None
+    best_gap = -1.0
+    for _ in range(tries):
+        points: Array = qmc.LatinHypercube(d=d, seed=rng).random(n)
+        sq = np.sum((points[:, None, :] - points[None, :, :]) ** 2, axis=-1)
+        gap = float(np.min(sq[np.triu_indices(n, 1)])) if n > 1 else 0.0
+        if gap > best_gap:
+            best, best_gap = points, gap
+    assert best is not None
+    return best
+
 
 def _to_unit(value: float, low: float, high: float, log: bool) -> float:
     if log:
