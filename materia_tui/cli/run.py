@@ -7,6 +7,7 @@ stays light so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+from importlib.util import find_spec
 
 from materia_tui.cli.common import add_display_arguments, positive_int
 from materia_tui.errors import UsageError
@@ -77,16 +78,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     require_run_extra()
     from materia_tui.backend.run.config import load_config
+
+    loaded = load_config(args.config)  # before the optimizer's imports: a typo is answered at once
     from materia_tui.cli.session import run_session
 
-    return run_session(args, load_config(args.config))
+    return run_session(args, loaded)
 
 
 def require_run_extra() -> None:
-    try:
-        import numpy  # noqa: F401
-        import scipy  # noqa: F401
-        import sklearn  # noqa: F401
-        import yaml  # noqa: F401
-    except ImportError:
-        raise UsageError("`run` needs its extra: pip install 'materia-tui[run]'.") from None
+    """Whether the run extra is installed, without importing it (scipy and scikit-learn are slow)."""
+    missing = [name for name in ("yaml", "numpy", "scipy", "sklearn", "aiohttp") if find_spec(name) is None]
+    if missing:
+        raise UsageError("`run` needs its extra: pip install 'materia-tui[run]'.")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from materia_tui.cli.common import check_campaign_id
 from materia_tui.cli.display import display
 from materia_tui.errors import ExitCode, MateriaError, UsageError
+from materia_tui.sanitize import clean
 
 if TYPE_CHECKING:
     from materia_tui.backend.run.config import LoadedConfig
@@ -35,7 +36,11 @@ TOKEN_TTL_SECONDS = 7 * 24 * 3600
 def run_session(
     args: argparse.Namespace, loaded: LoadedConfig, *, pace: float = 0.0, label: str = "run"
 ) -> int:
+    from materia_tui.backend.run.journal import check_journal
+
     campaign_id = check_campaign_id(args.campaign_id or loaded.default_campaign_id())
+    # Before the optimizer's slow imports: a wrong --resume is answered at once.
+    check_journal(journal_path(args, loaded, campaign_id), resume=args.resume, campaign_id=campaign_id)
     return asyncio.run(_session(args, loaded, campaign_id, pace=pace, label=label))
 
 
@@ -169,16 +174,29 @@ async def _run_and_watch(
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         await asyncio.wait({campaign, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if not campaign.done():  # the monitor was left first: the campaign stops, resumable
-            campaign.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        if watcher.done() and not campaign.done():
+            if lines:
+                # Lines cannot be quit: a printer that stopped early is reported, the campaign goes on.
+                print(f"materia-tui: the event stream ended early ({_ending(watcher)})", file=sys.stderr)
+            else:
+                campaign.cancel()  # the monitor was left: the campaign stops, resumable
+        try:
             await campaign
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # a sink or journal that broke: one sentence, not a traceback
+            if isinstance(exc, MateriaError):
+                raise
+            reason = clean(f"{type(exc).__name__}: {exc}", 300)
+            raise MateriaError(
+                f"campaign {campaign_id} stopped: {reason} (continue it with --resume)."
+            ) from None
         if received:
             watcher.cancel()
         elif not watcher.done():
             # The lines printer ends with the campaign's last event; give it that long.
             await asyncio.wait({watcher}, timeout=None if not lines else 30)
-        if watcher.done() and not watcher.cancelled() and watcher.exception() is not None:
+        if watcher.done() and not watcher.cancelled() and isinstance(watcher.exception(), MateriaError):
             raise watcher.exception()  # type: ignore[misc]
     except MateriaError:
         raise
@@ -216,6 +234,13 @@ def _report_executor(
         print(f"run: {line}", file=sys.stderr, flush=True)
 
     return asyncio.create_task(report_status(runner.executor, write), name="executor-status")
+
+
+def _ending(task: asyncio.Task[int]) -> str:
+    if task.cancelled():
+        return "cancelled"
+    exc = task.exception()
+    return f"{type(exc).__name__}: {exc}" if exc is not None else f"exit code {task.result()}"
 
 
 def _write_token(directory: Path, token: str) -> Path:

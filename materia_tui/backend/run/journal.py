@@ -101,6 +101,18 @@ class Journal:
             self._outcomes = None
 
 
+def check_journal(path: Path, *, resume: bool, campaign_id: str) -> None:
+    """A fresh run never appends to an existing journal; a resume needs one (UsageError)."""
+    exists = path.is_file() and path.stat().st_size > 0
+    if resume and not exists:
+        raise UsageError(f"Nothing to resume: no journal at {path}.")
+    if not resume and exists:
+        raise UsageError(
+            f"A journal of campaign {campaign_id} exists at {path}: "
+            "continue it with --resume, or start anew with another --campaign-id or --journal."
+        )
+
+
 def read_journal(path: Path) -> JournalContents:
     """What a journal holds; a torn or unreadable line is skipped (it is cut off on the next append)."""
     contents = JournalContents()

@@ -25,7 +25,7 @@ from typing import Any, Final, Literal, Protocol
 from materia_tui.backend.run.config import CategoricalSpec, ContinuousSpec, LoadedConfig
 from materia_tui.backend.run.evaluation import CANCELLED, EvaluationOutcome, EvaluationTask
 from materia_tui.backend.run.executor import Executor
-from materia_tui.backend.run.journal import Journal, JournalContents, read_journal
+from materia_tui.backend.run.journal import Journal, JournalContents, check_journal, read_journal
 from materia_tui.backend.run.ledger import Candidate, Ledger
 from materia_tui.backend.run.optimizer import Observation, Optimizer, Proposal
 from materia_tui.backend.run.progress import convergence, pareto_ids
@@ -37,7 +37,6 @@ from materia_tui.backend.run.space import (
     Parameter,
     SearchSpace,
 )
-from materia_tui.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -123,14 +122,8 @@ class CampaignRunner:
     async def prepare(self, *, resume: bool, sink_seq: int = 0) -> None:
         """Open the journal (rebuilding from it with ``resume``), then write the metadata.
         ``sink_seq``: the last seq the sink already holds for this campaign (Redis)."""
+        check_journal(self.journal_path, resume=resume, campaign_id=self.campaign_id)
         contents = read_journal(self.journal_path) if self.journal_path.exists() else JournalContents()
-        if resume and not contents.events and contents.metadata is None:
-            raise UsageError(f"Nothing to resume: no journal at {self.journal_path}.")
-        if not resume and (contents.events or contents.metadata is not None):
-            raise UsageError(
-                f"A journal of campaign {self.campaign_id} exists at {self.journal_path}: "
-                "continue it with --resume, or start anew with another --campaign-id or --journal."
-            )
         self.journal = Journal(self.journal_path)
         if contents.metadata is not None:
             self.created_at = str(contents.metadata.get("created_at") or self.created_at)
