@@ -162,8 +162,11 @@ async def _run_and_watch(
     campaign = asyncio.create_task(runner.run(), name="campaign")
     source = WebSocketSource(campaign_id, ConnectionSettings(base_url, token=token))
     lines = bool(args.plain or args.json or not sys.stdout.isatty())
-    reporter = _report_executor(args, runner, lines)
-    watcher = asyncio.create_task(display(args, source, CampaignState(campaign_id), campaign_id, lines=lines))
+    monitor: list[Any] = []  # the monitor's app, once display() made it
+    reporter = _report_executor(args, runner, lines, monitor)
+    watcher = asyncio.create_task(
+        display(args, source, CampaignState(campaign_id), campaign_id, lines=lines, on_app=monitor.append)
+    )
     received: list[int] = []
 
     def on_signal(signum: int) -> None:
@@ -222,16 +225,21 @@ async def _run_and_watch(
 
 
 def _report_executor(
-    args: argparse.Namespace, runner: CampaignRunner, lines: bool
+    args: argparse.Namespace, runner: CampaignRunner, lines: bool, monitor: list[Any]
 ) -> asyncio.Task[None] | None:
-    """With --executor celery and progress lines: where evaluations run, on stderr (stdout keeps
-    MatCraft's line format)."""
-    if getattr(args, "executor", "local") == "local" or not lines:
+    """With --executor celery: where evaluations run (workers, busy, waiting, a broker away),
+    on stderr with progress lines (stdout keeps MatCraft's line format), as a notification
+    in the monitor."""
+    if getattr(args, "executor", "local") == "local":
         return None
     from materia_tui.backend.run.executors import report_status
 
     def write(line: str) -> None:
-        print(f"run: {line}", file=sys.stderr, flush=True)
+        if lines:
+            print(f"run: {line}", file=sys.stderr, flush=True)
+        elif monitor:
+            severity = "warning" if "unreachable" in line else "information"
+            monitor[0].notify(clean(line, 300), title="evaluations", severity=severity, markup=False)
 
     return asyncio.create_task(report_status(runner.executor, write), name="executor-status")
 
