@@ -74,6 +74,8 @@ async def _session(
             loaded, sink, executor, campaign_id=campaign_id, seed=seed, journal_path=journal, pace=pace
         )
         await runner.prepare(resume=args.resume, sink_seq=sink_seq)
+        if hasattr(executor, "instance"):  # Celery: a resumed campaign's tasks keep their ids
+            executor.instance = runner.created_at
         token_file = _write_token(Path(token_dir.name), token)
         _announce(label, server.base_url, campaign_id, token_file, args, runner)
         return await _run_and_watch(args, runner, server.base_url, token, campaign_id)

@@ -56,14 +56,16 @@ def cancel_key(campaign_id: str) -> str:
     return f"materia:celery:cancel:{campaign_id}"
 
 
-def task_id_for(task: EvaluationTask) -> str:
+def task_id_for(task: EvaluationTask, instance: str = "") -> str:
     """The same task for the same candidate, every time it is sent.
 
-    A digest of what is evaluated (parameters, evaluator) follows the ids, so a
-    fresh run that reuses a campaign id never takes an old run's stored result
-    for a different candidate of the same name.
+    A digest of what is evaluated (parameters, evaluator) and of the campaign's
+    ``instance`` (its creation time, kept by ``--resume``) follows the ids, so a
+    fresh run that reuses a campaign id never takes an earlier run's stored
+    result, while a resumed one takes those that finished while it was away.
     """
-    digest = hashlib.sha256(json.dumps(task_to_message(task), sort_keys=True).encode()).hexdigest()[:12]
+    identity = json.dumps([task_to_message(task), instance], sort_keys=True)
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
     return f"materia:{task.campaign_id}:{task.candidate_id}:{digest}"
 
 

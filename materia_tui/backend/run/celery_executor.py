@@ -123,6 +123,8 @@ class CeleryExecutor:
         self._cancelled = False
         self._running: list[_Campaign] = []
         self.problem: str | None = None  # one sentence while the broker is unreachable
+        # The campaign's identity across --resume (its created_at): part of every task id.
+        self.instance = ""
         self.where = f"Celery workers (queue {queue!r} on {display_url(broker_url)})"
 
     def reachable(self, timeout: float = 3.0) -> bool:
@@ -144,7 +146,7 @@ class CeleryExecutor:
         return ExecutorStatus(busy=self._busy, waiting=self._waiting, workers=self._workers)
 
     async def run(self, tasks: Sequence[EvaluationTask]) -> AsyncIterator[EvaluationOutcome]:
-        campaign = _Campaign({task_id_for(task): _Pending(task) for task in tasks})
+        campaign = _Campaign({task_id_for(task, self.instance): _Pending(task) for task in tasks})
         self._cancelled = False
         self._refresh_workers_in_background()
         self._running.append(campaign)
