@@ -93,7 +93,7 @@ def bench(quick: bool) -> BenchResult:
             fleet.wait_ready(make_app(fleet.broker, queue=fleet.queue))
             best = asyncio.run(measure(result, fleet.broker, fleet.queue, folder, quick))
     finally:
-        own.stop()
+        own.close()
     for kind, what in (("batch", f"a batch over {SLOTS} slots, wall per task"),
                        ("single", "one task at a time, latency")):
         local, celery = best[f"local {kind}"], best[f"celery {kind}"]

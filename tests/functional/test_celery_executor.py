@@ -197,7 +197,7 @@ async def test_broker_restart_mid_campaign(folder: Path) -> None:
                 await executor.aclose()
             assert all(w.alive() for w in fleet.workers)
     finally:
-        own.stop()
+        own.close()
     assert_each_once(outcomes, tasks)
     assert "unreachable" in problems[0] and f"127.0.0.1:{own.port}" in problems[0]
     assert executor.problem is None

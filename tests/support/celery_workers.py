@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,6 +93,7 @@ class WorkerFleet:
                 worker.process.wait()
             with contextlib.suppress(ProcessLookupError):  # pool processes left behind, if any
                 os.killpg(worker.process.pid, signal.SIGKILL)
+        shutil.rmtree(self._logdir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -134,3 +136,7 @@ class OwnRedis:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)

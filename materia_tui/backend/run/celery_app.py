@@ -158,6 +158,11 @@ def make_app(broker_url: str, *, queue: str = DEFAULT_QUEUE,
         broker_connection_max_retries=None,  # a worker waits for its broker, forever
         worker_cancel_long_running_tasks_on_connection_loss=False,  # the result still counts
         result_expires=86_400,
+        # A worker that finishes while Redis is away keeps its outcome until Redis is back
+        # (about 5 minutes, backing off to 2 s between tries); after that the runner sends it again.
+        result_backend_always_retry=True,
+        result_backend_max_retries=150,
+        result_backend_max_sleep_between_retries_ms=2000,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         task_send_sent_event=False,
