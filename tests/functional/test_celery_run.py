@@ -174,3 +174,14 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def test_worker_usage_errors_are_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    from materia_tui.cli.main import run
+
+    assert run(["worker", "--broker", "amqp://localhost//"]) == 2
+    assert capsys.readouterr().err == (
+        "materia-tui: --broker must be a redis:// or rediss:// URL, not 'amqp://localhost//'\n"
+    )
+    assert run(["worker", "--broker", "redis://127.0.0.1:1/0", "--concurrency", "0"]) == 2
+    assert capsys.readouterr().err == "materia-tui: --concurrency must be at least 1\n"

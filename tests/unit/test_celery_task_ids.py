@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("celery")
 
-from materia_tui.backend.run.celery_app import (  # noqa: E402
+from materia_tui.backend.run.celery_app import (
     hard_time_limit,
     outcome_from_message,
     outcome_to_message,
@@ -14,14 +14,14 @@ from materia_tui.backend.run.celery_app import (  # noqa: E402
     task_id_for,
     task_to_message,
 )
-from materia_tui.backend.run.celery_executor import (  # noqa: E402
+from materia_tui.backend.run.celery_executor import (
     _is_cancelled,
     _lost_to_the_broker,
     _outcome,
     display_url,
     visibility_timeout_for,
 )
-from materia_tui.backend.run.evaluation import EvaluationOutcome, EvaluationTask, EvaluatorSpec  # noqa: E402
+from materia_tui.backend.run.evaluation import EvaluationOutcome, EvaluationTask, EvaluatorSpec
 
 SPEC = EvaluatorSpec(command=("python3", "sim.py"), python=None, timeout=60.0, workdir="/srv/ro")
 TASK = EvaluationTask("camp-1", "c-0007", 2, {"pore": 0.5, "polymer": "PA", "layers": 3, "wet": True}, SPEC)
