@@ -49,8 +49,8 @@ import json, os, sys, time
 p = json.load(sys.stdin)
 with open("calls.log", "a") as f:
     f.write(f"{os.environ['MATERIA_CANDIDATE_ID']} {os.environ.get('MATERIA_WORKER')} {os.getpid()}\\n")
-if os.path.exists("slow"):
-    time.sleep(30)
+if os.path.exists("slow"):  # its content: seconds to sleep (default 30)
+    time.sleep(float(open("slow").read() or 30))
 print(json.dumps({"y": -(p["x"] - 0.3) ** 2}))
 """
 
@@ -185,3 +185,31 @@ def test_worker_usage_errors_are_one_sentence(capsys: pytest.CaptureFixture[str]
     )
     assert run(["worker", "--broker", "redis://127.0.0.1:1/0", "--concurrency", "0"]) == 2
     assert capsys.readouterr().err == "materia-tui: --concurrency must be at least 1\n"
+
+
+def test_resume_after_kill_9_takes_what_the_workers_finished_meanwhile(fleet: WorkerFleet, tmp_path: Path) -> None:
+    # The runner dies (kill -9) while its four evaluations run; the workers finish them
+    # anyway. --resume takes their stored outcomes: no candidate is evaluated twice.
+    config = write_campaign(tmp_path, iterations=2, batch=4)
+    (tmp_path / "slow").write_text("3")
+    campaign_id = unique_campaign_id("celery-kill")
+    runner = subprocess.Popen(run_command(config, fleet, campaign_id), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 40
+        while len(calls(tmp_path)) < 2:
+            assert time.monotonic() < deadline and runner.poll() is None, "the evaluations never started"
+            time.sleep(0.05)
+    finally:
+        runner.kill()
+        runner.wait()
+    (tmp_path / "slow").unlink()  # the queued two run fast; the running two finish their sleep
+    resumed = subprocess.run(run_command(config, fleet, campaign_id, "--resume"), capture_output=True,
+                             text=True, timeout=80)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Done! 2 iterations, 8 evaluations" in resumed.stdout
+    recorded, published = applied(tmp_path, campaign_id)
+    assert len(recorded) == 8 and set(recorded.values()) == {1}
+    assert published == recorded
+    runs = Counter(line[0] for line in calls(tmp_path))
+    assert set(runs.values()) == {1} and len(runs) == 8, runs

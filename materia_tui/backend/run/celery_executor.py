@@ -121,6 +121,7 @@ class CeleryExecutor:
         self._swept_at = 0.0
         self._closed = False
         self._cancelled = False
+        self._sent_before = False
         self._running: list[_Campaign] = []
         self.problem: str | None = None  # one sentence while the broker is unreachable
         # The campaign's identity across --resume (its created_at): part of every task id.
@@ -215,7 +216,14 @@ class CeleryExecutor:
                 self._redis.set(epoch_key(campaign_id), token, ex=7 * 86_400)
                 self._redis.delete(cancel_key(campaign_id))
                 self._epochs[campaign_id] = token
-        self._send(campaign, [tid for tid, p in campaign.pending.items() if not p.sent])
+        unsent = [tid for tid, p in campaign.pending.items() if not p.sent]
+        if not self._sent_before:  # a resumed campaign's tasks may still be queued or held by a worker
+            held = self._held_task_ids()
+            for task_id in unsent:
+                campaign.pending[task_id].sent = task_id in held
+            unsent = [tid for tid in unsent if tid not in held]
+        self._send(campaign, unsent)
+        self._sent_before = True
 
     def _send(self, campaign: _Campaign, task_ids: list[str]) -> None:
         stored = self._metas(task_ids)
