@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout")
+BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "run")
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -64,6 +64,10 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_run.py`: `materia-tui run`'s own cost: one evaluation through its
+  process-group leader against the same process started directly, and a
+  campaign's time per iteration split into optimizer, evaluations and the
+  runner (publish, journal, fsync).
 """
 
 
