@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "executor")
+BENCHES = (
+    "reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "run", "executor",
+)
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -64,6 +66,10 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_run.py`: `materia-tui run`'s own cost: one evaluation through its
+  process-group leader against the same process started directly, and a
+  campaign's time per iteration split into optimizer, evaluations and the
+  runner (publish, journal, fsync).
 - `bench_executor.py`: `run`'s evaluation step on Celery (a redis-server of
   its own, one real `materia-tui worker` with 2 pool processes) against the
   local process pool of 2, on the same trivial evaluator: wall per task of a

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from materia_tui.backend.run.runner import CampaignRunner
 
 TOKEN_TTL_SECONDS = 7 * 24 * 3600
+INTERRUPTED = 130  # the monitor was left before the campaign ended: cancelled, resumable
 
 
 def run_session(
@@ -78,7 +79,9 @@ async def _session(
             executor.instance = runner.created_at
         token_file = _write_token(Path(token_dir.name), token)
         _announce(label, server.base_url, campaign_id, token_file, args, runner)
-        return await _run_and_watch(args, runner, server.base_url, token, campaign_id)
+        code = await _run_and_watch(args, runner, server.base_url, token, campaign_id)
+        # Leaving the demo's monitor early is just leaving (as for watch); a run says it was cut short.
+        return 0 if label == "demo" and code == INTERRUPTED else code
     finally:
         await executor.aclose()
         await server.close()
@@ -218,7 +221,7 @@ async def _run_and_watch(
         print(f"materia-tui: {notice}", file=sys.stderr)
         return 128 + received[-1]
     if runner.status == "cancelled":
-        return 130
+        return INTERRUPTED
     if runner.status == "failed":
         if runner.error:
             print(f"materia-tui: campaign {campaign_id} failed: {runner.error}", file=sys.stderr)

@@ -134,6 +134,24 @@ def test_plain_prints_matcrafts_lines_failures_inform_and_the_journal_replays(tm
     code, out, err = run_cli("replay", str(journal), "--plain", cwd=tmp_path)
     assert code == 0, err
     assert out.splitlines()[-1] == "Done! 3 iterations, 9 evaluations"
+    # A resume with another campaign's config is refused.
+    config.write_text(config.read_text().replace("mode:", "style:").replace('p["mode"]', 'p["style"]'))
+    code, _, err = run_cli("run", str(config), "--plain", "--resume", cwd=tmp_path)
+    assert code == 2 and "holds a campaign with other parameters than campaign.yaml" in err
+
+
+def test_init_writes_an_example_and_never_overwrites(tmp_path: Path) -> None:
+    code, _, err = run_cli("init", cwd=tmp_path)
+    assert code == 0 and "wrote campaign.yaml and simulate.py" in err
+    assert "evaluator:" in (tmp_path / "campaign.yaml").read_text()
+    before = (tmp_path / "campaign.yaml").read_text()
+    code, _, err = run_cli("init", "campaign.yaml", cwd=tmp_path)
+    assert code == 2 and err == "materia-tui: campaign.yaml exists; init never overwrites a file (name another FILE).\n"
+    assert (tmp_path / "campaign.yaml").read_text() == before
+    # The example's own simulate.py answers a candidate of its own config.
+    proc = subprocess.run([sys.executable, "simulate.py"], cwd=tmp_path, capture_output=True, text=True,
+                          input='{"pore_size_nm": 0.8, "thickness_um": 0.2, "temperature_c": 40, "polymer": "PA"}')
+    assert set(json.loads(proc.stdout)) == {"water_flux", "salt_rejection"}
 
 
 def test_three_iterations_of_nothing_but_failures_end_the_campaign_with_exit_1(tmp_path: Path) -> None:

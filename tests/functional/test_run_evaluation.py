@@ -168,3 +168,8 @@ async def test_cancel_kills_running_evaluations_and_skips_queued_ones(folder: Pa
 def test_outcome_json_round_trip_is_plain(folder: Path) -> None:
     outcome = evaluate(task(folder, command="echo '{\"y\": 2, \"note\": \"fine\"}'"))
     assert json.loads(json.dumps({"objectives": outcome.objectives}))["objectives"] == {"y": 2.0}
+
+
+def test_a_user_module_named_like_one_of_ours_is_the_users(folder: Path) -> None:
+    (folder / "config.py").write_text("def evaluate(p):\n    return {'mine': 1}\n")
+    assert evaluate(task(folder, python="config:evaluate")).objectives == {"mine": 1.0}

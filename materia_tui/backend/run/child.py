@@ -1,4 +1,4 @@
-"""The evaluator's process-group leader: ``python -m materia_tui.backend.run.child``.
+"""The evaluator's process-group leader: ``python .../backend/run/child.py MODE ...``.
 
 Started by ``evaluation.evaluate`` in a process group of its own. It asks Linux
 to send it SIGTERM when its parent dies (PR_SET_PDEATHSIG), and on SIGTERM kills
@@ -14,13 +14,9 @@ Kept free of heavy imports: it starts once per evaluation.
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import signal
-import subprocess
 import sys
-import traceback
 from typing import Any
 
 PARENT_PID_ENV = "MATERIA_EVALUATOR_PARENT"
@@ -50,18 +46,29 @@ def _kill_group(signum: int, frame: object) -> None:
 
 
 def _exec(argv: list[str]) -> int:
+    """fork + exec + wait: no subprocess module to import (this runs once per evaluation)."""
     try:
-        process = subprocess.Popen(argv)
+        pid = os.posix_spawnp(argv[0], argv, os.environ)
     except OSError as exc:
         print(f"cannot start {argv[0]}: {exc.strerror or exc}", file=sys.stderr)
         return 127
-    code = process.wait()
-    return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)  # the shell's convention
+    return os.WEXITSTATUS(status)
 
 
 def _call(target: str) -> int:
+    import importlib
+    import json
+    import traceback
+
     module_name, _, function_name = target.partition(":")
-    sys.path.insert(0, os.getcwd())
     try:
         parameters = json.load(sys.stdin)
         function = getattr(importlib.import_module(module_name), function_name)
@@ -88,6 +95,9 @@ def _plain(value: Any) -> Any:
 
 
 def main(argv: list[str]) -> int:
+    # Run as a script, sys.path[0] is this folder (config.py, space.py, ...): a user's module
+    # of the same name must win, so the evaluator's folder takes its place.
+    sys.path[0] = os.getcwd()
     _die_with_parent()
     if len(argv) >= 2 and argv[0] == "exec":
         return _exec(argv[1:])

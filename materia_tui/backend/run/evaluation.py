@@ -36,6 +36,7 @@ KILL_GRACE_SECONDS: Final = 5.0
 CANCELLED: Final = "cancelled"  # the error of an evaluation stopped by cancel (not a real failure)
 
 ParameterValue = str | int | float | bool
+CHILD_SCRIPT: Final = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +128,12 @@ def evaluate(task: EvaluationTask) -> EvaluationOutcome:
 
 
 def child_argv(spec: EvaluatorSpec) -> list[str]:
-    leader = [sys.executable, "-m", "materia_tui.backend.run.child"]
+    # child.py runs as a script: it imports nothing of this package, so the evaluator's
+    # environment needs no PYTHONPATH of ours.
+    leader = [sys.executable, CHILD_SCRIPT]
     if spec.python is not None:
         return [*leader, "call", spec.python]
+    leader.insert(1, "-S")  # a leader that only execs needs no site-packages
     if isinstance(spec.command, str):
         return [*leader, "exec", "/bin/sh", "-c", spec.command]
     if spec.command:
@@ -146,9 +150,6 @@ def _run(task: EvaluationTask) -> tuple[dict[str, float], bool, str | None]:
         "MATERIA_ITERATION": str(task.iteration),
         PARENT_PID_ENV: str(os.getpid()),
     }
-    # The leader must find this package even when the config's folder shadows nothing of it.
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     process = subprocess.Popen(
         child_argv(spec),
         stdin=subprocess.PIPE,

@@ -37,6 +37,7 @@ from materia_tui.backend.run.space import (
     Parameter,
     SearchSpace,
 )
+from materia_tui.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ class CampaignRunner:
         ``sink_seq``: the last seq the sink already holds for this campaign (Redis)."""
         check_journal(self.journal_path, resume=resume, campaign_id=self.campaign_id)
         contents = read_journal(self.journal_path) if self.journal_path.exists() else JournalContents()
+        if contents.metadata is not None:
+            self._check_same_campaign(contents.metadata)
         self.journal = Journal(self.journal_path)
         if contents.metadata is not None:
             self.created_at = str(contents.metadata.get("created_at") or self.created_at)
@@ -135,6 +138,16 @@ class CampaignRunner:
         await self._set_metadata(self.ledger.finished or "running")
         for event in contents.events[sink_seq:]:
             await self.sink.publish(self.campaign_id, event)
+
+    def _check_same_campaign(self, journaled: dict[str, Any]) -> None:
+        """A resume must use the config the journal was made with (its parameters and objectives)."""
+        current = self.metadata("running")
+        for key in ("parameters", "objectives"):
+            if journaled.get(key) != current[key]:
+                raise UsageError(
+                    f"The journal {self.journal_path} holds a campaign with other {key} than "
+                    f"{self.loaded.path.name}: resume with the config it was started with."
+                )
 
     def metadata(self, status: str) -> dict[str, Any]:
         finished = None if status == "running" else utc_now()
