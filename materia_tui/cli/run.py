@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)  # before the optimizer's imports: a typo is answered at once
     from materia_tui.cli.session import run_session
 
-    return run_session(args, loaded)
+    try:
+        return run_session(args, loaded)
+    except KeyboardInterrupt:  # Ctrl-C before the campaign's own handler is in place
+        return 130
 
 
 def require_run_extra() -> None:
