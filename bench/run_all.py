@@ -68,7 +68,8 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   Branin-Currin (two objectives, hypervolume) and Hartmann-6 (one, best
   value), median of 5 seeds at equal evaluation budgets, against Optuna's
   default sampler and random search; its time per iteration at 100 and 500
-  evaluations against Optuna's sampler given the same history.
+  evaluations (also on a mixed space with failures) against Optuna's sampler
+  given the same history.
 """
 
 
