@@ -29,7 +29,18 @@ sys.path.insert(0, str(ROOT))
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
 BENCHES = (
-    "reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "run", "executor",
+    "reducer",
+    "source",
+    "table",
+    "scatter",
+    "memory",
+    "terminal",
+    "startup",
+    "fanout",
+    "insight",
+    "optimizer",
+    "run",
+    "executor",
 )
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -66,10 +77,20 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_insight.py`: the analysis computations (`materia_tui.insight`) on
+  one core at 200 x 5,000 candidates: hypervolume against moocore, the
+  per-iteration trace against recomputing every iteration, importance against
+  one forest fit, a filter mask against the same predicate in numpy.
 - `bench_run.py`: `materia-tui run`'s own cost: one evaluation through its
   process-group leader against the same process started directly, and a
   campaign's time per iteration split into optimizer, evaluations and the
   runner (publish, journal, fsync).
+- `bench_optimizer.py`: the optimizer of `materia-tui run` on ZDT1 (30-D) and
+  Branin-Currin (two objectives, hypervolume) and Hartmann-6 (one, best
+  value), median of 5 seeds at equal evaluation budgets, against Optuna's
+  default sampler and random search; its time per iteration at 100 and 500
+  evaluations (also on a mixed space with failures) against Optuna's sampler
+  given the same history.
 - `bench_executor.py`: `run`'s evaluation step on Celery (a redis-server of
   its own, one real `materia-tui worker` with 2 pool processes) against the
   local process pool of 2, on the same trivial evaluator: wall per task of a

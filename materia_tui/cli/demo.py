@@ -16,22 +16,24 @@ import tempfile
 from importlib import resources
 
 from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
 CONFIG_RESOURCE = ("materia_tui.backend.demo", "membrane.yaml")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run a real optimization campaign locally and watch it",
-        description=(
+        (
             "Run the bundled example campaign: a Bayesian multi-objective optimization of a "
             "reverse-osmosis membrane (Gaussian-process surrogates, expected hypervolume "
             "improvement), served on 127.0.0.1 over a real WebSocket, and watch it. It is "
             "`materia-tui run` of the config --print-config prints: copy it to start your own."
         ),
+        run,
     )
     parser.add_argument("--print-config", action="store_true", help="print the demo's config and exit")
     parser.add_argument("--iterations", type=positive_int, default=None, help="iterations (default 12)")
@@ -47,7 +49,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--journal", metavar="PATH", help="keep the journal here (default: a temporary file)")
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
     add_display_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def config_text() -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 DEFAULT_FILE = "campaign.yaml"
@@ -62,17 +63,17 @@ print(json.dumps({"water_flux": round(flux, 3), "salt_rejection": round(rejectio
 '''
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "init",
-        help="write a commented example campaign config to start from",
-        description=(
+        (
             "Write a commented example campaign config (and, next to it, the small simulate.py its "
             "evaluator runs, unless one exists) for `materia-tui run`. Never overwrites a file."
         ),
+        run,
     )
     parser.add_argument("file", metavar="FILE", nargs="?", default=DEFAULT_FILE, help=DEFAULT_FILE)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,26 +10,26 @@ import argparse
 from importlib.util import find_spec
 
 from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "run",
-        help="run an optimization campaign from a YAML config and watch it",
-        description=(
+        (
             "Run the Bayesian optimization campaign CONFIG defines (parameters, objectives, "
             "an evaluator command or Python function), publish it on 127.0.0.1 (or into Redis) "
             "and watch it. `materia-tui init` writes a config to start from; docs/campaign-config.md "
-            "documents every field."
+            "documents every field. Exit codes: 0 completed, 1 failed, 2 bad config or usage, "
+            "130/143 interrupted (continue with --resume)."
         ),
-        epilog="exit codes: 0 completed, 1 failed, 2 bad config or usage, 130/143 interrupted "
-        "(resume with --resume)",
+        run,
     )
     parser.add_argument("config", metavar="CONFIG", help="the campaign's YAML config")
     add_run_arguments(parser)
     add_display_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)  # before the optimizer's imports: a typo is answered at once
     from materia_tui.cli.session import run_session
 
-    return run_session(args, loaded)
+    try:
+        return run_session(args, loaded)
+    except KeyboardInterrupt:  # Ctrl-C before the campaign's own handler is in place
+        return 130
 
 
 def require_run_extra() -> None:

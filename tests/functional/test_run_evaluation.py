@@ -4,6 +4,7 @@ timeout or a cancel kills the evaluator's whole process group."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -173,3 +174,26 @@ def test_outcome_json_round_trip_is_plain(folder: Path) -> None:
 def test_a_user_module_named_like_one_of_ours_is_the_users(folder: Path) -> None:
     (folder / "config.py").write_text("def evaluate(p):\n    return {'mine': 1}\n")
     assert evaluate(task(folder, python="config:evaluate")).objectives == {"mine": 1.0}
+
+
+async def test_a_consumer_that_is_cancelled_kills_the_running_evaluations(folder: Path) -> None:
+    pids = folder / "pids"
+    executor = LocalExecutor(workers=2)
+    tasks = [task(folder, command=f"echo $$ >> {pids}; sleep 60", candidate=f"c-{i}") for i in range(3)]
+
+    async def consume() -> None:
+        async for _ in executor.run(tasks):
+            pass
+
+    consumer = asyncio.create_task(consume())
+    deadline = time.monotonic() + 10
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    consumer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(consumer, 10)
+    assert time.monotonic() - started < 5
+    assert not any(alive(int(p)) for p in pids.read_text().split())
+    assert len(pids.read_text().split()) == 2  # the queued one never started
+    await executor.aclose()

@@ -111,8 +111,9 @@ class Boxes:
             finite = np.unique(bounds[np.isfinite(bounds)])
             levels.append(finite)
             lower_index[:, j] = np.searchsorted(finite, lower[:, j])
+            finite_upper = np.nan_to_num(upper[:, j], posinf=0.0)
             upper_index[:, j] = np.where(
-                np.isfinite(upper[:, j]), np.searchsorted(finite, np.nan_to_num(upper[:, j], posinf=0.0)), len(finite)
+                np.isfinite(upper[:, j]), np.searchsorted(finite, finite_upper), len(finite)
             )
         return cls(lower, upper, dominated_volume, tuple(levels), lower_index, upper_index)
 

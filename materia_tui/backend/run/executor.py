@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class LocalExecutor:
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="materia-eval")
         self._busy = 0
         self._waiting = 0
+        self._counts = threading.Lock()  # the pool's threads update busy/waiting
         self._cancelled = False
 
     def status(self) -> ExecutorStatus:
@@ -66,30 +68,36 @@ class LocalExecutor:
 
     async def run(self, tasks: Sequence[EvaluationTask]) -> AsyncIterator[EvaluationOutcome]:
         self._cancelled = False
-        self._waiting += len(tasks)
-        futures = [asyncio.wrap_future(self._threads.submit(self._evaluate, task)) for task in tasks]
-        loop_futures: set[asyncio.Future[EvaluationOutcome]] = set(futures)
+        with self._counts:
+            self._waiting += len(tasks)
+        submitted = [self._threads.submit(self._evaluate, task) for task in tasks]
+        futures = [asyncio.wrap_future(future) for future in submitted]
         try:
-            for next_done in asyncio.as_completed(loop_futures):
+            for next_done in asyncio.as_completed(futures):
                 yield await next_done
         finally:
-            for future in futures:
-                if future.cancel():
-                    self._waiting -= 1
-            if any(not future.done() for future in futures):
+            # Left early (the consumer stopped or was cancelled): queued tasks never start,
+            # running ones are killed, and their threads are waited for.
+            for future in submitted:
+                if future.cancel():  # only a task no thread has started yet
+                    with self._counts:
+                        self._waiting -= 1
+            if not all(future.done() for future in submitted):
                 kill_running_evaluations()
                 with contextlib.suppress(BaseException):
                     await asyncio.gather(*futures, return_exceptions=True)
 
     def _evaluate(self, task: EvaluationTask) -> EvaluationOutcome:
-        self._waiting -= 1
-        if self._cancelled:
-            return cancelled_outcome(task)
-        self._busy += 1
+        with self._counts:
+            self._waiting -= 1
+            if self._cancelled:
+                return cancelled_outcome(task)
+            self._busy += 1
         try:
             return evaluate(task)
         finally:
-            self._busy -= 1
+            with self._counts:
+                self._busy -= 1
 
     async def cancel(self) -> None:
         self._cancelled = True

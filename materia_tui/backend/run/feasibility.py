@@ -5,9 +5,9 @@ one (a constraint violated) both count as "no success": the optimizer multiplies
 acquisition by the probability of success and avoids candidates below a floor, so it
 stops proposing into a region where evaluations fail.
 
-scikit-learn's Laplace-approximation classifier; its kernel hyperparameters are fitted on
-at most ``MAX_FIT_POINTS`` points (every unsuccessful one first: they are the rare class),
-then it is refitted with those hyperparameters on every point.
+scikit-learn's Laplace-approximation classifier, on at most ``MAX_POINTS`` points (up to
+half of them unsuccessful ones, usually the rare class): a boundary needs no more, and a
+prediction costs O(points^2), paid for thousands of candidates per proposal.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern
 
 Array: TypeAlias = NDArray[np.float64]
 
-MAX_FIT_POINTS: Final = 120
+MAX_POINTS: Final = 150
 # With nothing but failures, success is as likely as not anywhere: stay neutral.
 NEUTRAL_PROBABILITY: Final = 0.5
 
@@ -47,10 +47,6 @@ class FeasibilityModel:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             classifier = GaussianProcessClassifier(kernel=kernel, random_state=0).fit(fit_x, fit_y)
-            if len(fit_x) < len(x):
-                classifier = GaussianProcessClassifier(kernel=classifier.kernel_, optimizer=None).fit(
-                    x, success
-                )
         return cls(classifier, 1.0)
 
     def probability(self, points: Array) -> Array:
@@ -66,16 +62,14 @@ class FeasibilityModel:
 def _subset(
     x: Array, success: NDArray[np.bool_], rng: np.random.Generator
 ) -> tuple[Array, NDArray[np.bool_]]:
-    if len(x) <= MAX_FIT_POINTS:
+    if len(x) <= MAX_POINTS:
         return x, success
     failures = np.flatnonzero(~success)
     successes = np.flatnonzero(success)
     keep_failures = (
-        failures
-        if len(failures) <= MAX_FIT_POINTS // 2
-        else rng.choice(failures, MAX_FIT_POINTS // 2, replace=False)
+        failures if len(failures) <= MAX_POINTS // 2 else rng.choice(failures, MAX_POINTS // 2, replace=False)
     )
-    room = MAX_FIT_POINTS - len(keep_failures)
+    room = MAX_POINTS - len(keep_failures)
     keep_successes = successes if len(successes) <= room else rng.choice(successes, room, replace=False)
     chosen = np.sort(np.concatenate((keep_failures, keep_successes)))
     return x[chosen], success[chosen]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeAlias
 
 import numpy as np
@@ -52,6 +52,7 @@ UNLIKELY_PENALTY: Final = 1e3  # in log-acquisition units: below any likely cand
 NO_GAIN_OFFSET: Final = 1e6  # no expected gain at all: ranked below any gain, by uncertainty
 DESIGN_SEED: Final = 0x5EED
 POOL_PURPOSE: Final = 2
+FRONT_PURPOSE: Final = 3
 SHORTLIST: Final = 256
 
 
@@ -203,8 +204,8 @@ class Optimizer:
 
     def _propose(self, model: FittedModel, table: _Table, batch_size: int, iteration: int) -> list[Proposal]:
         rng = self._rng(iteration, POOL_PURPOSE)
-        scorer = _Scorer.create(self, model, table)
-        pool = candidate_pool(self.space, table.x, scorer.anchor_order(), rng)
+        scorer = _Scorer.create(model, table, self._rng(iteration, FRONT_PURPOSE))
+        pool = candidate_pool(self.space, table.x, scorer.anchors, rng)
         search = LocalSearch(self.space, rng)
         taken = table.x
         proposals: list[Proposal] = []
@@ -246,7 +247,7 @@ class _Scorer:
     anchors: Array  # measured points worth refining around, best first
 
     @classmethod
-    def create(cls, optimizer: Optimizer, model: FittedModel, table: _Table) -> _Scorer:
+    def create(cls, model: FittedModel, table: _Table, rng: np.random.Generator) -> _Scorer:
         x_measured = table.x[table.measured]
         values = (table.values - model.target_means) / model.target_stds
         feasible = table.success[table.measured]
@@ -270,13 +271,9 @@ class _Scorer:
         on_front = pareto_mask(front)
         front = front[on_front]
         reference = infer_reference(values)
-        rng = optimizer._rng(0, 99)
         boxes = nondominated_boxes(thin_front(front, len(regressors), rng), reference)
         anchors = np.vstack((x_measured[feasible][on_front], x_measured[feasible][~on_front]))
         return cls(regressors, model.feasibility, math.nan, front, reference, boxes, 1.0, anchors)
-
-    def anchor_order(self) -> Array:
-        return self.anchors
 
     def log_value(self, x: Array) -> Array:
         predictions = [gp.predict(x) for gp in self.regressors]
@@ -307,23 +304,12 @@ class _Scorer:
         means = [float(gp.predict(row)[0][0]) for gp in self.regressors]
         regressors = tuple(gp.with_point(x, m) for gp, m in zip(self.regressors, means, strict=True))
         if self.boxes is None:
-            return _Scorer(
-                regressors,
-                self.feasibility,
-                max(self.incumbent, means[0]),
-                self.front,
-                self.reference,
-                None,
-                self.unit_scale,
-                self.anchors,
-            )
+            return replace(self, regressors=regressors, incumbent=max(self.incumbent, means[0]))
         front = np.vstack((self.front, means))
         front = front[pareto_mask(front)]
-        rng = np.random.default_rng(len(front))
+        rng = np.random.default_rng(len(front))  # which points a 3+-objective front keeps
         boxes = nondominated_boxes(thin_front(front, len(regressors), rng), self.reference)
-        return _Scorer(
-            regressors, self.feasibility, self.incumbent, front, self.reference, boxes, 1.0, self.anchors
-        )
+        return replace(self, regressors=regressors, front=front, boxes=boxes)
 
 
 def _as_float(value: object) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -192,17 +193,19 @@ class CampaignRunner:
     async def _loop(self) -> FinalStatus:
         ledger = self.ledger
         first = ledger.iteration + 1 if ledger.phase == "done" else ledger.iteration
+        # Resumed at an iteration boundary: the last iteration may already have ended the campaign.
+        ending = await self._ending(ledger.iteration) if ledger.phase == "done" and ledger.iteration else None
         for iteration in range(max(1, first), self.config.iterations + 1):
+            if ending is not None:
+                break
             try:
-                converged = await self._iteration(iteration)
+                await self._iteration(iteration)
             except Exception as exc:
                 logger.exception("campaign %s: the optimizer failed", self.campaign_id)
                 return await self._fail(f"optimizer failed: {type(exc).__name__}: {exc}", iteration)
-            if ledger.failed_streak() >= FAILED_ITERATIONS_LIMIT:
-                reason = self._failure_reason(iteration)
-                return await self._fail(reason, iteration)
-            if converged and self.config.stop.convergence is not None:
-                break
+            ending = await self._ending(iteration)
+        if ending == "failed":
+            return "failed"
         total = len(ledger.results)
         await self.emit(
             {"type": "campaign_completed", "total_iterations": ledger.iteration, "total_evaluations": total}
@@ -212,7 +215,17 @@ class CampaignRunner:
         self._sync()
         return "completed"
 
-    async def _iteration(self, iteration: int) -> bool:
+    async def _ending(self, iteration: int) -> Literal["failed", "converged"] | None:
+        """Whether the campaign ends after ``iteration``: failed (and published), or converged."""
+        if self.ledger.failed_streak() >= FAILED_ITERATIONS_LIMIT:
+            await self._fail(self._failure_reason(iteration), iteration)
+            return "failed"
+        threshold = self.config.stop.convergence
+        if threshold is not None and convergence(self.ledger.measured(), iteration, threshold)[1]:
+            return "converged"
+        return None
+
+    async def _iteration(self, iteration: int) -> None:
         ledger = self.ledger
         if ledger.iteration < iteration:
             await self.emit({"type": "iteration_started", "iteration": iteration})
@@ -236,7 +249,6 @@ class CampaignRunner:
         if ledger.phase == "completed":
             await self.emit({"type": "convergence_update", "metric": metric, "converged": converged})
             self._sync()
-        return converged
 
     def observations(self) -> list[Observation]:
         out = []
@@ -253,8 +265,9 @@ class CampaignRunner:
         model = await asyncio.to_thread(self.optimizer.fit, observations, iteration)
         if model is not None:
             await self._pace("train", started)
-            if self.ledger.phase == "started":
-                metrics = {"train_loss": model.metrics.train_loss, "val_loss": model.metrics.val_loss}
+            metrics = {"train_loss": model.metrics.train_loss, "val_loss": model.metrics.val_loss}
+            # Not a number (a degenerate fit) is no metric to publish; the proposals still count.
+            if self.ledger.phase == "started" and all(math.isfinite(v) for v in metrics.values()):
                 await self.emit({"type": "surrogate_trained", "metrics": metrics})
         started = time.monotonic()
         proposals = await asyncio.to_thread(

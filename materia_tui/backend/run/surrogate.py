@@ -28,8 +28,8 @@ from scipy.optimize import minimize
 Array: TypeAlias = NDArray[np.float64]
 
 SQRT5: Final = math.sqrt(5.0)
-MAX_FIT_POINTS: Final = 160  # hyperparameters are fitted on at most this many points
-BEST_KEPT_IN_SUBSET: Final = 40  # of which the best (the region that matters most)
+MAX_FIT_POINTS: Final = 128  # hyperparameters are fitted on at most this many points
+BEST_KEPT_IN_SUBSET: Final = 32  # of which the best (the region that matters most)
 JITTER: Final = 1e-8
 LOG_NOISE_BOUNDS: Final = (math.log(1e-6), math.log(1.0))
 LOG_SCALE_BOUNDS: Final = (math.log(0.05), math.log(20.0))
