@@ -12,20 +12,20 @@ import os
 import socket
 from typing import Any
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, UsageError
 
 DEFAULT_QUEUE = "materia"  # = celery_app.DEFAULT_QUEUE (not imported here: this module loads for --help)
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "worker",
-        help="run evaluations for `run --executor celery` (a Celery worker)",
-        description=(
-            "Start a Celery worker that runs the evaluations of campaigns started with "
-            "`materia-tui run CONFIG --executor celery --broker URL`. The evaluator's command or "
-            "module must exist on this machine at the config folder's path (docs/celery.md)."
-        ),
+        "Start a Celery worker that runs the evaluations of campaigns started with "
+        "`materia-tui run CONFIG --executor celery --broker URL`. The evaluator's command or "
+        "module must exist on this machine at the config folder's path (docs/celery.md).",
+        run,
     )
     parser.add_argument("--broker", metavar="URL", required=True,
                         help="the Redis broker, e.g. redis://HOST:6379/1 (the runner's --broker)")
@@ -39,7 +39,6 @@ def register(subparsers: Any) -> None:
                         help="requeue any task a worker took and never acknowledged after this long "
                              "(default 3600; a runner requeues its own campaign's sooner)")
     parser.add_argument("--loglevel", default="WARNING", help="Celery's log level (default: WARNING)")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
