@@ -253,9 +253,16 @@ class CeleryExecutor:
 
     def _poll(self, campaign: _Campaign) -> list[tuple[EvaluationTask, EvaluationOutcome]]:
         task_ids = list(campaign.pending)
-        metas = self._metas(task_ids)
-        epochs_lost = self._epochs_lost(campaign)
-        self._waiting = self._queue_length()
+        campaign_ids = sorted({p.task.campaign_id for p in campaign.pending.values()})
+        backend = self.app.backend
+        pipe = self._redis.pipeline(transaction=False)  # one round trip a poll
+        pipe.mget([backend.get_key_for_task(task_id) for task_id in task_ids])
+        pipe.mget([epoch_key(c) for c in campaign_ids])
+        pipe.llen(self.queue)
+        raw_metas, epochs, queued = pipe.execute()
+        metas = [None if value is None else _decode(value) for value in raw_metas]
+        epochs_lost = any(value is None for value in epochs)
+        self._waiting = int(queued)
         outcomes: list[tuple[EvaluationTask, EvaluationOutcome]] = []
         for task_id, meta in zip(task_ids, metas, strict=True):
             status = meta.get("status") if meta else None
@@ -287,13 +294,6 @@ class CeleryExecutor:
 
     def _queue_length(self) -> int:
         return int(self._redis.llen(self.queue))
-
-    def _epochs_lost(self, campaign: _Campaign) -> bool:
-        campaign_ids = sorted({p.task.campaign_id for p in campaign.pending.values()})
-        if not campaign_ids:
-            return False
-        values = self._redis.mget([epoch_key(c) for c in campaign_ids])
-        return any(value is None for value in values)
 
     def _recover(self, campaign: _Campaign) -> None:
         """The broker is back, or lost its data: send again each task it no longer holds
