@@ -238,3 +238,25 @@ async def test_cancel_empties_the_queue_and_keeps_workers(shared: WorkerFleet, f
     assert all(o.error == "cancelled" for o in outcomes)
     assert_each_once(again, next_tasks)
     assert len(log_lines(folder, "end")) == 1  # only the next campaign's evaluation ever finished
+
+
+async def test_failures_and_timeouts_come_back_as_the_candidates_errors(shared: WorkerFleet, folder: Path) -> None:
+    (folder / "failing.py").write_text("import sys\nprint('no such material', file=sys.stderr)\nsys.exit(3)\n")
+    campaign = unique_campaign_id("celery-fail")
+    timing_out = EvaluatorSpec(command=("python3", "evaluator.py"), python=None, timeout=1.0, workdir=str(folder))
+    failing = EvaluatorSpec(command=("python3", "failing.py"), python=None, timeout=20.0, workdir=str(folder))
+    tasks = [
+        EvaluationTask(campaign, "c-slow", 1, {"x": 1, "sleep": 30}, timing_out),
+        EvaluationTask(campaign, "c-fail", 1, {"x": 2}, failing),
+    ]
+    executor = CeleryExecutor(shared.broker, queue=shared.queue)
+    started = time.monotonic()
+    try:
+        outcomes = {o.candidate_id: o for o in await asyncio.wait_for(collect(executor, tasks), 30)}
+    finally:
+        await executor.aclose()
+    assert outcomes["c-slow"].error == "timed out after 1 s"  # enforced on the worker, by evaluate()
+    assert outcomes["c-fail"].error == "exited with status 3: no such material"
+    assert not outcomes["c-fail"].objectives and not outcomes["c-fail"].feasible
+    assert time.monotonic() - started < 20
+    assert pid_gone(int(log_lines(folder, "start")[0][3]))  # the timed-out evaluator was killed
