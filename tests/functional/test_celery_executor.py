@@ -260,3 +260,27 @@ async def test_failures_and_timeouts_come_back_as_the_candidates_errors(shared: 
     assert not outcomes["c-fail"].objectives and not outcomes["c-fail"].feasible
     assert time.monotonic() - started < 20
     assert pid_gone(int(log_lines(folder, "start")[0][3]))  # the timed-out evaluator was killed
+
+
+async def test_an_unreachable_broker_is_said_and_waited_for(folder: Path) -> None:
+    from materia_tui.backend.run.executors import report_status
+
+    own = OwnRedis()  # a port nobody listens on yet
+    executor = CeleryExecutor(own.url, queue=unique_queue())
+    lines: list[str] = []
+    run = asyncio.create_task(collect(executor, tasks_for(folder, 1)))
+    reporter = asyncio.create_task(report_status(executor, lines.append, interval=0.1))
+    try:
+        deadline = time.monotonic() + 15
+        while not any("unreachable" in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            assert not run.done()  # waiting, not failing
+            await asyncio.sleep(0.1)
+    finally:
+        run.cancel()
+        reporter.cancel()
+        await asyncio.gather(run, reporter, return_exceptions=True)
+        await executor.aclose()
+        own.close()
+    assert lines[-1].startswith(f"evaluations on Celery workers (queue '{executor.queue}' on {own.url}): 0 workers")
+    assert lines[-1].endswith("; waiting for it")
