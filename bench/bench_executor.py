@@ -16,6 +16,7 @@ Correctness: every task gets exactly one outcome, none failed.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -94,6 +95,7 @@ def bench(quick: bool) -> BenchResult:
             best = asyncio.run(measure(result, fleet.broker, fleet.queue, folder, quick))
     finally:
         own.close()
+        shutil.rmtree(folder, ignore_errors=True)
     for kind, what in (("batch", f"a batch over {SLOTS} slots, wall per task"),
                        ("single", "one task at a time, latency")):
         local, celery = best[f"local {kind}"], best[f"celery {kind}"]
