@@ -67,6 +67,12 @@ def run_command(config: Path, fleet: WorkerFleet, campaign_id: str, *extra: str)
             "--executor", "celery", "--broker", fleet.broker, "--queue", fleet.queue, *extra]
 
 
+def in_tmp(folder: Path) -> dict[str, str]:
+    """The runner's environment, its temporary files (the token's folder) under ``folder``:
+    a runner killed with SIGKILL cannot remove them itself."""
+    return {**os.environ, "TMPDIR": str(folder)}
+
+
 def calls(folder: Path) -> list[list[str]]:
     path = folder / "calls.log"
     return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
@@ -117,7 +123,7 @@ def test_ctrl_c_leaves_no_task_behind_and_resume_finishes(fleet: WorkerFleet, tm
     app = make_app(fleet.broker, queue=fleet.queue)
     campaign_id = unique_campaign_id("celery-cancel")
     runner = subprocess.Popen(run_command(config, fleet, campaign_id), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, env=in_tmp(tmp_path))
     try:
         deadline = time.monotonic() + 40
         while len(calls(tmp_path)) < 2:
@@ -194,7 +200,7 @@ def test_resume_after_kill_9_takes_what_the_workers_finished_meanwhile(fleet: Wo
     (tmp_path / "slow").write_text("3")
     campaign_id = unique_campaign_id("celery-kill")
     runner = subprocess.Popen(run_command(config, fleet, campaign_id), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, env=in_tmp(tmp_path))
     try:
         deadline = time.monotonic() + 40
         while len(calls(tmp_path)) < 2:
