@@ -37,7 +37,8 @@ def register(subparsers: Subparsers) -> None:
                         help="this worker's name (default: materia-PID@HOST)")
     parser.add_argument("--visibility-timeout", metavar="SECONDS", type=float, default=None,
                         help="requeue any task a worker took and never acknowledged after this long "
-                             "(default 3600; a runner requeues its own campaign's sooner)")
+                             "(default 21600, 6 h; keep it above the longest evaluation's timeout; a runner "
+                             "requeues its own campaign's sooner)")
     parser.add_argument("--loglevel", default="WARNING", help="Celery's log level (default: WARNING)")
 
 

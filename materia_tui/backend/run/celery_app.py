@@ -12,7 +12,7 @@ reserves one task per pool slot (prefetch multiplier 1). A worker killed
 outright (``kill -9``, machine gone) leaves its tasks unacknowledged in the
 broker; the runner puts its own campaign's back in the queue once they are
 older than the campaign's visibility timeout (celery_executor.py), and the
-workers do the same for every task after ``--visibility-timeout`` (an hour by
+workers do the same for every task after ``--visibility-timeout`` (six hours by
 default), so no task is lost even when its runner is gone.
 
 Cancel is a flag in Redis (``cancel_key``), not Celery's ``revoke``: a revoked
@@ -44,7 +44,9 @@ from materia_tui.backend.run.evaluation import (
 
 TASK_NAME: Final = "materia_tui.evaluate"
 DEFAULT_QUEUE: Final = "materia"
-WORKER_VISIBILITY_TIMEOUT: Final = 3600.0  # a worker's own sweep; a runner sweeps its campaign sooner
+# A worker's own sweep, for tasks whose runner is gone (a runner sweeps its campaign sooner, and
+# again on --resume). Longer than any evaluation's hard limit, or a running one would be duplicated.
+WORKER_VISIBILITY_TIMEOUT: Final = 6 * 3600.0
 CANCEL_POLL_SECONDS: Final = 0.5
 CANCEL_FLAG_SECONDS: Final = 86_400  # a cancelled campaign's flag outlives any redelivery
 WORKER_NAME_ENV: Final = "MATERIA_WORKER"  # the Celery node name, in the evaluator's environment
