@@ -205,6 +205,8 @@ async def _run_and_watch(
         print(f"materia-tui: {notice}", file=sys.stderr)
         return 128 + received[-1]
     if runner.status == "cancelled":
+        notice = f"left before the end; campaign {campaign_id} cancelled (continue it with --resume)"
+        print(f"materia-tui: {notice}", file=sys.stderr)
         return INTERRUPTED
     if runner.status == "failed":
         if runner.error:
