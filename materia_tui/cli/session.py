@@ -37,11 +37,14 @@ INTERRUPTED = 130  # the monitor was left before the campaign ended: cancelled, 
 def run_session(
     args: argparse.Namespace, loaded: LoadedConfig, *, pace: float = 0.0, label: str = "run"
 ) -> int:
-    from materia_tui.backend.run.journal import check_journal
+    from materia_tui.backend.run.journal import check_journal, read_journal
 
     campaign_id = check_campaign_id(args.campaign_id or loaded.default_campaign_id())
     # Before the optimizer's slow imports: a wrong --resume is answered at once.
-    check_journal(journal_path(args, loaded, campaign_id), resume=args.resume, campaign_id=campaign_id)
+    journal = journal_path(args, loaded, campaign_id)
+    check_journal(journal, resume=args.resume, campaign_id=campaign_id)
+    if args.resume and (journaled := read_journal(journal).metadata) is not None:
+        loaded.check_same_campaign(journaled, journal)
     return asyncio.run(_session(args, loaded, campaign_id, pace=pace, label=label))
 
 
@@ -221,6 +224,8 @@ async def _run_and_watch(
         print(f"materia-tui: {notice}", file=sys.stderr)
         return 128 + received[-1]
     if runner.status == "cancelled":
+        notice = f"left before the end; campaign {campaign_id} cancelled (continue it with --resume)"
+        print(f"materia-tui: {notice}", file=sys.stderr)
         return INTERRUPTED
     if runner.status == "failed":
         if runner.error:

@@ -66,3 +66,40 @@ async def test_run_into_redis_is_watched_live_through_serve(redis_url: str, tmp_
         assert again.returncode == 2 and b"already exists in Redis" in err
     finally:
         await serve.stop()
+
+
+async def test_a_run_killed_mid_campaign_resumes_into_redis_with_continuing_seqs(
+    redis_url: str, tmp_path: Path
+) -> None:
+    import redis.asyncio
+
+    from materia_tui.backend.server import layout
+    from tests.functional.test_cli_run import wait_for_calls
+
+    campaign_id = unique_campaign_id("resume")
+    config = write_campaign(tmp_path, iterations=3, batch=2)
+    args = ("run", str(config), "--json", "--redis", redis_url, "--campaign-id", campaign_id)
+    env = {**ENV, "EVAL_SLEEP": "0.3"}
+    first = await asyncio.create_subprocess_exec(
+        EXE, *args, cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    await asyncio.to_thread(wait_for_calls, tmp_path / "calls.txt", 3, 60)
+    first.kill()
+    await first.wait()
+    second = await asyncio.create_subprocess_exec(
+        EXE, *args, "--resume", cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(second.communicate(), 90)
+    assert second.returncode == 0, err.decode()
+    journal = tmp_path / ".materia" / f"{campaign_id}.jsonl"
+    journaled = [e for e in map(json.loads, journal.read_text().splitlines()) if "type" in e]
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        stored = [json.loads(frame) for frame in await client.lrange(layout.events_key(campaign_id), 0, -1)]
+    finally:
+        await client.aclose()
+    # Redis holds each journaled event once, with the journal's seq: nothing lost, nothing twice.
+    assert [(e["seq"], e["type"]) for e in stored] == [(e["seq"], e["type"]) for e in journaled]
+    assert stored[-1]["type"] == "campaign_completed" and stored[-1]["total_evaluations"] == 6

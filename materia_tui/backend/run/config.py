@@ -170,6 +170,33 @@ class LoadedConfig:
         command = tuple(ev.command) if isinstance(ev.command, list) else ev.command
         return EvaluatorSpec(command=command, python=ev.python, timeout=ev.timeout, workdir=str(self.folder))
 
+    def parameter_metadata(self) -> list[dict[str, Any]]:
+        """The ``parameters`` of the Campaign metadata (PROTOCOL.md section 5)."""
+        out: list[dict[str, Any]] = []
+        for name, spec in self.config.parameters.items():
+            if isinstance(spec, CategoricalSpec):
+                out.append({"name": name, "type": "categorical", "choices": list(spec.choices)})
+            else:
+                kind = "float" if isinstance(spec, ContinuousSpec) else "int"
+                out.append({"name": name, "type": kind, "low": spec.low, "high": spec.high})
+        return out
+
+    def objective_metadata(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "direction": o.direction, **({"unit": o.unit} if o.unit else {})}
+            for name, o in self.config.objectives.items()
+        ]
+
+    def check_same_campaign(self, journaled: dict[str, Any], journal: Path) -> None:
+        """A resume must use the config its journal was made with (same parameters and objectives)."""
+        current = {"parameters": self.parameter_metadata(), "objectives": self.objective_metadata()}
+        for key, value in current.items():
+            if journaled.get(key) != value:
+                raise ConfigError(
+                    f"The journal {journal} holds a campaign with other {key} than "
+                    f"{self.path.name}: resume with the config it was started with."
+                )
+
     def default_campaign_id(self) -> str:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", self.name).strip("-._")[:100]
         return slug or "campaign"

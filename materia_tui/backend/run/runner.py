@@ -38,7 +38,6 @@ from materia_tui.backend.run.space import (
     Parameter,
     SearchSpace,
 )
-from materia_tui.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -71,17 +70,6 @@ def search_space(loaded: LoadedConfig) -> SearchSpace:
         else:
             parameters.append(IntegerParameter(name, spec.low, spec.high, log=spec.log))
     return SearchSpace(tuple(parameters))
-
-
-def parameter_metadata(loaded: LoadedConfig) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for name, spec in loaded.config.parameters.items():
-        if isinstance(spec, CategoricalSpec):
-            out.append({"name": name, "type": "categorical", "choices": list(spec.choices)})
-        else:
-            kind = "float" if isinstance(spec, ContinuousSpec) else "int"
-            out.append({"name": name, "type": kind, "low": spec.low, "high": spec.high})
-    return out
 
 
 class CampaignRunner:
@@ -127,7 +115,7 @@ class CampaignRunner:
         check_journal(self.journal_path, resume=resume, campaign_id=self.campaign_id)
         contents = read_journal(self.journal_path) if self.journal_path.exists() else JournalContents()
         if contents.metadata is not None:
-            self._check_same_campaign(contents.metadata)
+            self.loaded.check_same_campaign(contents.metadata, self.journal_path)
         self.journal = Journal(self.journal_path)
         if contents.metadata is not None:
             self.created_at = str(contents.metadata.get("created_at") or self.created_at)
@@ -140,27 +128,14 @@ class CampaignRunner:
         for event in contents.events[sink_seq:]:
             await self.sink.publish(self.campaign_id, event)
 
-    def _check_same_campaign(self, journaled: dict[str, Any]) -> None:
-        """A resume must use the config the journal was made with (its parameters and objectives)."""
-        current = self.metadata("running")
-        for key in ("parameters", "objectives"):
-            if journaled.get(key) != current[key]:
-                raise UsageError(
-                    f"The journal {self.journal_path} holds a campaign with other {key} than "
-                    f"{self.loaded.path.name}: resume with the config it was started with."
-                )
-
     def metadata(self, status: str) -> dict[str, Any]:
         finished = None if status == "running" else utc_now()
         return {
             "id": self.campaign_id,
             "name": self.loaded.name,
             "status": status,
-            "objectives": [
-                {"name": name, "direction": o.direction, **({"unit": o.unit} if o.unit else {})}
-                for name, o in self.config.objectives.items()
-            ],
-            "parameters": parameter_metadata(self.loaded),
+            "objectives": self.loaded.objective_metadata(),
+            "parameters": self.loaded.parameter_metadata(),
             "max_iterations": self.config.iterations,
             "batch_size": self.config.batch_size,
             "created_at": self.created_at,

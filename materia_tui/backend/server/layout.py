@@ -151,12 +151,8 @@ def minimal_meta(campaign_id: str) -> str:
     return json.dumps({"id": campaign_id, "status": "running"})
 
 
-STATUS_TIMESTAMPS = {
-    "running": "started_at",
-    "completed": "finished_at",
-    "failed": "finished_at",
-    "cancelled": "finished_at",
-}
+STATUS_TIMESTAMPS = {"running": "started_at", "completed": "finished_at", "failed": "finished_at",
+                     "cancelled": "finished_at"}
 
 
 def with_status(meta_text: str | None, campaign_id: str, status: str) -> str:
