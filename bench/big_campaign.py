@@ -222,11 +222,13 @@ def main() -> None:
     if args.output:
         print(f"{write_jsonl(args.output, shape):,} bytes to {args.output}", file=sys.stderr)
     if args.recording:
-        print(f"{write_recording(args.recording, shape, args.id):,} bytes to {args.recording}", file=sys.stderr)
+        written = write_recording(args.recording, shape, args.id)
+        print(f"{written:,} bytes to {args.recording}", file=sys.stderr)
     if args.redis:
         print(f"{publish_redis(args.redis, args.id, shape):,} events to Redis", file=sys.stderr)
     if args.server:
-        print(f"{post_http(args.server, args.id, shape, args.token):,} events to {args.server}", file=sys.stderr)
+        posted = post_http(args.server, args.id, shape, args.token)
+        print(f"{posted:,} events to {args.server}", file=sys.stderr)
 
 
 if __name__ == "__main__":
