@@ -162,16 +162,50 @@ def write_recording(path: Path, shape: Shape, campaign_id: str) -> int:
 
 
 def publish_redis(redis_url: str, campaign_id: str, shape: Shape) -> int:
-    """Publish into Redis as PROTOCOL.md section 6 (``materia_tui.backend.publish``). Returns events."""
-    from materia_tui.backend.publish import Publisher
+    """Publish into Redis as PROTOCOL.md section 6 lays it out, with the publishers'
+    own Lua script (``layout.PUBLISH_LUA``), in batches of a few MB. The bodies are
+    stamped as text (``campaign_id``, and a ``timestamp`` where the event has none):
+    ``Publisher.publish`` would validate and re-encode each 2 MB event. Returns events."""
+    import redis
 
-    count = 0
-    with Publisher(redis_url) as publisher:
-        publisher.set_metadata(metadata(campaign_id, shape))
-        for text in events(shape):
-            publisher.publish(campaign_id, json.loads(text))
-            count += 1
+    from materia_tui.backend.server import layout
+
+    layout.check_campaign_id(campaign_id)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        client.set(layout.meta_key(campaign_id), json.dumps(metadata(campaign_id, shape)))
+        client.sadd(layout.CAMPAIGNS_KEY, campaign_id)
+        script = client.register_script(layout.PUBLISH_LUA)
+        keys = [layout.seq_key(campaign_id), layout.events_key(campaign_id), layout.meta_key(campaign_id),
+                layout.CAMPAIGNS_KEY]
+        head = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id)]
+        now = layout.utc_now_iso()
+        count = 0
+        for batch in _batches(events(shape), POST_BATCH_BYTES):
+            script(keys=keys, args=[*head, *(_stamped(campaign_id, text, now) for text in batch)])
+            count += len(batch)
+    finally:
+        client.close()
     return count
+
+
+def _stamped(campaign_id: str, text: str, now: str) -> str:
+    own_time = '"timestamp":' in text[:120]
+    stamp = f'"campaign_id":"{campaign_id}",' + ("" if own_time else f'"timestamp":"{now}",')
+    return "{" + stamp + text[1:]
+
+
+def _batches(texts: Iterator[str], max_bytes: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if batch and size + len(text) > max_bytes:
+            yield batch
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text) + 1
+    if batch:
+        yield batch
 
 
 def post_http(base_url: str, campaign_id: str, shape: Shape, token: str | None = None) -> int:
@@ -183,15 +217,7 @@ def post_http(base_url: str, campaign_id: str, shape: Shape, token: str | None =
     with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as client:
         response = client.put(f"/campaigns/{campaign_id}", json=metadata(campaign_id, shape))
         response.raise_for_status()
-        batch: list[str] = []
-        size = 0
-        for text in events(shape):
-            if batch and size + len(text) > POST_BATCH_BYTES:
-                count += _post(client, campaign_id, batch)
-                batch, size = [], 0
-            batch.append(text)
-            size += len(text) + 1
-        if batch:
+        for batch in _batches(events(shape), POST_BATCH_BYTES):
             count += _post(client, campaign_id, batch)
     return count
 
