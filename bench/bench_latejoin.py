@@ -95,6 +95,7 @@ def child_source(base_url: str) -> dict[str, Any]:
             await source.aclose()
         return state
 
+    gc.set_threshold(100_000, 50, 1000)  # as materia_tui.cli.main sets it for the monitor
     start = time.perf_counter()
     state = asyncio.run(fold())
     seconds = time.perf_counter() - start

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout")
+BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "latejoin")
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -64,6 +64,12 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_latejoin.py`: a late join of issue 17's campaign (200 iterations x 500
+  and x 5,000 candidates, `big_campaign.py`) from a real `serve` on the memory
+  bus and on Redis: a bare httpx client paging and `json.loads`-ing the history
+  (baseline) against the source's backfill into a `CampaignState` and
+  `watch --plain` to `Done!`, each in a fresh process (time, peak RSS); bytes
+  on the wire with and without gzip and `serve`'s CPU per page.
 """
 
 
