@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncGenerator, Iterator
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -227,6 +228,9 @@ class HistoryPage:
             items[self._next] = None
             self._next += 1
             parsed = parse(item) if self._raw else parse_object(item)
+            if self._raw and parsed.seq is None and isinstance(parsed, Rejected):
+                # A frame rejected unread (over 16 MiB) still occupies its seq: paging must pass it.
+                parsed = replace(parsed, seq=_stamped_seq(item))
             if parsed.seq is not None and parsed.seq > self.max_seq:
                 self.max_seq = parsed.seq
             yield parsed
@@ -241,6 +245,15 @@ class HistoryPage:
 def _next_limit(page: HistoryPage, settings: ConnectionSettings) -> int:
     per_event = max(1, page.body_bytes // max(1, len(page)))
     return max(1, min(settings.page_limit, settings.page_bytes // per_event))
+
+
+def _stamped_seq(frame: bytes) -> int | None:
+    # Servers that stamp frames as PROTOCOL.md section 6 does put the seq first.
+    if frame.startswith(b'{"seq":'):
+        digits = frame[7:27].split(b",", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    return None
 
 
 def _header_int(text: str | None) -> int | None:

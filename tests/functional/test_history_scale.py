@@ -22,7 +22,7 @@ from materia_tui.backend.publish import MemoryPublisher
 from materia_tui.backend.server.app import RunningServer, start_server
 from materia_tui.backend.server.auth import NoAuth
 from materia_tui.backend.server.bus import MAX_PAGE_BYTES, MemoryBus, RedisBus
-from materia_tui.protocol import CandidatesProposed, dump_event, parse
+from materia_tui.protocol import MAX_FRAME_BYTES, CandidatesProposed, dump_event, parse
 from materia_tui.source import EventReceived, FrameRejected
 from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
@@ -239,3 +239,29 @@ async def test_a_10k_candidate_history_arrives_intact_and_in_order(
     assert state.evaluations == shape.total_candidates
     assert len(state.candidates) == shape.total_candidates
     assert state.completed_iterations == shape.iterations
+
+
+async def test_a_frame_over_16_mib_is_rejected_and_paging_goes_on_past_it() -> None:
+    bus = MemoryBus()
+    publisher = MemoryPublisher(bus)
+    await publisher.set_metadata({"id": "huge"})
+    huge = {"type": "candidates_proposed", "iteration": 1,
+            "candidates": [{"id": f"c{i}-" + "x" * 200} for i in range(80_000)]}
+    await publisher.publish_many("huge", [
+        {"type": "iteration_started", "iteration": 1, "timestamp": "t"},
+        huge,
+        {"type": "iteration_completed", "iteration": 1, "best_value": 1.0, "pareto_size": 1},
+        {"type": "campaign_completed", "total_iterations": 1, "total_evaluations": 0},
+    ])
+    assert len(bus._campaigns["huge"].frames[1]) > MAX_FRAME_BYTES
+    server = await start_server("127.0.0.1", 0, bus=bus, auth=NoAuth())
+    items: list[Any] = []
+    try:
+        source = WebSocketSource("huge", ConnectionSettings(base_url=server.base_url, max_retries=0))
+        items = [item async for item in source if isinstance(item, (EventReceived, FrameRejected))]
+        await source.aclose()
+    finally:
+        await server.close()
+    rejected = [item.rejected for item in items if isinstance(item, FrameRejected)]
+    assert [(r.kind, r.seq) for r in rejected] == [("too_large", 2)]
+    assert [item.event.seq for item in items if isinstance(item, EventReceived)] == [1, 3, 4]
