@@ -176,13 +176,12 @@ def publish_redis(redis_url: str, campaign_id: str, shape: Shape) -> int:
         client.set(layout.meta_key(campaign_id), json.dumps(metadata(campaign_id, shape)))
         client.sadd(layout.CAMPAIGNS_KEY, campaign_id)
         script = client.register_script(layout.PUBLISH_LUA)
-        keys = [layout.seq_key(campaign_id), layout.events_key(campaign_id), layout.meta_key(campaign_id),
-                layout.CAMPAIGNS_KEY]
-        head = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id)]
         now = layout.utc_now_iso()
         count = 0
         for batch in _batches(events(shape), POST_BATCH_BYTES):
-            script(keys=keys, args=[*head, *(_stamped(campaign_id, text, now) for text in batch)])
+            bodies = [_stamped(campaign_id, text, now) for text in batch]
+            keys, args = layout.publish_script_call(campaign_id, bodies)
+            script(keys=keys, args=args)
             count += len(batch)
     finally:
         client.close()

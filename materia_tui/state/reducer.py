@@ -16,7 +16,6 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from materia_tui.protocol import (
@@ -33,8 +32,11 @@ from materia_tui.protocol import (
     Rejected,
     SurrogateTrained,
 )
+from materia_tui.protocol.seqs import SeqLedger
+from materia_tui.protocol.timestamps import event_time as _event_time
 from materia_tui.state.candidates import CandidateRecord as CandidateRecord
 from materia_tui.state.candidates import CandidateStatus as CandidateStatus
+from materia_tui.state.changes import ChangeSet
 from materia_tui.state.pareto import ParetoFront, Point
 
 RunStatus = Literal["waiting", "pending", "running", "completed", "failed", "cancelled"]
@@ -162,15 +164,16 @@ class CampaignState:
         self.finished_at: float | None = None
         self.last_event_at: float | None = None
         self.last_seq: int = 0
+        # Bumped per applied item; a row's ``revision`` is the value when it last changed.
         self.revision: int = 0
+        self.changes = ChangeSet()  # what changed since the last take_changes()
         self._completed_count = 0
         self._front = ParetoFront()
         # Each objective's measured value per row, sign-adjusted so bigger is
         # better (NaN: none): what re-scoring a re-measured leader scans.
         self._signs: list[float] = []
         self._columns: list[array[float]] = []
-        self._seq_watermark = 0
-        self._seqs_above: set[int] = set()
+        self._seqs = SeqLedger()  # docs/RELIABILITY.md "Who drops duplicates"
         if metadata is not None:
             self.set_metadata(metadata)
 
@@ -191,6 +194,11 @@ class CampaignState:
     @property
     def completed_iterations(self) -> int:
         return self._completed_count  # kept by the reducer: monitors ask on every refresh
+
+    def take_changes(self) -> ChangeSet:
+        """What changed since the last call (and start a new change set)."""
+        changes, self.changes = self.changes, ChangeSet()
+        return changes
 
     def front_ids(self) -> list[str]:
         return self._front.ids()
@@ -254,6 +262,7 @@ class CampaignState:
         if (self.objectives, self.directions) != old:
             self._recompute_scores()
         self.revision += 1
+        self.changes.metadata = self.changes.progress = True
 
     def apply_rejected(self, rejected: Rejected, received_at: float) -> None:
         if rejected.kind == "unknown_type":
@@ -262,6 +271,9 @@ class CampaignState:
             self.counters.rejected += 1
         self.log.append(LogEntry(received_at, rejected))
         self.revision += 1
+        changes = self.changes
+        changes.log_added += 1
+        changes.progress = True
 
     def apply(self, event: Event, received_at: float) -> ApplyResult:
         """Fold one event in. ``received_at`` (epoch seconds) stands in for a
@@ -269,15 +281,14 @@ class CampaignState:
         seq = event.seq
         counters = self.counters
         if seq is not None:
-            if seq == self._seq_watermark + 1 and not self._seqs_above:
-                # The next seq in order (the usual case): nothing held above the
-                # watermark, so last_seq is the watermark and this is no gap.
-                self._seq_watermark = self.last_seq = seq
-            elif self._seen(seq):
+            verdict = self._seqs.admit(seq)
+            if verdict == "duplicate":
                 counters.duplicates += 1
+                self.changes.progress = True
                 return "duplicate"
-            else:
-                self._mark_seen(seq)
+            if verdict == "gap":
+                counters.gaps += 1
+            self.last_seq = self._seqs.newest
         timestamp = event.timestamp
         at = _event_time(timestamp, received_at) if timestamp else received_at
         self.last_event_at = received_at
@@ -287,28 +298,13 @@ class CampaignState:
         by_type[kind] = by_type.get(kind, 0) + 1
         self.revision += 1
         self.log.append(LogEntry(received_at, event))
+        changes = self.changes
+        changes.log_added += 1
+        changes.progress = True
         if self.status in ("waiting", "pending"):
             self.status = "running"
         _HANDLERS[kind](self, event, at)
         return "applied"
-
-    # ----- seq bookkeeping -------------------------------------------------
-
-    def _seen(self, seq: int) -> bool:
-        return seq <= self._seq_watermark or seq in self._seqs_above
-
-    def _mark_seen(self, seq: int) -> None:
-        if seq > self.last_seq + 1:
-            self.counters.gaps += 1
-        self.last_seq = max(self.last_seq, seq)
-        if seq == self._seq_watermark + 1:
-            self._seq_watermark = seq
-            above = self._seqs_above
-            while self._seq_watermark + 1 in above:
-                self._seq_watermark += 1
-                above.discard(self._seq_watermark)
-        else:
-            self._seqs_above.add(seq)
 
     # ----- handlers --------------------------------------------------------
 
@@ -363,6 +359,8 @@ class CampaignState:
             existing.propose(c.parameters, c.predicted, c.uncertainty)
             existing.acquisition_value = c.acquisition_value
             existing.revision = revision
+            self.changes.row_changed(existing.row)
+        self.changes.rows_added += added
         if added and self._columns:  # the new rows' measurements: none yet
             gap = _NAN_ROW * added
             for column in self._columns:
@@ -376,6 +374,8 @@ class CampaignState:
         record.evaluated += len(event.results)
         self.latest_batch = [r.candidate_id for r in event.results]
         needs_recompute = False
+        changes = self.changes
+        changes.best = True
         for r in event.results:
             cand = self.candidates.get(r.candidate_id)
             if cand is None:
@@ -395,6 +395,7 @@ class CampaignState:
             cand.error = r.error
             cand.status = "failed" if r.error else ("evaluated" if r.feasible else "infeasible")
             cand.revision = self.revision
+            changes.row_changed(cand.row)
             if needs_recompute:
                 continue
             self._store_columns(cand)
@@ -415,6 +416,7 @@ class CampaignState:
         if event.pareto_size != len(self._front):
             self.pareto_mismatches.append((event.iteration, event.pareto_size, len(self._front)))
         self.best_history.append((event.iteration, event.best_value))
+        self.changes.convergence = True
         self.current_iteration = max(self.current_iteration, event.iteration)
         if not self.is_finished:
             self.phase = "iteration complete"
@@ -432,6 +434,7 @@ class CampaignState:
     def _on_convergence_update(self, event: ConvergenceUpdate, at: float) -> None:
         iteration = self.current_iteration
         self.convergence.append(ConvergencePoint(iteration, event.metric, event.converged))
+        self.changes.convergence = True
         if event.converged and self.converged_at is None:
             self.converged_at = iteration
 
@@ -449,6 +452,7 @@ class CampaignState:
         cand = CandidateRecord(candidate_id, len(self.candidate_list), iteration)
         self.candidates[candidate_id] = cand
         self.candidate_list.append(cand)
+        self.changes.rows_added += 1
         for column in self._columns:
             column.append(NAN)
         return cand
@@ -482,13 +486,17 @@ class CampaignState:
 
     def _offer_to_front(self, cand: CandidateRecord, point: Point) -> None:
         joined, removed = self._front.add(cand.id, point)
+        changes = self.changes
         if joined:
             cand.on_front = True
             cand.revision = self.revision
+            changes.front = True
+            changes.row_changed(cand.row)
         for key in removed:
             left = self.candidates[key]
             left.on_front = False
             left.revision = self.revision
+            changes.row_changed(left.row)
 
     def _demote(self, cand: CandidateRecord, old_point: Point | None, held: list[str]) -> None:
         """Undo what ``cand``'s previous measurement gave it, before its new one is
@@ -498,6 +506,7 @@ class CampaignState:
         if old_point is not None:
             self._front.discard(cand.id)
             cand.on_front = False
+            self.changes.front = True
             self._readmit_dominated_by(old_point, cand)
         for name in held:
             value = cand.measured(name) if cand.status == "evaluated" else None
@@ -556,6 +565,8 @@ class CampaignState:
         self._columns = [array("d", [NAN]) * len(self.candidate_list) for _ in self.objectives]
         self.best.clear()
         self._front.clear()
+        self.changes.every_row()
+        self.changes.front = self.changes.best = True
         for cand in self.candidate_list:
             cand.on_front = False
         for cand in self.candidate_list:
@@ -578,18 +589,6 @@ def _span(start: float | None, end: float | None) -> float | None:
     if start is None or end is None:
         return None
     return max(0.0, end - start)
-
-
-def _event_time(timestamp: str | None, fallback: float) -> float:
-    if not timestamp:
-        return fallback
-    try:
-        parsed = datetime.fromisoformat(timestamp)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)  # the protocol's clocks are UTC unless they say otherwise
-        return parsed.timestamp()
-    except (ValueError, OverflowError, OSError):
-        return fallback
 
 
 _HANDLERS: dict[str, Callable[[CampaignState, Any, float], None]] = {
