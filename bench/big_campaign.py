@@ -57,7 +57,7 @@ class Shape:
 
 
 def metadata(campaign_id: str, shape: Shape) -> dict[str, Any]:
-    """The Campaign object (PROTOCOL.md section 5) of the generated campaign."""
+    """The Campaign object (docs/PROTOCOL.md section 5) of the generated campaign."""
     parameters: list[dict[str, Any]] = [
         {"name": name, "type": "float", "low": low, "high": high} for name, low, high in FLOAT_PARAMETERS
     ]
@@ -162,7 +162,7 @@ def write_recording(path: Path, shape: Shape, campaign_id: str) -> int:
 
 
 def publish_redis(redis_url: str, campaign_id: str, shape: Shape) -> int:
-    """Publish into Redis as PROTOCOL.md section 6 lays it out, with the publishers'
+    """Publish into Redis as docs/PROTOCOL.md section 6 lays it out, with the publishers'
     own Lua script (``layout.PUBLISH_LUA``), in batches of a few MB. The bodies are
     stamped as text (``campaign_id``, and a ``timestamp`` where the event has none):
     ``Publisher.publish`` would validate and re-encode each 2 MB event. Returns events."""

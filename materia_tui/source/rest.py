@@ -21,7 +21,7 @@ from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError,
 from materia_tui.protocol import Campaign, Event, Rejected, parse, parse_campaign, parse_object
 from materia_tui.sanitize import clean
 from materia_tui.source import AclosesOnExit
-from materia_tui.source.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings, is_loopback
 
 READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
 FIRST_PAGE_LIMIT = 16  # events: until the first page shows their size, ask for few
@@ -99,6 +99,11 @@ class RestClient(AclosesOnExit):
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.open_timeout),
             follow_redirects=False,
         )
+        self._history_headers = {"Accept": HISTORY_ACCEPT}
+        if is_loopback(urlsplit(self._base).hostname or ""):
+            # Compressing costs both ends more CPU than loopback's bandwidth saves (see
+            # materia_tui.backend.server.pages); the WebSocket skips deflate there too.
+            self._history_headers["Accept-Encoding"] = "identity"
 
     def __repr__(self) -> str:
         return f"RestClient(base_url={display_url(self._base)!r})"
@@ -151,7 +156,7 @@ class RestClient(AclosesOnExit):
             limit = _next_limit(page, self._settings)
 
     async def _history_page(self, url: str, params: dict[str, str], what: str) -> HistoryPage:
-        response = await self._get(url, params, what, accept=HISTORY_ACCEPT)
+        response = await self._get(url, params, what, headers=self._history_headers)
         body = response.content  # decompressed by httpx when the server sent gzip
         if response.headers.get("content-type", "").startswith(NDJSON):
             lines = [line for line in body.split(b"\n") if line.strip()]
@@ -173,9 +178,8 @@ class RestClient(AclosesOnExit):
             raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
 
     async def _get(
-        self, url: str, params: dict[str, str] | None, what: str, *, accept: str | None = None
+        self, url: str, params: dict[str, str] | None, what: str, *, headers: dict[str, str] | None = None
     ) -> httpx.Response:
-        headers = {"Accept": accept} if accept else None
         try:
             response = await self._http.get(url, params=params, headers=headers)
         except httpx.HTTPError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import redis
+from aiohttp import web
 
 from bench.big_campaign import Shape, events, metadata, publish_redis
 from materia_tui.backend.publish import MemoryPublisher
@@ -24,6 +25,7 @@ from materia_tui.backend.server.auth import NoAuth
 from materia_tui.backend.server.bus import MAX_PAGE_BYTES, MemoryBus, RedisBus
 from materia_tui.protocol import MAX_FRAME_BYTES, CandidatesProposed, dump_event, parse
 from materia_tui.source import EventReceived, FrameRejected
+from materia_tui.source.rest import RestClient
 from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.state import CampaignState
@@ -265,3 +267,27 @@ async def test_a_frame_over_16_mib_is_rejected_and_paging_goes_on_past_it() -> N
     rejected = [item.rejected for item in items if isinstance(item, FrameRejected)]
     assert [(r.kind, r.seq) for r in rejected] == [("too_large", 2)]
     assert [item.event.seq for item in items if isinstance(item, EventReceived)] == [1, 3, 4]
+
+
+async def test_the_client_asks_for_json_lines_and_no_gzip_from_a_loopback_server() -> None:
+    seen: list[dict[str, str]] = []
+
+    async def history(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.json_response({"events": [], "last_seq": 0})
+
+    app = web.Application()
+    app.router.add_get("/api/v1/campaigns/{campaign_id}/events", history)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with RestClient(ConnectionSettings(base_url=f"http://127.0.0.1:{port}/api/v1")) as rest:
+            pages = [page async for page in rest.events_after("c", 0)]
+    finally:
+        await runner.cleanup()
+    assert pages == []
+    assert seen[0]["Accept"].startswith("application/x-ndjson")
+    assert seen[0]["Accept-Encoding"] == "identity"
