@@ -87,12 +87,16 @@ class HistoryPage:
     last_seq: int
 
 
-def within_budget(frames: Sequence[str], budget: int = MAX_PAGE_BYTES) -> list[str]:
-    """The leading frames that fit in ``budget`` characters; at least one."""
+def within_budget(frames: Sequence[str], start: int = 0, stop: int | None = None) -> list[str]:
+    """``frames[start:stop]`` up to the page budget: stops before the frame that would
+    take the page past ``MAX_PAGE_BYTES``; at least one. Reads only what it returns
+    (and one more)."""
+    stop = len(frames) if stop is None else min(stop, len(frames))
     kept: list[str] = []
     total = 0
-    for frame in frames:
-        if kept and total + len(frame) > budget:
+    for index in range(start, stop):
+        frame = frames[index]
+        if kept and total + len(frame) > MAX_PAGE_BYTES:
             break
         kept.append(frame)
         total += len(frame)
@@ -215,16 +219,8 @@ class MemoryBus:
         if campaign is None:
             return HistoryPage([], 0)
         frames, start = campaign.frames, max(0, after_seq)
-        stop = min(len(frames), start + max(0, min(limit, MAX_PAGE)))
-        kept: list[str] = []
-        total = 0
-        for index in range(start, stop):
-            frame = frames[index]
-            if kept and total + len(frame) > MAX_PAGE_BYTES:
-                break
-            kept.append(frame)
-            total += len(frame)
-        return HistoryPage(kept, len(frames))
+        page = within_budget(frames, start, start + max(0, min(limit, MAX_PAGE)))
+        return HistoryPage(page, len(frames))
 
 
 class RedisBus:
