@@ -132,6 +132,7 @@ def command_calls(client: redis.Redis) -> dict[str, int]:
     return {name: value["calls"] for name, value in stats.items()}
 
 
+@pytest.mark.redis
 async def test_a_redis_page_costs_the_same_commands_and_rows_whatever_the_history_size(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     bus = RedisBus(redis_url)
@@ -165,7 +166,7 @@ async def test_a_redis_page_costs_the_same_commands_and_rows_whatever_the_histor
         client.close()
 
 
-@pytest.mark.parametrize("bus_name", ["memory", "redis"])
+@pytest.mark.parametrize("bus_name", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def test_pages_of_big_events_stop_at_the_byte_budget(bus_name: str, request: pytest.FixtureRequest) -> None:
     shape = Shape(4, 3000)  # events of ~1.3 MB: a 1,000-event page would be the whole history
     campaign_id = unique_campaign_id("budget")
@@ -212,7 +213,7 @@ async def test_the_backfill_holds_one_event_of_a_page_not_the_page() -> None:
     assert max(held) <= 1, held
 
 
-@pytest.mark.parametrize("bus_name", ["memory", "redis"])
+@pytest.mark.parametrize("bus_name", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def test_a_10k_candidate_history_arrives_intact_and_in_order(
     bus_name: str, request: pytest.FixtureRequest
 ) -> None:
