@@ -41,6 +41,7 @@ BENCHES = (
     "optimizer",
     "run",
     "executor",
+    "latejoin",
 )
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -95,6 +96,12 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   its own, one real `materia-tui worker` with 2 pool processes) against the
   local process pool of 2, on the same trivial evaluator: wall per task of a
   batch, and the latency of a lone task.
+- `bench_latejoin.py`: a late join of issue 17's campaign (200 iterations x 500
+  and x 5,000 candidates, `big_campaign.py`) from a real `serve` on the memory
+  bus and on Redis: a bare httpx client paging and `json.loads`-ing the history
+  (baseline) against the source's backfill into a `CampaignState` and
+  `watch --plain` to `Done!`, each in a fresh process (time, peak RSS); bytes
+  on the wire with and without gzip and `serve`'s CPU per page.
 """
 
 
