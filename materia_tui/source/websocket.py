@@ -275,7 +275,9 @@ class WebSocketSource(GeneratorSource):
 
     # ----- history --------------------------------------------------------------
 
-    async def _backfill(self, rest: RestClient, link: Link | None = None) -> AsyncGenerator[SourceItem, None]:
+    async def _backfill(
+        self, rest: RestClient, link: Link | None = None
+    ) -> AsyncGenerator[SourceItem, None]:
         """Every event after ``last_seq`` from REST; sets ``_ended`` if the campaign ended in it.
 
         A REST failure raises (reconnect), unless ``link``'s WebSocket outlived

@@ -299,17 +299,6 @@ class CandidateRecord:
 
 
 _COMPARED = (
-    "id",
-    "row",
-    "iteration",
-    "parameters",
-    "predicted",
-    "uncertainty",
-    "acquisition_value",
-    "objectives",
-    "feasible",
-    "error",
-    "status",
-    "on_front",
-    "revision",
+    "id", "row", "iteration", "parameters", "predicted", "uncertainty", "acquisition_value",
+    "objectives", "feasible", "error", "status", "on_front", "revision",
 )

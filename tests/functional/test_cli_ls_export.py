@@ -27,7 +27,8 @@ NEW = "camp-new"  # no events yet
 
 def stored(campaign_id: str, **kwargs: Any) -> list[dict[str, Any]]:
     return [
-        {k: v for k, v in e.items() if k != "seq"} for e in campaign_events(campaign_id=campaign_id, **kwargs)
+        {k: v for k, v in e.items() if k != "seq"}
+        for e in campaign_events(campaign_id=campaign_id, **kwargs)
     ]
 
 

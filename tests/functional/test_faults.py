@@ -163,11 +163,8 @@ async def test_seeded_random_cuts_and_stalls_lose_duplicate_and_reorder_nothing(
     assert fingerprint(consumer.state) == fingerprint(truth)
     assert consumer.state.counters.duplicates == 0 and consumer.state.counters.gaps == 0
     assert consumer.statuses()[-1] == "closed"
-    found_after = [
-        (found[0] - moment, found[1].detail)
-        for moment in stalled_at
-        if (found := consumer.first_reconnect_after(moment))
-    ]
+    found_after = [(found[0] - moment, found[1].detail) for moment in stalled_at
+                   if (found := consumer.first_reconnect_after(moment))]
     detections = [seconds for seconds, _ in found_after]
     by_ping = [seconds for seconds, detail in found_after if "keepalive" in detail]
     # A stall can land on a link the client is already leaving (then a later cut
@@ -244,9 +241,7 @@ async def test_a_slow_jittery_throttled_link_delivers_everything_in_order(
     assert fingerprint(consumer.state) == fingerprint(ground_truth(server, CAMPAIGN))
 
 
-async def test_a_refused_backend_gives_up_only_with_a_retry_limit(
-    server: ScriptedServer, proxy: FaultProxy
-) -> None:
+async def test_a_refused_backend_gives_up_only_with_a_retry_limit(server: ScriptedServer, proxy: FaultProxy) -> None:
     from materia_tui.errors import GaveUpError
 
     server.add_campaign(CAMPAIGN)
@@ -266,23 +261,12 @@ async def run_watch(base_url: str, *extra: str, timeout: float = 30) -> asyncio.
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATERIA_")}
     env.update({"MATERIA_CONFIG": "/nonexistent/materia-tui.toml", "MATERIA_TOKEN": DEFAULT_TOKEN})
     return await asyncio.create_subprocess_exec(
-        EXE,
-        "watch",
-        CAMPAIGN,
-        "--plain",
-        "--url",
-        base_url,
-        *extra,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=env,
+        EXE, "watch", CAMPAIGN, "--plain", "--url", base_url, *extra,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=env,
     )
 
 
-async def read_line_containing(
-    stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float = 10
-) -> str:
+async def read_line_containing(stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float = 10) -> str:
     """Read lines until one contains ``needle`` (the named condition); keeps every line in ``seen``."""
     try:
         async with asyncio.timeout(timeout):
@@ -303,9 +287,7 @@ async def finish(proc: asyncio.subprocess.Process, err_lines: list[str]) -> tupl
     return proc.returncode, out.decode(), "".join(err_lines) + err.decode()
 
 
-async def test_plain_says_reconnecting_and_reconnected_across_two_server_restarts(
-    server: ScriptedServer,
-) -> None:
+async def test_plain_says_reconnecting_and_reconnected_across_two_server_restarts(server: ScriptedServer) -> None:
     script = strip_envelope(campaign_events(9, iterations=3, campaign_id=CAMPAIGN))
     server.add_campaign(CAMPAIGN, meta=campaign_meta(CAMPAIGN, iterations=3), events=script[:4])
     proc = await run_watch(server.base_url)
@@ -389,15 +371,11 @@ async def test_monitor_says_when_the_live_connection_is_degraded() -> None:
     from tests.support.waiting import wait_for
 
     detail = "History unavailable, events may be missing: The server answered HTTP 500."
-    source = FakeSource(
-        [ConnectionChanged("connecting"), ConnectionChanged("live", detail=detail, degraded=True)]
-    )
+    source = FakeSource([ConnectionChanged("connecting"), ConnectionChanged("live", detail=detail, degraded=True)])
     app = MonitorApp(source, CAMPAIGN)
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: app.link.status == "live", what="the live status")
-        await wait_for(
-            pilot, lambda: app.view.scheduler.passes["small"] > 2, what="a refresh after going live"
-        )
+        await wait_for(pilot, lambda: app.view.link.status == "live", what="the live status")
+        await wait_for(pilot, lambda: app.view.scheduler.passes["small"] > 2, what="a refresh after going live")
         shown = app.query_one(StatusBar).shown_plain
     assert "History unavailable" in shown, shown

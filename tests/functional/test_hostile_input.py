@@ -76,11 +76,7 @@ def hostile_events() -> list[dict[str, Any]]:
     candidates = [
         {
             "id": cid,
-            "parameters": {
-                HOSTILE["markup"]: HOSTILE["hyperlink"],
-                "p" + HOSTILE["c1"]: 1.5,
-                "w": HOSTILE["wide"],
-            },
+            "parameters": {HOSTILE["markup"]: HOSTILE["hyperlink"], "p" + HOSTILE["c1"]: 1.5, "w": HOSTILE["wide"]},
             "predicted": {objectives[0]: 1.0},
         }
         for cid in ids
@@ -102,9 +98,7 @@ def hostile_events() -> list[dict[str, Any]]:
 
 def assert_inert_bytes(raw: bytes) -> None:
     found = FORBIDDEN_BYTES.search(raw)
-    assert found is None, (
-        f"control bytes {found.group(0)!r} at {found.start()}: {raw[max(0, found.start() - 60) : found.end() + 20]!r}"
-    )
+    assert found is None, f"control bytes {found.group(0)!r} at {found.start()}: {raw[max(0, found.start() - 60):found.end() + 20]!r}"
 
 
 def cli_env() -> dict[str, str]:
@@ -133,10 +127,7 @@ def test_line_output_writes_no_terminal_control_bytes(mode: str) -> None:
     with ServerThread(server) as thread:
         proc = subprocess.Popen(
             [EXE, "watch", CAMPAIGN, mode, "--url", server.base_url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=cli_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=cli_env(),
         )
         thread.call(server.wait_for_handshakes(2))  # the first one surely got the hostile close
         server.close_on_accept = None
@@ -177,16 +168,10 @@ def test_monitor_in_tmux_keeps_title_clipboard_and_screen(tmp_path: Path) -> Non
     socket = f"materia-hostile-{os.getpid()}"
     env_file = tmp_path / "env.sh"
     env_file.write_text(
-        "".join(
-            f"export {k}={shlex.quote(v)}\n"
-            for k, v in cli_env().items()
-            if k.startswith(("MATERIA_", "PATH"))
-        )
+        "".join(f"export {k}={shlex.quote(v)}\n" for k, v in cli_env().items() if k.startswith(("MATERIA_", "PATH")))
     )
     with ServerThread(server) as thread:
-        command = (
-            f". {shlex.quote(str(env_file))}; {shlex.quote(EXE)} watch {CAMPAIGN} --url {server.base_url}"
-        )
+        command = f". {shlex.quote(str(env_file))}; {shlex.quote(EXE)} watch {CAMPAIGN} --url {server.base_url}"
         tmux(socket, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", "sh", "-c", "sleep 30")
         try:
             tmux(socket, "set-option", "-g", "set-clipboard", "on")
@@ -274,9 +259,7 @@ async def start(server: ScriptedServer) -> tuple[Folder, asyncio.Task[None]]:
 
 
 async def finish(server: ScriptedServer, folder: Folder, task: asyncio.Task[None]) -> None:
-    await server.publish(
-        CAMPAIGN, {"type": "campaign_completed", "total_iterations": 1, "total_evaluations": 1}
-    )
+    await server.publish(CAMPAIGN, {"type": "campaign_completed", "total_iterations": 1, "total_evaluations": 1})
     await task
     assert folder.seqs == list(range(1, len(server.history(CAMPAIGN)) + 1))
     assert server.ws_handshakes == 1, "the connection did not survive"
@@ -285,9 +268,7 @@ async def finish(server: ScriptedServer, folder: Folder, task: asyncio.Task[None
 async def test_an_oversized_frame_costs_that_frame_with_a_clear_message(server: ScriptedServer) -> None:
     folder, task = await start(server)
     before = rss_bytes()
-    await server.send_raw(
-        CAMPAIGN, '{"type": "convergence_update", "pad": "' + "x" * (MAX_FRAME_BYTES + 1024) + '"}'
-    )
+    await server.send_raw(CAMPAIGN, '{"type": "convergence_update", "pad": "' + "x" * (MAX_FRAME_BYTES + 1024) + '"}')
     await server.publish(CAMPAIGN, {"type": "convergence_update", "metric": 0.5, "converged": False})
     await wait_until(lambda: len(folder.seqs) == 1, timeout=20)
     grown = rss_bytes() - before
@@ -296,9 +277,7 @@ async def test_an_oversized_frame_costs_that_frame_with_a_clear_message(server: 
     assert [r.rejected.kind for r in rejected] == ["too_large"]
     assert "exceeds 16 MiB" in rejected[0].rejected.reason
     assert grown < 200 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB for one 16 MiB frame"
-    print(
-        f"\noversized frame ({MAX_FRAME_BYTES / 2**20 + 0.001:.3f} MiB): rejected, RSS +{grown / 2**20:.0f} MiB"
-    )
+    print(f"\noversized frame ({MAX_FRAME_BYTES / 2**20 + 0.001:.3f} MiB): rejected, RSS +{grown / 2**20:.0f} MiB")
 
 
 async def test_a_flood_of_tiny_frames_keeps_memory_bounded(server: ScriptedServer) -> None:
@@ -318,17 +297,13 @@ async def test_a_flood_of_tiny_frames_keeps_memory_bounded(server: ScriptedServe
     assert folder.rejected == flood
     assert folder.state.counters.rejected == flood and len(folder.state.log) <= 1000
     assert grown < 64 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB for {flood} tiny frames"
-    print(
-        f"\nflood: {flood} tiny frames in {seconds:.2f}s ({flood / seconds:.0f}/s), RSS +{grown / 2**20:.1f} MiB"
-    )
+    print(f"\nflood: {flood} tiny frames in {seconds:.2f}s ({flood / seconds:.0f}/s), RSS +{grown / 2**20:.1f} MiB")
 
 
 async def test_deeply_nested_frames_are_rejected(server: ScriptedServer) -> None:
     folder, task = await start(server)
     for depth in (1_000, 100_000, 1_000_000):
-        await server.send_raw(
-            CAMPAIGN, '{"type": "convergence_update", "metric": ' + "[" * depth + "]" * depth + "}"
-        )
+        await server.send_raw(CAMPAIGN, '{"type": "convergence_update", "metric": ' + "[" * depth + "]" * depth + "}")
         await server.send_raw(CAMPAIGN, "[" * depth)
     await server.publish(CAMPAIGN, {"type": "convergence_update", "metric": 0.5, "converged": False})
     await wait_until(lambda: len(folder.seqs) == 1, timeout=20)
@@ -340,19 +315,13 @@ async def test_a_batch_of_50k_candidates_is_applied_with_bounded_memory(server: 
     folder, task = await start(server)
     count = 50_000
     candidates = [
-        {
-            "id": f"c-{k}",
-            "parameters": {"pore_size_nm": k / count, "polymer": "PVDF"},
-            "predicted": {"water_flux": 1.0},
-        }
+        {"id": f"c-{k}", "parameters": {"pore_size_nm": k / count, "polymer": "PVDF"}, "predicted": {"water_flux": 1.0}}
         for k in range(count)
     ]
     results = [{"candidate_id": f"c-{k}", "objectives": {"water_flux": float(k % 977)}} for k in range(count)]
     before = rss_bytes()
     started = time.perf_counter()
-    await server.publish(
-        CAMPAIGN, {"type": "iteration_started", "iteration": 1, "timestamp": "2026-01-01T00:00:00Z"}
-    )
+    await server.publish(CAMPAIGN, {"type": "iteration_started", "iteration": 1, "timestamp": "2026-01-01T00:00:00Z"})
     await server.publish(CAMPAIGN, {"type": "candidates_proposed", "iteration": 1, "candidates": candidates})
     await server.publish(CAMPAIGN, {"type": "candidates_evaluated", "iteration": 1, "results": results})
     await wait_until(lambda: len(folder.seqs) == 3, timeout=100)
@@ -364,6 +333,4 @@ async def test_a_batch_of_50k_candidates_is_applied_with_bounded_memory(server: 
     frame_mib = len(json.dumps(server.history(CAMPAIGN)[1])) / 2**20
     # Server history, its JSON and the client's state all live in this process.
     assert grown < 600 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB"
-    print(
-        f"\n50k candidates: frame {frame_mib:.1f} MiB, applied in {seconds:.2f}s, RSS +{grown / 2**20:.0f} MiB"
-    )
+    print(f"\n50k candidates: frame {frame_mib:.1f} MiB, applied in {seconds:.2f}s, RSS +{grown / 2**20:.0f} MiB")

@@ -59,7 +59,9 @@ async def test_row_strips_are_every_cell_in_column_order_with_styled_marks() -> 
 points_2d = st.lists(
     st.tuples(st.integers(0, 6).map(float), st.integers(0, 6).map(float)), min_size=1, max_size=40
 )
-points_3d = st.lists(st.tuples(*(st.integers(0, 4).map(float) for _ in range(3))), min_size=1, max_size=30)
+points_3d = st.lists(
+    st.tuples(*(st.integers(0, 4).map(float) for _ in range(3))), min_size=1, max_size=30
+)
 
 
 @settings(max_examples=150, deadline=None)

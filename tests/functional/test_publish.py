@@ -54,18 +54,10 @@ def test_publisher_writes_the_documented_keys_and_channel(publisher: Publisher, 
     publisher.set_metadata(campaign_meta(campaign_id) | {"extra": [1, 2]})
     assert campaign_id in raw.smembers("campaigns")
     assert json.loads(raw.get(f"campaign:{campaign_id}:meta") or "") == campaign_meta(campaign_id) | {
-        "extra": [1, 2]
-    }
-    first = publisher.publish(
-        campaign_id,
-        {
-            "type": "iteration_started",
-            "iteration": 1,
-            "seq": 40,
-            "campaign_id": "someone-else",
-            "timestamp": "2026-01-01T00:00:00Z",
-        },
-    )
+        "extra": [1, 2]}
+    first = publisher.publish(campaign_id, {"type": "iteration_started", "iteration": 1, "seq": 40,
+                                            "campaign_id": "someone-else",
+                                            "timestamp": "2026-01-01T00:00:00Z"})
     second = publisher.publish(campaign_id, IterationStarted(iteration=2, timestamp="2026-01-01T00:01:00Z"))
     third = publisher.publish(campaign_id, {"type": "convergence_update", "metric": 0.1, "converged": False})
     assert (first, second, third) == (1, 2, 3)
@@ -89,19 +81,14 @@ def test_invalid_events_and_metadata_are_refused_and_nothing_is_written(
     publisher: Publisher, raw: redis.Redis
 ) -> None:
     campaign_id = unique_campaign_id()
-    for bad in (
-        {"type": "iteration_completed", "iteration": "3", "best_value": 1.0, "pareto_size": 0},
-        {"type": "convergence_update", "metric": float("nan"), "converged": False},
-        {"iteration": 1},
-        ["not", "an", "object"],
-    ):
+    for bad in ({"type": "iteration_completed", "iteration": "3", "best_value": 1.0, "pareto_size": 0},
+                {"type": "convergence_update", "metric": float("nan"), "converged": False},
+                {"iteration": 1}, ["not", "an", "object"]):
         with pytest.raises(InvalidEvent):
             publisher.publish(campaign_id, bad)  # type: ignore[arg-type]
     with pytest.raises(InvalidEvent):  # a batch is all or nothing
-        publisher.publish_many(
-            campaign_id,
-            [{"type": "iteration_started", "iteration": 1}, {"type": "iteration_started", "iteration": 0}],
-        )
+        publisher.publish_many(campaign_id, [{"type": "iteration_started", "iteration": 1},
+                                             {"type": "iteration_started", "iteration": 0}])
     assert not raw.exists(f"campaign:{campaign_id}:events", f"campaign:{campaign_id}:seq")
     with pytest.raises(InvalidCampaign):
         publisher.set_metadata({"id": "-bad"})
@@ -132,9 +119,8 @@ def test_concurrent_publishers_keep_list_order_equal_to_seq_order(redis_url: str
     def work(worker: int) -> None:
         with Publisher(redis_url) as own:
             for index in range(per_thread):
-                own.publish(
-                    campaign_id, {"type": "campaign_error", "error": f"{worker}:{index}", "fatal": False}
-                )
+                own.publish(campaign_id, {"type": "campaign_error", "error": f"{worker}:{index}",
+                                          "fatal": False})
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
     for thread in threads:
@@ -166,10 +152,8 @@ async def test_server_history_tolerates_a_foreign_publisher_with_gaps(
     campaign_id = unique_campaign_id()
     raw.set(f"campaign:{campaign_id}:meta", json.dumps({"id": campaign_id}))
     for seq in (1, 4, 5, 6):
-        raw.rpush(
-            f"campaign:{campaign_id}:events",
-            json.dumps({"type": "iteration_started", "iteration": seq, "seq": seq, "timestamp": "t"}),
-        )
+        raw.rpush(f"campaign:{campaign_id}:events",
+                  json.dumps({"type": "iteration_started", "iteration": seq, "seq": seq, "timestamp": "t"}))
     raw.rpush(f"campaign:{campaign_id}:events", "{not json")
     raw.set(f"campaign:{campaign_id}:seq", 7)
     server = await start_server("127.0.0.1", 0, bus=RedisBus(redis_url), auth=NoAuth())
@@ -186,14 +170,8 @@ async def test_server_history_tolerates_a_foreign_publisher_with_gaps(
 
 
 def run_publish_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "materia_tui", "publish", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return subprocess.run([sys.executable, "-m", "materia_tui", "publish", *args], input=stdin,
+                          capture_output=True, text=True, timeout=30, check=False)
 
 
 async def test_publish_command_end_to_end_read_back_through_a_server(redis_url: str, tmp_path: Path) -> None:
@@ -208,17 +186,8 @@ async def test_publish_command_end_to_end_read_back_through_a_server(redis_url: 
     meta_file = tmp_path / "campaign.json"
     meta_file.write_text(json.dumps(campaign_meta(campaign_id)))
 
-    result = await asyncio.to_thread(
-        run_publish_cli,
-        campaign_id,
-        "--redis",
-        redis_url,
-        "--meta",
-        str(meta_file),
-        str(events_file),
-        "--status",
-        "completed",
-    )
+    result = await asyncio.to_thread(run_publish_cli, campaign_id, "--redis", redis_url, "--meta",
+                                     str(meta_file), str(events_file), "--status", "completed")
     assert result.returncode == 1, result.stderr
     assert "line 3: not JSON" in result.stderr
     assert "line 6: invalid iteration_completed" in result.stderr
@@ -238,25 +207,14 @@ async def test_publish_command_end_to_end_read_back_through_a_server(redis_url: 
     assert page["last_seq"] == len(events)
     assert meta["status"] == "completed" and meta["name"] == "RO membrane screen"
 
-    from_stdin = await asyncio.to_thread(
-        run_publish_cli,
-        campaign_id,
-        "--redis",
-        redis_url,
-        "-",
-        stdin=json.dumps({"type": "iteration_started", "iteration": 9}),
-    )
+    from_stdin = await asyncio.to_thread(run_publish_cli, campaign_id, "--redis", redis_url, "-",
+                                         stdin=json.dumps({"type": "iteration_started", "iteration": 9}))
     assert from_stdin.returncode == 0, from_stdin.stderr
     assert f"(seq {len(events) + 1}..{len(events) + 1})" in from_stdin.stderr
 
 
 def test_publish_command_reports_an_unreachable_redis_without_its_url(tmp_path: Path) -> None:
-    result = run_publish_cli(
-        "camp-x",
-        "--redis",
-        "redis://:hunter2@127.0.0.1:1/0",
-        "-",
-        stdin='{"type": "iteration_started", "iteration": 1}\n',
-    )
+    result = run_publish_cli("camp-x", "--redis", "redis://:hunter2@127.0.0.1:1/0", "-",
+                             stdin='{"type": "iteration_started", "iteration": 1}\n')
     assert result.returncode == 1
     assert "Redis failed" in result.stderr and "hunter2" not in result.stderr

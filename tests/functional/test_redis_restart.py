@@ -46,23 +46,9 @@ class RestartableRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         for _ in range(500):
             if _ping(self.port):
@@ -109,14 +95,8 @@ async def test_a_redis_restart_mid_campaign_loses_nothing_and_the_client_says_so
     campaign_id = "camp-redis-restart"
     events = campaign_events(campaign_id=campaign_id, iterations=6, batch=3)
     half = len(events) // 2
-    settings = ConnectionSettings(
-        base_url=serve.base_url,
-        token=TOKEN,
-        backoff_initial=0.05,
-        backoff_max=0.3,
-        open_timeout=3.0,
-        read_timeout=3.0,
-    )
+    settings = ConnectionSettings(base_url=serve.base_url, token=TOKEN, backoff_initial=0.05,
+                                  backoff_max=0.3, open_timeout=3.0, read_timeout=3.0)
     held: list[int] = []
     changes: list[ConnectionChanged] = []
     source = WebSocketSource(campaign_id, settings)
@@ -137,11 +117,8 @@ async def test_a_redis_restart_mid_campaign_loses_nothing_and_the_client_says_so
         live_changes = len(changes)
 
         redis.stop()
-        await wait_until(
-            lambda: any(c.status != "live" for c in changes[live_changes:]),
-            what="the client to say it lost the live stream",
-            timeout=15,
-        )
+        await wait_until(lambda: any(c.status != "live" for c in changes[live_changes:]),
+                         what="the client to say it lost the live stream", timeout=15)
         await asyncio.sleep(1.0)  # down for a while: the client keeps retrying, without a traceback
         redis.start()
 

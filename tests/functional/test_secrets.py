@@ -40,10 +40,7 @@ EXE = str(Path(sys.executable).with_name("materia-tui"))
 
 
 def script() -> list[dict[str, object]]:
-    return [
-        {k: v for k, v in e.items() if k != "seq"}
-        for e in campaign_events(2, iterations=2, campaign_id=CAMPAIGN)
-    ]
+    return [{k: v for k, v in e.items() if k != "seq"} for e in campaign_events(2, iterations=2, campaign_id=CAMPAIGN)]
 
 
 @pytest.fixture
@@ -66,12 +63,8 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 async def spawn(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        EXE,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=env,
+        EXE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL, env=env,
     )
 
 
@@ -100,9 +93,7 @@ def process_list_entries(pid: int) -> str:
 
 
 @pytest.mark.parametrize("via", ["env", "token-file"])
-async def test_token_never_in_output_record_or_process_list(
-    server: ScriptedServer, tmp_path: Path, via: str
-) -> None:
+async def test_token_never_in_output_record_or_process_list(server: ScriptedServer, tmp_path: Path, via: str) -> None:
     record = tmp_path / "watch.jsonl"
     args = ["watch", CAMPAIGN, "--plain", "--url", server.base_url, "--record", str(record)]
     if via == "env":
@@ -134,15 +125,12 @@ async def test_token_never_in_output_record_or_process_list(
     assert out.splitlines()[-1] == "Done! 2 iterations, 6 evaluations"
 
 
-async def test_a_token_file_readable_by_others_is_warned_about(
-    server: ScriptedServer, tmp_path: Path
-) -> None:
+async def test_a_token_file_readable_by_others_is_warned_about(server: ScriptedServer, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(SECRET)
     token_file.chmod(0o644)
-    proc = await spawn(
-        "watch", CAMPAIGN, "--plain", "--url", server.base_url, "--token-file", str(token_file), env=cli_env()
-    )
+    proc = await spawn("watch", CAMPAIGN, "--plain", "--url", server.base_url, "--token-file", str(token_file),
+                       env=cli_env())
     await server.wait_for_clients(CAMPAIGN, timeout=15)
     await server.publish(CAMPAIGN, script()[-1])
     code, out, err = await finish(proc)
@@ -153,17 +141,14 @@ async def test_a_token_file_readable_by_others_is_warned_about(
 
 async def test_rejected_token_is_exit_3_with_one_sentence_and_no_token(server: ScriptedServer) -> None:
     wrong = SECRET[::-1]
-    code, out, err = await finish(
-        await spawn("watch", CAMPAIGN, "--plain", "--url", server.base_url, env=cli_env(MATERIA_TOKEN=wrong))
-    )
+    code, out, err = await finish(await spawn("watch", CAMPAIGN, "--plain", "--url", server.base_url,
+                                              env=cli_env(MATERIA_TOKEN=wrong)))
     assert code == 3
     assert len(err.strip().splitlines()) == 1 and "check the token" in err
     assert wrong not in out + err
 
 
-async def test_debug_logging_never_carries_the_token(
-    server: ScriptedServer, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_debug_logging_never_carries_the_token(server: ScriptedServer, caplog: pytest.LogCaptureFixture) -> None:
     """websockets logs every handshake header at DEBUG: the Authorization one must be masked."""
     caplog.set_level(logging.DEBUG)
     server.close_on_accept = None
@@ -182,13 +167,7 @@ async def test_reprs_and_exceptions_never_carry_the_token(server: ScriptedServer
     settings = ConnectionSettings(server.base_url, token=SECRET)
     rest = RestClient(settings)
     async with AsyncClient(server.base_url, token=SECRET) as client:
-        texts = [
-            repr(settings),
-            str(settings),
-            repr(rest),
-            repr(WebSocketSource(CAMPAIGN, settings)),
-            repr(client),
-        ]
+        texts = [repr(settings), str(settings), repr(rest), repr(WebSocketSource(CAMPAIGN, settings)), repr(client)]
     await rest.aclose()
     with Client(server.base_url, token=SECRET) as sync_client:
         texts.append(repr(sync_client))
@@ -222,11 +201,8 @@ async def tls_server(authority: trustme.CA) -> AsyncIterator[ScriptedServer]:
 
 
 async def test_tls_is_verified_by_default_with_one_clear_sentence(tls_server: ScriptedServer) -> None:
-    code, out, err = await finish(
-        await spawn(
-            "watch", CAMPAIGN, "--plain", "--url", tls_server.base_url, env=cli_env(MATERIA_TOKEN=SECRET)
-        )
-    )
+    code, out, err = await finish(await spawn("watch", CAMPAIGN, "--plain", "--url", tls_server.base_url,
+                                              env=cli_env(MATERIA_TOKEN=SECRET)))
     assert code == 2
     lines = err.strip().splitlines()
     assert lines == [
@@ -236,39 +212,18 @@ async def test_tls_is_verified_by_default_with_one_clear_sentence(tls_server: Sc
     assert out == "" and SECRET not in err
 
 
-async def test_ca_bundle_trusts_the_private_ca(
-    tls_server: ScriptedServer, authority: trustme.CA, tmp_path: Path
-) -> None:
+async def test_ca_bundle_trusts_the_private_ca(tls_server: ScriptedServer, authority: trustme.CA, tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(bundle))
-    code, out, err = await finish(
-        await spawn(
-            "watch",
-            CAMPAIGN,
-            "--plain",
-            "--url",
-            tls_server.base_url,
-            "--ca-bundle",
-            str(bundle),
-            env=cli_env(MATERIA_TOKEN=SECRET),
-        )
-    )
+    code, out, err = await finish(await spawn("watch", CAMPAIGN, "--plain", "--url", tls_server.base_url,
+                                              "--ca-bundle", str(bundle), env=cli_env(MATERIA_TOKEN=SECRET)))
     assert code == 0, err
     assert err == "" and out.splitlines()[-1] == "Done! 2 iterations, 6 evaluations"
 
 
 async def test_insecure_works_and_warns_loudly(tls_server: ScriptedServer) -> None:
-    code, out, err = await finish(
-        await spawn(
-            "watch",
-            CAMPAIGN,
-            "--plain",
-            "--url",
-            tls_server.base_url,
-            "--insecure",
-            env=cli_env(MATERIA_TOKEN=SECRET),
-        )
-    )
+    code, out, err = await finish(await spawn("watch", CAMPAIGN, "--plain", "--url", tls_server.base_url,
+                                              "--insecure", env=cli_env(MATERIA_TOKEN=SECRET)))
     assert code == 0, err
     assert err.startswith("WARNING: TLS certificate verification is OFF (--insecure)")
     assert out.splitlines()[-1] == "Done! 2 iterations, 6 evaluations"
@@ -276,18 +231,9 @@ async def test_insecure_works_and_warns_loudly(tls_server: ScriptedServer) -> No
 
 
 async def test_a_missing_ca_bundle_is_a_usage_error(tls_server: ScriptedServer, tmp_path: Path) -> None:
-    code, _, err = await finish(
-        await spawn(
-            "watch",
-            CAMPAIGN,
-            "--plain",
-            "--url",
-            tls_server.base_url,
-            "--ca-bundle",
-            str(tmp_path / "nope.pem"),
-            env=cli_env(MATERIA_TOKEN=SECRET),
-        )
-    )
+    code, _, err = await finish(await spawn("watch", CAMPAIGN, "--plain", "--url", tls_server.base_url,
+                                            "--ca-bundle", str(tmp_path / "nope.pem"),
+                                            env=cli_env(MATERIA_TOKEN=SECRET)))
     assert code == 2 and "does not exist" in err
 
 
@@ -388,9 +334,8 @@ async def test_serve_scopes_hold_on_rest_websocket_and_publishing(serve: Serve) 
             async with http.request(method, base_url + path, headers=headers, data=event) as response:
                 assert response.status == 403, (method, path)
         for method, path in (("PUT", f"/campaigns/{CAMPAIGN}"), ("POST", f"/campaigns/{CAMPAIGN}/events")):
-            async with http.request(
-                method, base_url + path, headers={"Authorization": f"Bearer {reader}"}, data=event
-            ) as response:
+            async with http.request(method, base_url + path, headers={"Authorization": f"Bearer {reader}"},
+                                    data=event) as response:
                 assert response.status == 403, ("a read-only token published", method, path)
     # The real client: one sentence, exit-code class AuthError, no token in it.
     with pytest.raises(AuthError) as caught:
@@ -442,12 +387,8 @@ async def test_serve_limits_connections_per_client(serve: Serve) -> None:
     try:
         for _ in range(300):
             try:
-                opened.append(
-                    await connect(
-                        running.websocket_url(CAMPAIGN),
-                        additional_headers={"Authorization": f"Bearer {token}"},
-                    )
-                )
+                opened.append(await connect(running.websocket_url(CAMPAIGN),
+                                            additional_headers={"Authorization": f"Bearer {token}"}))
             except InvalidStatus:
                 refused += 1
     finally:
@@ -455,7 +396,9 @@ async def test_serve_limits_connections_per_client(serve: Serve) -> None:
     assert refused > 0, f"one token held {len(opened)} WebSocket connections at once"
 
 
-async def test_serve_never_logs_a_query_token(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+async def test_serve_never_logs_a_query_token(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
     from websockets.asyncio.client import connect
 
     caplog.set_level(logging.DEBUG)

@@ -98,9 +98,8 @@ def _read_frame(sock: socket.socket) -> tuple[int, bytes]:
     return first, _read_exactly(sock, length)
 
 
-async def serve_one_route(
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> tuple[web.AppRunner, int]:
+
+async def serve_one_route(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> tuple[web.AppRunner, int]:
     """``handler`` at ``/ws`` on an ephemeral loopback port (the caller cleans the runner up)."""
     app = web.Application()
     app.router.add_get("/ws", handler)
@@ -108,7 +107,6 @@ async def serve_one_route(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return runner, runner.addresses[0][1]
-
 
 async def test_encoded_frames_are_byte_identical_to_aiohttps() -> None:
     """aiohttp's own ``send_frame`` on a real socket produces exactly ``text_frame``'s bytes."""
@@ -312,9 +310,8 @@ async def test_direct_writes_wait_behind_queued_frames_of_a_slow_reader(
         transport.set_protocol(protocol)
     # 3. Drain: then the direct path must take over again (once the transport, too,
     #    has handed everything to the kernel).
-    await wait_until(
-        lambda: stream.on_direct_path and stream.unsent_bytes == 0, timeout=30, what="the queue to drain"
-    )
+    await wait_until(lambda: stream.on_direct_path and stream.unsent_bytes == 0, timeout=30,
+                     what="the queue to drain")
     queued_total = stream.queued_writes
     direct_after_drain = stream.direct_writes
     publish()

@@ -53,12 +53,7 @@ async def _stream_through(serve: ServeProcess, count: int, clients: int = 3) -> 
             for index in range(count):
                 # Every 10th event is large (~100 KB): more than one write's worth for the kernel.
                 size = 100_000 if index % 10 == 9 else 50
-                event = {
-                    "type": "campaign_error",
-                    "error": "x" * size,
-                    "iteration": index + 1,
-                    "fatal": False,
-                }
+                event = {"type": "campaign_error", "error": "x" * size, "iteration": index + 1, "fatal": False}
                 async with http.post(f"{serve.base_url}/campaigns/{CAMPAIGN}/events", json=event) as r:
                     r.raise_for_status()
             await asyncio.gather(*readers)
@@ -96,9 +91,7 @@ def without_uvloop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Child processes cannot import uvloop (a module of that name that fails to import
     comes first on their path), as on a machine without the 'fast' extra."""
     (tmp_path / "uvloop.py").write_text('raise ImportError("uvloop hidden by the test")\n')
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
-    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
 
 
 @pytest.mark.usefixtures("without_uvloop")
@@ -123,7 +116,6 @@ async def test_without_uvloop_auto_falls_back_to_asyncio_and_loop_uvloop_is_refu
 
 # The fan-out's own tests (direct writes, queue, 1013), run again on uvloop's loop and
 # transports: flow control and partial writes are the loop's, not aiohttp's.
-
 
 async def _with_server(test: Callable[..., Awaitable[None]], bus: MemoryBus) -> None:
     server = await start_server("127.0.0.1", 0, bus=bus, auth=NoAuth(), queue_size=100_000)
@@ -156,3 +148,4 @@ def test_fanout_on_uvloop(name: str) -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(body())
+

@@ -68,9 +68,8 @@ async def test_rest_serves_metadata_and_history_in_pages(
 ) -> None:
     publisher = MemoryPublisher(bus)
     for index in range(1200):
-        await publisher.publish(
-            campaign, {"type": "convergence_update", "metric": index / 10, "converged": False}
-        )
+        await publisher.publish(campaign, {"type": "convergence_update", "metric": index / 10,
+                                           "converged": False})
     listing = await get_json(http, f"{server.base_url}/campaigns")
     assert [c["id"] for c in listing["campaigns"]] == ["camp-a", "camp-b"]
     meta = await get_json(http, f"{server.base_url}/campaigns/{campaign}")
@@ -86,9 +85,8 @@ async def test_rest_serves_metadata_and_history_in_pages(
     empty = await get_json(http, f"{server.base_url}/campaigns/{campaign}/events?after_seq=1200")
     assert empty == {"events": [], "last_seq": 1200}
     for bad in ("after_seq=-1", "after_seq=x", "limit=0"):
-        async with http.get(
-            f"{server.base_url}/campaigns/{campaign}/events?{bad}", headers=bearer(READER)
-        ) as response:
+        async with http.get(f"{server.base_url}/campaigns/{campaign}/events?{bad}",
+                            headers=bearer(READER)) as response:
             assert response.status == 400
 
 
@@ -96,10 +94,8 @@ async def test_websocket_forwards_every_live_event_once_in_order(
     server: RunningServer, bus: MemoryBus, campaign: str
 ) -> None:
     events = campaign_events(campaign_id=campaign, iterations=4)
-    async with (
-        connect(server.websocket_url(campaign), additional_headers=bearer(READER)) as ws,
-        connect(f"{server.websocket_url(campaign)}?token={READER}") as browser,
-    ):
+    async with connect(server.websocket_url(campaign), additional_headers=bearer(READER)) as ws, \
+            connect(f"{server.websocket_url(campaign)}?token={READER}") as browser:
         publisher = MemoryPublisher(bus)
         for event in events:
             await publisher.publish(campaign, event)
@@ -142,13 +138,8 @@ AUTH_CASES = [
     ("case", "token", "campaign_id", "status"), AUTH_CASES, ids=[c[0] for c in AUTH_CASES]
 )
 async def test_auth_status_codes_on_rest_and_websocket(
-    server: RunningServer,
-    campaign: str,
-    http: aiohttp.ClientSession,
-    case: str,
-    token: str | None,
-    campaign_id: str,
-    status: int,
+    server: RunningServer, campaign: str, http: aiohttp.ClientSession,
+    case: str, token: str | None, campaign_id: str, status: int,
 ) -> None:
     token = _expired() if token == "EXPIRED" else token
     headers = bearer(token) if token else {}
@@ -180,7 +171,9 @@ async def test_campaign_list_shows_only_the_token_scope(
         assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-async def test_token_expiring_while_connected_closes_with_4401(server: RunningServer, campaign: str) -> None:
+async def test_token_expiring_while_connected_closes_with_4401(
+    server: RunningServer, campaign: str
+) -> None:
     token = AUTH.mint(ttl_seconds=1)
     async with connect(server.websocket_url(campaign), additional_headers=bearer(token)) as ws:
         with pytest.raises(ConnectionClosed):
@@ -204,10 +197,8 @@ async def test_http_publishing_needs_the_publish_claim_and_valid_events(
         async with http.post(url, json=event, headers=bearer(WRITER)) as response:
             assert response.status == 200
             assert await response.json() == {"seqs": [1]}
-        batch = [
-            {"type": "convergence_update", "metric": 0.5, "converged": False},
-            {"type": "iteration_completed", "iteration": 1, "best_value": 3.5, "pareto_size": 1},
-        ]
+        batch = [{"type": "convergence_update", "metric": 0.5, "converged": False},
+                 {"type": "iteration_completed", "iteration": 1, "best_value": 3.5, "pareto_size": 1}]
         async with http.post(url, json=batch, headers=bearer(WRITER)) as response:
             assert await response.json() == {"seqs": [2, 3]}
         live = await receive_until_seq(ws, 3, [])
@@ -246,21 +237,17 @@ async def test_a_slow_client_does_not_delay_a_fast_one_and_is_closed_with_1013(
     padding = "x" * 65536
     count = 400
     url = server.websocket_url(campaign)
-    async with (
-        connect(url, additional_headers=bearer(READER), max_queue=1) as slow,
-        connect(url, additional_headers=bearer(READER), max_size=None) as fast,
-    ):
+    async with connect(url, additional_headers=bearer(READER), max_queue=1) as slow, \
+            connect(url, additional_headers=bearer(READER), max_size=None) as fast:
         publisher = MemoryPublisher(bus)
         received: list[dict[str, Any]] = []
         reader = asyncio.create_task(receive_until_seq(fast, count, received, timeout=30))
         for index in range(count):
-            await publisher.publish(
-                campaign, {"type": "campaign_error", "error": padding, "iteration": index + 1, "fatal": False}
-            )
+            await publisher.publish(campaign, {"type": "campaign_error", "error": padding,
+                                               "iteration": index + 1, "fatal": False})
             # Paced by the fast client: it may lag at most 32 frames, so only the
             # slow one can overflow; a fan-out that waited on the slow one stalls here.
             if index >= 32:
-
                 def caught_up(target: int = index - 32) -> bool:
                     return len(received) >= target
 

@@ -59,13 +59,8 @@ def ws_url(server: ServeProcess, campaign_id: str) -> str:
 
 
 def settings_for(port: int) -> ConnectionSettings:
-    return ConnectionSettings(
-        base_url=f"http://127.0.0.1:{port}/api/v1",
-        token=TOKEN,
-        backoff_initial=0.05,
-        backoff_max=0.2,
-        open_timeout=5.0,
-    )
+    return ConnectionSettings(base_url=f"http://127.0.0.1:{port}/api/v1", token=TOKEN,
+                              backoff_initial=0.05, backoff_max=0.2, open_timeout=5.0)
 
 
 def without_envelope(event: dict[str, Any]) -> dict[str, Any]:
@@ -76,15 +71,12 @@ async def test_clients_on_both_servers_receive_every_event_once_in_order(
     servers: list[ServeProcess], publisher: AsyncPublisher
 ) -> None:
     campaign_id, events = await new_campaign(publisher)
-    async with (
-        connect(ws_url(servers[0], campaign_id), additional_headers=HEADERS) as first,
-        connect(ws_url(servers[1], campaign_id), additional_headers=HEADERS) as second,
-    ):
+    async with connect(ws_url(servers[0], campaign_id), additional_headers=HEADERS) as first, \
+            connect(ws_url(servers[1], campaign_id), additional_headers=HEADERS) as second:
         for event in events:
             await publisher.publish(campaign_id, event)
         on_first, on_second = await asyncio.gather(
-            receive_until_seq(first, len(events), []), receive_until_seq(second, len(events), [])
-        )
+            receive_until_seq(first, len(events), []), receive_until_seq(second, len(events), []))
         # nothing more arrives: every event came exactly once
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(first.recv(), 0.2)
@@ -178,11 +170,8 @@ async def test_real_process_rejects_bad_tokens_and_unknown_campaigns(
 ) -> None:
     campaign_id, _ = await new_campaign(publisher)
     scoped = JwtAuth(SECRET.encode()).mint(campaigns=["elsewhere"])
-    cases = [
-        ({}, campaign_id, 401),
-        ({"Authorization": f"Bearer {scoped}"}, campaign_id, 403),
-        (HEADERS, unique_campaign_id(), 404),
-    ]
+    cases = [({}, campaign_id, 401), ({"Authorization": f"Bearer {scoped}"}, campaign_id, 403),
+             (HEADERS, unique_campaign_id(), 404)]
     for headers, target, status in cases:
         with pytest.raises(InvalidStatus) as caught:
             async with connect(ws_url(servers[1], target), additional_headers=headers):

@@ -40,6 +40,8 @@ HUE_CODES = (
 )
 
 
+
+
 class TmuxSession:
     """One detached tmux server + session running ``command``; the exit code lands in a file."""
 

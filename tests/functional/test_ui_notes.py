@@ -32,11 +32,11 @@ async def test_a_note_goes_to_the_log_the_recording_the_replay_and_the_exports(t
         await pilot.press("N")
         await pilot.press(*NOTE)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: bool(app.state.notes), what="note pinned")
-        assert app.state.notes[0].iteration == 4 and app.state.notes[0].text == NOTE
+        await wait_for(pilot, lambda: bool(app.view.state.notes), what="note pinned")
+        assert app.view.state.notes[0].iteration == 4 and app.view.state.notes[0].text == NOTE
         await wait_for(pilot, lambda: app.view.up_to_date, what="log drawn")
         log = app.query_one(EventLog)
-        last = log_line(app.state.log[-1])
+        last = log_line(app.view.state.log[-1])
         assert last.endswith(f"note (iteration 4): {NOTE}")
         shown = [log.render_line(y).text for y in range(log.size.height)]
         assert any(f"note (iteration 4): {NOTE[:30]}" in line for line in shown)

@@ -95,16 +95,10 @@ def test_remeasured_withdrawn_and_unknown_candidates_stream_in_without_full_scan
     for step in range(40):
         ids = [c.id for c in rng.sample(state.candidate_list, 4)]
         results = [
-            EvaluationResult(
-                candidate_id=ids[0], objectives={"water_flux": rng.uniform(10, 90), "salt_rejection": 95}
-            ),
+            EvaluationResult(candidate_id=ids[0], objectives={"water_flux": rng.uniform(10, 90), "salt_rejection": 95}),
             EvaluationResult(candidate_id=ids[1], error="re-test failed"),  # its point is withdrawn
-            EvaluationResult(
-                candidate_id=ids[2], objectives={"water_flux": 50, "salt_rejection": 90}, feasible=False
-            ),
-            EvaluationResult(
-                candidate_id=f"unknown-{step}", objectives={"water_flux": 40, "salt_rejection": 96}
-            ),
+            EvaluationResult(candidate_id=ids[2], objectives={"water_flux": 50, "salt_rejection": 90}, feasible=False),
+            EvaluationResult(candidate_id=f"unknown-{step}", objectives={"water_flux": 40, "salt_rejection": 96}),
         ]
         remeasure(state, results)
         cloud.update(state, GRID, state.take_changes())
@@ -112,12 +106,8 @@ def test_remeasured_withdrawn_and_unknown_candidates_stream_in_without_full_scan
     assert cloud.scans == scans  # never scanned every candidate
     # Two evaluations before the next update: the change set holds both.
     first, second = (c.id for c in state.candidate_list[:2])
-    remeasure(
-        state, [EvaluationResult(candidate_id=first, objectives={"water_flux": 99, "salt_rejection": 99})]
-    )
-    remeasure(
-        state, [EvaluationResult(candidate_id=second, objectives={"water_flux": 1, "salt_rejection": 1})]
-    )
+    remeasure(state, [EvaluationResult(candidate_id=first, objectives={"water_flux": 99, "salt_rejection": 99})])
+    remeasure(state, [EvaluationResult(candidate_id=second, objectives={"water_flux": 1, "salt_rejection": 1})])
     cloud.update(state, GRID, state.take_changes())
     assert cloud.scans == scans
     assert cloud.point(0) == (99, 99)
@@ -224,9 +214,7 @@ async def test_the_streamed_picture_equals_plotext_drawing_everything() -> None:
             assert reference.size == plot.size
             streamed = segments_of(plot)
             assert segments_of(reference) == streamed, number
-            assert any(
-                LATEST_MARKER in text for line in streamed for text, _ in line
-            )  # the latest batch is marked
+            assert any(LATEST_MARKER in text for line in streamed for text, _ in line)  # the latest batch is marked
         assert overlay_only and rebuilt  # both paths were taken
 
 

@@ -51,7 +51,7 @@ async def shown(pilot: Pilot[int], app: MonitorApp, key: str, widget: type[Widge
 async def test_importance_ranks_the_pore_size_first_with_its_measurement_count() -> None:
     async with monitor(campaign_items(12, complete=True)) as (app, pilot):
         view = await shown(pilot, app, "i", ImportanceView)
-        expected = analyze_state(app.state).importance
+        expected = analyze_state(app.view.state).importance
         assert {k: v.ranking() for k, v in view.result.items()} == {
             k: v.ranking() for k, v in expected.items()
         }
@@ -66,7 +66,7 @@ async def test_importance_ranks_the_pore_size_first_with_its_measurement_count()
 async def test_hypervolume_matches_analyze_and_names_its_reference_point() -> None:
     async with monitor(campaign_items(12, complete=True)) as (app, pilot):
         view = await shown(pilot, app, "h", HypervolumeView)
-        analysis = analyze_state(app.state, importance=False)
+        analysis = analyze_state(app.view.state, importance=False)
         assert analysis.trace is not None and view.result.trace is not None
         assert view.result.trace.values() == analysis.trace.values()
         assert view.result.reference == analysis.reference_point
@@ -136,7 +136,7 @@ async def test_slices_cycle_parameters_and_follow_the_filter() -> None:
         assert set(view.result.measured[0] + view.result.front[0]) <= {0.0}  # only the PA category
         pa = sum(
             1
-            for c in app.state.candidate_list
+            for c in app.view.state.candidate_list
             if c.parameters["polymer"] == "PA" and c.status in ("evaluated", "infeasible")
         )
         shown_now = len(view.result.measured[0]) + len(view.result.front[0]) + len(view.result.infeasible[0])
@@ -152,18 +152,18 @@ async def test_parallel_coordinates_brush_filters_the_table() -> None:
             "water_flux",
             "salt_rejection",
         ]
-        assert len(view.result.front) == app.state.pareto_size
+        assert len(view.result.front) == app.view.state.pareto_size
         await pilot.press("b")  # the bottom third of the first axis (pore size)
         await wait_for(pilot, lambda: app.view.active_filter.active, what="brush applied")
         low, high = view.result.axes[0].low, view.result.axes[0].high
         cut = low + (high - low) / 3
         expected = [
-            c.id for c in app.state.candidate_list if low <= c.parameters["pore_size_nm"] <= cut + 1e-6
+            c.id for c in app.view.state.candidate_list if low <= c.parameters["pore_size_nm"] <= cut + 1e-6
         ]
-        rows = [app.table.record_at(i) for i in range(app.table.row_count)]
+        rows = [app.view.table.record_at(i) for i in range(app.view.table.row_count)]
         assert [r.id for r in rows if r is not None] == expected
         assert "pore_size_nm>=" in app.view.active_filter.text
         for _ in range(3):  # middle, top, then off
             await pilot.press("b")
         await wait_for(pilot, lambda: not app.view.active_filter.active, what="brush cleared")
-        assert app.table.row_count == len(app.state.candidate_list)
+        assert app.view.table.row_count == len(app.view.state.candidate_list)

@@ -56,13 +56,7 @@ async def start_serve(*args: str, secret: str | None = None) -> ServeProcess:
         env["MATERIA_JWT_SECRET"] = secret
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "materia_tui",
-        "serve",
-        "--port",
-        "0",
-        *args,
+        sys.executable, "-m", "materia_tui", "serve", "--port", "0", *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=stderr,
         env=env,

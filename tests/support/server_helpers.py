@@ -22,9 +22,8 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what:
         await asyncio.sleep(0.005)
 
 
-async def receive_until_seq(
-    ws: ClientConnection, last_seq: int, into: list[dict[str, Any]], timeout: float = 15.0
-) -> list[dict[str, Any]]:
+async def receive_until_seq(ws: ClientConnection, last_seq: int, into: list[dict[str, Any]],
+                            timeout: float = 15.0) -> list[dict[str, Any]]:
     """Receive frames into ``into`` until one with ``seq >= last_seq`` arrived."""
     async with asyncio.timeout(timeout):
         while not into or into[-1].get("seq", 0) < last_seq:

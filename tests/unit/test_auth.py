@@ -55,10 +55,8 @@ def test_publish_claim_must_be_exactly_true() -> None:
         (jwt.encode({"campaigns": "*"}, OTHER_SECRET, algorithm="HS256"), "signature"),
         (jwt.encode({"exp": int(time.time()) - 60}, SECRET, algorithm="HS256"), "expired"),
         # alg=none must never be accepted, whatever its claims say
-        (
-            jwt.encode({"campaigns": "*"}, None, algorithm="none"),  # type: ignore[arg-type]
-            "not a valid JWT",
-        ),
+        (jwt.encode({"campaigns": "*"}, None, algorithm="none"),  # type: ignore[arg-type]
+         "not a valid JWT"),
         (jwt.encode({"campaigns": "*"}, SECRET * 2, algorithm="HS512"), "not a valid JWT"),
     ],
 )

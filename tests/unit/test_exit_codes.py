@@ -9,12 +9,7 @@ from materia_tui.errors import AuthError, ExitCode, GaveUpError, NotFoundError, 
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [
-        ("completed", ExitCode.OK),
-        ("running", ExitCode.OK),
-        (None, ExitCode.OK),
-        ("failed", ExitCode.CAMPAIGN_FAILED),
-    ],
+    [("completed", ExitCode.OK), ("running", ExitCode.OK), (None, ExitCode.OK), ("failed", ExitCode.CAMPAIGN_FAILED)],
 )
 def test_without_a_source_error_the_campaign_status_decides(status: str | None, expected: ExitCode) -> None:
     assert exit_code_for(status) is expected

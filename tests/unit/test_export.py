@@ -143,7 +143,7 @@ def test_proposed_but_unevaluated_candidates_have_no_measurement() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
         ("+1+2", "'+1+2"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),

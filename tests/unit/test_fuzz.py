@@ -84,15 +84,11 @@ EVENT_LIKE = st.fixed_dictionaries(
         "seq": st.one_of(st.integers(min_value=-2, max_value=2**63), JSON_VALUES),
         "campaign_id": JSON_VALUES,
         "timestamp": st.one_of(
-            st.sampled_from(
-                ["2026-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-23:59"]
-            ),
+            st.sampled_from(["2026-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-23:59"]),
             HOSTILE_TEXT,
         ),
         "iteration": ITERATIONS,
-        "metrics": st.one_of(
-            st.fixed_dictionaries({"train_loss": NUMBERS, "val_loss": NUMBERS}), JSON_VALUES
-        ),
+        "metrics": st.one_of(st.fixed_dictionaries({"train_loss": NUMBERS, "val_loss": NUMBERS}), JSON_VALUES),
         "candidates": st.lists(CANDIDATE, max_size=4),
         "results": st.lists(RESULT, max_size=4),
         "best_value": NUMBERS,

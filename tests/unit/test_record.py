@@ -46,12 +46,8 @@ def test_a_measured_candidate_costs_well_under_what_four_dicts_would() -> None:
     before = tracemalloc.get_traced_memory()[0]
     for k in range(count):
         cand = CandidateRecord(
-            f"c-{k:06d}",
-            k,
-            1,
-            {"pore_size_nm": k / 7, "polymer": "PVDF"},
-            {"water_flux": k / 3, "salt_rejection": k / 11},
-            {"water_flux": k / 13, "salt_rejection": k / 17},
+            f"c-{k:06d}", k, 1, {"pore_size_nm": k / 7, "polymer": "PVDF"},
+            {"water_flux": k / 3, "salt_rejection": k / 11}, {"water_flux": k / 13, "salt_rejection": k / 17},
         )
         cand.objectives = {"water_flux": k / 19, "salt_rejection": k / 23}
         cand.status = "evaluated"

@@ -12,14 +12,7 @@ from materia_tui.protocol.seqs import SeqLedger
 def test_verdicts_in_order_after_a_gap_late_and_again() -> None:
     ledger = SeqLedger()
     assert [ledger.admit(s) for s in (1, 2, 5, 3, 5, 4, 6, 2)] == [
-        "next",
-        "next",
-        "gap",
-        "late",
-        "duplicate",
-        "late",
-        "next",
-        "duplicate",
+        "next", "next", "gap", "late", "duplicate", "late", "next", "duplicate",
     ]
     assert ledger.watermark == ledger.newest == 6 and ledger.held == 0
 

@@ -287,9 +287,7 @@ def test_re_measured_leaders_give_the_same_front_and_best_as_a_recompute(
             state.apply(e, 0.0)
         incremental = (set(state.front_ids()), {n: b.value for n, b in state.best.items()})
         flags = {c.id for c in state.candidate_list if c.on_front}
-        holders_hold = all(
-            state.candidates[b.candidate_id].objectives[n] == b.value for n, b in state.best.items()
-        )
+        holders_hold = all(state.candidates[b.candidate_id].objectives[n] == b.value for n, b in state.best.items())
         state._recompute_scores()
         assert incremental == (set(state.front_ids()), {n: b.value for n, b in state.best.items()})
         assert flags == incremental[0] and holders_hold

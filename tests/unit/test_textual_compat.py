@@ -78,9 +78,7 @@ async def test_a_virtual_size_change_moves_the_scroll_range_without_a_layout() -
     async with Host().run_test(size=(60, 20)) as pilot:
         scroller = pilot.app.query_one(NarrowScroller)
         await pilot.pause()
-        assert callable(
-            getattr(ScrollView, "_scroll_update", None)
-        )  # the private call set_virtual_size makes
+        assert callable(getattr(ScrollView, "_scroll_update", None))  # the private call set_virtual_size makes
         set_virtual_size(scroller, Size(40, 100))
         await pilot.pause()
         assert scroller.virtual_size == Size(40, 100)

@@ -61,13 +61,8 @@ def capture(tmp_path: Path) -> Path:
     """A `watch --json` capture (no received_at) whose timestamps name no zone."""
     lines = [
         {"type": "iteration_started", "iteration": 1, "seq": 1, "timestamp": ZONELESS},
-        {
-            "type": "campaign_completed",
-            "seq": 2,
-            "timestamp": "2026-01-02T03:04:15",
-            "total_iterations": 1,
-            "total_evaluations": 0,
-        },
+        {"type": "campaign_completed", "seq": 2, "timestamp": "2026-01-02T03:04:15",
+         "total_iterations": 1, "total_evaluations": 0},
     ]
     path = tmp_path / "capture.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")

@@ -90,9 +90,8 @@ class ClientStream:
         "ws",
     )
 
-    def __init__(
-        self, ws: web.WebSocketResponse, request: web.Request, campaign_id: str, queue_size: int
-    ) -> None:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, campaign_id: str,
+                 queue_size: int) -> None:
         self.ws = ws
         self.campaign_id = campaign_id
         self._transport = request.transport
