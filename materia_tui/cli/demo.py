@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.cli.common import add_display_arguments, positive_int, speed_factor
 from materia_tui.cli.display import display
 from materia_tui.errors import UsageError
 
@@ -40,9 +40,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same campaign")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=speed_factor,
         default=1.0,
-        help="pace multiplier for simulated lab time (2 = twice as fast, 0 = no pacing)",
+        metavar="X",
+        help="pace multiplier for simulated lab time (2 = twice as fast; 0 = as fast as possible)",
     )
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
     add_display_arguments(parser)
@@ -50,8 +51,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.speed < 0:
-        raise UsageError("--speed must be 0 or more.")
     try:
         import sklearn  # noqa: F401
     except ImportError:

@@ -22,6 +22,10 @@ class ConnectionSettings:
     open_timeout: float = 10.0
     read_timeout: float = 60.0  # REST: longest silence while waiting for a response
     page_limit: int = 1000
+    # Where base_url came from and how to point elsewhere, one or two sentences the
+    # CLI fills in: a live source adds them when the host name does not resolve on
+    # its first connection (a new user's "no URL configured" case).
+    url_origin: str = ""
 
     def websocket_url(self, campaign_id: str) -> str:
         """PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""
