@@ -149,7 +149,10 @@ class CampaignState:
         self.directions: dict[str, Direction] = {}
         self.units: dict[str, str] = {}
         self.best: dict[str, BestValue] = {}
-        self.best_history: list[tuple[int, float]] = []
+        self.best_history: list[tuple[int, float]] = []  # the backend's best_value per iteration
+        # Each objective's best measured value (``best``) as each iteration completed:
+        # what the convergence sparkline plots. Rebuilt when ``best`` is recomputed.
+        self.best_by_iteration: dict[str, list[tuple[int, float]]] = {}
         self.convergence: list[ConvergencePoint] = []
         self.converged_at: int | None = None
         self.errors: list[ErrorRecord] = []
@@ -415,6 +418,8 @@ class CampaignState:
         if event.pareto_size != len(self._front):
             self.pareto_mismatches.append((event.iteration, event.pareto_size, len(self._front)))
         self.best_history.append((event.iteration, event.best_value))
+        for name, best in self.best.items():
+            self.best_by_iteration.setdefault(name, []).append((event.iteration, best.value))
         self.current_iteration = max(self.current_iteration, event.iteration)
         if not self.is_finished:
             self.phase = "iteration complete"
@@ -561,6 +566,29 @@ class CampaignState:
         for cand in self.candidate_list:
             self._store_columns(cand)
             self._score(cand)
+        self._rebuild_best_by_iteration()
+
+    def _rebuild_best_by_iteration(self) -> None:
+        """``best_by_iteration`` under today's objectives and directions: at each
+        completed iteration, the best over the candidates of that iteration and
+        earlier (what ``best`` held then, unless a re-measurement moved it since)."""
+        self.best_by_iteration = {}
+        measured = sorted(
+            (c for c in self.candidate_list if c.status == "evaluated"), key=lambda c: c.iteration or 0
+        )
+        running: dict[str, float] = {}
+        taken = 0
+        at_iteration: dict[int, dict[str, float]] = {}
+        for iteration in sorted({it for it, _ in self.best_history}):
+            while taken < len(measured) and (measured[taken].iteration or 0) <= iteration:
+                for name, value in measured[taken].objectives.items():
+                    if name not in running or self._better(name, value, running[name]):
+                        running[name] = value
+                taken += 1
+            at_iteration[iteration] = dict(running)
+        for iteration, _ in self.best_history:
+            for name, value in at_iteration[iteration].items():
+                self.best_by_iteration.setdefault(name, []).append((iteration, value))
 
 def _skyline_2d(items: list[tuple[Point, CandidateRecord]]) -> list[tuple[Point, CandidateRecord]]:
     """The non-dominated items of a list sorted by point, descending (equal points all stay)."""
