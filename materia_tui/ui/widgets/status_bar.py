@@ -158,7 +158,7 @@ def _second_line(state: CampaignState, link: LinkStatus) -> Text | None:
         return Text.assemble((" campaign error: ", "bold red"), clean(fatal[-1].message, 200))
     if link.error is not None:
         return Text.assemble((" error: ", "bold red"), clean(link.error, 200))
-    if link.detail and link.status in ("reconnecting", "failed", "closed"):
+    if link.detail and link.status in ("reconnecting", "connecting", "failed", "closed"):
         return Text.assemble(" ", (clean(link.detail, 400), "dim"))
     if link.degraded and link.detail and link.status == "live":
         return Text.assemble((" degraded: ", "bold yellow"), clean(link.detail, 200))
