@@ -26,7 +26,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("f", "filter: all, Pareto, this iteration, problems"),
     ("t", "follow the newest candidate on / off"),
     ("x / y", "cycle the Pareto plot's x / y objective"),
-    ("arrows, pgup/dn", "scroll the candidate table"),
+    ("arrows, pgup/dn", "scroll the candidate table (← → sideways)"),
     ("home / end", "top of the table / newest row (resumes follow)"),
     ("replay: space", "pause / resume the replay itself"),
     ("replay: n", "play to the end of the next iteration, then pause"),
@@ -39,6 +39,7 @@ KEYS: tuple[tuple[str, str], ...] = (
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
     ("~name", "surrogate prediction ± uncertainty of 'name'"),
+    ("← +2 · +3 cols →", "table columns out of view, left / right: ← → scroll"),
     ("◆", "Pareto front in the scatter (a line with 2 objectives)"),
     ("x", "latest evaluated batch in the scatter"),
     ("parity colours", "green |z|<=1, orange <=2, red >2, grey: no uncertainty"),
