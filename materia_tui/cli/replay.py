@@ -54,4 +54,3 @@ def run(args: argparse.Namespace) -> int:
     lines = args.json or args.plain or not sys.stdout.isatty()
     title = f"materia-tui replay {path.name}"
     return asyncio.run(display(args, source, state, campaign_id, lines=lines, title=title))
-

@@ -249,12 +249,12 @@ def _text_output(destination: Destination) -> Iterator[TextIO | IO[str]]:
 
 __all__ = [
     "EXPORT_FORMATS",
+    "PARQUET_INSTALL",
     "ExportFormat",
     "candidate_rows",
     "columns",
     "csv_cell",
     "export_document",
-    "PARQUET_INSTALL",
     "parquet_available",
     "write_csv",
     "write_export",

@@ -278,7 +278,7 @@ class WebSocketSource(GeneratorSource):
                     raise GaveUpError(message)
                 delay = self._backoff.delay(failures)
                 yield ConnectionChanged(
-                    "reconnecting", attempt=failures, retry_in=delay, detail=detail, unresolved_host=unresolved
+                    "reconnecting", failures, retry_in=delay, detail=detail, unresolved_host=unresolved
                 )
                 await asyncio.sleep(delay)
         finally:

@@ -37,7 +37,10 @@ async def test_the_sparkline_plots_the_named_objectives_best_not_the_backends_be
     text, app = await panel_text(with_backend_best(campaign_items(4), 1.0), 4)
     series = [value for _, value in app.state.best_by_iteration["water_flux"]]
     assert text.startswith("best water_flux per iteration\n")
-    assert f"first {fmt.number(series[0])}  last {fmt.number(series[-1])}  best {fmt.number(max(series))}" in text
+    assert (
+        f"first {fmt.number(series[0])}  last {fmt.number(series[-1])}  best {fmt.number(max(series))}"
+        in text
+    )
     assert series[-1] == app.state.best["water_flux"].value and series[-1] != 1.0
     assert "last 1 " not in text
 

@@ -75,7 +75,9 @@ def test_url_origin_says_where_the_url_came_from_and_how_to_change_it(tmp_path: 
     from_file = resolve_settings(ConnectionFlags(), env, {"url": "https://file.example/api/v1"}).url_origin
     assert from_file.startswith(f"https://file.example/api/v1 comes from url in {path}")
     with_env = {**env, "MATERIA_API_URL": "https://env.example/api/v1"}
-    from_env = resolve_settings(ConnectionFlags(), with_env, {"url": "https://file.example/api/v1"}).url_origin
+    from_env = resolve_settings(
+        ConnectionFlags(), with_env, {"url": "https://file.example/api/v1"}
+    ).url_origin
     # The config file cannot override the environment: it is not offered.
     assert from_env == "https://env.example/api/v1 comes from MATERIA_API_URL; change it, or pass --url."
     flag = ConnectionFlags(url="https://user:pw@flag.example/api/v1?key=1")

@@ -1,9 +1,10 @@
 """``e``: export the campaign's candidates (or its Pareto front) to a file.
 
 ``ExportScreen(state)`` is a modal: choose the format (CSV, JSON, and Parquet
-when pyarrow is importable; otherwise a line names the extra that brings it), all candidates or the Pareto front only, and a
-path (by default ``./{campaign_id}-candidates.csv`` or ``-front``, following
-the choices until the user edits it). Export writes with
+when pyarrow is importable; otherwise a line names the extra that brings it),
+all candidates or the Pareto front only, and a path (by default
+``./{campaign_id}-candidates.csv`` or ``-front``, following the choices until
+the user edits it). Export writes with
 ``materia_tui.output.export.write_export`` and dismisses with an ``ExportResult``;
 escape dismisses with None. A failure (unwritable path, a directory, a
 missing pyarrow) is shown in the screen, which stays open.
@@ -129,7 +130,8 @@ class ExportScreen(ModalScreen[ExportResult | None]):
                     )
                     yield RadioButton(f"Pareto front only ({self.state.pareto_size:,})", id="scope-front")
             if "parquet" not in self.formats:
-                yield Static(f"Parquet: {PARQUET_INSTALL}", id="export-parquet-hint")
+                # A Text, not a str: "[parquet]" would be read as markup.
+                yield Static(Text(f"Parquet: {PARQUET_INSTALL}"), id="export-parquet-hint")
             yield Label("Path")
             yield Input(self._default_path, id="export-path")
             yield Static("", id="export-error")
