@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from materia_tui.protocol import IterationCompleted
 from materia_tui.source import ConnectionChanged, EventReceived, SourceItem
 from materia_tui.ui import format as fmt
@@ -11,7 +13,7 @@ from tests.support.fake_source import T0, CampaignScript, FakeSource, campaign_i
 from tests.support.waiting import wait_for
 
 
-def with_backend_best(items: list[SourceItem], value: float) -> list[SourceItem]:
+def with_backend_best(items: Sequence[SourceItem], value: float) -> list[SourceItem]:
     """The stream with every ``best_value`` replaced, as a backend reporting a hypervolume would."""
     return [
         EventReceived(item.event.model_copy(update={"best_value": value}), item.received_at)
@@ -23,7 +25,7 @@ def with_backend_best(items: list[SourceItem], value: float) -> list[SourceItem]
 
 async def panel_text(items: list[SourceItem], iterations: int) -> tuple[str, MonitorApp]:
     source = FakeSource(items)
-    app = MonitorApp(source, "camp-123", now=lambda: T0 + 200)  # type: ignore[arg-type]
+    app = MonitorApp(source, "camp-123", now=lambda: T0 + 200)
     async with app.run_test(size=(120, 40)) as pilot:
         source.release_all()
         await wait_for(pilot, lambda: len(app.state.best_history) == iterations, what="iterations")
