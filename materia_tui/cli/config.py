@@ -102,14 +102,15 @@ def resolve_settings(
 def url_origin(flags: ConnectionFlags, env: Mapping[str, str], file: Mapping[str, Any], path: Path) -> str:
     """Where the API URL came from and how to point at another server, in the order
     of precedence (a lower source cannot override a higher one, so it is not offered)."""
+    path_text = _home_relative(path)
     if flags.url:
         return f"{_shown(flags.url)} comes from --url; check the host name."
     if env.get(ENV_URL):
         return f"{_shown(env[ENV_URL])} comes from {ENV_URL}; change it, or pass --url."
     if _str(file.get("url")):
-        return f"{_shown(file['url'])} comes from url in {path}; edit it, set {ENV_URL}, or pass --url."
+        return f"{_shown(file['url'])} comes from url in {path_text}; edit it, set {ENV_URL}, or pass --url."
     return (
-        f"{DEFAULT_API_URL} is the default URL (no --url, no {ENV_URL}, no url in {path}); "
+        f"{DEFAULT_API_URL} is the default URL (no --url, no {ENV_URL}, no url in {path_text}); "
         "point at your server with one of them."
     )
 
@@ -128,6 +129,14 @@ def _resolve_token(flags: ConnectionFlags, env: Mapping[str, str], file: Mapping
     if _str(file.get("token_file")):
         return read_token_file(str(file["token_file"]))
     return None
+
+
+def _home_relative(path: Path) -> str:
+    """``~/.config/...`` rather than ``/home/someone/.config/...``: shorter, and as a user types it."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except (ValueError, RuntimeError):  # elsewhere, or no home directory
+        return str(path)
 
 
 def _shown(url: str) -> str:

@@ -79,6 +79,7 @@ async def test_the_monitor_shows_the_sentence_in_the_status_bar_and_nothing_else
         # Wrapped over the lines under the status line, read in full at 80 columns.
         assert " ".join(" ".join(reason).split()) == f"The host name camp.invalid does not resolve: {origin}"
         assert all(len(line) <= 80 for line in reason)
+        assert len(reason) >= 2 and bar.size.height == 1 + len(reason)  # every line on screen
         # Quietly: no toast, no log line per attempt.
         assert not app._notifications and app.query_one(EventLog).line_count == 0
         await pilot.press("q")

@@ -83,3 +83,9 @@ def test_url_origin_says_where_the_url_came_from_and_how_to_change_it(tmp_path: 
     flag = ConnectionFlags(url="https://user:pw@flag.example/api/v1?key=1")
     from_flag = resolve_settings(flag, with_env, {}).url_origin
     assert from_flag == "https://flag.example/api/v1 comes from --url; check the host name."
+
+
+def test_url_origin_shows_a_config_path_under_home_as_typed() -> None:
+    env = {"MATERIA_CONFIG": str(Path.home() / ".config" / "materia-tui" / "config.toml")}
+    origin = resolve_settings(ConnectionFlags(), env, {}).url_origin
+    assert "no url in ~/.config/materia-tui/config.toml)" in origin

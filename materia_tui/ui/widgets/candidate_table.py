@@ -47,6 +47,7 @@ ID_SAMPLE = 2000
 BIG_TABLE = 20_000
 BIG_TABLE_RESORT_SECONDS = 1.0
 SortValue = tuple[int, float, str]
+FOOTER_ROOM_COLUMNS = 100  # terminal width from which the footer has room for "←→ Columns"
 
 
 def value_key(value: ParameterValue | None) -> SortValue:
@@ -167,8 +168,11 @@ class CandidateTable(ScrollView, can_focus=True):
         Binding("home", "scroll_home", "Top", show=False),
         Binding("end", "scroll_end", "End", show=False),
         Binding("left", "scroll_left", "Left", show=False),
-        # In the footer only while columns are cut off (check_action): the title counts them.
-        Binding("right", "scroll_right", "Columns", key_display="←→"),
+        # "→" twice: the first binding is the footer's "←→ Columns", offered (check_action) only
+        # while columns are cut off and the footer has room; when it is not, the key falls
+        # through to the second. The title always counts hidden columns ("+3 cols →").
+        Binding("right", "columns_right", "Columns", key_display="←→"),
+        Binding("right", "scroll_right", "Right", show=False),
     ]
 
     follow: reactive[bool] = reactive(True)
@@ -198,7 +202,7 @@ class CandidateTable(ScrollView, can_focus=True):
         self._painted_frame: tuple[Any, ...] = ()  # what the visible lines were drawn against
         self._painted_lines: list[tuple[Any, ...]] = []  # what each visible row showed at the last sync
         self._title: Text | None = None
-        self._hidden: tuple[int, int] = (0, 0)  # columns cut off (left, right) at the last title
+        self._offer_columns_key = False  # "←→ Columns" is in the footer
         self._only: list[Region] | None = None  # set while a change must repaint just these regions
         self.repainted_lines = 0  # table lines asked to repaint by syncs, for tests and benchmarks
 
@@ -385,8 +389,10 @@ class CandidateTable(ScrollView, can_focus=True):
             text.append(" · follow")
         left, right = self.hidden_columns()
         if left or right:  # the table scrolls sideways: say how much is out of view, and where
-            parts = ([f"← +{left}"] if left else []) + ([f"+{right} cols →"] if right else [])
-            text.append(" · " + " · ".join(parts) + ("" if right else " cols"))
+            last = right or left
+            unit = "col" if last == 1 else "cols"
+            parts = ([f"← +{left}"] if left else []) + ([f"+{right} {unit} →"] if right else [])
+            text.append(" · " + " · ".join(parts) + ("" if right else f" {unit}"))
         return text
 
     def hidden_columns(self) -> tuple[int, int]:
@@ -405,19 +411,19 @@ class CandidateTable(ScrollView, can_focus=True):
         return left, right
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "scroll_right":  # shown in the footer only when there is somewhere to scroll
-            return self._hidden != (0, 0)
+        if action == "columns_right":
+            return self._offer_columns_key
         return super().check_action(action, parameters)
 
     def _update_title(self) -> None:
         """Set the border title when it changed, repainting the top border line only
         (setting ``border_title`` repaints the whole widget: every row and both sides)."""
         title = self.describe()
-        hidden = self.hidden_columns()
-        if hidden != self._hidden and (0, 0) in (hidden, self._hidden):
-            self._hidden = hidden
+        # At 80 columns the footer is full: the key would push "Export" off the screen.
+        offer = self.hidden_columns() != (0, 0) and self.app.size.width >= FOOTER_ROOM_COLUMNS
+        if offer != self._offer_columns_key:
+            self._offer_columns_key = offer
             self.refresh_bindings()  # the footer's "←→ Columns" comes or goes
-        self._hidden = hidden
         if title == self._title:
             return
         self._title = title
@@ -472,6 +478,9 @@ class CandidateTable(ScrollView, can_focus=True):
         x = round(self.scroll_x)
         target = min((s for s in self._column_starts() if s > x), default=self.max_scroll_x)
         self.scroll_to(x=min(target, self.max_scroll_x), animate=False)
+
+    def action_columns_right(self) -> None:
+        self.action_scroll_right()
 
     def _column_starts(self) -> list[int]:
         starts, start = [], 0

@@ -142,12 +142,12 @@ class StatusBar(TextPanel):
         if second is not None:
             # Wrapped, not cut: a reason such as "the host name does not resolve,
             # the URL comes from ..., point elsewhere with ..." is read in full.
-            lines = second.wrap(self.app.console, width, overflow="ellipsis")
+            lines = second.wrap(self.app.console, max(1, width - 1), overflow="ellipsis")
             for index, line in enumerate(lines[:SECOND_LINE_MAX]):
                 if index == SECOND_LINE_MAX - 1 and len(lines) > SECOND_LINE_MAX:
-                    line.truncate(width - 1)
+                    line.truncate(width - 2)
                     line.append("…")
-                text.append("\n")
+                text.append("\n" if index == 0 else "\n ")  # continued lines align with the first
                 text.append_text(line)
         self.show(text)
 
