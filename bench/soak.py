@@ -279,7 +279,7 @@ async def soak_ui(events: int) -> SoakRun:
                 raise AssertionError(f"the monitor did not take {events} events in time")
             await pilot.pause(0.05)  # the app runs meanwhile; this waits for "stream ended"
         await pilot.pause()
-        run.notes.append(f"{app.refreshes} widget refreshes")
+        run.notes.append(f"{app.view.scheduler.passes['small']} widget refreshes")
     _check_state(state, events, run)
     return run
 

@@ -84,7 +84,7 @@ def several() -> tuple[tuple[str, list[SourceItem]], ...]:
 
 def drawn(view: CampaignView, source: FakeSource) -> bool:
     plot_drawn = view.pareto.up_to_date or not view.pareto.display
-    return source._queue.empty() and view.table._synced_revision == view.state.revision and plot_drawn
+    return source.drained and view.up_to_date and plot_drawn
 
 
 async def take(shot: Shot) -> Path:

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import NamedTuple
 
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state.changes import ChangeSet
+from materia_tui.state.reducer import CampaignState, CandidateRecord
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10))
 MEASURED_STATUSES = frozenset({"evaluated", "infeasible"})
@@ -268,30 +269,35 @@ class CalibrationTracker:
     def _reset(self) -> None:
         self.pairs: dict[str, dict[int, ParityPair]] = {}
         self._accumulators: dict[str, CalibrationAccumulator] = {}
-        self._seen_revision = -1
+        self._missed = ChangeSet()  # changes that arrived while the first catch-up ran
         self._cold_row: int | None = None
 
     @property
     def complete(self) -> bool:
         return self._cold_row is None and self._state_id is not None
 
-    def update(self, state: CampaignState, chunk: int = COLD_CHUNK) -> None:
+    def update(self, state: CampaignState, changes: ChangeSet, chunk: int = COLD_CHUNK) -> None:
+        """Take ``changes`` (what the reducer changed since the last call)."""
         if self._state_id != id(state):
             self._reset()
             self.version += 1
             self._state_id = id(state)
-            self._seen_revision = state.revision
-            self._cold_row = 0
+            self._cold_row = 0  # the catch-up reads every row: nothing to remember yet
+        elif self._cold_row is not None:
+            self._missed.merge(changes)  # rows changed during the catch-up: the next update takes them
         if self._cold_row is not None:
             start = self._cold_row
             batch = state.candidate_list[start : start + chunk]
             self._take(batch)
-            # Rows changed during the catch-up have revisions above _seen_revision: the next update sees them.
             self._cold_row = None if start + len(batch) >= len(state.candidate_list) else start + len(batch)
-            return
-        seen = self._seen_revision
-        self._seen_revision = state.revision
-        self._take([c for c in state.candidate_list if c.revision > seen])
+            if self._cold_row is not None or not self._missed:
+                return
+            changes = ChangeSet()  # caught up: take what changed meanwhile at once
+        if self._missed:
+            self._missed.merge(changes)
+            changes, self._missed = self._missed, ChangeSet()
+        rows = state.candidate_list
+        self._take(rows[row] for row in sorted(changes.changed_rows(len(rows))))
 
     def _take(self, candidates: Iterable[CandidateRecord]) -> None:
         added: dict[str, list[ParityPair]] = {}

@@ -35,6 +35,7 @@ from materia_tui.protocol import (
 )
 from materia_tui.state.candidates import CandidateRecord as CandidateRecord
 from materia_tui.state.candidates import CandidateStatus as CandidateStatus
+from materia_tui.state.changes import ChangeSet
 from materia_tui.state.pareto import ParetoFront, Point
 
 RunStatus = Literal["waiting", "pending", "running", "completed", "failed", "cancelled"]
@@ -165,7 +166,9 @@ class CampaignState:
         self.finished_at: float | None = None
         self.last_event_at: float | None = None
         self.last_seq: int = 0
+        # Bumped per applied item; a row's ``revision`` is the value when it last changed.
         self.revision: int = 0
+        self.changes = ChangeSet()  # what changed since the last take_changes()
         self._completed_count = 0
         self._front = ParetoFront()
         # Each objective's measured value per row, sign-adjusted so bigger is
@@ -194,6 +197,11 @@ class CampaignState:
     @property
     def completed_iterations(self) -> int:
         return self._completed_count  # kept by the reducer: monitors ask on every refresh
+
+    def take_changes(self) -> ChangeSet:
+        """What changed since the last call (and start a new change set)."""
+        changes, self.changes = self.changes, ChangeSet()
+        return changes
 
     def front_ids(self) -> list[str]:
         return self._front.ids()
@@ -257,6 +265,7 @@ class CampaignState:
         if (self.objectives, self.directions) != old:
             self._recompute_scores()
         self.revision += 1
+        self.changes.metadata = self.changes.progress = True
 
     def apply_rejected(self, rejected: Rejected, received_at: float) -> None:
         if rejected.kind == "unknown_type":
@@ -265,6 +274,9 @@ class CampaignState:
             self.counters.rejected += 1
         self.log.append(LogEntry(received_at, rejected))
         self.revision += 1
+        changes = self.changes
+        changes.log_added += 1
+        changes.progress = True
 
     def apply(self, event: Event, received_at: float) -> ApplyResult:
         """Fold one event in. ``received_at`` (epoch seconds) stands in for a
@@ -278,6 +290,7 @@ class CampaignState:
                 self._seq_watermark = self.last_seq = seq
             elif self._seen(seq):
                 counters.duplicates += 1
+                self.changes.progress = True
                 return "duplicate"
             else:
                 self._mark_seen(seq)
@@ -290,6 +303,9 @@ class CampaignState:
         by_type[kind] = by_type.get(kind, 0) + 1
         self.revision += 1
         self.log.append(LogEntry(received_at, event))
+        changes = self.changes
+        changes.log_added += 1
+        changes.progress = True
         if self.status in ("waiting", "pending"):
             self.status = "running"
         _HANDLERS[kind](self, event, at)
@@ -366,6 +382,8 @@ class CampaignState:
             existing.propose(c.parameters, c.predicted, c.uncertainty)
             existing.acquisition_value = c.acquisition_value
             existing.revision = revision
+            self.changes.row_changed(existing.row)
+        self.changes.rows_added += added
         if added and self._columns:  # the new rows' measurements: none yet
             gap = _NAN_ROW * added
             for column in self._columns:
@@ -379,6 +397,8 @@ class CampaignState:
         record.evaluated += len(event.results)
         self.latest_batch = [r.candidate_id for r in event.results]
         needs_recompute = False
+        changes = self.changes
+        changes.best = True
         for r in event.results:
             cand = self.candidates.get(r.candidate_id)
             if cand is None:
@@ -398,6 +418,7 @@ class CampaignState:
             cand.error = r.error
             cand.status = "failed" if r.error else ("evaluated" if r.feasible else "infeasible")
             cand.revision = self.revision
+            changes.row_changed(cand.row)
             if needs_recompute:
                 continue
             self._store_columns(cand)
@@ -420,6 +441,7 @@ class CampaignState:
         self.best_history.append((event.iteration, event.best_value))
         for name, best in self.best.items():
             self.best_by_iteration.setdefault(name, []).append((event.iteration, best.value))
+        self.changes.convergence = True
         self.current_iteration = max(self.current_iteration, event.iteration)
         if not self.is_finished:
             self.phase = "iteration complete"
@@ -437,6 +459,7 @@ class CampaignState:
     def _on_convergence_update(self, event: ConvergenceUpdate, at: float) -> None:
         iteration = self.current_iteration
         self.convergence.append(ConvergencePoint(iteration, event.metric, event.converged))
+        self.changes.convergence = True
         if event.converged and self.converged_at is None:
             self.converged_at = iteration
 
@@ -454,6 +477,7 @@ class CampaignState:
         cand = CandidateRecord(candidate_id, len(self.candidate_list), iteration)
         self.candidates[candidate_id] = cand
         self.candidate_list.append(cand)
+        self.changes.rows_added += 1
         for column in self._columns:
             column.append(NAN)
         return cand
@@ -487,13 +511,17 @@ class CampaignState:
 
     def _offer_to_front(self, cand: CandidateRecord, point: Point) -> None:
         joined, removed = self._front.add(cand.id, point)
+        changes = self.changes
         if joined:
             cand.on_front = True
             cand.revision = self.revision
+            changes.front = True
+            changes.row_changed(cand.row)
         for key in removed:
             left = self.candidates[key]
             left.on_front = False
             left.revision = self.revision
+            changes.row_changed(left.row)
 
     def _demote(self, cand: CandidateRecord, old_point: Point | None, held: list[str]) -> None:
         """Undo what ``cand``'s previous measurement gave it, before its new one is
@@ -503,6 +531,7 @@ class CampaignState:
         if old_point is not None:
             self._front.discard(cand.id)
             cand.on_front = False
+            self.changes.front = True
             self._readmit_dominated_by(old_point, cand)
         for name in held:
             value = cand.measured(name) if cand.status == "evaluated" else None
@@ -561,6 +590,8 @@ class CampaignState:
         self._columns = [array("d", [NAN]) * len(self.candidate_list) for _ in self.objectives]
         self.best.clear()
         self._front.clear()
+        self.changes.every_row()
+        self.changes.front = self.changes.best = True
         for cand in self.candidate_list:
             cand.on_front = False
         for cand in self.candidate_list:
@@ -573,6 +604,7 @@ class CampaignState:
         completed iteration, the best over the candidates of that iteration and
         earlier (what ``best`` held then, unless a re-measurement moved it since)."""
         self.best_by_iteration = {}
+        self.changes.convergence = True
         measured = sorted(
             (c for c in self.candidate_list if c.status == "evaluated"), key=lambda c: c.iteration or 0
         )

@@ -35,7 +35,8 @@ from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource, FoldsAhead, ReplaySteering
 from materia_tui.state import CampaignState
-from materia_tui.ui.campaign_view import CampaignView, RefreshRates, Section
+from materia_tui.ui.campaign_view import CampaignView, Section
+from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.status_bar import LinkStatus
@@ -300,10 +301,6 @@ class MonitorApp(MonitorBase):
     @property
     def section(self) -> Section:
         return self.view.section
-
-    @property
-    def refreshes(self) -> int:
-        return self.view.refreshes
 
     @property
     def stream_ended(self) -> bool:

@@ -7,16 +7,10 @@ changed, so a burst of thousands of events costs at most 20 redraws a second
 and an idle stream costs nothing but a 1 Hz clock tick that redraws only when
 a shown time changes.
 
-Two rates, because terminal bytes are what a monitor over SSH pays for: the
-small panels (status line, progress, convergence, newest) follow at up to
-20 Hz and repaint only the cells that changed; the candidate table and event
-log follow at most once a second, since each follow-scroll rewrites every
-visible line of them (Textual has no terminal scroll regions), and the plots,
-the most bytes per redraw, at most every 2 s (``RefreshRates``; ``--refresh``
-scales them). The first change after a
-quiet spell is drawn at once (leading edge) and the last one of a burst is
-never left behind (trailing edge); user actions, pause, layout changes and
-the campaign's end draw everything at once.
+When and how often each panel repaints is the ``RepaintScheduler``'s business
+(``ui/repaint.py``); every panel implements one contract,
+``apply_changes(state, changes, now)`` (``ui/panel.py``), fed with the
+reducer's change sets.
 
 The view tells its app what happened with two messages: ``Refreshed`` after
 each refresh pass (alerts, exit-on-complete, tab dots, the overview row) and
@@ -38,7 +32,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.timer import Timer
 from textual.widgets import Tab, Tabs
 
 from materia_tui.errors import ExitCode, MateriaError
@@ -46,6 +39,8 @@ from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
+from materia_tui.ui.panel import Panel
+from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
@@ -61,32 +56,6 @@ SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "par
 PLOT_SECTIONS: frozenset[str] = frozenset({"pareto", "parity"})
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
-REFRESH_INTERVAL = 1 / 20  # at most 20 refreshes of the small panels a second
-BULK_REFRESH_INTERVAL = 1.0  # table and event log: at most one redraw a second while data streams
-PLOT_REFRESH_INTERVAL = 2.0  # Pareto / parity plot (~6 KB a redraw at 120x40): at most one per 2 s
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshRates:
-    """How often each kind of panel may redraw while data streams, in seconds.
-
-    ``--refresh SECONDS`` scales all three together: the table and log every
-    SECONDS, the plots every 2 x SECONDS, the small panels up to 20 times per
-    SECONDS (never faster than 20 Hz). Over a slow link, ``--refresh 5`` costs
-    about a fifth of the default's bytes.
-    """
-
-    small: float = REFRESH_INTERVAL
-    bulk: float = BULK_REFRESH_INTERVAL
-    plot: float = PLOT_REFRESH_INTERVAL
-
-    @classmethod
-    def every(cls, seconds: float) -> RefreshRates:
-        return cls(
-            small=max(REFRESH_INTERVAL, seconds * REFRESH_INTERVAL),
-            bulk=seconds,
-            plot=seconds * PLOT_REFRESH_INTERVAL / BULK_REFRESH_INTERVAL,
-        )
 CLOCK_INTERVAL = 1.0
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
@@ -138,11 +107,11 @@ class CampaignView(Vertical):
         *,
         state: CampaignState | None = None,
         now: Callable[[], float] = time.time,
-        rates: RefreshRates = RefreshRates(),
+        rates: RefreshRates | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.rates = rates
+        self.rates = rates if rates is not None else RefreshRates()
         self.source = source
         self.campaign_id = campaign_id
         self.state = state if state is not None else CampaignState(campaign_id)
@@ -151,25 +120,14 @@ class CampaignView(Vertical):
         # A replay is steered from the view: space pauses the replay itself, n / G / + / -.
         self.replay = replay_steering(source)
         self.failure: SourceFailure | None = None  # a final source error (before or after data)
-        self.refreshes = 0  # widget refresh passes, for tests and benchmarks
-        self.bulk_refreshes = 0  # syncs of the table and log, likewise
-        self.plot_refreshes = 0  # syncs of the plots, likewise
         self.stream_ended = False
         self.received_anything = False
-        self._paused_at_received = 0
-        self._refresh_timer: Timer | None = None
-        self._last_refresh = 0.0
-        self._last_bulk = -rates.bulk  # monotonic time of the last table + log sync
-        self._last_plot = -rates.plot
-        self._table_pending = False  # the state changed since the table + log were synced
-        self._plots_pending = False
-        self._bulk_timer: Timer | None = None
-        self._widgets_ready = False  # set once the widgets exist
+        self.scheduler: RepaintScheduler | None = None  # once the panels exist
 
     # ----- layout --------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
+        yield StatusBar(self.link, self.replay, id="status")
         yield Tabs(*(Tab(name.capitalize(), id=f"tab-{name}") for name in SECTIONS), id="tabs")
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -189,12 +147,19 @@ class CampaignView(Vertical):
         self.query_one("#pareto").border_title = "Pareto front"
         self.query_one("#log").border_title = "events"
         self.query_one("#parity").border_title = "predicted vs measured"
-        self._widgets_ready = True
+        self.scheduler = RepaintScheduler(
+            self,
+            self.state,
+            [w for w in self.query("*") if isinstance(w, Panel)],
+            rates=self.rates,
+            now=self.now,
+            on_pass=self._painted,
+        )
         # Set without the watcher: it would run the layout pass that follows a second time.
         self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
         self._apply_layout()
-        self.set_interval(CLOCK_INTERVAL, self._tick, name="clock")
-        self._refresh_from_state()
+        self.set_interval(CLOCK_INTERVAL, self.scheduler.tick, name="clock")
+        self.scheduler.paint_all()
         self.consume_source()
 
     @property
@@ -211,8 +176,8 @@ class CampaignView(Vertical):
 
     def on_resize(self) -> None:
         self.compact = is_compact(self.app.size.width, self.app.size.height)
-        if self._widgets_ready:
-            self.call_after_refresh(self._sync_status, self.now())  # fit the status line to the new width
+        if self.scheduler is not None:
+            self.call_after_refresh(self._paint_status)  # fit the status line to the new width
 
     def watch_compact(self) -> None:
         self._apply_layout()
@@ -227,7 +192,7 @@ class CampaignView(Vertical):
         self._apply_layout()
 
     def _apply_layout(self) -> None:
-        if not self._widgets_ready:
+        if self.scheduler is None:
             return
         compact, section = self.compact, self.section
         self.set_class(compact, "-compact")
@@ -239,8 +204,7 @@ class CampaignView(Vertical):
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{section}":
             tabs.active = f"tab-{section}"
-        if not self.paused:
-            self._sync_panels(self.now())
+        self.scheduler.paint_all()
 
     def _shown_wide(self, name: str) -> bool:
         """Side by side, the plot slot shows the Pareto front or, after ``v``, the parity plot."""
@@ -275,7 +239,7 @@ class CampaignView(Vertical):
         self.stream_ended = True
         if self.link.status not in ("failed",):
             self.link.status = "closed"
-        self._schedule_refresh()
+        self._note_change()
 
     def _take(self, item: SourceItem) -> None:
         """Fold one item in; never touches a widget (the refresh timer does)."""
@@ -291,7 +255,7 @@ class CampaignView(Vertical):
         else:
             apply_item(self.state, item)
             self.received_anything = True
-        self._schedule_refresh()
+        self._note_change()
 
     def _source_failed(self, exc: MateriaError) -> None:
         self.failure = SourceFailure(int(exc.exit_code), clean(exc.message))
@@ -300,96 +264,29 @@ class CampaignView(Vertical):
         self.stream_ended = True
         if not self.received_anything:
             self.post_message(self.SourceFailed(self, self.failure))
-        self._schedule_refresh()
+        self._note_change()
 
     async def close_source(self) -> None:
         await self.source.aclose()
 
-    # ----- bounded refresh -------------------------------------------------------
+    # ----- repaints ---------------------------------------------------------------
 
-    def _schedule_refresh(self) -> None:
-        if self._refresh_timer is not None:
-            return
-        delay = max(
-            0.001, self._last_refresh + self.rates.small - time.monotonic()
-        )  # Timer(0) divides by zero
-        self._refresh_timer = self.set_timer(delay, self._refresh_from_state, name="refresh")
+    def _note_change(self) -> None:
+        scheduler = self.scheduler
+        if scheduler is not None:
+            scheduler.finished = self.stream_ended or self.finished
+            scheduler.note()
 
-    def _refresh_from_state(self, everything: bool = False) -> None:
-        self._refresh_timer = None
-        self._last_refresh = time.monotonic()
-        self.refreshes += 1
-        now = self.now()
-        self._sync_status(now)
-        if not self.paused:
-            self._sync_small_panels(now)
-            self._table_pending = self._plots_pending = True
-            self._sync_bulky_panels_due(everything)
+    def _painted(self) -> None:
         self.post_message(self.Refreshed(self))
 
-    def _sync_bulky_panels_due(self, everything: bool = False) -> None:
-        """Each bulky panel now if its interval has passed (or nothing more will come),
-        else once it has: a burst redraws the table and log at most once per
-        ``rates.bulk`` and the plots once per ``rates.plot``."""
-        now = time.monotonic()
-        everything = everything or self.stream_ended or self.finished
-        if self._table_pending and (everything or now >= self._last_bulk + self.rates.bulk):
-            self._table_pending = False
-            self._last_bulk = now
-            self.bulk_refreshes += 1
-            self.query_one(EventLog).sync(self.state)
-            self.table.sync()
-        if self._plots_pending and (everything or now >= self._last_plot + self.rates.plot):
-            self._plots_pending = False
-            self._last_plot = now
-            self.plot_refreshes += 1
-            if self.pareto.display:
-                self.pareto.sync()
-            if self.parity.display:
-                self.parity.refresh_from_state(self.state)
-        due = [
-            at
-            for pending, at in (
-                (self._table_pending, self._last_bulk + self.rates.bulk),
-                (self._plots_pending, self._last_plot + self.rates.plot),
-            )
-            if pending
-        ]
-        if self._bulk_timer is not None:
-            self._bulk_timer.stop()
-            self._bulk_timer = None
-        if due:
-            self._bulk_timer = self.set_timer(max(0.001, min(due) - now), self._bulk_due, name="bulk refresh")
+    def _paint_status(self) -> None:
+        self.query_one(StatusBar).apply_changes(self.state, self.state.changes, self.now())
 
-    def _bulk_due(self) -> None:
-        self._bulk_timer = None
-        if not self.paused:
-            self._sync_bulky_panels_due()
-            self.post_message(self.Refreshed(self))
-
-    def _tick(self) -> None:
-        """Times shown on screen move on without events; each widget redraws only if its text changed."""
-        now = self.now()
-        self._sync_status(now)
-        if not self.paused:
-            self.query_one(ProgressPanel).sync(self.state, now)
-
-    def _sync_status(self, now: float) -> None:
-        paused_new = self.state.counters.received - self._paused_at_received if self.paused else None
-        replay = self.replay.describe() if self.replay is not None else None
-        self.query_one(StatusBar).sync(self.state, self.link, now, paused_new, replay)
-
-    def _sync_panels(self, now: float) -> None:
-        """Every panel, now (resume, a layout change)."""
-        self._sync_small_panels(now)
-        self._table_pending = self._plots_pending = True
-        self._sync_bulky_panels_due(everything=True)
-
-    def _sync_small_panels(self, now: float) -> None:
-        state = self.state
-        self.query_one(ProgressPanel).sync(state, now)
-        self.query_one(ConvergencePanel).sync(state)
-        self.query_one(NewestPanel).sync(state)
+    @property
+    def up_to_date(self) -> bool:
+        """Every shown panel painted everything the state holds (a pilot waits on this)."""
+        return self.scheduler is not None and not self.paused and self.scheduler.up_to_date
 
     # ----- outcome ---------------------------------------------------------------
 
@@ -409,20 +306,20 @@ class CampaignView(Vertical):
     def toggle_pause(self) -> None:
         if self.replay is not None and not self.replay.finished:
             self.replay.toggle_pause()  # pause the replay itself; the display keeps up with it
-            self._sync_status(self.now())
+            self._paint_status()
             return
         self.paused = not self.paused
 
     def watch_paused(self, paused: bool) -> None:
-        if paused:
-            self._paused_at_received = self.state.counters.received
-        if self._widgets_ready:
-            self._refresh_from_state(everything=not paused)
+        if self.scheduler is not None:
+            self.query_one(StatusBar).paused_at = self.state.counters.received if paused else None
+            self.scheduler.paused = paused
+            self.scheduler.paint_all()
 
     def steer_replay(self, steer: Callable[[ReplaySteering], None]) -> None:
         if self.replay is not None:
             steer(self.replay)
-            self._sync_status(self.now())
+            self._paint_status()
 
     @property
     def replay_active(self) -> bool:

@@ -28,7 +28,8 @@ from materia_tui.output.alerts import AlertSettings
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource
 from materia_tui.ui.app import MonitorBase
-from materia_tui.ui.campaign_view import CampaignView, RefreshRates
+from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.screens.campaign_picker import CampaignLister, CampaignPicker
 from materia_tui.ui.widgets.campaigns_overview import CampaignsOverview, tab_label
 

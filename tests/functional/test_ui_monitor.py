@@ -57,9 +57,9 @@ def caught_up(app: MonitorApp, source: FakeSource) -> Callable[[], bool]:
     def check() -> bool:
         table = app.query_one(CandidateTable)
         return (
-            source._queue.empty()
+            source.drained
             and not app.paused
-            and table._synced_revision == app.state.revision
+            and app.view.up_to_date
             and table.row_count == len(app.state.candidate_list)
             and (app.pareto.up_to_date or not app.pareto.display)
         )
@@ -79,10 +79,9 @@ async def test_rows_appear_when_proposed_and_update_in_place() -> None:
         assert "c-0001" in lines[1] and "proposed" in full_row(app, 0)
         source.release(1)  # candidates_evaluated
         # The table follows at a bounded rate: wait until it has caught up with the state.
-        table = app.query_one(CandidateTable)
         await wait_for(
             pilot,
-            lambda: "evaluated" in full_row(app, 0) and table._synced_revision == app.state.revision,
+            lambda: "evaluated" in full_row(app, 0) and app.view.up_to_date,
             what="row 0 evaluated and drawn",
         )
         assert app.query_one(CandidateTable).row_count == 5
@@ -120,7 +119,7 @@ async def test_pause_freezes_display_and_resume_catches_up() -> None:
         await pilot.press("space")
         assert app.paused
         released = source.release_all()
-        await wait_for(pilot, lambda: source._queue.empty() and "PAUSED" in status_text(app), what="paused")
+        await wait_for(pilot, lambda: source.drained and "PAUSED" in status_text(app), what="paused")
         await wait_for(pilot, lambda: f"PAUSED, {released} new" in status_text(app), what="N new")
         assert app.query_one(CandidateTable).row_count == rows_before  # frozen
         assert len(app.state.candidate_list) > rows_before  # still consumed
@@ -285,16 +284,16 @@ async def test_a_burst_is_drawn_in_a_bounded_number_of_refreshes() -> None:
     items = [item for n in range(1, 401) for item in script.iteration(n)]  # 2,400 events
     source = FakeSource(items)
     async with running(source) as (app, pilot):
-        await wait_for(pilot, lambda: app.refreshes >= 1, what="first refresh")
-        before = app.refreshes
+        await wait_for(pilot, lambda: app.view.scheduler.passes["small"] >= 1, what="first refresh")
+        before = app.view.scheduler.passes["small"]
         source.release_all()
         await wait_for(pilot, caught_up(app, source), timeout=20, what="burst drawn")
         assert app.state.counters.applied == len(items)
-        burst_refreshes = app.refreshes - before
+        burst_refreshes = app.view.scheduler.passes["small"] - before
         assert 1 <= burst_refreshes < 100, burst_refreshes  # per-item updates would be 2,400
-        idle = app.refreshes
+        idle = app.view.scheduler.passes["small"]
         await pilot.pause(0.3)  # nothing arrives: no refresh may happen
-        assert app.refreshes == idle
+        assert app.view.scheduler.passes["small"] == idle
 
 
 async def test_no_color_keeps_every_mark_visible(monkeypatch: pytest.MonkeyPatch) -> None:

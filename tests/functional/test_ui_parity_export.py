@@ -115,18 +115,18 @@ async def test_redraws_only_when_the_picture_changes() -> None:
         plot = app.query_one(ParityPlot)
         await wait_for(pilot, lambda: plot.up_to_date, what="first drawing")
         draws, count = plot.draws, plot.stats.count if plot.stats else 0
-        plot.refresh_from_state(state)
+        plot.apply_changes(state, state.take_changes(), 0.0)
         assert plot.draws == draws  # same revision: nothing to do
         rest = events[-8:]
         proposal = next(i for i, e in enumerate(rest) if e["type"] == "candidates_proposed")
         for raw in rest[: proposal + 1]:  # new revision, same pairs
             apply(state, raw)
-        plot.refresh_from_state(state)
+        plot.apply_changes(state, state.take_changes(), 0.0)
         await wait_for(pilot, lambda: plot.up_to_date, what="proposal seen")
         assert plot.draws == draws
         for raw in rest[proposal + 1 :]:
             apply(state, raw)
-        plot.refresh_from_state(state)
+        plot.apply_changes(state, state.take_changes(), 0.0)
         await wait_for(pilot, lambda: plot.up_to_date, what="evaluation drawn")
         assert plot.draws == draws + 1
         assert plot.stats is not None and plot.stats.count > count

@@ -10,7 +10,6 @@ from textual.pilot import Pilot
 from materia_tui.source import ConnectionChanged, SourceItem
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.screens.help_screen import HelpScreen
-from materia_tui.ui.widgets.candidate_table import CandidateTable
 from tests.support.fake_source import ITERATION_SECONDS, T0, FakeSource, campaign_items
 from tests.support.waiting import wait_for
 
@@ -55,9 +54,8 @@ def settle(app: MonitorApp, source: FakeSource, help_screen: bool = False) -> Ca
         source.release_all()
 
         def drawn() -> bool:
-            table = app.query_one(CandidateTable)
             plot_drawn = app.pareto.up_to_date or not app.pareto.display
-            return source._queue.empty() and table._synced_revision == app.state.revision and plot_drawn
+            return source.drained and app.view.up_to_date and plot_drawn
 
         await wait_for(pilot, drawn, what="stream drawn")
         if help_screen:

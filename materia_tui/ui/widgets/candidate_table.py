@@ -30,7 +30,9 @@ from textual.timer import Timer
 from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.scrollbar import set_virtual_size
 
 FilterMode = Literal["all", "pareto", "iteration", "problems"]
@@ -195,7 +197,7 @@ class CandidateTable(ScrollView, can_focus=True):
         self._row_width = 0
         self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
         self._scrolling_programmatically = False
-        self._synced_revision = -1
+        self._data_version = 0  # bumped by every change set that touched a row
         self._view_built_at = 0.0
         self._resort_timer: Timer | None = None
         self._styles_by_name: dict[str, Style] = {}  # rich_style is costly to compute per row
@@ -208,13 +210,19 @@ class CandidateTable(ScrollView, can_focus=True):
 
     # ----- data --------------------------------------------------------------
 
-    def sync(self) -> None:
+    cadence: ClassVar[Cadence] = "bulk"
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes.rows or changes.front or changes.metadata:
+            self._data_version += 1
+            self._show()
+
+    def _show(self) -> None:
         """Catch up with the state: new columns, row count, view, follow."""
         state = self.state
         self._scan_new_rows(state)
         self._update_layout(state)
         self._update_view(state)
-        self._synced_revision = state.revision
         set_virtual_size(self, Size(self._row_width, self.row_count + 1))
         if self.follow:
             self._scroll_to_newest()
@@ -296,7 +304,7 @@ class CandidateTable(ScrollView, can_focus=True):
             self.row_count = len(rows)
             return
         settings = (self.sort_index, self.sort_reverse, self.filter_mode, self._layout_generation)
-        key = (state.revision, *settings)
+        key = (self._data_version, *settings)
         if key == self._view_key and self._view is not None:
             return
         if self._view is not None and self._view_key[1:] == settings and len(rows) > BIG_TABLE:
@@ -317,7 +325,7 @@ class CandidateTable(ScrollView, can_focus=True):
 
     def _resort_later(self) -> None:
         self._resort_timer = None
-        self.sync()
+        self._show()
 
     def _filtered(self, state: CampaignState) -> list[int]:
         rows = state.candidate_list
@@ -359,7 +367,7 @@ class CandidateTable(ScrollView, can_focus=True):
         # Sorted, the newest row is anywhere: show the top of the order instead of following.
         # Back in arrival order, the newest row is last again and following resumes.
         self.follow = self.sort_index is None
-        self.sync()
+        self._show()
         if not self.follow:
             self._scrolling_programmatically = True
             try:
@@ -369,7 +377,7 @@ class CandidateTable(ScrollView, can_focus=True):
 
     def cycle_filter(self) -> None:
         self.filter_mode = FILTERS[(FILTERS.index(self.filter_mode) + 1) % len(FILTERS)]
-        self.sync()
+        self._show()
 
     def toggle_follow(self) -> None:
         self.follow = not self.follow

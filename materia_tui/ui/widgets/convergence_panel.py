@@ -14,12 +14,15 @@ writes several times fewer bytes per update, which matters over SSH.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -50,6 +53,8 @@ def sparkline(values: Sequence[float], width: int, bounds: tuple[float, float] |
 
 
 class ConvergencePanel(TextPanel):
+    cadence: ClassVar[Cadence] = "small"
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: CampaignState | None = None
@@ -60,9 +65,12 @@ class ConvergencePanel(TextPanel):
 
     def on_resize(self) -> None:
         if self._state is not None:  # the sparkline spans the panel: redraw at the new width
-            self.sync(self._state)
+            self._show(self._state)
 
-    def sync(self, state: CampaignState) -> None:
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        self._show(state)
+
+    def _show(self, state: CampaignState) -> None:
         self._state = state
         # Everything shown depends on these; the history only grows, so its
         # length stands for its content. Skipping here keeps a refresh O(1).

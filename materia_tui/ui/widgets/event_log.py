@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -13,7 +15,9 @@ from textual.strip import Strip
 from materia_tui.protocol import Event, Rejected
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, LogEntry
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.scrollbar import set_virtual_size
 
 MAX_LINES = 1000
@@ -89,7 +93,6 @@ class EventLog(ScrollView, can_focus=True):
         self._lines: list[str] = []
         self._widths: list[int] = []
         self._width = 0  # the widest kept line, in cells
-        self._written = 0  # total log entries ever written (applied + rejected)
 
     @property
     def lines(self) -> Sequence[str]:
@@ -99,15 +102,14 @@ class EventLog(ScrollView, can_focus=True):
     def line_count(self) -> int:
         return len(self._lines)
 
-    def sync(self, state: CampaignState) -> None:
-        counters = state.counters
-        total = counters.applied + counters.rejected + counters.unknown_type
-        new = total - self._written
+    cadence: ClassVar[Cadence] = "bulk"
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        new = changes.log_added
         if new <= 0:
             return
-        entries = list(state.log)[-min(new, len(state.log)) :]
-        self._written = total
-        self.write_lines(log_line(e) for e in entries)
+        log = state.log
+        self.write_lines(log_line(e) for e in itertools.islice(log, max(0, len(log) - new), None))
 
     def write_lines(self, lines: Iterable[str]) -> None:
         following = self.is_vertical_scroll_end

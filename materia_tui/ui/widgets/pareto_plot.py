@@ -17,9 +17,12 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
+from typing import ClassVar
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state.changes import ChangeSet
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
 CLOUD_MARKER = "dot"
@@ -61,8 +64,6 @@ MAX_DRAWS_PER_SECOND = 4  # a redraw costs ~10-20 ms; the table and text stay at
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
 GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
 NAN = math.nan
-EVALUATED = "candidates_evaluated"
-PROPOSED = "candidates_proposed"
 
 
 class ThinnedCloud:
@@ -78,11 +79,9 @@ class ThinnedCloud:
     (which happens a logarithmic number of times) or a new grid size re-buckets
     everything.
 
-    Finding what changed never scans every candidate in the usual case: rows
-    past the last one seen are new, and when exactly one evaluation event was
-    applied since the last update, the rows it measured are ``latest_batch``.
-    Otherwise (several evaluation events between two updates, e.g. a history
-    catch-up) the candidates' revisions are scanned.
+    What changed comes from the reducer's change set: the rows added and the
+    rows changed since the last update; only a change set that says "every row"
+    (objectives re-scored) makes it look at every candidate.
     """
 
     def __init__(self, x_name: str | None, y_name: str) -> None:
@@ -99,16 +98,14 @@ class ThinnedCloud:
         self.scans = 0  # full scans for changed rows, for tests and benchmarks
         self.moved: set[int] = set()  # rows whose point changed in the last update
         self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
-        self._seen_revision = -1
-        self._seen_rows = 0
-        self._seen_batch: list[str] | None = None
-        self._seen_counts: tuple[int, int] = (0, 0)
+        self._started = False
+        self._missed = ChangeSet()  # changes that arrived while the first catch-up ran
         self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
 
     @property
     def complete(self) -> bool:
         """Caught up with the state as of the last update (false before the first)."""
-        return self._seen_revision >= 0 and self._cold_rows is None
+        return self._started and self._cold_rows is None
 
     def point(self, row: int) -> tuple[float, float] | None:
         if row >= len(self.xs):
@@ -122,17 +119,23 @@ class ThinnedCloud:
             if x == x:
                 yield row, x, y
 
-    def update(self, state: CampaignState, grid: Grid) -> None:
-        """Catch up with the state; a large first catch-up is spread over several
+    def update(self, state: CampaignState, grid: Grid, changes: ChangeSet) -> None:
+        """Catch up with ``changes``; a large first catch-up is spread over several
         calls (see ``complete``) so the UI never stalls for it."""
-        if self._seen_revision < 0:
-            self._note_seen(state)
+        if not self._started:  # the catch-up reads every row: nothing to remember yet
+            self._started = True
             self._cold_rows = 0
+        elif self._cold_rows is not None:
+            self._missed.merge(changes)
         if self._cold_rows is not None:
             self._cold_step(state, grid)
-            return
-        changed = self._changed(state)
-        self._note_seen(state)
+            if self._cold_rows is not None or not self._missed:
+                return
+            changes = ChangeSet()  # caught up: take what changed meanwhile at once
+        if self._missed:
+            self._missed.merge(changes)
+            changes, self._missed = self._missed, ChangeSet()
+        changed = self._changed(state, changes)
         rebuild = grid != self.grid
         self.grid = grid
         moves: list[tuple[tuple[float, float] | None, tuple[float, float] | None]] = []
@@ -151,34 +154,13 @@ class ThinnedCloud:
             if new is not None:
                 self._add(new)
 
-    def _changed(self, state: CampaignState) -> list[CandidateRecord]:
+    def _changed(self, state: CampaignState, changes: ChangeSet) -> list[CandidateRecord]:
         """The candidates whose point may differ from the one kept."""
         rows = state.candidate_list
-        fresh = rows[self._seen_rows :]
-        if state.revision == self._seen_revision:
-            return fresh
-        by_type = state.counters.by_type
-        evaluated = by_type.get(EVALUATED, 0) - self._seen_counts[0]
-        proposed = by_type.get(PROPOSED, 0) - self._seen_counts[1]
-        if self.x_name is None and proposed:
-            evaluated = 2  # x is the iteration, which a new proposal of a measured candidate changes
-        if evaluated == 0:
-            return fresh
-        if evaluated == 1 and state.latest_batch is not self._seen_batch:
-            candidates = state.candidates
-            seen = self._seen_rows
-            batch = [candidates.get(cid) for cid in state.latest_batch]
-            return [c for c in batch if c is not None and c.row < seen] + fresh
-        self.scans += 1
-        revision = self._seen_revision
-        return [c for c in rows if c.revision > revision]
-
-    def _note_seen(self, state: CampaignState) -> None:
-        self._seen_revision = state.revision
-        self._seen_rows = len(state.candidate_list)
-        self._seen_batch = state.latest_batch
-        by_type = state.counters.by_type
-        self._seen_counts = (by_type.get(EVALUATED, 0), by_type.get(PROPOSED, 0))
+        if changes.all_rows:
+            self.scans += 1
+            return list(rows)
+        return [rows[row] for row in sorted(changes.changed_rows(len(rows)))]
 
     def _cold_step(self, state: CampaignState, grid: Grid) -> None:
         self.front = None
@@ -188,14 +170,11 @@ class ThinnedCloud:
             self._set(cand.row, self._point(cand))
         self.grid = grid
         if start + len(chunk) >= len(state.candidate_list):
-            # Rows changed while catching up have revisions above _seen_revision and
-            # more than one evaluation since: the next update scans for them.
+            # Rows changed while catching up are in ``_missed``: the next update takes them.
             self._cold_rows = None
-            self._seen_rows = len(state.candidate_list)
             self._rebucket()
         else:
             self._cold_rows = start + len(chunk)
-            self._seen_rows = self._cold_rows
 
     def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
         """The front's points, sorted (by x): kept while the front and its points stay."""
@@ -306,10 +285,10 @@ class ThinnedCloud:
         return [p[0] for p in marks], [p[1] for p in marks]
 
 
-def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> ScatterData:
+def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes: ChangeSet) -> ScatterData:
     """What to draw: the thinned cloud of every measured candidate, the whole front
     (sorted by x, to be joined by a line) and the latest batch."""
-    cloud.update(state, grid)
+    cloud.update(state, grid, changes)
     x_name, y_name = cloud.x_name, cloud.y_name
     data = ScatterData(
         x_label=axis_label(state, x_name) if x_name else "iteration",
@@ -332,7 +311,9 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> Scatt
 
 
 class ParetoPlot(PlotCanvas):
-    """Call ``sync`` at the app's refresh rate; it rebuilds only on new data, axes or size."""
+    """Rebuilds only on new data, axes or size (and at most ``MAX_DRAWS_PER_SECOND``)."""
+
+    cadence: ClassVar[Cadence] = "plot"
 
     def __init__(self, state: CampaignState, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -345,6 +326,8 @@ class ParetoPlot(PlotCanvas):
         self._deferred = False  # a sync is scheduled (throttled, or a catch-up step)
         self._drawn_at = 0.0
         self._picture: object = None  # what the plotext picture shows (the latest batch aside)
+        self._pending = ChangeSet()  # changes not yet folded into the cloud
+        self._data_version = 0  # bumped by every change set that arrives
 
     def axes(self) -> tuple[str | None, str] | None:
         names = self.state.objectives
@@ -365,11 +348,17 @@ class ParetoPlot(PlotCanvas):
         self.y_index = (self.y_index + 1) % max(1, len(self.state.objectives))
         self.sync()
 
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes:
+            self._pending.merge(changes)
+            self._data_version += 1
+            self.sync()
+
     def sync(self) -> None:
         """Redraw if the picture changed, at most ``MAX_DRAWS_PER_SECOND`` while data streams in."""
         axes = self.axes()
         size = self.size
-        key = (self.state.revision, axes, size.width, size.height)
+        key = (self._data_version, axes, size.width, size.height)
         if key == self._key:
             return
         user_change = self._key[1:] != key[1:]
@@ -386,7 +375,8 @@ class ParetoPlot(PlotCanvas):
                 self._cloud = ThinnedCloud(*axes)
             # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
             grid = (max(10, size.width - 10), max(5, size.height - 4))
-            data = scatter_data(self.state, self._cloud, grid)
+            changes, self._pending = self._pending, ChangeSet()
+            data = scatter_data(self.state, self._cloud, grid, changes)
             if not self._cloud.complete:
                 self._key = ()  # not caught up yet: continue shortly, letting the UI run between steps
                 if not self._deferred:
@@ -399,7 +389,7 @@ class ParetoPlot(PlotCanvas):
     @property
     def up_to_date(self) -> bool:
         """Drawn from the current state (false while a throttled redraw is pending)."""
-        return bool(self._key) and self._key[0] == self.state.revision and not self._deferred
+        return bool(self._key) and self._key[0] == self._data_version and not self._deferred
 
     def _deferred_sync(self) -> None:
         self._deferred = False

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 
 from materia_tui.output.numbers import format_duration
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 BAR_FULL = "━"
@@ -26,7 +30,12 @@ def progress_bar(done: int, total: int | None, width: int) -> Text:
 
 
 class ProgressPanel(TextPanel):
-    def sync(self, state: CampaignState, now: float) -> None:
+    """Iteration, progress bar, phase, elapsed and ETA."""
+
+    cadence: ClassVar[Cadence] = "small"
+    shows_time: ClassVar[bool] = True
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
         total = state.max_iterations
         done = state.completed_iterations
         width = max(10, self.content_size.width or 40)

@@ -9,14 +9,17 @@ only for a final error or a reconnect reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionStatus
+from materia_tui.source import ConnectionStatus, ReplaySteering
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 
@@ -122,14 +125,24 @@ def status_items(
 
 
 class StatusBar(TextPanel):
-    def sync(
-        self,
-        state: CampaignState,
-        link: LinkStatus,
-        now: float,
-        paused_new: int | None,
-        replay: str | None = None,
+    """The campaign's one or two status lines: link, phase, counts, last event, errors."""
+
+    cadence: ClassVar[Cadence] = "small"
+    paints_while_paused: ClassVar[bool] = True  # it says "PAUSED, N new"
+    shows_time: ClassVar[bool] = True  # the "quiet" marker moves without events
+
+    def __init__(
+        self, link: LinkStatus, replay: ReplaySteering | None = None, *, id: str | None = None
     ) -> None:
+        super().__init__(id=id)
+        self.link = link
+        self.replay = replay
+        self.paused_at: int | None = None  # events received when the display was paused
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        link = self.link
+        paused_new = state.counters.received - self.paused_at if self.paused_at is not None else None
+        replay = self.replay.describe() if self.replay is not None else None
         width = self.content_size.width or self.app.size.width
         text = Text(no_wrap=True, overflow="ellipsis")
         items = status_items(state, link, now, paused_new, replay)
