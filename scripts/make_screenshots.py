@@ -110,6 +110,12 @@ async def take(shot: Shot) -> Path:
         app.clear_notifications()  # toasts would hide panels in a still picture
         if shot.keys:
             await pilot.press(*shot.keys)
+            await pilot.pause()
+            # A tab shown by a key redraws its clock-driven panels (the progress bar's width)
+            # on the next 1 Hz tick: run that tick now, not a race against the picture.
+            for view in views:
+                if view.scheduler is not None:
+                    view.scheduler.tick()
         await pilot.pause()
         path = OUT / f"{shot.name}.svg"
         app.save_screenshot(filename=path.name, path=str(OUT))
