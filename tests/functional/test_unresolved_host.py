@@ -66,6 +66,17 @@ async def test_plain_explains_once_where_the_url_came_from_then_retries_quietly(
     )
 
 
+async def test_ls_and_export_say_the_same_sentence() -> None:
+    env = {"MATERIA_CONFIG": "/nonexistent/config.toml"}
+    for args in (("ls",), ("export", "camp-1")):
+        code, out, err = await run_cli(*args, "--url", UNRESOLVABLE, env=env)
+        assert (code, out) == (5, "")
+        assert err == (
+            f"materia-tui: The host name camp.invalid does not resolve: {UNRESOLVABLE} comes from --url; "
+            "check the host name.\n"
+        )
+
+
 async def test_the_monitor_shows_the_sentence_in_the_status_bar_and_nothing_else() -> None:
     origin = f"{UNRESOLVABLE} comes from --url; check the host name."
     settings = ConnectionSettings(UNRESOLVABLE, url_origin=origin, backoff_initial=0.02, backoff_max=0.05)
