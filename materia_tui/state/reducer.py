@@ -33,6 +33,7 @@ from materia_tui.protocol import (
     Rejected,
     SurrogateTrained,
 )
+from materia_tui.state.best_series import best_by_iteration
 from materia_tui.state.candidates import CandidateRecord as CandidateRecord
 from materia_tui.state.candidates import CandidateStatus as CandidateStatus
 from materia_tui.state.changes import ChangeSet
@@ -600,27 +601,13 @@ class CampaignState:
         self._rebuild_best_by_iteration()
 
     def _rebuild_best_by_iteration(self) -> None:
-        """``best_by_iteration`` under today's objectives and directions: at each
-        completed iteration, the best over the candidates of that iteration and
-        earlier (what ``best`` held then, unless a re-measurement moved it since)."""
-        self.best_by_iteration = {}
+        """``best_by_iteration`` under today's objectives and directions (what ``best``
+        held as each iteration completed, unless a re-measurement moved it since)."""
+        measured = (c for c in self.candidate_list if c.status == "evaluated")
+        completed = [iteration for iteration, _ in self.best_history]
+        self.best_by_iteration = best_by_iteration(measured, completed, self._better)
         self.changes.convergence = True
-        measured = sorted(
-            (c for c in self.candidate_list if c.status == "evaluated"), key=lambda c: c.iteration or 0
-        )
-        running: dict[str, float] = {}
-        taken = 0
-        at_iteration: dict[int, dict[str, float]] = {}
-        for iteration in sorted({it for it, _ in self.best_history}):
-            while taken < len(measured) and (measured[taken].iteration or 0) <= iteration:
-                for name, value in measured[taken].objectives.items():
-                    if name not in running or self._better(name, value, running[name]):
-                        running[name] = value
-                taken += 1
-            at_iteration[iteration] = dict(running)
-        for iteration, _ in self.best_history:
-            for name, value in at_iteration[iteration].items():
-                self.best_by_iteration.setdefault(name, []).append((iteration, value))
+
 
 def _skyline_2d(items: list[tuple[Point, CandidateRecord]]) -> list[tuple[Point, CandidateRecord]]:
     """The non-dominated items of a list sorted by point, descending (equal points all stay)."""

@@ -334,3 +334,20 @@ def test_best_by_iteration_is_each_objectives_best_so_far_not_the_backends_best_
     assert campaign is not None
     late.set_metadata(campaign)
     assert late.best_by_iteration == state.best_by_iteration
+
+
+def test_best_by_iteration_keeps_the_order_and_repeats_of_completed_iterations() -> None:
+    from materia_tui.state import CandidateRecord
+    from materia_tui.state.best_series import best_by_iteration
+
+    def measured(row: int, iteration: int | None, flux: float) -> CandidateRecord:
+        record = CandidateRecord(f"c{row}", row, iteration)
+        record.objectives = {"water_flux": flux}
+        return record
+
+    records = [measured(0, 2, 30.0), measured(1, None, 10.0), measured(2, 1, 20.0), measured(3, 3, 5.0)]
+    series = best_by_iteration(records, [1, 2, 2, 3], lambda _name, value, than: value > than)
+    # The candidate without an iteration counts from the start; a repeated iteration_completed repeats.
+    assert series == {"water_flux": [(1, 20.0), (2, 30.0), (2, 30.0), (3, 30.0)]}
+    lowest = best_by_iteration(records, [3, 1], lambda _name, value, than: value < than)
+    assert lowest == {"water_flux": [(3, 5.0), (1, 10.0)]}
