@@ -1,4 +1,4 @@
-"""Options shared by the subcommands that talk to a backend."""
+"""Options shared by the subcommands that talk to a backend or watch a campaign."""
 
 from __future__ import annotations
 
@@ -85,14 +85,8 @@ def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the c
 
 
 def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
-    flags = ConnectionFlags(
-        url=args.url,
-        token=args.token,
-        token_file=args.token_file,
-        insecure=args.insecure,
-        ca_bundle=args.ca_bundle,
-        max_retries=args.max_retries,
-    )
+    # The flags' destinations are ConnectionFlags' field names (add_connection_arguments).
+    flags = ConnectionFlags(**{name: getattr(args, name) for name in ConnectionFlags.__dataclass_fields__})
     settings = resolve_settings(flags)
     if args.token:
         print(

@@ -20,20 +20,22 @@ from typing import Any
 
 from materia_tui.cli.common import add_display_arguments, positive_int, speed_factor
 from materia_tui.cli.display import display
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run a real optimization campaign locally and watch it",
-        description=(
+        (
             "Run a Bayesian multi-objective optimization of a reverse-osmosis membrane "
             "(Gaussian-process surrogates, expected hypervolume improvement), serve it on "
             "127.0.0.1 over a real WebSocket, and watch it."
         ),
+        run,
     )
     parser.add_argument("--iterations", type=positive_int, default=12, help="iterations (default 12)")
     parser.add_argument("--batch", type=positive_int, default=5, help="candidates per iteration (default 5)")
@@ -47,7 +49,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
     add_display_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

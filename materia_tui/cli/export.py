@@ -1,7 +1,7 @@
 """``materia-tui export CAMPAIGN_ID``: every candidate (or the Pareto front) to a file.
 
 The state is rebuilt from the campaign's REST metadata and whole history
-(PROTOCOL.md section 5), folded by the same reducer as the live monitor, so
+(docs/PROTOCOL.md section 5), folded by the same reducer as the live monitor, so
 the export shows exactly what the monitor shows.
 """
 
@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.source.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -25,14 +26,15 @@ if TYPE_CHECKING:
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "export",
-        help="export a campaign's candidates (CSV, JSON, Parquet)",
-        description=(
+        (
             "Export every candidate of a campaign with its parameters, predictions, "
             "uncertainties, measurements and Pareto membership, from the campaign's REST history."
         ),
+        run,
     )
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
     parser.add_argument(
@@ -44,7 +46,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--front-only", action="store_true", help="only the candidates on the Pareto front")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from materia_tui.cli.common import add_connection_arguments, settings_from_args
+from materia_tui.cli.main import Subparsers, add_command
 
 if TYPE_CHECKING:
     import httpx
@@ -41,15 +42,12 @@ class CampaignListing:
     last_seq: int | None
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "ls",
-        help="list campaigns with status, iteration and best value",
-        description="List the backend's campaigns (REST) as a table, or as JSON with --json.",
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers, "ls", "List the backend's campaigns (REST) as a table, or as JSON with --json.", run
     )
     parser.add_argument("--json", action="store_true", help="one JSON document, for jq")
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis (PROTOCOL.md section 6)."""
+"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis
+(docs/PROTOCOL.md section 6)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 from materia_tui.sanitize import clean
 
@@ -36,15 +38,16 @@ class _IntermixedParser(argparse.ArgumentParser):
             self._parsing = False
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "publish",
-        help="publish events from a JSON-lines file into Redis",
-        description=(
+        (
             "Publish one event per line (JSON objects) to a campaign in Redis; seq, campaign_id and "
             "(when missing) timestamp are assigned here. Bad lines are reported on stderr with their "
             "line number and skipped; the exit code is then 1."
         ),
+        run,
     )
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID")
     parser.add_argument(
@@ -63,7 +66,6 @@ def register(subparsers: Any) -> None:
         choices=["pending", "running", "completed", "failed", "cancelled"],
         help="set the campaign status after publishing",
     )
-    parser.set_defaults(run=run)
     parser.__class__ = _IntermixedParser
 
 

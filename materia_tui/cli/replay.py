@@ -14,20 +14,20 @@ from pathlib import Path
 
 from materia_tui.cli.common import add_display_arguments, speed_factor
 from materia_tui.cli.display import display
-from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "replay",
-        help="replay a recording (watch --record, or a watch --json capture)",
-        description=(
+        (
             "Replay a recorded campaign: the full-screen monitor on a terminal, progress "
             "lines (--plain, the default when stdout is not a terminal) or JSON lines (--json)."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run,
+        exit_codes=True,
     )
     parser.add_argument("file", metavar="FILE", help="the recording (JSON lines)")
     parser.add_argument(
@@ -37,7 +37,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="replay X times faster than recorded; 0 = as fast as possible (the default)",
     )
     add_display_arguments(parser, what="the recording")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from materia_tui.cli.common import (
     settings_from_args,
 )
 from materia_tui.cli.display import display, report_app_exit
-from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -28,17 +28,17 @@ if TYPE_CHECKING:
     from materia_tui.state import CampaignState
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "watch",
-        help="watch a campaign live",
-        description=(
+        (
             "Watch a campaign live: a full-screen monitor on a terminal, progress lines "
             "(--plain, the default when stdout is not a terminal) or JSON lines (--json). "
             "Several ids open one tab per campaign; no id opens a campaign picker."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run,
+        exit_codes=True,
     )
     parser.add_argument(
         "campaign_ids",
@@ -53,7 +53,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
     )
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Literal, TextIO
 
-from materia_tui.errors import ExitCode
+from materia_tui.errors import ExitCode, exit_code_for
 from materia_tui.output.plain import ConnectionNotices, PlainFormatter
 from materia_tui.protocol import dump_event
 from materia_tui.source import (
@@ -54,7 +54,7 @@ async def print_stream(
                     _write(err, notice)
     finally:
         await source.aclose()
-    return ExitCode.CAMPAIGN_FAILED if state.status == "failed" else ExitCode.OK
+    return exit_code_for(state.status)
 
 
 def _write(stream: TextIO, line: str) -> None:

@@ -66,6 +66,32 @@ class GeneratorSource:
         await self._items.aclose()
 
 
+class ClosesOnExit:
+    """``with thing: ...`` calls ``thing.close()`` on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AclosesOnExit:
+    """``async with thing: ...`` awaits ``thing.aclose()`` on the way out."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
 class EventSource(Protocol):
     def __aiter__(self) -> AsyncIterator[SourceItem]: ...
 

@@ -1,4 +1,4 @@
-"""Async REST client for campaign metadata and history (PROTOCOL.md section 5).
+"""Async REST client for campaign metadata and history (docs/PROTOCOL.md section 5).
 
 Errors carry one plain sentence naming the URL without its query string and
 never the token: ``AuthError`` for 401/403, ``NotFoundError`` for 404, and
@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import AsyncGenerator
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -20,6 +19,7 @@ import httpx
 from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, parse_object
 from materia_tui.sanitize import clean
+from materia_tui.source import AclosesOnExit
 from materia_tui.source.settings import ConnectionSettings
 
 READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
@@ -65,7 +65,7 @@ def auth_headers(settings: ConnectionSettings) -> dict[str, str]:
 
 
 def http_status_error(status: int, url: str, what: str, how: str | None = None) -> MateriaError:
-    """The error for a rejection ``status`` of ``url`` (PROTOCOL.md section 3).
+    """The error for a rejection ``status`` of ``url`` (docs/PROTOCOL.md section 3).
 
     ``how`` names the signal, e.g. "close code 4401"; by default "HTTP <status>".
     """
@@ -80,7 +80,7 @@ def http_status_error(status: int, url: str, what: str, how: str | None = None) 
     return RestUnavailableError(f"The server answered {how} for {shown}.")
 
 
-class RestClient:
+class RestClient(AclosesOnExit):
     """``async with RestClient(settings) as rest: await rest.get_campaign("camp-1")``."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
@@ -95,14 +95,6 @@ class RestClient:
 
     def __repr__(self) -> str:
         return f"RestClient(base_url={display_url(self._base)!r})"
-
-    async def __aenter__(self) -> RestClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,7 +29,7 @@ class ConnectionSettings:
     url_origin: str = ""
 
     def websocket_url(self, campaign_id: str) -> str:
-        """PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""
+        """docs/PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""
         return websocket_url(self.base_url, campaign_id)
 
 
@@ -38,3 +39,13 @@ def websocket_url(base_url: str, campaign_id: str) -> str:
     if scheme is None or not parts.netloc:
         raise UsageError(f"The API URL {base_url!r} is not an http:// or https:// URL.")
     return urlunsplit((scheme, parts.netloc, f"/ws/campaigns/{campaign_id}", "", ""))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only: ``localhost`` or a loopback IP."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -5,6 +5,16 @@ objectives) would be four dicts of ~184 bytes each; at 100k candidates that is
 most of the monitor's memory. Candidates of one campaign share their keys, so a
 record keeps one tuple of values and a pointer to a shared ``Layout`` (the key
 tuples and their positions), and hands out read-only ``Mapping`` views.
+
+The layouts are shared by every campaign of the process, on purpose: a
+``Layout`` never changes once built (its keys, positions and bounds are fixed;
+``with_section`` returns another one), so the module's tables (``_layouts``,
+each layout's ``_successors``, the ``_last_layout`` hint) are memo tables of a
+pure function of the key tuples, like interned strings. Sharing them changes no
+record's values; it saves one copy per campaign of the same keys. What one
+campaign can do to another is cost: a flood of odd key sets clears the table
+(bounded by ``MAX_LAYOUTS``), and the others rebuild their layouts once. Each
+read of the hint checks its keys before use, so a stale hint is only a miss.
 """
 
 from __future__ import annotations
@@ -111,8 +121,9 @@ _layouts: dict[Sections, Layout] = {}
 
 def layout_for(keys: Sections) -> Layout:
     global _last_layout
-    if keys == _last_layout.keys:  # the usual case: like the previous candidate
-        return _last_layout
+    last = _last_layout  # read once: another thread's record may move the hint meanwhile
+    if keys == last.keys:  # the usual case: like the previous candidate
+        return last
     found = _layouts.get(keys)
     if found is None:
         found = Layout(keys)

@@ -16,7 +16,6 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from materia_tui.protocol import (
@@ -33,6 +32,8 @@ from materia_tui.protocol import (
     Rejected,
     SurrogateTrained,
 )
+from materia_tui.protocol.seqs import SeqLedger
+from materia_tui.protocol.timestamps import event_time as _event_time
 from materia_tui.state.best_series import best_by_iteration
 from materia_tui.state.candidates import CandidateRecord as CandidateRecord
 from materia_tui.state.candidates import CandidateStatus as CandidateStatus
@@ -176,8 +177,7 @@ class CampaignState:
         # better (NaN: none): what re-scoring a re-measured leader scans.
         self._signs: list[float] = []
         self._columns: list[array[float]] = []
-        self._seq_watermark = 0
-        self._seqs_above: set[int] = set()
+        self._seqs = SeqLedger()  # docs/RELIABILITY.md "Who drops duplicates"
         if metadata is not None:
             self.set_metadata(metadata)
 
@@ -285,16 +285,14 @@ class CampaignState:
         seq = event.seq
         counters = self.counters
         if seq is not None:
-            if seq == self._seq_watermark + 1 and not self._seqs_above:
-                # The next seq in order (the usual case): nothing held above the
-                # watermark, so last_seq is the watermark and this is no gap.
-                self._seq_watermark = self.last_seq = seq
-            elif self._seen(seq):
+            verdict = self._seqs.admit(seq)
+            if verdict == "duplicate":
                 counters.duplicates += 1
                 self.changes.progress = True
                 return "duplicate"
-            else:
-                self._mark_seen(seq)
+            if verdict == "gap":
+                counters.gaps += 1
+            self.last_seq = self._seqs.newest
         timestamp = event.timestamp
         at = _event_time(timestamp, received_at) if timestamp else received_at
         self.last_event_at = received_at
@@ -311,24 +309,6 @@ class CampaignState:
             self.status = "running"
         _HANDLERS[kind](self, event, at)
         return "applied"
-
-    # ----- seq bookkeeping -------------------------------------------------
-
-    def _seen(self, seq: int) -> bool:
-        return seq <= self._seq_watermark or seq in self._seqs_above
-
-    def _mark_seen(self, seq: int) -> None:
-        if seq > self.last_seq + 1:
-            self.counters.gaps += 1
-        self.last_seq = max(self.last_seq, seq)
-        if seq == self._seq_watermark + 1:
-            self._seq_watermark = seq
-            above = self._seqs_above
-            while self._seq_watermark + 1 in above:
-                self._seq_watermark += 1
-                above.discard(self._seq_watermark)
-        else:
-            self._seqs_above.add(seq)
 
     # ----- handlers --------------------------------------------------------
 
@@ -625,18 +605,6 @@ def _span(start: float | None, end: float | None) -> float | None:
     if start is None or end is None:
         return None
     return max(0.0, end - start)
-
-
-def _event_time(timestamp: str | None, fallback: float) -> float:
-    if not timestamp:
-        return fallback
-    try:
-        parsed = datetime.fromisoformat(timestamp)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)  # the protocol's clocks are UTC unless they say otherwise
-        return parsed.timestamp()
-    except (ValueError, OverflowError, OSError):
-        return fallback
 
 
 _HANDLERS: dict[str, Callable[[CampaignState, Any, float], None]] = {

@@ -30,13 +30,14 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from materia_tui.errors import ExitCode
+from materia_tui.errors import exit_code_for
 from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource, FoldsAhead, ReplaySteering
 from materia_tui.state import CampaignState
 from materia_tui.ui.campaign_view import CampaignView, Section
 from materia_tui.ui.repaint import RefreshRates
+from materia_tui.ui.textual_compat import install_scrollbar_renderer
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.status_bar import LinkStatus
@@ -95,6 +96,7 @@ class MonitorBase(App[int]):
 
     def __init__(self, *, alerts: AlertSettings | None = None) -> None:
         super().__init__()
+        install_scrollbar_renderer()
         # Completion, failure, errors and convergence: a toast, the bell and (when
         # enabled) a desktop notification, each once per campaign.
         self.alerter = Alerter(alerts, app_writer(self))
@@ -331,7 +333,7 @@ class MonitorApp(MonitorBase):
 
     def final_exit_code(self) -> int:
         """1 if the campaign failed, else 0 (an error before any data exited already)."""
-        return int(ExitCode.CAMPAIGN_FAILED if self.state.status == "failed" else ExitCode.OK)
+        return int(exit_code_for(self.state.status))
 
     async def action_quit(self) -> None:
         self.exit(self.final_exit_code())

@@ -34,7 +34,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Tab, Tabs
 
-from materia_tui.errors import ExitCode, MateriaError
+from materia_tui.errors import MateriaError, exit_code_for
 from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
 from materia_tui.state import CampaignState
@@ -48,12 +48,10 @@ from materia_tui.ui.widgets.newest_panel import NewestPanel
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
-from materia_tui.ui.widgets.scrollbar import install as install_scrollbars
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
 
 Section = Literal["overview", "candidates", "pareto", "log", "parity"]
 SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "parity")
-PLOT_SECTIONS: frozenset[str] = frozenset({"pareto", "parity"})
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
 CLOCK_INTERVAL = 1.0
@@ -72,12 +70,6 @@ def is_compact(width: int, height: int) -> bool:
 
 class CampaignView(Vertical):
     """Status bar, section tabs (compact layout) and the panels of one campaign."""
-
-    DEFAULT_CSS = """
-    CampaignView {
-        height: 1fr;
-    }
-    """
 
     class Refreshed(Message):
         """The view drew a new state (at most ~20 a second)."""
@@ -142,7 +134,6 @@ class CampaignView(Vertical):
                 yield EventLog(id="log", classes="section")
 
     def on_mount(self) -> None:
-        install_scrollbars()
         self.query_one("#overview").border_title = "progress"
         self.query_one("#pareto").border_title = "Pareto front"
         self.query_one("#log").border_title = "events"
@@ -192,27 +183,20 @@ class CampaignView(Vertical):
         self._apply_layout()
 
     def _apply_layout(self) -> None:
+        """Say the layout in classes; app.tcss shows and hides the sections by them."""
         if self.scheduler is None:
             return
         compact, section = self.compact, self.section
         self.set_class(compact, "-compact")
-        self.query_one("#tabs").display = compact
         for name in SECTIONS:
-            self.query_one(f"#{name}").display = name == section if compact else self._shown_wide(name)
-        self.query_one("#left").display = not compact or section in ("overview", "pareto", "parity")
-        self.query_one("#right").display = not compact or section in ("candidates", "log")
+            self.set_class(compact and name == section, f"-show-{name}")
+        # Side by side, the plot slot shows the Pareto front or, after ``v``, the parity plot.
+        self.set_class(not compact and self.parity_visible, "-parity")
+        self.set_class(not compact and not self.log_visible, "-log-hidden")
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{section}":
             tabs.active = f"tab-{section}"
         self.scheduler.paint_all()
-
-    def _shown_wide(self, name: str) -> bool:
-        """Side by side, the plot slot shows the Pareto front or, after ``v``, the parity plot."""
-        if name == "log":
-            return self.log_visible
-        if name in PLOT_SECTIONS:
-            return name == ("parity" if self.parity_visible else "pareto")
-        return True
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tabs is not self.query_one("#tabs"):
@@ -297,9 +281,7 @@ class CampaignView(Vertical):
 
     def exit_code(self) -> int:
         """A final source error's code, else 1 if the campaign failed, else 0."""
-        if self.failure is not None:
-            return self.failure.exit_code
-        return int(ExitCode.CAMPAIGN_FAILED if self.state.status == "failed" else ExitCode.OK)
+        return int(exit_code_for(self.state.status, self.failure.exit_code if self.failure else None))
 
     # ----- actions (the app's bindings call these) ---------------------------------
 

@@ -22,7 +22,8 @@ import pytest
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.source import ConnectionChanged, EventReceived, SourceItem
 from materia_tui.source.settings import ConnectionSettings
-from materia_tui.source.websocket import LINK_GRACE_SECONDS, WebSocketSource
+from materia_tui.source.websocket import WebSocketSource
+from materia_tui.source.websocket_link import LINK_GRACE_SECONDS
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from tests.support import wait_until

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from materia_tui.errors import ExitCode
-from materia_tui.protocol import dump_event
 from materia_tui.source import EventReceived
+from materia_tui.source.recording import Recorder
 from materia_tui.source.replay import ReplaySource
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.widgets.status_bar import StatusBar
@@ -20,16 +19,15 @@ ITERATIONS = 3
 def write_recording(path: Path) -> Path:
     """A 3-iteration campaign as ``watch --record`` writes it (real gaps of 2-12 s)."""
     script = CampaignScript()
-    meta = campaign_metadata(max_iterations=ITERATIONS).model_dump(mode="json", exclude_none=True)
-    lines = [json.dumps({"metadata": meta})]
-    for number in range(1, ITERATIONS + 1):
-        for item in script.iteration(number):
+    with Recorder(path) as recorder:
+        recorder.record_metadata(campaign_metadata(max_iterations=ITERATIONS), 0.0)
+        for number in range(1, ITERATIONS + 1):
+            for item in script.iteration(number):
+                assert isinstance(item, EventReceived)
+                recorder.record(item.event, item.received_at)
+        for item in script.completed(ITERATIONS):
             assert isinstance(item, EventReceived)
-            lines.append(json.dumps({**dump_event(item.event), "received_at": item.received_at}))
-    for item in script.completed(ITERATIONS):
-        assert isinstance(item, EventReceived)
-        lines.append(json.dumps({**dump_event(item.event), "received_at": item.received_at}))
-    path.write_text("\n".join(lines) + "\n")
+            recorder.record(item.event, item.received_at)
     return path
 
 

@@ -2,7 +2,7 @@
 
 ``run_campaign`` drives the loop and publishes, through any ``CampaignSink``
 (the in-process bus, the Redis publisher, or ``MemorySink`` in tests), the
-Campaign metadata of PROTOCOL.md section 5 and, per iteration, the events of
+Campaign metadata of docs/PROTOCOL.md section 5 and, per iteration, the events of
 section 4 in this order: iteration_started, surrogate_trained (from the first
 iteration that has data to learn from), candidates_proposed,
 candidates_evaluated, iteration_completed, convergence_update; and finally
@@ -203,7 +203,7 @@ async def run_campaign(
         logger.exception("demo campaign %s failed", campaign_id)
         runner.record.status = "failed"
         runner.record.error = f"optimizer failed: {type(exc).__name__}: {exc}"
-        # PROTOCOL.md: the status says failed before the fatal error is published.
+        # docs/PROTOCOL.md: the status says failed before the fatal error is published.
         await sink.set_metadata({**metadata, "status": "failed", "finished_at": utc_now()})
         await runner.emit(
             {

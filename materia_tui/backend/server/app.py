@@ -1,4 +1,4 @@
-"""The aiohttp application of ``materia-tui serve`` (PROTOCOL.md sections 3 and 5).
+"""The aiohttp application of ``materia-tui serve`` (docs/PROTOCOL.md sections 3 and 5).
 
 Routes (REST base ``/api/v1``)::
 

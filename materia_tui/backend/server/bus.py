@@ -1,5 +1,5 @@
 """Where a server's campaigns live: in this process (:class:`MemoryBus`) or in
-Redis (:class:`RedisBus`, PROTOCOL.md section 6), behind one interface.
+Redis (:class:`RedisBus`, docs/PROTOCOL.md section 6), behind one interface.
 
 A bus stores metadata and history, assigns ``seq`` to published events, and
 hands every live frame (the exact JSON text stored in the history) to one
@@ -196,7 +196,7 @@ class MemoryBus:
 
 
 class RedisBus:
-    """Campaigns kept in Redis as PROTOCOL.md section 6 lays them out."""
+    """Campaigns kept in Redis as docs/PROTOCOL.md section 6 lays them out."""
 
     def __init__(self, url: str, *, reconnect_max: float = 5.0) -> None:
         self._url = url  # may hold a password: never logged, never in a repr
@@ -325,13 +325,7 @@ class RedisBus:
     async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
         if not bodies:
             return []
-        keys = [
-            layout.seq_key(campaign_id),
-            layout.events_key(campaign_id),
-            layout.meta_key(campaign_id),
-            layout.CAMPAIGNS_KEY,
-        ]
-        args = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id), *bodies]
+        keys, args = layout.publish_script_call(campaign_id, bodies)
         seqs = await self._publish_script(keys=keys, args=args)
         return [int(s) for s in seqs]
 

@@ -1,4 +1,4 @@
-"""The Redis layout of PROTOCOL.md section 6 and the one way an event is stamped.
+"""The Redis layout of docs/PROTOCOL.md section 6 and the one way an event is stamped.
 
 Shared by the publishers (``materia_tui.backend.publish``) and the server's buses, so
 that an event gets exactly the same ``seq``/``campaign_id``/``timestamp``
@@ -15,6 +15,7 @@ with cjson) keeps every number exactly as Python wrote it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,13 @@ for i = 4, #ARGV do
 end
 return seqs
 """
+
+
+def publish_script_call(campaign_id: str, bodies: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The KEYS and ARGV of one ``PUBLISH_LUA`` call that appends ``bodies`` in order."""
+    keys = [seq_key(campaign_id), events_key(campaign_id), meta_key(campaign_id), CAMPAIGNS_KEY]
+    args = [channel(campaign_id), campaign_id, minimal_meta(campaign_id), *bodies]
+    return keys, args
 
 
 class InvalidEvent(ValueError):
@@ -130,7 +138,7 @@ def campaign_json(campaign: Campaign | dict[str, Any]) -> tuple[str, str]:
         obj = dict(campaign)
     campaign_id = check_campaign_id(obj.get("id"))  # type: ignore[arg-type]
     if parse_campaign(obj) is None:
-        raise InvalidCampaign("campaign metadata is not a Campaign object (PROTOCOL.md section 5)")
+        raise InvalidCampaign("campaign metadata is not a Campaign object (docs/PROTOCOL.md section 5)")
     try:
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (ValueError, TypeError) as exc:

@@ -42,6 +42,25 @@ def campaign_prompt(campaign: Campaign, already_open: bool) -> Text:
 
 
 class CampaignPicker(ModalScreen[list[str]]):
+    DEFAULT_CSS: ClassVar[str] = """
+    CampaignPicker {
+        align: center middle;
+    }
+    #picker-body {
+        width: 90;
+        max-width: 100%;
+        height: auto;
+        max-height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    #picker-list {
+        height: auto;
+        max-height: 20;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", priority=True),
         Binding("escape", "close", "Close"),

@@ -63,6 +63,21 @@ def help_text() -> Text:
 
 
 class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS: ClassVar[str] = """
+    HelpScreen {
+        align: center middle;
+    }
+    #help-body {
+        width: 76;
+        max-width: 100%;
+        height: auto;
+        max-height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]

@@ -33,7 +33,7 @@ from materia_tui.state import CampaignState, CandidateRecord
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
 from materia_tui.ui.panel import Cadence
-from materia_tui.ui.widgets.scrollbar import set_virtual_size
+from materia_tui.ui.textual_compat import NarrowRefresh, set_virtual_size
 
 FilterMode = Literal["all", "pareto", "iteration", "problems"]
 FILTERS: tuple[FilterMode, ...] = ("all", "pareto", "iteration", "problems")
@@ -152,7 +152,28 @@ def build_columns(id_width: int, parameters: list[str], objectives: list[str]) -
     return columns
 
 
-class CandidateTable(ScrollView, can_focus=True):
+class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
+    DEFAULT_CSS: ClassVar[str] = """
+    CandidateTable > .candidate-table--header {
+        text-style: bold underline;
+    }
+    CandidateTable > .candidate-table--front {
+        color: $accent;
+        text-style: bold;
+    }
+    CandidateTable > .candidate-table--proposed {
+        text-style: dim;
+    }
+    CandidateTable > .candidate-table--failed {
+        color: $error;
+        text-style: bold;
+    }
+    CandidateTable > .candidate-table--infeasible {
+        color: $warning;
+        text-style: italic;
+    }
+    """
+
     """Every candidate, newest last; follow mode keeps the newest row in view."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -205,7 +226,6 @@ class CandidateTable(ScrollView, can_focus=True):
         self._painted_lines: list[tuple[Any, ...]] = []  # what each visible row showed at the last sync
         self._title: Text | None = None
         self._offer_columns_key = False  # "←→ Columns" is in the footer
-        self._only: list[Region] | None = None  # set while a change must repaint just these regions
         self.repainted_lines = 0  # table lines asked to repaint by syncs, for tests and benchmarks
 
     # ----- data --------------------------------------------------------------
@@ -436,19 +456,8 @@ class CandidateTable(ScrollView, can_focus=True):
             return
         self._title = title
         top = Region(-self.content_offset.x, -self.content_offset.y, self.outer_size.width, 1)
-        self._only = [top] if self.is_mounted and self._painted_frame else None
-        try:
+        with self.repaint_only([top] if self.is_mounted and self._painted_frame else None):
             self.border_title = title
-        finally:
-            self._only = None
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> CandidateTable:
-        if self._only is not None and not regions and not layout and not recompose:
-            regions = tuple(self._only)
-        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-        return self
 
     def _scroll_to_newest(self) -> None:
         self._scrolling_programmatically = True

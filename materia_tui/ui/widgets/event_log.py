@@ -18,7 +18,7 @@ from materia_tui.state import CampaignState, LogEntry
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
 from materia_tui.ui.panel import Cadence
-from materia_tui.ui.widgets.scrollbar import set_virtual_size
+from materia_tui.ui.textual_compat import set_virtual_size
 
 MAX_LINES = 1000
 
