@@ -28,7 +28,7 @@ async def panel_text(items: list[SourceItem], iterations: int) -> tuple[str, Mon
     app = MonitorApp(source, "camp-123", now=lambda: T0 + 200)
     async with app.run_test(size=(120, 40)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: len(app.state.best_history) == iterations, what="iterations")
+        await wait_for(pilot, lambda: len(app.view.state.best_history) == iterations, what="iterations")
         panel = app.query_one(ConvergencePanel)
         await wait_for(pilot, lambda: "per iteration" in panel.shown_plain, what="the panel")
         await pilot.pause()
@@ -37,13 +37,13 @@ async def panel_text(items: list[SourceItem], iterations: int) -> tuple[str, Mon
 
 async def test_the_sparkline_plots_the_named_objectives_best_not_the_backends_best_value() -> None:
     text, app = await panel_text(with_backend_best(campaign_items(4), 1.0), 4)
-    series = [value for _, value in app.state.best_by_iteration["water_flux"]]
+    series = [value for _, value in app.view.state.best_by_iteration["water_flux"]]
     assert text.startswith("best water_flux per iteration\n")
     assert (
         f"first {fmt.number(series[0])}  last {fmt.number(series[-1])}  best {fmt.number(max(series))}"
         in text
     )
-    assert series[-1] == app.state.best["water_flux"].value and series[-1] != 1.0
+    assert series[-1] == app.view.state.best["water_flux"].value and series[-1] != 1.0
     assert "last 1 " not in text
 
 
@@ -57,6 +57,6 @@ async def test_without_an_objective_it_plots_the_backends_best_value_under_that_
     ]
     items: list[SourceItem] = [ConnectionChanged("live"), *with_backend_best(events, 0.42)]
     text, app = await panel_text(items, 3)
-    assert not app.state.objectives
+    assert not app.view.state.objectives
     assert text.startswith("backend best_value per iteration\n")
     assert "first 0.42  last 0.42  best 0.42" in text

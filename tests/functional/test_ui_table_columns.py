@@ -46,7 +46,7 @@ async def test_hidden_columns_are_counted_in_the_title_and_arrows_scroll_to_them
         await pilot.press("left")
         assert re.search(r"← \+\d+ · \+1 col →$", str(table.border_title))
         await pilot.resize_terminal(120, 40)  # the footer has room: it offers the keys
-        await wait_for(pilot, lambda: not app.compact, what="the wide layout")
+        await wait_for(pilot, lambda: not app.view.compact, what="the wide layout")
         await wait_for(pilot, lambda: footer_offers_columns(app), what="the footer's keys")
         await pilot.press("home", "right")  # the footer's binding runs the same action
         assert round(table.scroll_x) == table.columns[0].width + 1 and "← +1 · " in str(table.border_title)

@@ -83,7 +83,7 @@ async def test_the_monitor_shows_the_sentence_in_the_status_bar_and_nothing_else
     app = MonitorApp(WebSocketSource("camp-1", settings), "camp-1")
     async with app.run_test(size=(80, 24)) as pilot:
         bar = app.query_one(StatusBar)
-        await wait_for(pilot, lambda: app.link.attempt >= 3, timeout=20, what="the third failure")
+        await wait_for(pilot, lambda: app.view.link.attempt >= 3, timeout=20, what="the third failure")
         # Shown while waiting to retry and while retrying: it never blinks off.
         first, *reason = bar.shown_plain.splitlines()
         assert first.startswith((" RECONNECTING (ATTEMPT", " CONNECTING "))
