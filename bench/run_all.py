@@ -39,6 +39,7 @@ BENCHES = (
     "fanout",
     "insight",
     "optimizer",
+    "run",
 )
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -79,6 +80,10 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   one core at 200 x 5,000 candidates: hypervolume against moocore, the
   per-iteration trace against recomputing every iteration, importance against
   one forest fit, a filter mask against the same predicate in numpy.
+- `bench_run.py`: `materia-tui run`'s own cost: one evaluation through its
+  process-group leader against the same process started directly, and a
+  campaign's time per iteration split into optimizer, evaluations and the
+  runner (publish, journal, fsync).
 - `bench_optimizer.py`: the optimizer of `materia-tui run` on ZDT1 (30-D) and
   Branin-Currin (two objectives, hypervolume) and Hartmann-6 (one, best
   value), median of 5 seeds at equal evaluation budgets, against Optuna's

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateRecord
-from materia_tui.state.changes import ChangeSet
+from materia_tui.state.changes import ChangeSet, RowFollower
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
@@ -98,14 +98,12 @@ class ThinnedCloud:
         self.scans = 0  # full scans for changed rows, for tests and benchmarks
         self.moved: set[int] = set()  # rows whose point changed in the last update
         self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
-        self._started = False
-        self._missed = ChangeSet()  # changes that arrived while the first catch-up ran
-        self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
+        self._follower = RowFollower(COLD_CHUNK)  # the first catch-up in chunks, then change sets
 
     @property
     def complete(self) -> bool:
         """Caught up with the state as of the last update (false before the first)."""
-        return self._started and self._cold_rows is None
+        return self._follower.complete
 
     def point(self, row: int) -> tuple[float, float] | None:
         if row >= len(self.xs):
@@ -122,19 +120,14 @@ class ThinnedCloud:
     def update(self, state: CampaignState, grid: Grid, changes: ChangeSet) -> None:
         """Catch up with ``changes``; a large first catch-up is spread over several
         calls (see ``complete``) so the UI never stalls for it."""
-        if not self._started:  # the catch-up reads every row: nothing to remember yet
-            self._started = True
-            self._cold_rows = 0
-        elif self._cold_rows is not None:
-            self._missed.merge(changes)
-        if self._cold_rows is not None:
-            self._cold_step(state, grid)
-            if self._cold_rows is not None or not self._missed:
+        rows = state.candidate_list
+        first = self._follower.first_pass(len(rows), changes)
+        if first is not None:
+            self._cold_step(rows[first.start : first.stop], grid)
+            if not self._follower.complete or not self._follower.holding:
                 return
             changes = ChangeSet()  # caught up: take what changed meanwhile at once
-        if self._missed:
-            self._missed.merge(changes)
-            changes, self._missed = self._missed, ChangeSet()
+        changes = self._follower.after(changes)
         changed = self._changed(state, changes)
         rebuild = grid != self.grid
         self.grid = grid
@@ -162,19 +155,13 @@ class ThinnedCloud:
             return list(rows)
         return [rows[row] for row in sorted(changes.changed_rows(len(rows)))]
 
-    def _cold_step(self, state: CampaignState, grid: Grid) -> None:
+    def _cold_step(self, chunk: list[CandidateRecord], grid: Grid) -> None:
         self.front = None
-        start = self._cold_rows or 0
-        chunk = state.candidate_list[start : start + COLD_CHUNK]
         for cand in chunk:
             self._set(cand.row, self._point(cand))
         self.grid = grid
-        if start + len(chunk) >= len(state.candidate_list):
-            # Rows changed while catching up are in ``_missed``: the next update takes them.
-            self._cold_rows = None
+        if self._follower.complete:
             self._rebucket()
-        else:
-            self._cold_rows = start + len(chunk)
 
     def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
         """The front's points, sorted (by x): kept while the front and its points stay."""
