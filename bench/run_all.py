@@ -40,6 +40,8 @@ BENCHES = (
     "insight",
     "optimizer",
     "run",
+    "executor",
+    "latejoin",
 )
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -90,6 +92,16 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   default sampler and random search; its time per iteration at 100 and 500
   evaluations (also on a mixed space with failures) against Optuna's sampler
   given the same history.
+- `bench_executor.py`: `run`'s evaluation step on Celery (a redis-server of
+  its own, one real `materia-tui worker` with 2 pool processes) against the
+  local process pool of 2, on the same trivial evaluator: wall per task of a
+  batch, and the latency of a lone task.
+- `bench_latejoin.py`: a late join of issue 17's campaign (200 iterations x 500
+  and x 5,000 candidates, `big_campaign.py`) from a real `serve` on the memory
+  bus and on Redis: a bare httpx client paging and `json.loads`-ing the history
+  (baseline) against the source's backfill into a `CampaignState` and
+  `watch --plain` to `Done!`, each in a fresh process (time, peak RSS); bytes
+  on the wire with and without gzip and `serve`'s CPU per page.
 """
 
 

@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "token",
     "screenshot",
     "completion",
+    "worker",
 )
 
 # Each subcommand's one-line help, as its module registers it (a test keeps them
@@ -45,6 +46,7 @@ SUMMARIES = {
     "token": "mint a token for materia-tui serve",
     "screenshot": "render the monitor for a campaign to an SVG file (no terminal needed)",
     "completion": "print a shell completion script",
+    "worker": "run evaluations for `run --executor celery` (a Celery worker)",
 }
 ALL = "*"
 

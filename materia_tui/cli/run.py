@@ -43,6 +43,28 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=positive_int, default=1, help="evaluations at once (default 1)")
     parser.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="where evaluations run: a local process pool of --workers (default), or Celery workers "
+        "(`materia-tui worker`) on --broker",
+    )
+    parser.add_argument("--broker", metavar="URL", help="with --executor celery: the workers' Redis broker")
+    parser.add_argument(
+        "--queue",
+        metavar="NAME",
+        default=None,
+        help="with --executor celery: the workers' queue (default materia)",
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="with --executor celery: requeue a task a worker took and never finished after this long "
+        "(default: max(2 x the evaluator's timeout, 60 s))",
+    )
+    parser.add_argument(
         "--journal",
         metavar="PATH",
         help="the journal (a recording `replay` plays; default .materia/ID.jsonl next to the config)",

@@ -57,20 +57,19 @@ def journal_path(args: argparse.Namespace, loaded: LoadedConfig, campaign_id: st
 async def _session(
     args: argparse.Namespace, loaded: LoadedConfig, campaign_id: str, *, pace: float, label: str
 ) -> int:
-    from materia_tui.backend.run.executor import LocalExecutor
     from materia_tui.backend.run.runner import CampaignRunner
     from materia_tui.backend.server.app import start_server
     from materia_tui.backend.server.auth import JwtAuth
 
     auth = JwtAuth(secrets.token_bytes(32))
     token = auth.mint(campaigns=[campaign_id], ttl_seconds=TOKEN_TTL_SECONDS)
+    executor = executor_for(args)  # first: a bad --executor/--broker is a usage error before anything starts
     bus, sink, sink_seq = await _bus_and_sink(args, campaign_id)
     try:
         server = await start_server("127.0.0.1", args.port, bus=bus, auth=auth)
     except OSError as exc:
         await sink.aclose()
         raise UsageError(f"Cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.") from None
-    executor = LocalExecutor(args.workers)
     seed = args.seed if args.seed is not None else loaded.config.seed
     journal = journal_path(args, loaded, campaign_id)
     token_dir = tempfile.TemporaryDirectory(prefix="materia-run-")
@@ -79,6 +78,8 @@ async def _session(
             loaded, sink, executor, campaign_id=campaign_id, seed=seed, journal_path=journal, pace=pace
         )
         await runner.prepare(resume=args.resume, sink_seq=sink_seq)
+        if hasattr(executor, "instance"):  # Celery: a resumed campaign's tasks keep their ids
+            executor.instance = runner.created_at
         token_file = _write_token(Path(token_dir.name), token)
         _announce(label, server.base_url, campaign_id, token_file, args, runner)
         code = await _run_and_watch(args, runner, server.base_url, token, campaign_id)
@@ -89,6 +90,18 @@ async def _session(
         await server.close()
         await sink.aclose()
         token_dir.cleanup()
+
+
+def executor_for(args: argparse.Namespace) -> Any:
+    from materia_tui.backend.run.executors import make_executor
+
+    return make_executor(
+        getattr(args, "executor", "local"),
+        getattr(args, "broker", None),
+        args.workers,
+        queue=getattr(args, "queue", None),
+        visibility_timeout=getattr(args, "visibility_timeout", None),
+    )
 
 
 async def _bus_and_sink(args: argparse.Namespace, campaign_id: str) -> tuple[Any, Any, int]:
@@ -157,7 +170,11 @@ async def _run_and_watch(
     campaign = asyncio.create_task(runner.run(), name="campaign")
     source = WebSocketSource(campaign_id, ConnectionSettings(base_url, token=token))
     lines = bool(args.plain or args.json or not sys.stdout.isatty())
-    watcher = asyncio.create_task(display(args, source, CampaignState(campaign_id), campaign_id, lines=lines))
+    monitor: list[Any] = []  # the monitor's app, once display() made it
+    reporter = _report_executor(args, runner, lines, monitor)
+    watcher = asyncio.create_task(
+        display(args, source, CampaignState(campaign_id), campaign_id, lines=lines, on_app=monitor.append)
+    )
     received: list[int] = []
 
     def on_signal(signum: int) -> None:
@@ -197,6 +214,8 @@ async def _run_and_watch(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        if reporter is not None:
+            reporter.cancel()
         watcher.cancel()
         with contextlib.suppress(BaseException):
             await watcher
@@ -213,6 +232,26 @@ async def _run_and_watch(
             print(f"materia-tui: campaign {campaign_id} failed: {runner.error}", file=sys.stderr)
         return int(ExitCode.CAMPAIGN_FAILED)
     return int(ExitCode.OK)
+
+
+def _report_executor(
+    args: argparse.Namespace, runner: CampaignRunner, lines: bool, monitor: list[Any]
+) -> asyncio.Task[None] | None:
+    """With --executor celery: where evaluations run (workers, busy, waiting, a broker away),
+    on stderr with progress lines (stdout keeps MatCraft's line format), as a notification
+    in the monitor."""
+    if getattr(args, "executor", "local") == "local":
+        return None
+    from materia_tui.backend.run.executors import report_status
+
+    def write(line: str) -> None:
+        if lines:
+            print(f"run: {line}", file=sys.stderr, flush=True)
+        elif monitor:
+            severity = "warning" if "unreachable" in line else "information"
+            monitor[0].notify(clean(line, 300), title="evaluations", severity=severity, markup=False)
+
+    return asyncio.create_task(report_status(runner.executor, write), name="executor-status")
 
 
 def _ending(task: asyncio.Task[int]) -> str:
