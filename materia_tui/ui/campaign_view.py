@@ -261,7 +261,10 @@ class CampaignView(Vertical, can_focus=True):
             self.link.status = item.status
             self.link.attempt = item.attempt
             self.link.retry_at = self.now() + item.retry_in if item.retry_in is not None else None
-            self.link.detail = item.detail
+            # A retry keeps the last failure's reason on screen until it has news: a
+            # reason that blinks off for every attempt cannot be read.
+            retrying = item.status == "connecting" and item.attempt > 0 and not item.detail
+            self.link.detail = self.link.detail if retrying else item.detail
             self.link.degraded = item.degraded
         else:
             apply_item(self.state, item)

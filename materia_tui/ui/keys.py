@@ -184,7 +184,8 @@ KEYS: tuple[Key, ...] = (
         footer=True,
     ),
     Key("up,down,pageup,pagedown", "", "", "scroll the candidate table", "table", shown="arrows, pgup/dn"),
-    Key("left,right", "", "", "scroll the candidate table sideways", "table", shown="left / right"),
+    Key("left,right", "", "", "scroll the candidate table sideways, a column at a time", "table",
+        shown="left / right"),
     Key("home,end", "", "", "top of the table / newest row (resumes follow)", "table", shown="home / end"),
     Key("ctrl+p", "", "", "command palette", "table", shown="ctrl+p"),
 )

@@ -16,6 +16,7 @@ from materia_tui.ui.screens.dialog import Dialog
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
     ("~name", "surrogate prediction ± uncertainty of 'name'"),
+    ("← +2 · +3 cols →", "table columns out of view, left / right: ← → scroll"),
     ("◆", "Pareto front in the scatter (a line with 2 objectives)"),
     ("x", "latest evaluated batch in the scatter"),
     ("parity colours", "green |z|<=1, orange <=2, red >2, grey: no uncertainty"),
