@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from materia_tui.cli.common import add_display_arguments
+from materia_tui.cli.common import add_display_arguments, speed_factor
 from materia_tui.cli.display import display
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
@@ -39,9 +39,9 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--speed",
-        type=_speed,
+        type=speed_factor,
         metavar="X",
-        help="replay X times faster than recorded (default: as fast as possible)",
+        help="replay X times faster than recorded; 0 = as fast as possible (the default)",
     )
     add_display_arguments(parser, what="the recording")
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return _replay_several(args, paths)
     path = paths[0]
     campaign_id = recording_campaign_id(path) or path.stem or "replay"
-    source = ReplaySource(path, speed=args.speed)
+    source = ReplaySource(path, speed=args.speed or None)  # 0 and no --speed: as fast as possible
     state = CampaignState(campaign_id)
     title = f"materia-tui replay {path.name}"
     return asyncio.run(display(args, source, state, campaign_id, lines=lines, title=title))
@@ -85,7 +85,7 @@ def _replay_several(args: argparse.Namespace, paths: list[Path]) -> int:
         if campaign_id in seen:  # two runs of one campaign: tell them apart by file
             campaign_id = f"{campaign_id} ({path.name})"
         seen.add(campaign_id)
-        campaigns.append((campaign_id, ReplaySource(path, speed=args.speed)))
+        campaigns.append((campaign_id, ReplaySource(path, speed=args.speed or None)))
     app = MultiMonitorApp(
         campaigns,
         exit_on_complete=args.exit_on_complete,
@@ -95,13 +95,3 @@ def _replay_several(args: argparse.Namespace, paths: list[Path]) -> int:
         title="materia-tui replay " + " ".join(path.name for path in paths),
     )
     return report_app_exit(app, app.run())
-
-
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value

@@ -7,7 +7,7 @@ import sys
 from typing import Literal, TextIO
 
 from materia_tui.errors import ExitCode, exit_code_for
-from materia_tui.output.plain import PlainFormatter
+from materia_tui.output.plain import ConnectionNotices, PlainFormatter
 from materia_tui.protocol import dump_event
 from materia_tui.sanitize import clean
 from materia_tui.source import (
@@ -35,7 +35,7 @@ async def print_stream(
     out = out or sys.stdout
     err = err or sys.stderr
     formatter = PlainFormatter(state)
-    outage = False  # a "reconnecting" was reported and no "live" has followed yet
+    notices = ConnectionNotices()
     try:
         async for item in source:
             if isinstance(item, EventReceived):
@@ -61,9 +61,7 @@ async def print_stream(
                     where = f"iteration {note.iteration}" if note.iteration is not None else "campaign"
                     _write(out, f"note ({where}): {clean(note.text, 300)}")
             elif isinstance(item, ConnectionChanged):
-                notice = formatter.connection_notice(item, after_outage=outage)
-                if item.status in ("reconnecting", "live"):
-                    outage = item.status == "reconnecting"
+                notice = notices.notice(item)
                 if notice:
                     _write(err, notice)
     finally:
