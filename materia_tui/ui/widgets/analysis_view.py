@@ -30,7 +30,9 @@ from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 
 R = TypeVar("R")
-MIN_RECOMPUTE_SECONDS = 1.0  # a cheap view still recomputes at most once a second while data streams
+# While data streams, a view recomputes (and redraws) at most this often: the plot cadence
+# (a redrawn plot is ~6 KB at 120x40; the terminal budget is 15 KB/s for everything).
+MIN_RECOMPUTE_SECONDS = 2.0
 
 
 class AnalysisView(Vertical, Generic[R]):
@@ -73,6 +75,17 @@ class AnalysisView(Vertical, Generic[R]):
 
     def show(self, result: R) -> None:  # on the UI thread
         raise NotImplementedError
+
+    def set_text(self, selector: str, content: object) -> None:
+        """Update a caption only when its text changed: an update re-lays out and repaints it."""
+        from rich.text import Text
+        from textual.widgets import Static
+
+        widget = self.query_one(selector, Static)
+        key = content.plain if isinstance(content, Text) else str(content)
+        if getattr(widget, "_analysis_text", None) != key:
+            widget._analysis_text = key  # type: ignore[attr-defined]
+            widget.update(content)  # type: ignore[arg-type]
 
     # ----- the panel contract ----------------------------------------------------------
 
@@ -144,9 +157,11 @@ class AnalysisView(Vertical, Generic[R]):
         self._finished_at = time.monotonic()
         if key and result is not None:
             self._computed = key
+            changed = result != self.result
             self.result = result
             self.computations += 1
-            self.show(result)
+            if changed:  # the same picture again would cost its bytes for nothing
+                self.show(result)
         self.recompute()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -89,26 +89,27 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
         return HypervolumeResult(trace, advice, reference, objective)
 
     def show(self, result: HypervolumeResult) -> None:
-        caption = self.query_one("#hypervolume-caption", Static)
-        advice_widget = self.query_one("#hypervolume-advice", Static)
         canvas = self.query_one(PlotCanvas)
         plt = canvas.plt
         plt.clear_data()
         trace = result.trace
         points = [p for p in trace.points if p.value is not None] if trace is not None else []
         if trace is None or not points:
-            caption.update("no measured objectives yet")
+            self.set_text("#hypervolume-caption", "no measured objectives yet")
         else:
             xs = [p.iteration for p in points]
             ys = [p.value for p in points]
             if trace.kind == "hypervolume":
                 ref = ", ".join(f"{clean(k, 16)} {v:.4g}" for k, v in result.reference.items())
                 rescaled = " (rescaled)" if trace.reference_version > 1 else ""
-                caption.update(f"HV {ys[-1]:.4g} · front {points[-1].front_size} · ref: {ref}{rescaled}")
+                self.set_text(
+                    "#hypervolume-caption",
+                    f"HV {ys[-1]:.4g} · front {points[-1].front_size} · ref: {ref}{rescaled}",
+                )
                 plt.title("y: hypervolume of the measured front")
             else:
                 name = clean(result.objective or "value", 24)
-                caption.update(f"best {name} so far: {ys[-1]:.4g}")
+                self.set_text("#hypervolume-caption", f"best {name} so far: {ys[-1]:.4g}")
                 plt.title(f"y: best {name} so far")
             plt.xlabel("x: iteration")
             plt.plot(xs, ys, marker="braille", color=LINE_COLOUR)
@@ -116,11 +117,11 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
         canvas.invalidate()
         advice = result.advice
         if advice is None:
-            advice_widget.update("")
+            self.set_text("#hypervolume-advice", "")
         else:
             line = Text("stop: " if advice.stop else "continue: ", style="bold")
             line.append(advice.line)
-            advice_widget.update(line)
+            self.set_text("#hypervolume-advice", line)
             if advice.stop and not self._advised_stop:
                 self.post_message(self.StopAdvised(self, advice))
             self._advised_stop = advice.stop

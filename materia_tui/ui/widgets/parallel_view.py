@@ -101,6 +101,8 @@ def brush_expression(axis: Axis, step: int) -> str | None:
 
 class ParallelView(AnalysisView[ParallelResult]):
     TITLE: ClassVar[str] = "Parallel coordinates"
+    # Its dense picture costs ~2x a scatter's bytes, and one more batch barely moves it.
+    MIN_SECONDS: ClassVar[float] = 4.0
     DEFAULT_CSS: ClassVar[str] = """
     ParallelView {
         height: 1fr;
@@ -154,20 +156,20 @@ class ParallelView(AnalysisView[ParallelResult]):
         return parallel_of(columns, keep)
 
     def show(self, result: ParallelResult) -> None:
-        caption = self.query_one("#parallel-caption", Static)
         canvas = self.query_one(PlotCanvas)
         plt = canvas.plt
         plt.clear_data()
         if not result.axes:
-            caption.update("no parameters or objectives yet")
+            self.set_text("#parallel-caption", "no parameters or objectives yet")
             canvas.invalidate()
             return
         selected = self.axis_index % len(result.axes)
         axis = result.axes[selected]
         brush = f" · brush: {clean(self.brush, 40)}" if self.brush else ""
-        caption.update(
+        self.set_text(
+            "#parallel-caption",
             f"{result.candidates} measured · {len(result.front)} on front · axis ▸{clean(axis.name, 20)}"
-            f" (j: next, b: brush){brush}"
+            f" (j: next, b: brush){brush}",
         )
         xs = list(range(len(result.axes)))
         labels = [("▸" if i == selected else "") + clean(a.name, 12) for i, a in enumerate(result.axes)]

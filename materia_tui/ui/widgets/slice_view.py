@@ -132,19 +132,19 @@ class SliceView(AnalysisView[SliceResult]):
         return slice_of(columns, self.index)
 
     def show(self, result: SliceResult) -> None:
-        caption = self.query_one("#slice-caption", Static)
         canvas = self.query_one(PlotCanvas)
         plt = canvas.plt
         plt.clear_data()
         if result.parameter is None or result.objective is None:
-            caption.update("no parameters or objectives yet")
+            self.set_text("#slice-caption", "no parameters or objectives yet")
             canvas.invalidate()
             return
         parameter, objective = clean(result.parameter, 24), clean(result.objective, 24)
         counts = len(result.measured[0]) + len(result.front[0])
-        caption.update(
+        self.set_text(
+            "#slice-caption",
             f"{objective} vs {parameter} {result.position} · {counts} measured · "
-            f"{len(result.predicted[0])} predicted ±sigma · j: next"
+            f"{len(result.predicted[0])} predicted ±sigma · j: next",
         )
         plt.xlabel(f"x: {parameter}")
         plt.title(f"y: {objective}")
