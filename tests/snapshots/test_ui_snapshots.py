@@ -93,6 +93,8 @@ def settle_view(app: MonitorApp, source: FakeSource, key: str, name: str) -> Cal
             timeout=30,
             what=name,
         )
+        await pilot.pause()  # the canvas repaints on the next frame
+        await pilot.pause()
 
     return run_before
 

@@ -172,8 +172,12 @@ class ParallelView(AnalysisView[ParallelResult]):
             f" (j: next, b: brush){brush}",
         )
         xs = list(range(len(result.axes)))
-        labels = [("▸" if i == selected else "") + clean(a.name, 12) for i, a in enumerate(result.axes)]
+        # Names short enough not to collide: plotext drops colliding tick labels, and which
+        # one it drops varies from run to run.
+        room = max(3, min(12, (canvas.size.width - 10) // len(result.axes) - 2))
+        labels = [("▸" if i == selected else "") + clean(a.name, room) for i, a in enumerate(result.axes)]
         plt.xticks(xs, labels)
+        plt.xlim(-0.25, len(xs) - 0.75)  # room for the outer axes' names (plotext drops a label at the edge)
         plt.yticks([0, 1], ["low", "high"])
         plt.ylim(0, 1)
         for line in result.lines:
