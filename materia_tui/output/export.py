@@ -25,7 +25,7 @@ from typing import IO, Any, Literal, TextIO, TypeAlias
 
 from materia_tui.errors import UsageError
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
@@ -91,7 +91,7 @@ def candidate_rows(state: CampaignState, *, front_only: bool = False) -> list[Ro
     ]
 
 
-def _row(cand: CandidateRecord, params: list[str], objectives: list[str]) -> Row:
+def _row(cand: CandidateLike, params: list[str], objectives: list[str]) -> Row:
     row: Row = {
         "id": cand.id,
         "iteration": cand.iteration,

@@ -1,10 +1,11 @@
 """The campaign's state: a pure reducer from protocol events to what the monitor shows.
 
-`reducer` folds events into `CampaignState`; `candidates` is the compact candidate store;
+`reducer` folds events into `CampaignState`; `store` is the columnar candidate store (views in
+`candidates`);
 `pareto` keeps the front; `calibration` pairs predictions with measurements. No Textual, no I/O.
 """
 
-from materia_tui.state.candidates import CandidateRecord, CandidateStatus
+from materia_tui.state.candidates import CandidateLike, CandidateRecord, CandidateStatus
 from materia_tui.state.reducer import (
     ETA_WINDOW,
     BestValue,
@@ -15,12 +16,18 @@ from materia_tui.state.reducer import (
     IterationRecord,
     LogEntry,
 )
+from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore, CandidateView
 
 __all__ = [
     "ETA_WINDOW",
     "BestValue",
     "CampaignState",
+    "CandidateLike",
     "CandidateRecord",
+    "CandidateRows",
+    "CandidateStore",
+    "CandidateView",
+    "CandidatesById",
     "CandidateStatus",
     "ConvergencePoint",
     "Counters",

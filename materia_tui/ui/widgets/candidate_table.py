@@ -29,7 +29,7 @@ from textual.timer import Timer
 
 from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
 from materia_tui.ui.panel import Cadence
@@ -65,8 +65,8 @@ class Column:
     key: str
     title: str
     width: int
-    cell: Callable[[CandidateRecord], str]
-    sort_key: Callable[[CandidateRecord], Any]
+    cell: Callable[[CandidateLike], str]
+    sort_key: Callable[[CandidateLike], Any]
     right: bool = False
 
 
@@ -94,7 +94,7 @@ def _parameter_column(name: str) -> Column:
     )
 
 
-def _predicted_cell(cand: CandidateRecord, name: str) -> str:
+def _predicted_cell(cand: CandidateLike, name: str) -> str:
     mean = cand.predicted.get(name)
     if mean is None:
         return "-"
@@ -353,14 +353,14 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
             return [c.row for c in rows if c.iteration == current]
         return [c.row for c in rows if c.status in ("failed", "infeasible")]
 
-    def record_at(self, index: int) -> CandidateRecord | None:
+    def record_at(self, index: int) -> CandidateLike | None:
         """The candidate shown on view line ``index`` (0 = first data row)."""
         if not 0 <= index < self.row_count:
             return None
         row = self._view[index] if self._view is not None else index
         return self.state.candidate_list[row]
 
-    def visible_records(self) -> list[CandidateRecord]:
+    def visible_records(self) -> list[CandidateLike]:
         top = round(self.scroll_y)
         lines = max(0, self.scrollable_content_region.height - 1)
         found = (self.record_at(i) for i in range(top, top + lines))
@@ -499,7 +499,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self._strips[key] = strip
         return strip
 
-    def _row_strip(self, cand: CandidateRecord) -> Strip:
+    def _row_strip(self, cand: CandidateLike) -> Strip:
         key = (cand.row, cand.revision, cand.on_front, cand.status, self._layout_generation)
         cached = self._strips.get(key)
         if cached is not None:

@@ -20,7 +20,7 @@ from itertools import repeat
 from typing import ClassVar
 
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
@@ -154,7 +154,7 @@ class ThinnedCloud:
             if new is not None:
                 self._add(new)
 
-    def _changed(self, state: CampaignState, changes: ChangeSet) -> list[CandidateRecord]:
+    def _changed(self, state: CampaignState, changes: ChangeSet) -> list[CandidateLike]:
         """The candidates whose point may differ from the one kept."""
         rows = state.candidate_list
         if changes.all_rows:
@@ -208,7 +208,7 @@ class ThinnedCloud:
             self.count += old is None
         return old, point
 
-    def _point(self, cand: CandidateRecord) -> tuple[float, float] | None:
+    def _point(self, cand: CandidateLike) -> tuple[float, float] | None:
         if cand.status != "evaluated":
             return None
         objectives = cand.objectives

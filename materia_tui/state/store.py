@@ -1,0 +1,524 @@
+"""The columnar candidate store: one campaign's candidates as typed columns.
+
+A campaign of a million candidates cannot afford a Python object per
+candidate (~3 KB each with the usual six parameters and two objectives). The
+store keeps:
+
+- ids interned once: ``ids`` (row -> id) and ``index`` (id -> row);
+- per-row scalars in typed arrays: iteration, acquisition value, status,
+  Pareto-front flag, feasibility, revision, and the row's *layout*;
+- one column per field name and section (``param:x``, ``pred:x``, ``unc:x``,
+  ``obj:x``): float columns are ``array('d')``, parameter columns add
+  dictionary codes for categorical values (and ints, bools);
+- errors sparse (row -> message).
+
+A row's layout (``candidates.Layout``: the key tuples of its four sections,
+interned per store) says which names the row has and in which order, so a
+view reads back exactly the mappings the wire gave, while bulk readers take
+whole columns (``column("obj:water_flux")``) without a Python object per
+candidate. Views (``CandidateView``) are built on access and read through
+to the store: they are cheap, and they are never kept by the store.
+
+NaN in a float column means "no value" for bulk readers; presence for views
+comes from the layout (the wire rejects NaN, so the two agree).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, overload
+
+from materia_tui.protocol import Candidate, ParameterValue
+from materia_tui.state.candidates import CandidateStatus, Keys, Layout, layout_for
+
+NAN = math.nan
+STATUSES: tuple[CandidateStatus, ...] = ("proposed", "evaluated", "infeasible", "failed")
+STATUS_CODES: dict[str, int] = {name: code for code, name in enumerate(STATUSES)}
+NO_ITERATION = -1
+SECTIONS = ("param", "pred", "unc", "obj")
+FLOAT_CODE = -1  # a parameter column's code for "the float column holds the value"
+INT_CODE = -2  # "the float column holds an int" (exact below 2**53)
+_INT_EXACT = 2**53
+Section = Literal[0, 1, 2, 3]
+
+
+class ParameterColumn:
+    """One parameter's values: floats in ``floats``; categorical (and bool, huge int)
+    values dictionary-encoded in ``codes`` (created when the first such value comes)."""
+
+    __slots__ = ("choice_index", "choices", "codes", "floats")
+
+    def __init__(self, length: int) -> None:
+        self.floats = array("d", [NAN]) * length
+        self.codes: array[int] | None = None
+        self.choices: list[ParameterValue] = []
+        self.choice_index: dict[tuple[type, ParameterValue], int] = {}
+
+    def extend(self, count: int) -> None:
+        self.floats.extend(array("d", [NAN]) * count)
+        if self.codes is not None:
+            self.codes.extend(array("i", [FLOAT_CODE]) * count)
+
+    def get(self, row: int) -> ParameterValue:
+        code = FLOAT_CODE if self.codes is None else self.codes[row]
+        if code == FLOAT_CODE:
+            return self.floats[row]
+        if code == INT_CODE:
+            return int(self.floats[row])
+        return self.choices[code]
+
+    def set(self, row: int, value: ParameterValue) -> None:
+        kind = type(value)
+        if kind is float:
+            self.floats[row] = value  # type: ignore[assignment]
+            code = FLOAT_CODE
+        elif kind is int and -_INT_EXACT < value < _INT_EXACT:  # type: ignore[operator]
+            self.floats[row] = value  # type: ignore[assignment]
+            code = INT_CODE
+        else:
+            self.floats[row] = NAN
+            code = self.code_of(value)
+        if self.codes is None:
+            if code == FLOAT_CODE:
+                return
+            self.codes = array("i", [FLOAT_CODE]) * len(self.floats)
+        self.codes[row] = code
+
+    def clear(self, row: int) -> None:
+        self.floats[row] = NAN
+        if self.codes is not None:
+            self.codes[row] = FLOAT_CODE
+
+    def code_of(self, value: ParameterValue) -> int:
+        key = (type(value), value)
+        code = self.choice_index.get(key)
+        if code is None:
+            code = self.choice_index[key] = len(self.choices)
+            self.choices.append(value)
+        return code
+
+    def fill(self, start: int, values: list[Any]) -> None:
+        """Rows ``start..`` get ``values`` (one per row)."""
+        if all(type(v) is float for v in values):
+            self.floats[start : start + len(values)] = array("d", values)
+            if self.codes is not None:
+                self.codes[start : start + len(values)] = array("i", [FLOAT_CODE]) * len(values)
+            return
+        for row, value in enumerate(values, start):
+            self.set(row, value)
+
+    def values(self) -> list[ParameterValue | None]:
+        """Every row's value (None: none), for bulk readers that need Python values."""
+        floats, codes = self.floats, self.codes
+        if codes is None:
+            return [None if v != v else v for v in floats]
+        choices = self.choices
+        return [
+            (None if f != f else f) if c == FLOAT_CODE else (int(f) if c == INT_CODE else choices[c])
+            for f, c in zip(floats, codes, strict=True)
+        ]
+
+
+class FloatColumn:
+    """One float field of one section (prediction, uncertainty, measurement); NaN: none."""
+
+    __slots__ = ("floats",)
+
+    def __init__(self, length: int) -> None:
+        self.floats = array("d", [NAN]) * length
+
+    def extend(self, count: int) -> None:
+        self.floats.extend(array("d", [NAN]) * count)
+
+    def get(self, row: int) -> float:
+        return self.floats[row]
+
+    def set(self, row: int, value: float) -> None:
+        self.floats[row] = value
+
+    def clear(self, row: int) -> None:
+        self.floats[row] = NAN
+
+    def fill(self, start: int, values: list[Any]) -> None:
+        self.floats[start : start + len(values)] = array("d", values)
+
+
+Column = ParameterColumn | FloatColumn
+
+
+class CandidateStore:
+    """Every candidate of one campaign, by row (the order first seen)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.index: dict[str, int] = {}
+        self.iterations = array("i")
+        self.acquisition = array("d")
+        self.status = array("b")
+        self.on_front = array("b")
+        self.feasible = array("b")
+        self.revisions = array("q")
+        self.row_layouts = array("I")
+        self.errors: dict[int, str] = {}
+        self.sections: tuple[dict[str, Column], ...] = ({}, {}, {}, {})
+        self.layouts: list[Layout] = []
+        self._layout_ids: dict[tuple[Keys, Keys, Keys, Keys], int] = {}
+        self._measured_layouts: dict[tuple[int, Keys], int] = {}  # (layout, objective keys) -> layout
+        self._last_layout = self.layout_id(((), (), (), ()))
+        self._parameter_names: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # ----- layouts -------------------------------------------------------------
+
+    def layout_id(self, keys: tuple[Keys, Keys, Keys, Keys]) -> int:
+        found = self._layout_ids.get(keys)
+        if found is None:
+            found = self._layout_ids[keys] = len(self.layouts)
+            layout = layout_for(keys)
+            self.layouts.append(layout)
+            for section, names in enumerate(keys):
+                for name in names:
+                    if name not in self.sections[section]:
+                        self._add_column(section, name)
+        return found
+
+    def _add_column(self, section: int, name: str) -> None:
+        length = len(self.ids)
+        self.sections[section][name] = ParameterColumn(length) if section == 0 else FloatColumn(length)
+        if section == 0:
+            self._parameter_names.append(name)
+
+    def _proposal_layout(self, c: Candidate, keys3: Keys) -> int:
+        """The layout of a proposal whose measurement keys are ``keys3``: usually the previous one."""
+        last = self.layouts[self._last_layout]
+        parameters, predicted, uncertainty = c.parameters, c.predicted, c.uncertainty
+        if [*parameters, 0, *predicted, 0, *uncertainty] == last.head and last.keys[3] == keys3:
+            return self._last_layout
+        found = self.layout_id((tuple(parameters), tuple(predicted), tuple(uncertainty), keys3))
+        self._last_layout = found
+        return found
+
+    def parameter_names(self) -> list[str]:
+        """Every parameter name seen, in order of first appearance."""
+        return list(self._parameter_names)
+
+    def layout_of(self, row: int) -> Layout:
+        return self.layouts[self.row_layouts[row]]
+
+    # ----- writing ---------------------------------------------------------------
+
+    def add_rows(self, ids: Sequence[str], iteration: int | None) -> int:
+        """New rows for ``ids`` (not yet known), no values yet. Returns the first new row."""
+        start = len(self.ids)
+        count = len(ids)
+        index = self.index
+        for row, cid in enumerate(ids, start):
+            index[cid] = row
+        self.ids.extend(ids)
+        self.iterations.extend(array("i", [NO_ITERATION if iteration is None else iteration]) * count)
+        self.acquisition.extend(array("d", [NAN]) * count)
+        zeros = array("b", [0]) * count
+        self.status.extend(zeros)
+        self.on_front.extend(zeros)
+        self.feasible.extend(array("b", [1]) * count)
+        self.revisions.extend(array("q", [0]) * count)
+        self.row_layouts.extend(array("I", [0]) * count)
+        for columns in self.sections:
+            for column in columns.values():
+                column.extend(count)
+        return start
+
+    def propose(self, batch: Sequence[Candidate], iteration: int, revision: int) -> tuple[int, list[int]]:
+        """Fold a proposal: new candidates appended, known ones re-proposed (their
+        measurement kept). Returns (rows added, earlier rows changed)."""
+        index = self.index
+        fresh: list[Candidate] = []
+        fresh_ids: set[str] = set()
+        again: list[Candidate] = []
+        for c in batch:
+            if c.id in index or c.id in fresh_ids:
+                again.append(c)
+            else:
+                fresh_ids.add(c.id)
+                fresh.append(c)
+        changed: list[int] = []
+        if fresh:
+            start = self.add_rows([c.id for c in fresh], iteration)
+            self._fill_proposals(start, fresh, revision)
+        for c in again:
+            row = index[c.id]
+            self._repropose(row, c, iteration, revision)
+            if row < len(self.ids) - len(fresh):
+                changed.append(row)
+        return len(fresh), changed
+
+    def _fill_proposals(self, start: int, fresh: list[Candidate], revision: int) -> None:
+        count = len(fresh)
+        layouts = [self._proposal_layout(c, ()) for c in fresh]
+        self.acquisition[start : start + count] = array(
+            "d", [NAN if c.acquisition_value is None else c.acquisition_value for c in fresh]
+        )
+        self.revisions[start : start + count] = array("q", [revision]) * count
+        first = layouts[0]
+        if layouts.count(first) == count:  # the usual batch: one layout, columns filled by slices
+            self.row_layouts[start : start + count] = array("I", [first]) * count
+            keys = self.layouts[first].keys
+            for section, attribute in ((0, "parameters"), (1, "predicted"), (2, "uncertainty")):
+                columns = self.sections[section]
+                for name in keys[section]:
+                    columns[name].fill(start, [getattr(c, attribute)[name] for c in fresh])
+            return
+        for row, (c, layout) in enumerate(zip(fresh, layouts, strict=True), start):
+            self.row_layouts[row] = layout
+            self._write(row, 0, c.parameters)
+            self._write(row, 1, c.predicted)
+            self._write(row, 2, c.uncertainty)
+
+    def _write(self, row: int, section: int, mapping: Mapping[str, Any], old: Keys = ()) -> None:
+        columns = self.sections[section]
+        for name in old:
+            if name not in mapping:
+                columns[name].clear(row)
+        for name, value in mapping.items():
+            columns[name].set(row, value)
+
+    def _repropose(self, row: int, c: Candidate, iteration: int, revision: int) -> None:
+        old = self.layout_of(row).keys
+        layout = self._proposal_layout(c, old[3])
+        self.row_layouts[row] = layout
+        self._write(row, 0, c.parameters, old[0])
+        self._write(row, 1, c.predicted, old[1])
+        self._write(row, 2, c.uncertainty, old[2])
+        self.iterations[row] = iteration
+        self.acquisition[row] = NAN if c.acquisition_value is None else c.acquisition_value
+        self.revisions[row] = revision
+
+    def measure(
+        self, row: int, objectives: Mapping[str, float], feasible: bool, error: str | None, revision: int
+    ) -> None:
+        """Replace the row's measurement (and status, feasibility, error)."""
+        old_id = self.row_layouts[row]
+        keys = tuple(objectives)
+        new_id = self._measured_layouts.get((old_id, keys))
+        if new_id is None:
+            old = self.layouts[old_id].keys
+            new_id = self.layout_id((old[0], old[1], old[2], keys))
+            self._measured_layouts[(old_id, keys)] = new_id
+        old_keys = self.layouts[old_id].keys[3]
+        self.row_layouts[row] = new_id
+        columns = self.sections[3]
+        if old_keys != keys:
+            for name in old_keys:
+                if name not in objectives:
+                    columns[name].clear(row)
+        for name, value in objectives.items():
+            columns[name].set(row, value)
+        self.feasible[row] = feasible
+        if error is None:
+            self.errors.pop(row, None)
+        else:
+            self.errors[row] = error
+        self.status[row] = 3 if error else (1 if feasible else 2)
+        self.revisions[row] = revision
+
+    # ----- reading ----------------------------------------------------------------
+
+    def section(self, row: int, section: int) -> dict[str, Any]:
+        columns = self.sections[section]
+        return {name: columns[name].get(row) for name in self.layouts[self.row_layouts[row]].keys[section]}
+
+    def measured(self, row: int, name: str) -> float | None:
+        if name not in self.layouts[self.row_layouts[row]].indexes[3]:
+            return None
+        return self.sections[3][name].get(row)  # type: ignore[return-value]
+
+    def column(self, key: str) -> Sequence[Any]:
+        """A whole column, for bulk readers: ``id``, ``iteration`` (-1: none),
+        ``status`` (codes of ``STATUSES``), ``on_front``, ``feasible``, ``acquisition``,
+        ``revision``, or ``param:``/``pred:``/``unc:``/``obj:`` and a name (floats,
+        NaN where a row has no value; a parameter column with categorical values
+        reads as Python values). A column of an unknown name is all NaN."""
+        fixed_columns: dict[str, Sequence[Any]] = {
+            "id": self.ids,
+            "iteration": self.iterations,
+            "status": self.status,
+            "on_front": self.on_front,
+            "feasible": self.feasible,
+            "acquisition": self.acquisition,
+            "revision": self.revisions,
+        }
+        fixed = fixed_columns.get(key)
+        if fixed is not None:
+            return fixed
+        prefix, _, name = key.partition(":")
+        if prefix not in SECTIONS:
+            raise KeyError(key)
+        column = self.sections[SECTIONS.index(prefix)].get(name)
+        if column is None:
+            return array("d", [NAN]) * len(self.ids)
+        if isinstance(column, ParameterColumn) and column.codes is not None:
+            return column.values()
+        return column.floats
+
+    def float_column(self, key: str) -> array[float] | None:
+        """The raw float array of a ``pred:``/``unc:``/``obj:``/``param:`` column, or
+        None (unknown, or a parameter column holding non-float values)."""
+        prefix, _, name = key.partition(":")
+        if prefix not in SECTIONS:
+            return None
+        column = self.sections[SECTIONS.index(prefix)].get(name)
+        if column is None or (isinstance(column, ParameterColumn) and column.codes is not None):
+            return None
+        return column.floats
+
+    def parameter_column(self, name: str) -> ParameterColumn | None:
+        column = self.sections[0].get(name)
+        return column if isinstance(column, ParameterColumn) else None
+
+    def view(self, row: int) -> CandidateView:
+        return CandidateView(self, row)
+
+    def rows_where_status(self, codes: Iterable[int]) -> list[int]:
+        wanted = set(codes)
+        return [row for row, code in enumerate(self.status) if code in wanted]
+
+
+class CandidateView:
+    """One candidate read through to the store (built on access, a snapshot of nothing:
+    its attributes always show the store's current values)."""
+
+    __slots__ = ("_store", "row")
+
+    def __init__(self, store: CandidateStore, row: int) -> None:
+        self._store = store
+        self.row = row
+
+    @property
+    def id(self) -> str:
+        return self._store.ids[self.row]
+
+    @property
+    def iteration(self) -> int | None:
+        value = self._store.iterations[self.row]
+        return None if value == NO_ITERATION else value
+
+    @property
+    def acquisition_value(self) -> float | None:
+        value = self._store.acquisition[self.row]
+        return None if value != value else value
+
+    @property
+    def status(self) -> CandidateStatus:
+        return STATUSES[self._store.status[self.row]]
+
+    @property
+    def on_front(self) -> bool:
+        return bool(self._store.on_front[self.row])
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self._store.feasible[self.row])
+
+    @property
+    def error(self) -> str | None:
+        return self._store.errors.get(self.row)
+
+    @property
+    def revision(self) -> int:
+        return self._store.revisions[self.row]
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """The same tuple object for every candidate sharing a layout."""
+        return self._store.layout_of(self.row).keys[0]
+
+    @property
+    def parameters(self) -> dict[str, ParameterValue]:
+        return self._store.section(self.row, 0)
+
+    @property
+    def predicted(self) -> dict[str, float]:
+        return self._store.section(self.row, 1)
+
+    @property
+    def uncertainty(self) -> dict[str, float]:
+        return self._store.section(self.row, 2)
+
+    @property
+    def objectives(self) -> dict[str, float]:
+        return self._store.section(self.row, 3)
+
+    def measured(self, name: str) -> float | None:
+        return self._store.measured(self.row, name)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CandidateView):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _COMPARED)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _COMPARED)
+        return f"CandidateView({fields})"
+
+
+_COMPARED = (
+    "id", "row", "iteration", "parameters", "predicted", "uncertainty", "acquisition_value",
+    "objectives", "feasible", "error", "status", "on_front", "revision",
+)  # fmt: skip
+
+
+class CandidateRows(Sequence[CandidateView]):
+    """``state.candidate_list``: the candidates by row, as views built on access."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: CandidateStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> CandidateView: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CandidateView]: ...
+    def __getitem__(self, index: int | slice) -> CandidateView | list[CandidateView]:
+        store = self._store
+        if isinstance(index, slice):
+            return [CandidateView(store, row) for row in range(*index.indices(len(store.ids)))]
+        if index < 0:
+            index += len(store.ids)
+        if not 0 <= index < len(store.ids):
+            raise IndexError("candidate row out of range")
+        return CandidateView(store, index)
+
+    def __iter__(self) -> Iterator[CandidateView]:
+        store = self._store
+        return (CandidateView(store, row) for row in range(len(store.ids)))
+
+
+class CandidatesById(Mapping[str, CandidateView]):
+    """``state.candidates``: id -> view, in the order candidates were first seen."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: CandidateStore) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> CandidateView:
+        return CandidateView(self._store, self._store.index[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._store.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.ids)
+
+    def __len__(self) -> int:
+        return len(self._store.ids)
