@@ -26,6 +26,7 @@ from materia_tui.protocol import (
     CandidatesProposed,
     ConvergenceUpdate,
     Direction,
+    EvaluationResult,
     Event,
     IterationCompleted,
     IterationStarted,
@@ -114,10 +115,29 @@ class ErrorRecord:
 
 @dataclass(slots=True, frozen=True)
 class LogEntry:
-    """One line of the event log: an applied event or a rejected frame."""
+    """One line of the event log: an applied event or a rejected frame.
+
+    A batch event of more than ``LOG_BATCH_KEPT`` candidates or results is kept
+    without them (a thousand log lines of 5,000-candidate events would hold the
+    whole campaign twice): ``batch`` is then its size and ``failed`` its failed
+    evaluations."""
 
     received_at: float
     item: Event | Rejected
+    batch: int | None = None
+    failed: int = 0
+
+
+LOG_BATCH_KEPT = 32
+
+
+def log_entry(received_at: float, event: Event) -> LogEntry:
+    if isinstance(event, CandidatesProposed) and len(event.candidates) > LOG_BATCH_KEPT:
+        return LogEntry(received_at, event.model_copy(update={"candidates": []}), len(event.candidates))
+    if isinstance(event, CandidatesEvaluated) and len(event.results) > LOG_BATCH_KEPT:
+        failed = sum(1 for r in event.results if r.error)
+        return LogEntry(received_at, event.model_copy(update={"results": []}), len(event.results), failed)
+    return LogEntry(received_at, event)
 
 
 @dataclass(slots=True)
@@ -300,7 +320,7 @@ class CampaignState:
         kind = event.type
         by_type[kind] = by_type.get(kind, 0) + 1
         self.revision += 1
-        self.log.append(LogEntry(received_at, event))
+        self.log.append(log_entry(received_at, event))
         changes = self.changes
         changes.log_added += 1
         changes.progress = True
@@ -357,6 +377,10 @@ class CampaignState:
         record.evaluated_at = at
         record.evaluated += len(event.results)
         self.latest_batch = [r.candidate_id for r in event.results]
+        fresh = self._fresh_rows(event.results)
+        if fresh is not None:
+            self._evaluate_fresh(fresh, event.results)
+            return
         needs_recompute = False
         changes = self.changes
         changes.best = True
@@ -387,6 +411,67 @@ class CampaignState:
             self._score(row)
         if needs_recompute:
             self._recompute_scores()
+
+    def _fresh_rows(self, results: list[EvaluationResult]) -> list[int] | None:
+        """The rows of a batch of first measurements of known, distinct candidates
+        with known objectives (the usual batch), or None."""
+        if not results:
+            return None
+        get = self.store.index.get
+        rows = [get(r.candidate_id) for r in results]
+        if None in rows:
+            return None
+        found = cast(list[int], rows)
+        if len(set(found)) != len(found):
+            return None
+        status = self.store.status
+        if any(status[row] for row in found):  # measured before: the general path undoes that
+            return None
+        directions = self.directions
+        for keys in {tuple(r.objectives) for r in results}:
+            if any(name not in directions for name in keys):
+                return None
+        return found
+
+    def _evaluate_fresh(self, rows: list[int], results: list[EvaluationResult]) -> None:
+        """First measurements of a batch, a column at a time: what the general path
+        gives (best values, front), without a call per candidate."""
+        store = self.store
+        store.measure_fresh(rows, results, self.revision)
+        self.evaluations += len(rows)
+        self.changes.rows_changed_many(rows)
+        status = store.status
+        evaluated = [row for row in rows if status[row] == 1]
+        if not evaluated:
+            return
+        best = self.best
+        for name, sign, column in zip(self.objectives, self._signs, self._columns, strict=True):
+            source = store.float_column("obj:" + name)
+            if source is None:
+                continue
+            signed = [sign * source[row] for row in evaluated]
+            column_set = column.__setitem__
+            for row, value in zip(evaluated, signed, strict=True):
+                column_set(row, value)
+            finite = [k for k, value in enumerate(signed) if value == value]
+            if not finite:
+                continue
+            top = max(finite, key=signed.__getitem__)  # the first of the largest
+            current = best.get(name)
+            if current is None or signed[top] > sign * current.value:
+                row = evaluated[top]
+                best[name] = BestValue(source[row], store.ids[row], self._iteration_of(row))
+        columns = self._columns
+        if len(columns) == 2:
+            xs, ys = columns
+            points: list[tuple[Point, int]] = [((xs[row], ys[row]), row) for row in evaluated]
+            points = [item for item in points if item[0][0] == item[0][0] and item[0][1] == item[0][1]]
+            points.sort(key=lambda item: item[0], reverse=True)
+            offered: list[tuple[Point, int]] = _skyline_2d(points)
+        else:
+            offered = [(point, row) for row in evaluated if (point := self._point(row)) is not None]
+        for point, row in offered:
+            self._offer_to_front(row, point)
 
     def _on_iteration_completed(self, event: IterationCompleted, at: float) -> None:
         record = self._iteration(event.iteration)

@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Literal, overload
 
-from materia_tui.protocol import Candidate, ParameterValue
+from materia_tui.protocol import Candidate, EvaluationResult, ParameterValue
 from materia_tui.state.candidates import CandidateStatus, Keys, Layout, layout_for
 
 NAN = math.nan
@@ -146,6 +147,17 @@ class FloatColumn:
 
 
 Column = ParameterColumn | FloatColumn
+
+
+def transpose(mappings: list[Mapping[str, Any]], names: Keys) -> list[list[Any]]:
+    """Each name's values over ``mappings`` (which all have those keys), at C speed."""
+    if not names:
+        return []
+    if len(names) == 1:
+        name = names[0]
+        return [[m[name] for m in mappings]]
+    pick: Any = itemgetter(*names)
+    return [list(values) for values in zip(*map(pick, mappings), strict=True)]
 
 
 class CandidateStore:
@@ -267,10 +279,13 @@ class CandidateStore:
         if layouts.count(first) == count:  # the usual batch: one layout, columns filled by slices
             self.row_layouts[start : start + count] = array("I", [first]) * count
             keys = self.layouts[first].keys
-            for section, attribute in ((0, "parameters"), (1, "predicted"), (2, "uncertainty")):
+            sections: tuple[list[Mapping[str, Any]], ...] = (
+                [c.parameters for c in fresh], [c.predicted for c in fresh], [c.uncertainty for c in fresh]
+            )  # fmt: skip
+            for section, mappings in enumerate(sections):
                 columns = self.sections[section]
-                for name in keys[section]:
-                    columns[name].fill(start, [getattr(c, attribute)[name] for c in fresh])
+                for name, values in zip(keys[section], transpose(mappings, keys[section]), strict=True):
+                    columns[name].fill(start, values)
             return
         for row, (c, layout) in enumerate(zip(fresh, layouts, strict=True), start):
             self.row_layouts[row] = layout
@@ -324,6 +339,38 @@ class CandidateStore:
             self.errors[row] = error
         self.status[row] = 3 if error else (1 if feasible else 2)
         self.revisions[row] = revision
+
+    def measure_fresh(self, rows: list[int], results: Sequence[EvaluationResult], revision: int) -> None:
+        """``measure`` for rows never measured before, in one pass per column: the
+        usual evaluation batch (rows distinct, objective keys of every row the same)."""
+        keys = tuple(results[0].objectives)
+        first = rows[0]
+        contiguous = rows[-1] - first == len(rows) - 1 and rows == list(range(first, first + len(rows)))
+        old_ids = self.row_layouts[first : first + len(rows)] if contiguous else None
+        same_keys = all(tuple(r.objectives) == keys for r in results)
+        if contiguous and same_keys and old_ids is not None and old_ids.count(old_ids[0]) == len(rows):
+            new_id = self._measured_layouts.get((old_ids[0], keys))
+            if new_id is None:
+                old = self.layouts[old_ids[0]].keys
+                new_id = self.layout_id((old[0], old[1], old[2], keys))
+                self._measured_layouts[(old_ids[0], keys)] = new_id
+            stop = first + len(rows)
+            self.row_layouts[first:stop] = array("I", [new_id]) * len(rows)
+            columns = self.sections[3]
+            mappings: list[Mapping[str, Any]] = [r.objectives for r in results]
+            for name, values in zip(keys, transpose(mappings, keys), strict=True):
+                columns[name].fill(first, values)
+            self.feasible[first:stop] = array("b", [r.feasible for r in results])
+            self.status[first:stop] = array(
+                "b", [3 if r.error else (1 if r.feasible else 2) for r in results]
+            )
+            self.revisions[first:stop] = array("q", [revision]) * len(rows)
+            for row, r in zip(rows, results, strict=True):
+                if r.error is not None:
+                    self.errors[row] = r.error
+            return
+        for row, r in zip(rows, results, strict=True):
+            self.measure(row, r.objectives, r.feasible, r.error, revision)
 
     # ----- reading ----------------------------------------------------------------
 
