@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import NamedTuple
 
-from materia_tui.state.changes import ChangeSet
 from materia_tui.state.candidates import CandidateLike
+from materia_tui.state.changes import ChangeSet
 from materia_tui.state.reducer import CampaignState
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10))
