@@ -69,7 +69,7 @@ class Column:
     title: str
     width: int
     cell: Callable[[CandidateLike], str]
-    sort_key: Callable[[CandidateLike], Any]  # the order per candidate; the table sorts by columns (ordering.py)
+    sort_key: Callable[[CandidateLike], Any]  # per candidate; the table sorts by columns (ordering.py)
     right: bool = False
 
 
