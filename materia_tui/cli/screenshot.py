@@ -224,7 +224,7 @@ def _settled(app: MonitorApp) -> bool:
 
     if not getattr(app, "final_state_drawn", False):
         return False
-    plots_ready = app.pareto.up_to_date or not app.pareto.display
+    plots_ready = app.view.pareto.up_to_date or not app.view.pareto.display
     # A parity view in a hidden section has no area (and is not refreshed).
     parity_ready = all(p.up_to_date or p.region.area == 0 for p in app.query(ParityPlot))
     return plots_ready and parity_ready

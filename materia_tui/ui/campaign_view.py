@@ -25,13 +25,15 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Tab, Tabs
 
 from materia_tui.errors import MateriaError, exit_code_for
@@ -39,6 +41,7 @@ from materia_tui.sanitize import clean
 from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
+from materia_tui.ui.keys import actions, bindings
 from materia_tui.ui.panel import Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
 from materia_tui.ui.widgets.candidate_table import CandidateTable
@@ -55,6 +58,7 @@ SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "par
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
 CLOCK_INTERVAL = 1.0
+REPLAY_ACTIONS = actions("replay")
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
 
@@ -68,8 +72,14 @@ def is_compact(width: int, height: int) -> bool:
     return width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
 
 
-class CampaignView(Vertical):
-    """Status bar, section tabs (compact layout) and the panels of one campaign."""
+class CampaignView(Vertical, can_focus=True):
+    """Status bar, section tabs (compact layout) and the panels of one campaign.
+
+    The view's keys are bound here, so focus stays inside it: on the candidate
+    table where it is shown, else on the view itself.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings("view"), *bindings("replay")]
 
     class Refreshed(Message):
         """The view drew a new state (at most ~20 a second)."""
@@ -197,6 +207,26 @@ class CampaignView(Vertical):
         if tabs.active != f"tab-{section}":
             tabs.active = f"tab-{section}"
         self.scheduler.paint_all()
+        self.call_after_refresh(self.keep_focus)
+
+    def _shown(self, widget: Widget) -> bool:
+        return widget.display and all(a.display for a in widget.ancestors if isinstance(a, Widget))
+
+    def keep_focus(self) -> None:
+        """A section that hides the focused widget must not leave the keys without a target."""
+        if not self.is_mounted or self.screen is not self.app.screen:
+            return
+        if not all(node.display for node in self.ancestors_with_self if isinstance(node, Widget)):
+            return  # e.g. a campaign tab not shown: focusing into it would switch tabs
+        focused = self.app.focused
+        inside = focused is not None and focused is not self and self in focused.ancestors
+        if inside and focused is not None and self._shown(focused):
+            return
+        table = self.table
+        if table.display and self.query_one("#right").display:
+            table.focus()
+        elif focused is not self:
+            self.focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tabs is not self.query_one("#tabs"):
@@ -280,9 +310,15 @@ class CampaignView(Vertical):
         """A final source error's code, else 1 if the campaign failed, else 0."""
         return int(exit_code_for(self.state.status, self.failure.exit_code if self.failure else None))
 
-    # ----- actions (the app's bindings call these) ---------------------------------
+    # ----- keys (ui/keys.py lists them) ----------------------------------------------
 
-    def toggle_pause(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Replay keys only while a replay runs (else ``end`` falls through to the table)."""
+        if action in REPLAY_ACTIONS:
+            return self.replay_active
+        return True
+
+    def action_toggle_pause(self) -> None:
         if self.replay is not None and not self.replay.finished:
             self.replay.toggle_pause()  # pause the replay itself; the display keeps up with it
             self._paint_status()
@@ -295,28 +331,70 @@ class CampaignView(Vertical):
             self.scheduler.paused = paused
             self.scheduler.paint_all()
 
-    def steer_replay(self, steer: Callable[[ReplaySteering], None]) -> None:
-        if self.replay is not None:
-            steer(self.replay)
-            self._paint_status()
+    def action_cycle_filter(self) -> None:
+        self.table.cycle_filter()
 
-    @property
-    def replay_active(self) -> bool:
-        return self.replay is not None and not self.replay.finished
+    def action_cycle_sort(self) -> None:
+        self.table.cycle_sort()
 
-    def toggle_log(self) -> None:
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+
+    def action_toggle_follow(self) -> None:
+        self.table.toggle_follow()
+
+    def action_cycle_x(self) -> None:
+        self.pareto.cycle_x()
+
+    def action_cycle_y(self) -> None:
+        self.pareto.cycle_y()
+
+    def action_cycle_parity(self) -> None:
+        self.parity.cycle_objective()
+
+    def action_toggle_log(self) -> None:
         if self.compact:
             self.section = "overview" if self.section == "log" else "log"
         else:
             self.log_visible = not self.log_visible
 
-    def toggle_parity(self) -> None:
+    def action_toggle_parity(self) -> None:
         """``v``: the surrogate's predicted-vs-measured view in place of the Pareto plot."""
         if self.compact:
             self.section = "pareto" if self.section == "parity" else "parity"
         else:
             self.parity_visible = not self.parity_visible
 
-    def show_section(self, name: str) -> None:
+    def action_show_section(self, name: str) -> None:
         if name in SECTIONS:
             self.section = name
+
+    def action_export(self) -> None:
+        from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen  # on first use
+
+        def exported(result: ExportResult | None) -> None:
+            if result is not None:
+                self.notify(result.describe(), title="export", markup=False)
+
+        self.app.push_screen(ExportScreen(self.state), exported)
+
+    def _steer_replay(self, steer: Callable[[ReplaySteering], None]) -> None:
+        if self.replay is not None:
+            steer(self.replay)
+            self._paint_status()
+
+    def action_replay_step(self) -> None:
+        self._steer_replay(lambda r: r.step_iteration())
+
+    def action_replay_end(self) -> None:
+        self._steer_replay(lambda r: r.jump_to_end())
+
+    def action_replay_faster(self) -> None:
+        self._steer_replay(lambda r: r.faster())
+
+    def action_replay_slower(self) -> None:
+        self._steer_replay(lambda r: r.slower())
+
+    @property
+    def replay_active(self) -> bool:
+        return self.replay is not None and not self.replay.finished

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, TabbedContent, TabPane
 
@@ -29,6 +29,7 @@ from materia_tui.sanitize import clean
 from materia_tui.source import EventSource
 from materia_tui.ui.app import MonitorBase
 from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.keys import bindings
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.screens.campaign_picker import CampaignLister, CampaignPicker
 from materia_tui.ui.widgets.campaigns_overview import CampaignsOverview, tab_label
@@ -48,12 +49,7 @@ def campaign_status(view: CampaignView) -> str:
 
 
 class MultiMonitorApp(MonitorBase):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right_square_bracket", "next_campaign", "Next tab", key_display="]"),
-        Binding("left_square_bracket", "previous_campaign", "Previous tab", key_display="[", show=False),
-        Binding("0", "show_all", "All", show=False),
-        Binding("o", "open_picker", "Open"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings("several"))
 
     def __init__(
         self,
@@ -154,7 +150,7 @@ class MultiMonitorApp(MonitorBase):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         view = self.active_view
         if view is not None:
-            view.table.focus()
+            view.call_after_refresh(view.keep_focus)
         else:
             self.overview.focus()
         self.refresh_bindings()

@@ -375,7 +375,7 @@ async def test_monitor_says_when_the_live_connection_is_degraded() -> None:
     app = MonitorApp(source, CAMPAIGN)
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: app.link.status == "live", what="the live status")
+        await wait_for(pilot, lambda: app.view.link.status == "live", what="the live status")
         await wait_for(pilot, lambda: app.view.scheduler.passes["small"] > 2, what="a refresh after going live")
         shown = app.query_one(StatusBar).shown_plain
     assert "History unavailable" in shown, shown

@@ -73,7 +73,7 @@ async def test_table_log_and_plot_follow_a_stream_at_a_bounded_rate(refresh: flo
         assert passes <= elapsed / rates.small + 2, (passes, elapsed)
         # The trailing edge: the last item of the burst is drawn without another event.
         await wait_for(pilot, lambda: drawn(app, source), what="the burst drawn")
-        assert app.query_one(EventLog).line_count == app.state.counters.applied + app.state.counters.rejected
+        assert app.query_one(EventLog).line_count == app.view.state.counters.applied + app.view.state.counters.rejected
 
 
 async def test_an_evaluation_repaints_its_rows_and_a_new_count_its_cells_only() -> None:
@@ -133,8 +133,8 @@ async def test_an_idle_running_campaign_repaints_nothing_but_the_quiet_marker() 
         assert isinstance(source, FakeSource)
         source.release_all()
         await wait_for(pilot, lambda: drawn(app, source), what="the stream drawn")
-        last = app.state.last_event_at
-        assert last is not None and not app.state.is_finished
+        last = app.view.state.last_event_at
+        assert last is not None and not app.view.state.is_finished
         status, progress = app.query_one(StatusBar), app.query_one(ProgressPanel)
 
         async def idle_until(seconds: int) -> None:

@@ -54,7 +54,7 @@ def settle(app: MonitorApp, source: FakeSource, help_screen: bool = False) -> Ca
         source.release_all()
 
         def drawn() -> bool:
-            plot_drawn = app.pareto.up_to_date or not app.pareto.display
+            plot_drawn = app.view.pareto.up_to_date or not app.view.pareto.display
             return source.drained and app.view.up_to_date and plot_drawn
 
         await wait_for(pilot, drawn, what="stream drawn")

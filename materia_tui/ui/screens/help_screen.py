@@ -11,31 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("q", "quit (exit code 1 if the campaign failed)"),
-    ("space", "pause / resume the display (still receiving)"),
-    ("?", "this help"),
-    ("ctrl+p", "command palette"),
-    ("1-5", "section: overview, candidates, Pareto, log, parity"),
-    ("v", "predicted vs measured (parity) in place of the Pareto plot"),
-    ("p", "cycle the parity plot's objective"),
-    ("e", "export candidates (CSV, JSON, Parquet)"),
-    ("l", "show / hide the event log"),
-    ("s", "sort candidates by the next column"),
-    ("r", "reverse the sort order"),
-    ("f", "filter: all, Pareto, this iteration, problems"),
-    ("t", "follow the newest candidate on / off"),
-    ("x / y", "cycle the Pareto plot's x / y objective"),
-    ("arrows, pgup/dn", "scroll the candidate table"),
-    ("home / end", "top of the table / newest row (resumes follow)"),
-    ("replay: space", "pause / resume the replay itself"),
-    ("replay: n", "play to the end of the next iteration, then pause"),
-    ("replay: G, end", "jump to the end of the recording"),
-    ("replay: + / -", "replay twice as fast / half as fast"),
-    ("several: [ / ]", "previous / next campaign tab"),
-    ("several: 0", "the All tab: one row per campaign (enter opens)"),
-    ("several: o", "open more campaigns from the server's list"),
-)
+from materia_tui.ui.keys import help_rows
+
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
     ("~name", "surrogate prediction ± uncertainty of 'name'"),
@@ -50,7 +27,7 @@ MARKS: tuple[tuple[str, str], ...] = (
 def help_text() -> Text:
     text = Text()
     text.append("Keys\n", "bold underline")
-    for key, meaning in KEYS:
+    for key, meaning in help_rows():
         text.append(f"  {key:<16}", "bold")
         text.append(meaning + "\n")
     text.append("\nMarks\n", "bold underline")

@@ -1,0 +1,1 @@
+"""`materia-tui run`: run an optimization campaign defined by a config file."""
