@@ -31,7 +31,7 @@ def campaign_items() -> tuple[list[SourceItem], list[dict[str, Any]]]:
         raw.append(frame)
         event = parse(json.dumps(frame))
         assert not hasattr(event, "kind"), event
-        items.append(EventReceived(event, T0 + seq))  # type: ignore[arg-type]
+        items.append(EventReceived(event, T0 + seq))
     return items, raw
 
 
@@ -93,7 +93,7 @@ async def test_the_monitor_shows_what_the_reducer_folds_from_a_large_campaign() 
     assert set(reducer.front_ids()) == expected["front"]
 
     source = FakeSource(items)
-    app = MonitorApp(source, "big", now=lambda: T0 + 10_000)  # type: ignore[arg-type]
+    app = MonitorApp(source, "big", now=lambda: T0 + 10_000)
     async with app.run_test(size=(160, 48)) as pilot:
         source.release_all()
         table = app.query_one(CandidateTable)

@@ -16,6 +16,7 @@ from materia_tui.protocol import parse
 from materia_tui.state import CampaignState, ordering
 from materia_tui.state.ordering import filter_rows, sort_rows
 from materia_tui.state.pareto import brute_force_front
+from materia_tui.state.store import STATUSES
 from materia_tui.ui.widgets.candidate_table import build_columns
 from tests.support.fingerprint import fingerprint
 
@@ -88,7 +89,7 @@ def test_columns_hold_what_the_views_read(frames: list[dict[str, Any]]) -> None:
             for cand, value in zip(state.candidate_list, column, strict=True):
                 shown = getattr(cand, section).get(name)
                 assert math.isnan(value) if shown is None else value == shown
-    statuses = [ordering.STATUSES[code] for code in store.column("status")]
+    statuses = [STATUSES[code] for code in store.column("status")]
     assert statuses == [c.status for c in state.candidate_list]
     assert [bool(f) for f in store.column("on_front")] == [c.on_front for c in state.candidate_list]
 
