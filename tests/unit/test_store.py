@@ -171,3 +171,28 @@ def test_a_batch_log_entry_keeps_counts_not_candidates() -> None:
 
     assert "100 candidates proposed" in log_line(proposed)
     assert "100 evaluated (3 failed)" in log_line(evaluated)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_candidate_columns_read_what_the_views_read(frames: list[dict[str, Any]]) -> None:
+    from materia_tui.state.columns import candidate_columns
+
+    state = fold(CampaignState("c"), frames)
+    columns = candidate_columns(state)
+    cands = list(state.candidate_list)
+    assert columns.ids == [c.id for c in cands] and columns.status == [c.status for c in cands]
+    assert columns.front.tolist() == [c.on_front for c in cands]
+    assert columns.feasible.tolist() == [c.status == "evaluated" and c.feasible for c in cands]
+    for name, column in columns.parameters.items():
+        values = [c.parameters.get(name) for c in cands]
+        if isinstance(column, list):
+            assert column == values, name
+        else:
+            assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None)
+            assert [None if math.isnan(v) else v for v in column.tolist()] == values, name
+    for name in state.objectives:
+        expected = [
+            c.objectives.get(name) if c.status in ("evaluated", "infeasible") else None for c in cands
+        ]
+        assert [None if math.isnan(v) else v for v in columns.objectives[name].tolist()] == expected
