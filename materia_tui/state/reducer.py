@@ -425,10 +425,10 @@ class CampaignState:
         if len(set(found)) != len(found):
             return None
         status = self.store.status
-        if any(status[row] for row in found):  # measured before: the general path undoes that
+        if any(map(status.__getitem__, found)):  # measured before: the general path undoes that
             return None
         directions = self.directions
-        for keys in {tuple(r.objectives) for r in results}:
+        for keys in set(map(tuple, (r.objectives for r in results))):
             if any(name not in directions for name in keys):
                 return None
         return found

@@ -102,10 +102,19 @@ class ParameterColumn:
 
     def fill(self, start: int, values: list[Any]) -> None:
         """Rows ``start..`` get ``values`` (one per row)."""
-        if all(type(v) is float for v in values):
-            self.floats[start : start + len(values)] = array("d", values)
+        stop = start + len(values)
+        kinds = set(map(type, values))
+        if kinds == {float}:
+            self.floats[start:stop] = array("d", values)
             if self.codes is not None:
-                self.codes[start : start + len(values)] = array("i", [FLOAT_CODE]) * len(values)
+                self.codes[start:stop] = array("i", [FLOAT_CODE]) * len(values)
+            return
+        if kinds == {str}:  # a categorical column: encoded a batch at a time
+            lookup = {value: self.code_of(value) for value in set(values)}
+            if self.codes is None:
+                self.codes = array("i", [FLOAT_CODE]) * len(self.floats)
+            self.codes[start:stop] = array("i", map(lookup.__getitem__, values))
+            self.floats[start:stop] = array("d", [NAN]) * len(values)
             return
         for row, value in enumerate(values, start):
             self.set(row, value)
@@ -214,6 +223,21 @@ class CandidateStore:
         self._last_layout = found
         return found
 
+    def _batch_layouts(self, fresh: list[Candidate]) -> list[int]:
+        """Each new proposal's layout; a batch whose candidates share their keys
+        (the usual one) is recognised with C-level key comparisons."""
+        first = fresh[0]
+        keys = (tuple(first.parameters), tuple(first.predicted), tuple(first.uncertainty), ())
+        count = len(fresh)
+        if (
+            list(map(tuple, (c.parameters for c in fresh))).count(keys[0]) == count
+            and list(map(tuple, (c.predicted for c in fresh))).count(keys[1]) == count
+            and list(map(tuple, (c.uncertainty for c in fresh))).count(keys[2]) == count
+        ):
+            self._last_layout = self.layout_id(keys)
+            return [self._last_layout] * count
+        return [self._proposal_layout(c, ()) for c in fresh]
+
     def parameter_names(self) -> list[str]:
         """Every parameter name seen, in order of first appearance."""
         return list(self._parameter_names)
@@ -270,7 +294,7 @@ class CandidateStore:
 
     def _fill_proposals(self, start: int, fresh: list[Candidate], revision: int) -> None:
         count = len(fresh)
-        layouts = [self._proposal_layout(c, ()) for c in fresh]
+        layouts = self._batch_layouts(fresh)
         self.acquisition[start : start + count] = array(
             "d", [NAN if c.acquisition_value is None else c.acquisition_value for c in fresh]
         )
@@ -347,7 +371,7 @@ class CandidateStore:
         first = rows[0]
         contiguous = rows[-1] - first == len(rows) - 1 and rows == list(range(first, first + len(rows)))
         old_ids = self.row_layouts[first : first + len(rows)] if contiguous else None
-        same_keys = all(tuple(r.objectives) == keys for r in results)
+        same_keys = list(map(tuple, (r.objectives for r in results))).count(keys) == len(results)
         if contiguous and same_keys and old_ids is not None and old_ids.count(old_ids[0]) == len(rows):
             new_id = self._measured_layouts.get((old_ids[0], keys))
             if new_id is None:

@@ -304,7 +304,9 @@ class ThinnedCloud:
         power (log scale: a few dense cells must not hide the sparse ones)."""
         if not self.cells:
             return ()
-        scale = math.log1p(max(self.cells.values()))
+        # The fullest cell's count rounded up to a power of two: the levels of every
+        # cell shift only when it doubles, not with each new point (each shift is a rebuild).
+        scale = math.log1p(2 ** math.ceil(math.log2(max(self.cells.values()))))
         split: list[tuple[list[float], list[float]]] = [([], []) for _ in range(levels)]
         log1p, ceil = math.log1p, math.ceil
         for cell, count in self.cells.items():
