@@ -350,8 +350,11 @@ def intake_rows(result: BenchResult, iterations: int, repeat: int) -> None:
             state.apply(parse(frame), float(k))  # type: ignore[arg-type]
         return state
 
-    bare = best_of(loads, repeat)
-    folded = best_of(intake, repeat)
+    from bench.bench_source import GC_THRESHOLD, young_gc_threshold
+
+    with young_gc_threshold(GC_THRESHOLD):  # as `materia-tui` runs (cli/main.py), for both
+        bare = best_of(loads, repeat)
+        folded = best_of(intake, repeat)
     state = intake()
     result.check(len(state.candidates) == shape.total_candidates, "intake lost candidates")
     ratio = bare / folded
