@@ -417,8 +417,7 @@ class CampaignState:
         with known objectives (the usual batch), or None."""
         if not results:
             return None
-        get = self.store.index.get
-        rows = [get(r.candidate_id) for r in results]
+        rows = self.store.index.get_many([r.candidate_id for r in results])
         if None in rows:
             return None
         found = cast(list[int], rows)

@@ -4,7 +4,8 @@ A campaign of a million candidates cannot afford a Python object per
 candidate (~3 KB each with the usual six parameters and two objectives). The
 store keeps:
 
-- ids interned once: ``ids`` (row -> id) and ``index`` (id -> row);
+- ids interned once: ``ids`` (row -> id) and ``index`` (id -> row, an
+  ``IdIndex``: row numbers in a hash table, no int object per candidate);
 - per-row scalars in typed arrays: iteration, acquisition value, status,
   Pareto-front flag, feasibility, revision, and the row's *layout*;
 - one column per field name and section (``param:x``, ``pred:x``, ``unc:x``,
@@ -33,6 +34,7 @@ from typing import Any, Literal, overload
 
 from materia_tui.protocol import Candidate, EvaluationResult, ParameterValue
 from materia_tui.state.candidates import CandidateStatus, Keys, Layout, layout_for
+from materia_tui.state.id_index import IdIndex
 
 NAN = math.nan
 STATUSES: tuple[CandidateStatus, ...] = ("proposed", "evaluated", "infeasible", "failed")
@@ -174,7 +176,7 @@ class CandidateStore:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.index: dict[str, int] = {}
+        self.index = IdIndex(self.ids)
         self.iterations = array("i")
         self.acquisition = array("d")
         self.status = array("b")
@@ -251,10 +253,8 @@ class CandidateStore:
         """New rows for ``ids`` (not yet known), no values yet. Returns the first new row."""
         start = len(self.ids)
         count = len(ids)
-        index = self.index
-        for row, cid in enumerate(ids, start):
-            index[cid] = row
         self.ids.extend(ids)
+        self.index.added(start)
         self.iterations.extend(array("i", [NO_ITERATION if iteration is None else iteration]) * count)
         self.acquisition.extend(array("d", [NAN]) * count)
         zeros = array("b", [0]) * count
@@ -275,8 +275,8 @@ class CandidateStore:
         fresh: list[Candidate] = []
         fresh_ids: set[str] = set()
         again: list[Candidate] = []
-        for c in batch:
-            if c.id in index or c.id in fresh_ids:
+        for c, row in zip(batch, index.get_many([c.id for c in batch]), strict=True):
+            if row is not None or c.id in fresh_ids:
                 again.append(c)
             else:
                 fresh_ids.add(c.id)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from materia_tui.protocol import parse
+from materia_tui.protocol import Rejected, parse
 from materia_tui.state import CampaignState, ordering
 from materia_tui.state.ordering import filter_rows, sort_rows
 from materia_tui.state.pareto import brute_force_front
@@ -24,8 +24,8 @@ from tests.support.fingerprint import fingerprint
 def fold(state: CampaignState, frames: list[dict[str, Any]]) -> CampaignState:
     for seq, frame in enumerate(frames, start=1):
         event = parse(json.dumps({**frame, "seq": seq}))
-        assert not hasattr(event, "kind"), event
-        state.apply(event, float(seq))  # type: ignore[arg-type]
+        assert not isinstance(event, Rejected), event
+        state.apply(event, float(seq))
     return state
 
 
@@ -196,3 +196,21 @@ def test_candidate_columns_read_what_the_views_read(frames: list[dict[str, Any]]
             c.objectives.get(name) if c.status in ("evaluated", "infeasible") else None for c in cands
         ]
         assert [None if math.isnan(v) else v for v in columns.objectives[name].tolist()] == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=3000, unique=True), st.lists(st.text(max_size=6), max_size=50))
+def test_the_id_index_finds_what_a_dict_finds(keys: list[str], probes: list[str]) -> None:
+    from materia_tui.state.id_index import IdIndex
+
+    ids: list[str] = []
+    index = IdIndex(ids)
+    for start in range(0, len(keys), 700):  # batches, so the table grows between them
+        ids.extend(keys[start : start + 700])
+        index.added(start)
+    reference = {key: row for row, key in enumerate(keys)}
+    for key in keys + probes:
+        assert index.get(key) == reference.get(key)
+        assert (key in index) == (key in reference)
+    assert index.get_many(keys + probes) == [reference.get(key) for key in keys + probes]
+    assert len(index) == len(keys) and list(index) == keys
