@@ -16,6 +16,8 @@ from typing import TypeAlias
 from materia_tui.errors import ExitCode, MateriaError
 
 SUBCOMMANDS = (
+    "run",
+    "init",
     "watch",
     "replay",
     "ls",
@@ -26,11 +28,14 @@ SUBCOMMANDS = (
     "token",
     "screenshot",
     "completion",
+    "worker",
 )
 
 # Each subcommand's one-line help, as its module registers it (a test keeps them
 # equal): the top-level --help lists them without importing the modules.
 SUMMARIES = {
+    "run": "run an optimization campaign from a YAML config and watch it",
+    "init": "write a commented example campaign config to start from",
     "watch": "watch a campaign live",
     "replay": "replay a recording (watch --record, or a watch --json capture)",
     "ls": "list campaigns with status, iteration and best value",
@@ -41,6 +46,7 @@ SUMMARIES = {
     "token": "mint a token for materia-tui serve",
     "screenshot": "render the monitor for a campaign to an SVG file (no terminal needed)",
     "completion": "print a shell completion script",
+    "worker": "run evaluations for `run --executor celery` (a Celery worker)",
 }
 ALL = "*"
 

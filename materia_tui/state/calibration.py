@@ -39,7 +39,7 @@ from statistics import NormalDist
 from typing import NamedTuple
 
 from materia_tui.state.candidates import CandidateLike
-from materia_tui.state.changes import ChangeSet
+from materia_tui.state.changes import ChangeSet, RowFollower
 from materia_tui.state.reducer import CampaignState
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10))
@@ -270,12 +270,11 @@ class CalibrationTracker:
     def _reset(self) -> None:
         self.pairs: dict[str, dict[int, ParityPair]] = {}
         self._accumulators: dict[str, CalibrationAccumulator] = {}
-        self._missed = ChangeSet()  # changes that arrived while the first catch-up ran
-        self._cold_row: int | None = None
+        self._follower = RowFollower(COLD_CHUNK)
 
     @property
     def complete(self) -> bool:
-        return self._cold_row is None and self._state_id is not None
+        return self._follower.complete and self._state_id is not None
 
     def update(self, state: CampaignState, changes: ChangeSet, chunk: int = COLD_CHUNK) -> None:
         """Take ``changes`` (what the reducer changed since the last call)."""
@@ -283,21 +282,15 @@ class CalibrationTracker:
             self._reset()
             self.version += 1
             self._state_id = id(state)
-            self._cold_row = 0  # the catch-up reads every row: nothing to remember yet
-        elif self._cold_row is not None:
-            self._missed.merge(changes)  # rows changed during the catch-up: the next update takes them
-        if self._cold_row is not None:
-            start = self._cold_row
-            batch = state.candidate_list[start : start + chunk]
-            self._take(batch)
-            self._cold_row = None if start + len(batch) >= len(state.candidate_list) else start + len(batch)
-            if self._cold_row is not None or not self._missed:
+        rows = state.candidate_list
+        self._follower.chunk = chunk
+        first = self._follower.first_pass(len(rows), changes)
+        if first is not None:
+            self._take(rows[first.start : first.stop])
+            if not self._follower.complete or not self._follower.holding:
                 return
             changes = ChangeSet()  # caught up: take what changed meanwhile at once
-        if self._missed:
-            self._missed.merge(changes)
-            changes, self._missed = self._missed, ChangeSet()
-        rows = state.candidate_list
+        changes = self._follower.after(changes)
         self._take(rows[row] for row in sorted(changes.changed_rows(len(rows))))
 
     def _take(self, candidates: Iterable[CandidateLike]) -> None:

@@ -102,3 +102,49 @@ class ChangeSet:
         fresh = ChangeSet()
         fresh.merge(self)
         return fresh
+
+
+class RowFollower:
+    """Follows a campaign's rows for a panel that keeps something per row.
+
+    The first time, every row is read, ``chunk`` rows a call (``first_pass``), so a
+    UI never stalls on a large campaign; change sets arriving meanwhile are held.
+    After that, only the rows a change set names are read again (``after``), the
+    held ones included.
+    """
+
+    def __init__(self, chunk: int) -> None:
+        self.chunk = chunk
+        self._next_row: int | None = None
+        self._started = False
+        self._held = ChangeSet()
+
+    @property
+    def complete(self) -> bool:
+        """The first pass is over."""
+        return self._started and self._next_row is None
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
+    def first_pass(self, total_rows: int, changes: ChangeSet) -> range | None:
+        """The next chunk of the first pass (None once it is over)."""
+        if not self._started:  # the pass reads every row: nothing to hold yet
+            self._started, self._next_row = True, 0
+        elif self._next_row is not None:
+            self._held.merge(changes)
+        start = self._next_row
+        if start is None:
+            return None
+        end = min(total_rows, start + self.chunk)
+        self._next_row = None if end >= total_rows else end
+        return range(start, end)
+
+    def after(self, changes: ChangeSet) -> ChangeSet:
+        """``changes`` with what was held during the first pass."""
+        if not self._held:
+            return changes
+        held, self._held = self._held, ChangeSet()
+        held.merge(changes)
+        return held

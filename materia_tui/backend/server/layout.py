@@ -76,6 +76,36 @@ def publish_script_call(campaign_id: str, bodies: Sequence[str]) -> tuple[list[s
     return keys, args
 
 
+# KEYS: events, seq.  ARGV: after_seq (a list index), limit, byte budget, chunk size.
+# Returns {last seq, list length, frame...}: frames from index after_seq on, at most
+# `limit` of them, stopping before the one that would take the page past the byte
+# budget (the first frame always goes). Reads in small LRANGE chunks, so a page costs
+# the rows it returns plus at most one chunk, never the history; nothing over the
+# budget leaves Redis.
+HISTORY_LUA = """
+local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local length = redis.call('LLEN', KEYS[1])
+local out = {last, length}
+local start = tonumber(ARGV[1])
+local stop = math.min(start + tonumber(ARGV[2]), length) - 1
+local budget = tonumber(ARGV[3])
+local chunk = tonumber(ARGV[4])
+local total = 0
+local i = start
+while i <= stop do
+  local frames = redis.call('LRANGE', KEYS[1], i, math.min(i + chunk - 1, stop))
+  if #frames == 0 then break end
+  for _, frame in ipairs(frames) do
+    if #out > 2 and total + #frame > budget then return out end
+    out[#out + 1] = frame
+    total = total + #frame
+  end
+  i = i + chunk
+end
+return out
+"""
+
+
 class InvalidEvent(ValueError):
     """An event a publisher refuses to publish (one plain sentence, no payload)."""
 

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
-from materia_tui.state.changes import ChangeSet
+from materia_tui.state.changes import ChangeSet, RowFollower
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
@@ -101,14 +101,12 @@ class ThinnedCloud:
         self.scans = 0  # full scans for changed rows, for tests and benchmarks
         self.moved: set[int] = set()  # rows whose point changed in the last update
         self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
-        self._started = False
-        self._missed = ChangeSet()  # changes that arrived while the first catch-up ran
-        self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
+        self._follower = RowFollower(COLD_CHUNK)  # the first catch-up in chunks, then change sets
 
     @property
     def complete(self) -> bool:
         """Caught up with the state as of the last update (false before the first)."""
-        return self._started and self._cold_rows is None
+        return self._follower.complete
 
     def point(self, row: int) -> tuple[float, float] | None:
         if row >= len(self.xs):
@@ -125,19 +123,13 @@ class ThinnedCloud:
     def update(self, state: CampaignState, grid: Grid, changes: ChangeSet) -> None:
         """Catch up with ``changes``; a large first catch-up is spread over several
         calls (see ``complete``) so the UI never stalls for it."""
-        if not self._started:  # the catch-up reads every row: nothing to remember yet
-            self._started = True
-            self._cold_rows = 0
-        elif self._cold_rows is not None:
-            self._missed.merge(changes)
-        if self._cold_rows is not None:
-            self._cold_step(state, grid)
-            if self._cold_rows is not None or not self._missed:
+        first = self._follower.first_pass(len(state.store), changes)
+        if first is not None:
+            self._cold_step(state, first, grid)
+            if not self._follower.complete or not self._follower.holding:
                 return
             changes = ChangeSet()  # caught up: take what changed meanwhile at once
-        if self._missed:
-            self._missed.merge(changes)
-            changes, self._missed = self._missed, ChangeSet()
+        changes = self._follower.after(changes)
         changed = self._changed(state, changes)
         rebuild = grid != self.grid
         self.grid = grid
@@ -166,20 +158,14 @@ class ThinnedCloud:
             return range(count)
         return sorted(changes.changed_rows(count))
 
-    def _cold_step(self, state: CampaignState, grid: Grid) -> None:
+    def _cold_step(self, state: CampaignState, rows: range, grid: Grid) -> None:
         self.front = None
-        start = self._cold_rows or 0
-        stop = min(len(state.store), start + COLD_CHUNK)
         point_of = self._reader(state)
-        for row in range(start, stop):
+        for row in rows:
             self._set(row, point_of(row))
         self.grid = grid
-        if stop >= len(state.store):
-            # Rows changed while catching up are in ``_missed``: the next update takes them.
-            self._cold_rows = None
+        if self._follower.complete:
             self._rebucket()
-        else:
-            self._cold_rows = stop
 
     def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
         """The front's points, sorted (by x): kept while the front and its points stay."""
