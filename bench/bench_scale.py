@@ -111,6 +111,7 @@ async def _plain(shape: Shape) -> dict[str, Any]:
     source = GeneratorSource()
     source._items = _items(shape)
     state = CampaignState("big")
+    state.store.keep_proposals = False  # as cli/display.py sets it for line output
     with open("/dev/null", "w") as out:
         await print_stream(source, state, "plain", out=out, err=out)
     return {"peak": peak_rss_mb(), "candidates": len(state.candidates), "front": state.pareto_size}

@@ -66,7 +66,7 @@ def sort_rows(store: CandidateStore, key: str, rows: Rows, reverse: bool = False
     """``rows`` ordered by column ``key`` (a table column key: ``id``, ``iteration``,
     ``status``, ``pareto``, ``acquisition``, ``obj:``/``pred:``/``param:`` + name)."""
     if len(rows) >= NUMPY_ROWS:
-        return _numpy_sort(store, key, rows, reverse)  # type: ignore[return-value]
+        return _numpy_sort(store, key, rows, reverse)  # type: ignore[no-any-return]
     python_key = _python_key(store, key)
     return sorted(rows, key=python_key, reverse=reverse)
 
@@ -111,7 +111,9 @@ def _as_numpy(values: Any) -> npt.NDArray[Any]:
     return np.asarray(values)  # type: ignore[no-any-return]
 
 
-def _numpy_sort(store: CandidateStore, key: str, rows: Rows, reverse: bool) -> npt.NDArray[np.intp]:
+def _numpy_sort(store: CandidateStore, key: str, rows: Rows, reverse: bool) -> Any:
+    if key == "id":  # Python's own string order; timsort is quick on ids that arrive in runs
+        return sorted(rows, key=store.ids.__getitem__, reverse=reverse)
     np = _numpy()
     everything = isinstance(rows, range) and rows == range(len(store))
     picked = None if everything else np.asarray(rows, dtype=np.intp)
@@ -120,11 +122,37 @@ def _numpy_sort(store: CandidateStore, key: str, rows: Rows, reverse: bool) -> n
         array = _as_numpy(values)
         return array if picked is None else array[picked]
 
+    floats = _plain_floats(store, key)
+    if floats is not None:
+        order = _float_order(take(floats), reverse)
+        return order if picked is None else picked[order]
     keys = _numpy_keys(store, key, take, picked)
     if reverse:
         keys = [-k for k in keys]
     order = np.lexsort(tuple(reversed(keys))) if keys else np.arange(len(rows))
-    return order if picked is None else picked[order]  # type: ignore[no-any-return]
+    return order if picked is None else picked[order]
+
+
+def _plain_floats(store: CandidateStore, key: str) -> Any:
+    """The float array behind a column whose order is its numbers' (NaN: blank), or None."""
+    if key == "acquisition":
+        return store.acquisition
+    if key.startswith(("obj:", "pred:", "unc:", "param:")):
+        return store.float_column(key)  # None for a parameter column holding categories
+    return None
+
+
+def _float_order(values: Any, reverse: bool) -> Any:
+    """A stable order of floats, blanks (NaN) last, or, reversed, blanks first then
+    descending: what Python's stable ``sort(reverse=...)`` gives over ``value_key``."""
+    np = _numpy()
+    blank = np.isnan(values)
+    if not reverse:
+        return np.argsort(values, kind="stable")  # numpy sorts NaN last
+    if not blank.any():
+        return np.argsort(-values, kind="stable")
+    present = np.flatnonzero(~blank)
+    return np.concatenate((np.flatnonzero(blank), present[np.argsort(-values[present], kind="stable")]))
 
 
 def _numpy_keys(store: CandidateStore, key: str, take: Any, picked: Any) -> list[Any]:

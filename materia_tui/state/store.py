@@ -182,7 +182,7 @@ class CandidateStore:
         self.status = array("b")
         self.on_front = array("b")
         self.feasible = array("b")
-        self.revisions = array("q")
+        self.revisions = array("I")
         self.row_layouts = array("I")
         self.errors: dict[int, str] = {}
         self.sections: tuple[dict[str, Column], ...] = ({}, {}, {}, {})
@@ -191,6 +191,9 @@ class CandidateStore:
         self._measured_layouts: dict[tuple[int, Keys], int] = {}  # (layout, objective keys) -> layout
         self._last_layout = self.layout_id(((), (), (), ()))
         self._parameter_names: list[str] = []
+        # False: proposals keep only ids and iterations (no parameters, predictions,
+        # uncertainties or acquisition values): what line output needs, ~90 B a candidate less.
+        self.keep_proposals = True
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -261,7 +264,7 @@ class CandidateStore:
         self.status.extend(zeros)
         self.on_front.extend(zeros)
         self.feasible.extend(array("b", [1]) * count)
-        self.revisions.extend(array("q", [0]) * count)
+        self.revisions.extend(array("I", [0]) * count)
         self.row_layouts.extend(array("I", [0]) * count)
         for columns in self.sections:
             for column in columns.values():
@@ -294,11 +297,13 @@ class CandidateStore:
 
     def _fill_proposals(self, start: int, fresh: list[Candidate], revision: int) -> None:
         count = len(fresh)
+        self.revisions[start : start + count] = array("I", [revision]) * count
+        if not self.keep_proposals:
+            return  # the rows keep the empty layout
         layouts = self._batch_layouts(fresh)
         self.acquisition[start : start + count] = array(
             "d", [NAN if c.acquisition_value is None else c.acquisition_value for c in fresh]
         )
-        self.revisions[start : start + count] = array("q", [revision]) * count
         first = layouts[0]
         if layouts.count(first) == count:  # the usual batch: one layout, columns filled by slices
             self.row_layouts[start : start + count] = array("I", [first]) * count
@@ -327,14 +332,16 @@ class CandidateStore:
 
     def _repropose(self, row: int, c: Candidate, iteration: int, revision: int) -> None:
         old = self.layout_of(row).keys
+        self.iterations[row] = iteration
+        self.revisions[row] = revision
+        if not self.keep_proposals:
+            return
         layout = self._proposal_layout(c, old[3])
         self.row_layouts[row] = layout
         self._write(row, 0, c.parameters, old[0])
         self._write(row, 1, c.predicted, old[1])
         self._write(row, 2, c.uncertainty, old[2])
-        self.iterations[row] = iteration
         self.acquisition[row] = NAN if c.acquisition_value is None else c.acquisition_value
-        self.revisions[row] = revision
 
     def measure(
         self, row: int, objectives: Mapping[str, float], feasible: bool, error: str | None, revision: int
@@ -388,7 +395,7 @@ class CandidateStore:
             self.status[first:stop] = array(
                 "b", [3 if r.error else (1 if r.feasible else 2) for r in results]
             )
-            self.revisions[first:stop] = array("q", [revision]) * len(rows)
+            self.revisions[first:stop] = array("I", [revision]) * len(rows)
             for row, r in zip(rows, results, strict=True):
                 if r.error is not None:
                     self.errors[row] = r.error

@@ -214,3 +214,19 @@ def test_the_id_index_finds_what_a_dict_finds(keys: list[str], probes: list[str]
         assert (key in index) == (key in reference)
     assert index.get_many(keys + probes) == [reference.get(key) for key in keys + probes]
     assert len(index) == len(keys) and list(index) == keys
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_a_lines_state_without_proposals_scores_like_a_full_one(frames: list[dict[str, Any]]) -> None:
+    full = fold(CampaignState("c"), frames)
+    lean = CampaignState("c")
+    lean.store.keep_proposals = False
+    fold(lean, frames)
+    assert lean.best == full.best and sorted(lean.front_ids()) == sorted(full.front_ids())
+    assert lean.evaluations == full.evaluations and lean.objectives == full.objectives
+    for a, b in zip(lean.candidate_list, full.candidate_list, strict=True):
+        assert (a.id, a.iteration, a.status, a.on_front, a.objectives) == (
+            b.id, b.iteration, b.status, b.on_front, b.objectives
+        )  # fmt: skip
+        assert a.parameters == {} and a.predicted == {} and a.acquisition_value is None
