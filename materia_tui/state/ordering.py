@@ -23,7 +23,6 @@ from materia_tui.state.store import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
     import numpy.typing as npt
 
 FilterMode = Literal["all", "pareto", "iteration", "problems"]
