@@ -239,12 +239,38 @@ def table_rows(result: BenchResult, state: Any, repeat: int) -> None:
         )  # fmt: skip
 
 
-async def scatter_times(state: Any, repeat: int) -> tuple[list[float], list[float], Any]:
+def measure_batch(state: Any, first: int, rng: Any, count: int = 5) -> None:
+    """Propose and measure ``count`` new candidates drawn like the campaign's own."""
+    from materia_tui.protocol import Candidate, CandidatesEvaluated, CandidatesProposed, EvaluationResult
+
+    iteration = state.current_iteration
+    batch = [
+        Candidate.model_construct(
+            id=f"n-{first + k}",
+            parameters={"polymer": "PA"},
+            predicted={},
+            uncertainty={},
+            acquisition_value=None,
+        )
+        for k in range(count)
+    ]
+    state.apply(CandidatesProposed.model_construct(candidates=batch, iteration=iteration), time.time())
+    results = [
+        EvaluationResult.model_construct(
+            candidate_id=c.id, feasible=True, error=None,
+            objectives={"water_flux": 10.0 + 50.0 * rng.random() + iteration * 0.05 + 2.0 * (rng.random() - 0.5),
+                        "salt_rejection": min(99.99, 80.0 + 19.9 * rng.random() + rng.random() - 0.5)},
+        )
+        for c in batch
+    ]  # fmt: skip
+    state.apply(CandidatesEvaluated.model_construct(results=results, iteration=iteration), time.time())
+
+
+async def scatter_times(state: Any, repeat: int) -> tuple[list[float], list[float], list[float], Any]:
     import random
 
     from textual.widgets import Static
 
-    from bench.bench_scatter import measure_batch
     from bench.bench_table import SIZE, Host, timed
     from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 
@@ -261,26 +287,35 @@ async def scatter_times(state: Any, repeat: int) -> tuple[list[float], list[floa
             plot._drawn_at = 0.0
             plot.apply_changes(state, state.take_changes(), 0.0)
 
-        redraws = []
-        for k in range(repeat):
+        redraws, rebuilds = [], []
+        for k in range(3 * repeat):
             measure_batch(state, 40_000_000 + 10 * k, rng)
             redraws.append(await timed(pilot, redraw))
+        for k in range(repeat):
+            measure_batch(state, 50_000_000 + 10 * k, rng)
+            plot._picture = None  # as if the front or the axes had changed: a plotext rebuild
+            rebuilds.append(await timed(pilot, redraw))
         data = plot.data
         static = Static("x")
         await host.mount(static)
         floor = [await timed(pilot, lambda i=i: static.update(f"{i} " * 30)) for i in range(repeat)]
-        return redraws, floor, data
+        return redraws, rebuilds, floor, data
 
 
 def scatter_rows(result: BenchResult, state: Any, repeat: int) -> None:
-    redraws, floor, data = asyncio.run(scatter_times(state, repeat))
+    redraws, rebuilds, floor, data = asyncio.run(scatter_times(state, repeat))
     result.check(data.measured > 0 and len(data.density) > 1, "the scatter drew no density levels")
     result.check(len(data.front[0]) == state.pareto_size, "the scatter's front is not the state's")
     value = median(redraws)
     result.rows.append(
         Row(f"scatter at {len(state.candidates):,}: 5 new measurements -> frame", f"<= {ms(SCATTER_TARGET)}",
-            ms(value), f"empty-Static frame {ms(median(floor))}", f"{value / median(floor):.1f}x floor",
-            meets_target=value <= SCATTER_TARGET)
+            f"{ms(value)} (worst {ms(max(redraws))})", f"empty-Static frame {ms(median(floor))}",
+            f"{value / median(floor):.1f}x floor", meets_target=value <= SCATTER_TARGET)
+    )  # fmt: skip
+    rebuilt = median(rebuilds)
+    result.rows.append(
+        Row("  the same, plotext picture rebuilt (front or axes changed)", "", ms(rebuilt),
+            f"empty-Static frame {ms(median(floor))}", f"{rebuilt / median(floor):.1f}x floor")
     )  # fmt: skip
 
 
