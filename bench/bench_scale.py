@@ -255,14 +255,14 @@ def measure_batch(state: Any, first: int, rng: Any, count: int = 5) -> None:
         for k in range(count)
     ]
     state.apply(CandidatesProposed.model_construct(candidates=batch, iteration=iteration), time.time())
-    results = [
-        EvaluationResult.model_construct(
-            candidate_id=c.id, feasible=True, error=None,
-            objectives={"water_flux": 10.0 + 50.0 * rng.random() + iteration * 0.05 + 2.0 * (rng.random() - 0.5),
-                        "salt_rejection": min(99.99, 80.0 + 19.9 * rng.random() + rng.random() - 0.5)},
+    results = []
+    for c in batch:
+        flux = 10.0 + 50.0 * rng.random() + iteration * 0.05 + 2.0 * (rng.random() - 0.5)
+        rejection = min(99.99, 80.0 + 19.9 * rng.random() + rng.random() - 0.5)
+        objectives = {"water_flux": flux, "salt_rejection": rejection}
+        results.append(
+            EvaluationResult.model_construct(candidate_id=c.id, feasible=True, error=None, objectives=objectives)
         )
-        for c in batch
-    ]  # fmt: skip
     state.apply(CandidatesEvaluated.model_construct(results=results, iteration=iteration), time.time())
 
 
