@@ -260,9 +260,10 @@ def measure_batch(state: Any, first: int, rng: Any, count: int = 5) -> None:
         flux = 10.0 + 50.0 * rng.random() + iteration * 0.05 + 2.0 * (rng.random() - 0.5)
         rejection = min(99.99, 80.0 + 19.9 * rng.random() + rng.random() - 0.5)
         objectives = {"water_flux": flux, "salt_rejection": rejection}
-        results.append(
-            EvaluationResult.model_construct(candidate_id=c.id, feasible=True, error=None, objectives=objectives)
+        result = EvaluationResult.model_construct(
+            candidate_id=c.id, feasible=True, error=None, objectives=objectives
         )
+        results.append(result)
     state.apply(CandidatesEvaluated.model_construct(results=results, iteration=iteration), time.time())
 
 
