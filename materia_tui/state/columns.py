@@ -66,8 +66,8 @@ class CandidateColumns:
         """Rows with at least one measured objective."""
         if not self.objectives:
             return np.zeros(len(self), dtype=bool)
-        measured: BoolArray = np.logical_or.reduce([np.isfinite(v) for v in self.objectives.values()])
-        return measured
+        finite: BoolArray = np.logical_or.reduce([np.isfinite(v) for v in self.objectives.values()])
+        return finite
 
     def field_kinds(self) -> dict[str, FieldKind]:
         """Each parameter's and objective's kind for ``compile_filter``."""
