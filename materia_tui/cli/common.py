@@ -45,6 +45,18 @@ def refresh_seconds(text: str) -> float:
     return seconds
 
 
+def speed_factor(text: str) -> float:
+    """``--speed``'s value for replay and demo: a finite number >= 0, where 0 means
+    "as fast as possible" (no pacing); argparse reports the error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):  # also rejects nan
+        raise argparse.ArgumentTypeError("must be 0 (as fast as possible) or a positive number")
+    return value
+
+
 def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the campaign") -> None:
     """The output choice shared by watch, replay and demo: monitor, --plain or --json."""
     output = parser.add_mutually_exclusive_group()

@@ -15,9 +15,8 @@ import sys
 import tempfile
 from importlib import resources
 
-from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.cli.common import add_display_arguments, positive_int, speed_factor
 from materia_tui.cli.main import Subparsers, add_command
-from materia_tui.errors import UsageError
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
 CONFIG_RESOURCE = ("materia_tui.backend.demo", "membrane.yaml")
@@ -41,9 +40,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same campaign")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=speed_factor,
         default=1.0,
-        help="pace multiplier for simulated lab time (2 = twice as fast, 0 = no pacing)",
+        metavar="X",
+        help="pace multiplier for simulated lab time (2 = twice as fast; 0 = as fast as possible)",
     )
     parser.add_argument("--workers", type=positive_int, default=1, help="evaluations at once (default 1)")
     parser.add_argument("--journal", metavar="PATH", help="keep the journal here (default: a temporary file)")
@@ -59,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         sys.stdout.write(config_text())
         return 0
-    if args.speed < 0:
-        raise UsageError("--speed must be 0 or more.")
     from materia_tui.cli.run import require_run_extra
 
     require_run_extra()

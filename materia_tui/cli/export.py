@@ -41,7 +41,7 @@ def register(subparsers: Subparsers) -> None:
         "--format",
         choices=EXPORT_FORMATS,
         default="csv",
-        help="output format (parquet needs pyarrow installed; default: csv)",
+        help="output format (default: csv; parquet needs the extra: pip install 'materia-tui[parquet]')",
     )
     parser.add_argument("--front-only", action="store_true", help="only the candidates on the Pareto front")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")

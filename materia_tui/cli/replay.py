@@ -12,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from materia_tui.cli.common import add_display_arguments
+from materia_tui.cli.common import add_display_arguments, speed_factor
 from materia_tui.cli.display import display
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
@@ -32,9 +32,9 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("file", metavar="FILE", help="the recording (JSON lines)")
     parser.add_argument(
         "--speed",
-        type=_speed,
+        type=speed_factor,
         metavar="X",
-        help="replay X times faster than recorded (default: as fast as possible)",
+        help="replay X times faster than recorded; 0 = as fast as possible (the default)",
     )
     add_display_arguments(parser, what="the recording")
 
@@ -48,18 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise UsageError(f"The recording {args.file} does not exist or is not a file.")
     campaign_id = recording_campaign_id(path) or path.stem or "replay"
-    source = ReplaySource(path, speed=args.speed)
+    source = ReplaySource(path, speed=args.speed or None)  # 0 and no --speed: as fast as possible
     state = CampaignState(campaign_id)
     lines = args.json or args.plain or not sys.stdout.isatty()
     title = f"materia-tui replay {path.name}"
     return asyncio.run(display(args, source, state, campaign_id, lines=lines, title=title))
-
-
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value

@@ -169,6 +169,9 @@ def write_json(state: CampaignState, destination: Destination, *, front_only: bo
     return len(document["candidates"])
 
 
+PARQUET_INSTALL = "pip install 'materia-tui[parquet]'"  # the extra that brings pyarrow
+
+
 def parquet_available() -> bool:
     try:
         import pyarrow  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
@@ -184,7 +187,7 @@ def write_parquet(state: CampaignState, destination: BinaryDestination, *, front
         import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise UsageError(
-            "Parquet export needs pyarrow, which is not installed: pip install pyarrow "
+            f"Parquet export needs pyarrow, which is not installed: {PARQUET_INSTALL} "
             "(or use --format csv or json)."
         ) from None
     header = columns(state)
@@ -246,6 +249,7 @@ def _text_output(destination: Destination) -> Iterator[TextIO | IO[str]]:
 
 __all__ = [
     "EXPORT_FORMATS",
+    "PARQUET_INSTALL",
     "ExportFormat",
     "candidate_rows",
     "columns",

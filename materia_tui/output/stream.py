@@ -7,7 +7,7 @@ import sys
 from typing import Literal, TextIO
 
 from materia_tui.errors import ExitCode, exit_code_for
-from materia_tui.output.plain import PlainFormatter
+from materia_tui.output.plain import ConnectionNotices, PlainFormatter
 from materia_tui.protocol import dump_event
 from materia_tui.source import (
     ConnectionChanged,
@@ -32,7 +32,7 @@ async def print_stream(
     out = out or sys.stdout
     err = err or sys.stderr
     formatter = PlainFormatter(state)
-    outage = False  # a "reconnecting" was reported and no "live" has followed yet
+    notices = ConnectionNotices()
     try:
         async for item in source:
             if isinstance(item, EventReceived):
@@ -49,9 +49,7 @@ async def print_stream(
             elif isinstance(item, MetadataReceived):
                 state.set_metadata(item.campaign)
             elif isinstance(item, ConnectionChanged):
-                notice = formatter.connection_notice(item, after_outage=outage)
-                if item.status in ("reconnecting", "live"):
-                    outage = item.status == "reconnecting"
+                notice = notices.notice(item)
                 if notice:
                     _write(err, notice)
     finally:

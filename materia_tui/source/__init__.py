@@ -43,6 +43,9 @@ class ConnectionChanged:
     # True when the connection works only in part (no history, no metadata, REST
     # polling while the WebSocket is refused): ``detail`` says what is missing.
     degraded: bool = False
+    # The host name that does not resolve, when that is why this attempt failed: a
+    # viewer may report a repeat of it quietly (a typo or a missing URL stays one).
+    unresolved_host: str | None = None
 
 
 SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged

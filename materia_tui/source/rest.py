@@ -8,6 +8,7 @@ bodies) for everything else.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import replace
@@ -169,6 +170,14 @@ class RestClient(AclosesOnExit):
         raw_events, last_seq = _history_page(decoded, url)
         return HistoryPage(raw_events, last_seq, len(body), raw=False)
 
+    def _unresolved(self, url: str) -> str:
+        """The sentence for a host name that does not resolve, with where the URL came from."""
+        host = clean(urlsplit(url).hostname or "", 100)
+        origin = self._settings.url_origin
+        if origin:
+            return f"The host name {host} does not resolve: {clean(origin, 300)}"
+        return f"The host name {host} does not resolve ({display_url(url)})."
+
     async def _get_json(self, url: str, params: dict[str, str] | None, what: str) -> Any:
         response = await self._get(url, params, what)
         try:
@@ -183,11 +192,13 @@ class RestClient(AclosesOnExit):
         try:
             response = await self._http.get(url, params=params, headers=headers)
         except httpx.HTTPError as exc:
-            if _caused_by_certificate(exc):
+            if _caused_by(exc, ssl.SSLCertVerificationError):
                 raise UsageError(
                     f"TLS certificate verification failed for {display_url(url)}; "
                     "pass a CA bundle, or --insecure if you trust this network."
                 ) from None
+            if _caused_by(exc, socket.gaierror):
+                raise RestUnavailableError(self._unresolved(url)) from None
             raise RestUnavailableError(
                 f"Could not reach {display_url(url)} ({type(exc).__name__})."
             ) from None
@@ -259,12 +270,12 @@ def _header_int(text: str | None) -> int | None:
         return None
 
 
-def _caused_by_certificate(exc: BaseException) -> bool:
+def _caused_by(exc: BaseException, cause: type[BaseException]) -> bool:
     seen: BaseException | None = exc
     for _ in range(10):  # the chain is short; never loop on a cycle
         if seen is None:
             return False
-        if isinstance(seen, ssl.SSLCertVerificationError):
+        if isinstance(seen, cause):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -27,6 +27,10 @@ class ConnectionSettings:
     # the sizes seen so far: 4 MiB is ~1.5 iterations of 5,000 candidates, or the
     # whole 1,000 events of ordinary ones.
     page_bytes: int = 4 * 1024 * 1024
+    # Where base_url came from and how to point elsewhere, one or two sentences the
+    # CLI fills in: a live source adds them when the host name does not resolve on
+    # its first connection (a new user's "no URL configured" case).
+    url_origin: str = ""
 
     def websocket_url(self, campaign_id: str) -> str:
         """docs/PROTOCOL.md section 2: same host and port, ws(s) scheme, path at the root."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import ssl
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -84,9 +85,10 @@ FINAL_CLOSE_CODES = {4401: 401, 4403: 403, 4404: 404}
 class _TransientFailure(Exception):
     """This connection is lost; reconnect after a backoff. ``detail`` is one safe sentence."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, unresolved_host: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.unresolved_host = unresolved_host
 
 
 class WebSocketSource(GeneratorSource):
@@ -127,6 +129,7 @@ class WebSocketSource(GeneratorSource):
         self._metadata_note = ""  # why metadata is missing, likewise
         self._ended = False
         self._live_frame_seen = False
+        self._ever_live = False
         self._items = self._run()
 
     def __repr__(self) -> str:
@@ -151,6 +154,7 @@ class WebSocketSource(GeneratorSource):
                     return
                 except (_TransientFailure, RestUnavailableError) as exc:
                     detail = exc.detail if isinstance(exc, _TransientFailure) else exc.message
+                    unresolved = exc.unresolved_host if isinstance(exc, _TransientFailure) else None
                 except MateriaError as exc:
                     yield ConnectionChanged("failed", detail=exc.message)
                     raise
@@ -166,7 +170,9 @@ class WebSocketSource(GeneratorSource):
                     yield ConnectionChanged("failed", attempt=failures, detail=message)
                     raise GaveUpError(message)
                 delay = self._backoff.delay(failures)
-                yield ConnectionChanged("reconnecting", attempt=failures, retry_in=delay, detail=detail)
+                yield ConnectionChanged(
+                    "reconnecting", failures, retry_in=delay, detail=detail, unresolved_host=unresolved
+                )
                 await asyncio.sleep(delay)
         finally:
             await rest.aclose()
@@ -209,6 +215,7 @@ class WebSocketSource(GeneratorSource):
             if self._ended:
                 return
             notes = self._degraded_notes()
+            self._ever_live = True
             yield ConnectionChanged("live", detail=" ".join(notes), degraded=bool(notes))
             async with aclosing(self._live(rest, buffer, link)) as live:
                 async for item in live:
@@ -247,9 +254,22 @@ class WebSocketSource(GeneratorSource):
                 f"TLS certificate verification failed for {self._shown_url}; "
                 "pass a CA bundle, or --insecure if you trust this network."
             ) from None
+        except socket.gaierror:
+            raise self._unresolved() from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             why = type(exc).__name__
             raise _TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
+
+    def _unresolved(self) -> _TransientFailure:
+        """The failure for a host name that does not resolve; before any connection worked,
+        it says where the URL came from and how to change it (``settings.url_origin``)."""
+        host = clean(urlsplit(self._ws_url).hostname or "", 100)
+        origin = self._settings.url_origin
+        if origin and not self._ever_live:  # the origin names the URL
+            detail = f"The host name {host} does not resolve: {clean(origin, 300)}"
+        else:
+            detail = f"The host name {host} does not resolve ({self._shown_url})."
+        return _TransientFailure(detail, unresolved_host=host)
 
     def _degraded_notes(self) -> list[str]:
         """What this live connection lacks, one sentence each (empty: nothing)."""

@@ -1,8 +1,8 @@
 """The campaign's state: a pure reducer from protocol events to what the monitor shows.
 
 `reducer` folds events into `CampaignState`; `store` is the columnar candidate store (views in
-`candidates`);
-`pareto` keeps the front; `calibration` pairs predictions with measurements. No Textual, no I/O.
+`candidates`); `pareto` keeps the front; `calibration` pairs predictions with measurements;
+`best_series` gives each objective's best per completed iteration. No Textual, no I/O.
 """
 
 from materia_tui.state.candidates import CandidateLike, CandidateRecord, CandidateStatus

@@ -35,6 +35,7 @@ from materia_tui.protocol import (
 )
 from materia_tui.protocol.seqs import SeqLedger
 from materia_tui.protocol.timestamps import event_time as _event_time
+from materia_tui.state.best_series import best_by_iteration
 from materia_tui.state.candidates import CandidateRecord as CandidateRecord
 from materia_tui.state.candidates import CandidateStatus as CandidateStatus
 from materia_tui.state.changes import ChangeSet
@@ -174,7 +175,10 @@ class CampaignState:
         self.directions: dict[str, Direction] = {}
         self.units: dict[str, str] = {}
         self.best: dict[str, BestValue] = {}
-        self.best_history: list[tuple[int, float]] = []
+        self.best_history: list[tuple[int, float]] = []  # the backend's best_value per iteration
+        # Each objective's best measured value (``best``) as each iteration completed:
+        # what the convergence sparkline plots. Rebuilt when ``best`` is recomputed.
+        self.best_by_iteration: dict[str, list[tuple[int, float]]] = {}
         self.convergence: list[ConvergencePoint] = []
         self.converged_at: int | None = None
         self.errors: list[ErrorRecord] = []
@@ -483,6 +487,8 @@ class CampaignState:
         if event.pareto_size != len(self._front):
             self.pareto_mismatches.append((event.iteration, event.pareto_size, len(self._front)))
         self.best_history.append((event.iteration, event.best_value))
+        for name, best in self.best.items():
+            self.best_by_iteration.setdefault(name, []).append((event.iteration, best.value))
         self.changes.convergence = True
         self.current_iteration = max(self.current_iteration, event.iteration)
         if not self.is_finished:
@@ -648,7 +654,15 @@ class CampaignState:
         for row in range(count):
             self._store_columns(row)
             self._score(row)
+        self._rebuild_best_by_iteration()
 
+    def _rebuild_best_by_iteration(self) -> None:
+        """``best_by_iteration`` under today's objectives and directions (what ``best``
+        held as each iteration completed, unless a re-measurement moved it since)."""
+        measured = (c for c in self.candidate_list if c.status == "evaluated")
+        completed = [iteration for iteration, _ in self.best_history]
+        self.best_by_iteration = best_by_iteration(measured, completed, self._better)
+        self.changes.convergence = True
 
 def _skyline_2d(items: list[tuple[Point, int]]) -> list[tuple[Point, int]]:
     """The non-dominated items of a list sorted by point, descending (equal points all stay)."""

@@ -38,7 +38,7 @@ from textual.widgets import Tab, Tabs
 
 from materia_tui.errors import MateriaError, exit_code_for
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
+from materia_tui.source import ConnectionChanged, EventSource, SourceItem, replay_steering
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.keys import actions, bindings
@@ -261,7 +261,10 @@ class CampaignView(Vertical, can_focus=True):
             self.link.status = item.status
             self.link.attempt = item.attempt
             self.link.retry_at = self.now() + item.retry_in if item.retry_in is not None else None
-            self.link.detail = item.detail
+            # A retry keeps the last failure's reason on screen until it has news: a
+            # reason that blinks off for every attempt cannot be read.
+            retrying = item.status == "connecting" and item.attempt > 0 and not item.detail
+            self.link.detail = self.link.detail if retrying else item.detail
             self.link.degraded = item.degraded
         else:
             apply_item(self.state, item)
@@ -331,27 +334,6 @@ class CampaignView(Vertical, can_focus=True):
             self.scheduler.paused = paused
             self.scheduler.paint_all()
 
-    def action_cycle_filter(self) -> None:
-        self.table.cycle_filter()
-
-    def action_cycle_sort(self) -> None:
-        self.table.cycle_sort()
-
-    def action_reverse_sort(self) -> None:
-        self.table.reverse_sort()
-
-    def action_toggle_follow(self) -> None:
-        self.table.toggle_follow()
-
-    def action_cycle_x(self) -> None:
-        self.pareto.cycle_x()
-
-    def action_cycle_y(self) -> None:
-        self.pareto.cycle_y()
-
-    def action_cycle_parity(self) -> None:
-        self.parity.cycle_objective()
-
     def action_toggle_log(self) -> None:
         if self.compact:
             self.section = "overview" if self.section == "log" else "log"
@@ -378,22 +360,14 @@ class CampaignView(Vertical, can_focus=True):
 
         self.app.push_screen(ExportScreen(self.state), exported)
 
-    def _steer_replay(self, steer: Callable[[ReplaySteering], None]) -> None:
+    def action_panel(self, panel_id: str, method: str) -> None:
+        """A key that acts on one panel (``KEYS`` names the panel and its method)."""
+        getattr(self.query_one(f"#{panel_id}"), method)()
+
+    def action_replay(self, method: str) -> None:
         if self.replay is not None:
-            steer(self.replay)
+            getattr(self.replay, method)()
             self._paint_status()
-
-    def action_replay_step(self) -> None:
-        self._steer_replay(lambda r: r.step_iteration())
-
-    def action_replay_end(self) -> None:
-        self._steer_replay(lambda r: r.jump_to_end())
-
-    def action_replay_faster(self) -> None:
-        self._steer_replay(lambda r: r.faster())
-
-    def action_replay_slower(self) -> None:
-        self._steer_replay(lambda r: r.slower())
 
     @property
     def replay_active(self) -> bool:

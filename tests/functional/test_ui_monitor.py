@@ -96,7 +96,7 @@ async def test_sparkline_pareto_and_log_follow_the_data() -> None:
         source.release_all()
         await wait_for(pilot, caught_up(app, source), what="caught up")
         state = app.view.state
-        values = [v for _, v in state.best_history]
+        values = [v for _, v in state.best_by_iteration["water_flux"]]
         spark = app.query_one(ConvergencePanel).shown_plain
         assert f"first {values[0]:.4g}" in spark and f"last {values[-1]:.4g}" in spark
         assert len(values) == 4

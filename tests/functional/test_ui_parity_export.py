@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from materia_tui.output.numbers import format_value
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
@@ -194,6 +194,23 @@ async def open_export(app: Host, pilot: Pilot[None]) -> ExportScreen:
 
 def path_field(screen: ExportScreen) -> Input:
     return screen.query_one("#export-path", Input)
+
+
+@pytest.mark.parametrize("installed", [False, True])
+async def test_export_screen_names_the_parquet_extra_when_pyarrow_is_missing(
+    installed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("materia_tui.ui.screens.export_screen.parquet_available", lambda: installed)
+    app = Host(folded(campaign_events(seed=8, iterations=2, batch=2), campaign_meta()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_export(app, pilot)
+        hints = screen.query("#export-parquet-hint")
+        assert bool(screen.query("#format-parquet")) is installed
+        if installed:
+            assert not hints
+        else:
+            hint = hints.first(Static)
+            assert str(hint.render()) == "Parquet: pip install 'materia-tui[parquet]'"
 
 
 async def test_export_front_as_json_to_the_default_path(

@@ -94,7 +94,7 @@ async def test_replay_keys_do_nothing_for_a_live_source(tmp_path: Path) -> None:
     app = MonitorApp(source, "camp-123")
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.view.replay is None
-        assert not app.view.check_action("replay_step", ())
+        assert not app.view.check_action("replay", ("step_iteration",))
         await pilot.press("n", "G", "plus")
         await pilot.press("space")
         assert app.view.paused  # space freezes the display of a live campaign

@@ -8,14 +8,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from materia_tui.ui.keys import help_rows
+from materia_tui.ui.screens.dialog import Dialog
 
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
     ("~name", "surrogate prediction ± uncertainty of 'name'"),
+    ("← +2 · +3 cols →", "table columns out of view, left / right: ← → scroll"),
     ("◆", "Pareto front in the scatter (a line with 2 objectives)"),
     ("x", "latest evaluated batch in the scatter"),
     ("parity colours", "green |z|<=1, orange <=2, red >2, grey: no uncertainty"),
@@ -38,19 +39,10 @@ def help_text() -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     DEFAULT_CSS: ClassVar[str] = """
-    HelpScreen {
-        align: center middle;
-    }
     #help-body {
         width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 90%;
-        border: round $accent;
-        background: $surface;
-        padding: 0 1;
     }
     """
 
@@ -59,7 +51,7 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body") as body:
+        with VerticalScroll(id="help-body", classes="dialog-body") as body:
             body.border_title = "materia-tui help"
             yield Static(help_text(), id="help-text")
 

@@ -52,6 +52,7 @@ ID_SAMPLE = 2000
 BIG_TABLE = 20_000
 BIG_TABLE_RESORT_SECONDS = 1.0
 SortValue = tuple[int, float, str]
+FOOTER_ROOM_COLUMNS = 100  # terminal width from which the footer has room for "←→ Columns"
 
 
 def value_key(value: ParameterValue | None) -> SortValue:
@@ -193,6 +194,10 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         Binding("home", "scroll_home", "Top", show=False),
         Binding("end", "scroll_end", "End", show=False),
         Binding("left", "scroll_left", "Left", show=False),
+        # "→" twice: the first binding is the footer's "←→ Columns", offered (check_action) only
+        # while columns are cut off and the footer has room; when it is not, the key falls
+        # through to the second. The title always counts hidden columns ("+3 cols →").
+        Binding("right", "columns_right", "Columns", key_display="←→"),
         Binding("right", "scroll_right", "Right", show=False),
     ]
 
@@ -223,6 +228,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self._painted_frame: tuple[Any, ...] = ()  # what the visible lines were drawn against
         self._painted_lines: list[tuple[Any, ...]] = []  # what each visible row showed at the last sync
         self._title: Text | None = None
+        self._offer_columns_key = False  # "←→ Columns" is in the footer
         self.repainted_lines = 0  # table lines asked to repaint by syncs, for tests and benchmarks
 
     # ----- data --------------------------------------------------------------
@@ -390,12 +396,43 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
             text.append(" ↓" if self.sort_reverse else " ↑")
         if self.follow:
             text.append(" · follow")
+        left, right = self.hidden_columns()
+        if left or right:  # the table scrolls sideways: say how much is out of view, and where
+            last = right or left
+            unit = "col" if last == 1 else "cols"
+            parts = ([f"← +{left}"] if left else []) + ([f"+{right} {unit} →"] if right else [])
+            text.append(" · " + " · ".join(parts) + ("" if right else f" {unit}"))
         return text
+
+    def hidden_columns(self) -> tuple[int, int]:
+        """How many columns are out of view (even in part) to the left and to the right."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return 0, 0
+        first = round(self.scroll_x)
+        last = first + width
+        left = right = 0
+        for column, start in zip(self.columns, self._column_starts(), strict=True):
+            if start < first:
+                left += 1
+            elif start + column.width > last:
+                right += 1
+        return left, right
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "columns_right":
+            return self._offer_columns_key
+        return super().check_action(action, parameters)
 
     def _update_title(self) -> None:
         """Set the border title when it changed, repainting the top border line only
         (setting ``border_title`` repaints the whole widget: every row and both sides)."""
         title = self.describe()
+        # At 80 columns the footer is full: the key would push "Export" off the screen.
+        offer = self.hidden_columns() != (0, 0) and self.app.size.width >= FOOTER_ROOM_COLUMNS
+        if offer != self._offer_columns_key:
+            self._offer_columns_key = offer
+            self.refresh_bindings()  # the footer's "←→ Columns" comes or goes
         if title == self._title:
             return
         self._title = title
@@ -430,11 +467,25 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
     def action_scroll_end(self) -> None:
         self.scroll_end(animate=False)
 
+    # Sideways a column at a time: a cell at a time, the last columns were ~35 presses away.
     def action_scroll_left(self) -> None:
-        self.scroll_left(animate=False)
+        x = round(self.scroll_x)
+        self.scroll_to(x=max((s for s in self._column_starts() if s < x), default=0), animate=False)
 
     def action_scroll_right(self) -> None:
-        self.scroll_right(animate=False)
+        x = round(self.scroll_x)
+        target = min((s for s in self._column_starts() if s > x), default=self.max_scroll_x)
+        self.scroll_to(x=min(target, self.max_scroll_x), animate=False)
+
+    def action_columns_right(self) -> None:
+        self.action_scroll_right()
+
+    def _column_starts(self) -> list[int]:
+        starts, start = [], 0
+        for column in self.columns:
+            starts.append(start)
+            start += column.width + len(SEPARATOR)
+        return starts
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -445,6 +496,12 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.follow:
             self._scroll_to_newest()
+        self._update_title()  # the hidden-columns count depends on the width
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if self.is_mounted:
+            self._update_title()
 
     def watch_follow(self) -> None:
         if self.is_mounted:

@@ -35,7 +35,15 @@ class ProgressPanel(TextPanel):
     cadence: ClassVar[Cadence] = "small"
     shows_time: ClassVar[bool] = True
 
+    _shown_for: tuple[CampaignState, float] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown_for is not None:  # the bar spans the panel: redraw at the new width
+            state, now = self._shown_for
+            self.apply_changes(state, ChangeSet(), now)
+
     def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        self._shown_for = (state, now)
         total = state.max_iterations
         done = state.completed_iterations
         width = max(10, self.content_size.width or 40)

@@ -2,8 +2,8 @@
 
 The first line never wraps: when the terminal is narrow the least important
 items are shortened, then dropped (see ``fit_items``), and whatever is still
-too long is cut with an ellipsis. A second line appears only for a final
-error or a reconnect reason.
+too long is cut with an ellipsis. A second line (wrapped, up to four) appears
+only for a final error or a reconnect reason.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ STATUS_STYLES = {
     "error": "bold red",
 }
 GAP = "  "
+SECOND_LINE_MAX = 4  # lines for the error or reconnect reason under the status line
 
 
 @dataclass(slots=True)
@@ -152,9 +153,15 @@ class StatusBar(TextPanel):
         text.truncate(width, overflow="ellipsis")
         second = _second_line(state, link)
         if second is not None:
-            second.truncate(width, overflow="ellipsis")
-            text.append("\n")
-            text.append_text(second)
+            # Wrapped, not cut: a reason such as "the host name does not resolve,
+            # the URL comes from ..., point elsewhere with ..." is read in full.
+            lines = second.wrap(self.app.console, max(1, width - 1), overflow="ellipsis")
+            for index, line in enumerate(lines[:SECOND_LINE_MAX]):
+                if index == SECOND_LINE_MAX - 1 and len(lines) > SECOND_LINE_MAX:
+                    line.truncate(width - 2)
+                    line.append("…")
+                text.append("\n" if index == 0 else "\n ")  # continued lines align with the first
+                text.append_text(line)
         self.show(text)
 
 
@@ -164,8 +171,8 @@ def _second_line(state: CampaignState, link: LinkStatus) -> Text | None:
         return Text.assemble((" campaign error: ", "bold red"), clean(fatal[-1].message, 200))
     if link.error is not None:
         return Text.assemble((" error: ", "bold red"), clean(link.error, 200))
-    if link.detail and link.status in ("reconnecting", "failed", "closed"):
-        return Text.assemble(" ", (clean(link.detail, 200), "dim"))
+    if link.detail and link.status in ("reconnecting", "connecting", "failed", "closed"):
+        return Text.assemble(" ", (clean(link.detail, 400), "dim"))
     if link.degraded and link.detail and link.status == "live":
         return Text.assemble((" degraded: ", "bold yellow"), clean(link.detail, 200))
     return None
