@@ -664,6 +664,7 @@ class CampaignState:
         self.best_by_iteration = best_by_iteration(measured, completed, self._better)
         self.changes.convergence = True
 
+
 def _skyline_2d(items: list[tuple[Point, int]]) -> list[tuple[Point, int]]:
     """The non-dominated items of a list sorted by point, descending (equal points all stay)."""
     kept: list[tuple[Point, int]] = []
