@@ -421,12 +421,18 @@ class CampaignState:
         with known objectives (the usual batch), or None."""
         if not results:
             return None
-        rows = self.store.index.get_many([r.candidate_id for r in results])
-        if None in rows:
-            return None
-        found = cast(list[int], rows)
-        if len(set(found)) != len(found):
-            return None
+        store = self.store
+        ids = [r.candidate_id for r in results]
+        first = store.index.get(ids[0])
+        if first is not None and store.ids[first : first + len(ids)] == ids:
+            found = list(range(first, first + len(ids)))  # measured in the order proposed: the usual case
+        else:
+            rows = store.index.get_many(ids)
+            if None in rows:
+                return None
+            found = cast(list[int], rows)
+            if len(set(found)) != len(found):
+                return None
         status = self.store.status
         if any(map(status.__getitem__, found)):  # measured before: the general path undoes that
             return None
