@@ -13,14 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from materia_tui.state.store import (
-    FLOAT_CODE,
-    INT_CODE,
-    NO_ITERATION,
-    STATUSES,
-    CandidateStore,
-    ParameterColumn,
-)
+from materia_tui.state.store import NO_ITERATION, STATUSES, CandidateStore
+from materia_tui.state.typed_columns import FLOAT_CODE, INT_CODE, ParameterColumn
 
 if TYPE_CHECKING:
     import numpy.typing as npt
