@@ -24,7 +24,7 @@ from contextlib import aclosing, suppress
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from materia_tui.errors import GaveUpError, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import (
@@ -56,6 +56,7 @@ from materia_tui.source.rest import (
     ssl_context,
 )
 from materia_tui.source.settings import ConnectionSettings, is_loopback
+from materia_tui.source.websocket_failures import TransientFailure, closed_error, unresolved_host_failure
 from materia_tui.source.websocket_link import (
     LIVE_BUFFER_BYTES,
     LIVE_BUFFER_FRAMES,
@@ -72,23 +73,11 @@ from materia_tui.source.websocket_link import (
 MAX_MESSAGE_BYTES = 2 * MAX_FRAME_BYTES
 # A connection that lived this long, or delivered a live frame, resets the failure count.
 STABLE_CONNECTION_SECONDS = 5.0
-REASON_MAX_CHARS = 120
 # After this many consecutive history failures on working WebSockets, go live
 # without history rather than never: a broken REST must not block live events.
 # A failure counts only if the WebSocket outlived it: a cut that takes both down
 # is an ordinary reconnect, never a reason to accept a gap.
 HISTORY_ATTEMPTS = 3
-
-FINAL_CLOSE_CODES = {4401: 401, 4403: 403, 4404: 404}
-
-
-class _TransientFailure(Exception):
-    """This connection is lost; reconnect after a backoff. ``detail`` is one safe sentence."""
-
-    def __init__(self, detail: str, unresolved_host: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.unresolved_host = unresolved_host
 
 
 class WebSocketSource(GeneratorSource):
@@ -152,9 +141,9 @@ class WebSocketSource(GeneratorSource):
                             yield item
                     yield ConnectionChanged("closed", detail="The campaign has ended.")
                     return
-                except (_TransientFailure, RestUnavailableError) as exc:
-                    detail = exc.detail if isinstance(exc, _TransientFailure) else exc.message
-                    unresolved = exc.unresolved_host if isinstance(exc, _TransientFailure) else None
+                except (TransientFailure, RestUnavailableError) as exc:
+                    detail = exc.detail if isinstance(exc, TransientFailure) else exc.message
+                    unresolved = exc.unresolved_host if isinstance(exc, TransientFailure) else None
                 except MateriaError as exc:
                     yield ConnectionChanged("failed", detail=exc.message)
                     raise
@@ -193,7 +182,7 @@ class WebSocketSource(GeneratorSource):
                 self._metadata_note = f"Campaign details unavailable: {exc.message}"
         try:
             ws = await self._connect()
-        except _TransientFailure as exc:
+        except TransientFailure as exc:
             # The WebSocket is refused but REST may answer: show the history meanwhile,
             # so a user sees progress (at the backoff's pace) rather than nothing.
             async with aclosing(self._history_while_refused(rest, exc)) as history:
@@ -248,7 +237,7 @@ class WebSocketSource(GeneratorSource):
             status = exc.response.status_code
             if status in (401, 403, 404):
                 raise http_status_error(status, self._ws_url, f"campaign {self.campaign_id!r}") from None
-            raise _TransientFailure(f"The server answered HTTP {status} for {self._shown_url}.") from None
+            raise TransientFailure(f"The server answered HTTP {status} for {self._shown_url}.") from None
         except ssl.SSLCertVerificationError:
             raise UsageError(
                 f"TLS certificate verification failed for {self._shown_url}; "
@@ -258,18 +247,11 @@ class WebSocketSource(GeneratorSource):
             raise self._unresolved() from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             why = type(exc).__name__
-            raise _TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
+            raise TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
 
-    def _unresolved(self) -> _TransientFailure:
-        """The failure for a host name that does not resolve; before any connection worked,
-        it says where the URL came from and how to change it (``settings.url_origin``)."""
-        host = clean(urlsplit(self._ws_url).hostname or "", 100)
-        origin = self._settings.url_origin
-        if origin and not self._ever_live:  # the origin names the URL
-            detail = f"The host name {host} does not resolve: {clean(origin, 300)}"
-        else:
-            detail = f"The host name {host} does not resolve ({self._shown_url})."
-        return _TransientFailure(detail, unresolved_host=host)
+    def _unresolved(self) -> TransientFailure:
+        origin = None if self._ever_live else self._settings.url_origin  # the origin names the URL
+        return unresolved_host_failure(self._ws_url, self._shown_url, origin)
 
     def _degraded_notes(self) -> list[str]:
         """What this live connection lacks, one sentence each (empty: nothing)."""
@@ -279,7 +261,7 @@ class WebSocketSource(GeneratorSource):
         return notes
 
     async def _history_while_refused(
-        self, rest: RestClient, refused: _TransientFailure
+        self, rest: RestClient, refused: TransientFailure
     ) -> AsyncGenerator[SourceItem, None]:
         if self._rest_absent or self._history_absent:
             return
@@ -419,28 +401,7 @@ class WebSocketSource(GeneratorSource):
         return fatal_error or isinstance(event, CampaignCompleted)
 
     def _closed_error(self, error: BaseException) -> Exception:
-        if not isinstance(error, ConnectionClosed):
-            return _TransientFailure(f"The connection to {self._shown_url} failed ({type(error).__name__}).")
-        if error.rcvd is not None:
-            code, reason = error.rcvd.code, error.rcvd.reason
-        elif error.sent is not None:
-            code, reason = error.sent.code, error.sent.reason
-        else:
-            code, reason = 1006, "no close frame"
-        status = FINAL_CLOSE_CODES.get(code)
-        if status is not None:
-            return http_status_error(
-                status, self._ws_url, f"campaign {self.campaign_id!r}", how=f"close code {code}"
-            )
-        why = f": {self._scrub(reason)}" if reason else ""
-        return _TransientFailure(f"The connection to {self._shown_url} closed with code {code}{why}.")
-
-    def _scrub(self, text: str) -> str:
-        """A server-sent string made safe to show; a server echoing the token gets it masked."""
-        token = self._settings.token
-        if token and len(token) >= 4:
-            text = text.replace(token, "[token]")
-        return clean(text, REASON_MAX_CHARS)
+        return closed_error(error, self._ws_url, self._shown_url, self.campaign_id, self._settings.token)
 
 
 def _fatality_unknown(event: Event) -> bool:

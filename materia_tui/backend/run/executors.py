@@ -69,11 +69,13 @@ async def report_status(
     """Write where evaluations run when it changes (at most every ``every`` seconds) and at
     once when the broker goes away or comes back."""
     last_line, last_problem, written_at = "", None, -every
+    where = getattr(executor, "where", "this machine")
+    write(f"evaluations on {where}")  # at once: a short campaign may end before the first count
     await asyncio.sleep(1.5)  # the first count of the workers takes a Celery inspect (~1 s)
     while True:
         status = executor.status()
         problem = getattr(executor, "problem", None)
-        line = f"evaluations on {getattr(executor, 'where', 'this machine')}: {describe(executor, status)}"
+        line = f"evaluations on {where}: {describe(executor, status)}"
         now = time.monotonic()
         if problem != last_problem or (line != last_line and now - written_at >= every):
             if problem is None and last_problem is not None:
