@@ -119,13 +119,18 @@ def _row(cand: CandidateLike, params: list[str], objectives: list[str]) -> Row:
 def write_csv(state: CampaignState, destination: Destination, *, front_only: bool = False) -> int:
     """Write the rows as CSV, safe to open in a spreadsheet. Returns the row count."""
     header = columns(state)
-    rows = candidate_rows(state, front_only=front_only)
+    params, objectives = parameter_names(state), objective_names(state)
+    count = 0
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([csv_cell(name) for name in header])
-        for row in rows:
-            writer.writerow([csv_cell(row[name]) for name in header])
-    return len(rows)
+        # One row at a time: a million candidates never exist as a million dicts.
+        for cand in state.candidate_list:
+            if cand.on_front or not front_only:
+                row = _row(cand, params, objectives)
+                writer.writerow([csv_cell(row[name]) for name in header])
+                count += 1
+    return count
 
 
 def csv_cell(value: Cell) -> str:
