@@ -42,6 +42,7 @@ BENCHES = (
     "run",
     "executor",
     "latejoin",
+    "scale",
 )
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
@@ -92,6 +93,13 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   default sampler and random search; its time per iteration at 100 and 500
   evaluations (also on a mixed space with failures) against Optuna's sampler
   given the same history.
+- `bench_scale.py`: issue 17's campaign shape (6 parameters, one categorical,
+  2 objectives, 5,000 candidates a batch) at 100k and 1M: peak RSS of the
+  state, `--plain` and the full-screen monitor (fresh processes, against the
+  same process with one candidate), the table's sorts, filters and page down
+  and the scatter's redraw at 1M (against an empty-Static frame), one batch
+  of 5,000 into the front (against recomputing it), and intake (parse +
+  fold against a bare `json.loads` of the same frames).
 - `bench_executor.py`: `run`'s evaluation step on Celery (a redis-server of
   its own, one real `materia-tui worker` with 2 pool processes) against the
   local process pool of 2, on the same trivial evaluator: wall per task of a

@@ -32,6 +32,7 @@ async def display(
         from materia_tui.output.stream import LineMode, print_stream
 
         mode: LineMode = "json" if args.json else "plain"
+        state.store.keep_proposals = False  # lines show no parameters: ~90 B a candidate less
         return int(await print_stream(source, state, mode))
     from materia_tui.output.alerts import AlertSettings
     from materia_tui.ui.app import MonitorApp

@@ -29,7 +29,6 @@ from materia_tui.insight.advisor import Advice, Coverage, advise
 from materia_tui.insight.hypervolume import Trace, hypervolume_trace
 from materia_tui.insight.importance import Importance, importance_by_objective
 from materia_tui.state import CampaignState
-from materia_tui.state.calibration import campaign_calibration
 from materia_tui.state.columns import CandidateColumns, candidate_columns
 
 
@@ -64,13 +63,24 @@ def campaign_trace(columns: CandidateColumns) -> Trace | None:
     )
 
 
-def coverage_of(state: CampaignState) -> list[Coverage]:
-    """Each objective's ±2 sigma coverage, for the advisor (objectives without one left out)."""
-    return [
-        Coverage(name, stats.coverage_2sigma, stats.with_uncertainty)
-        for name, stats in campaign_calibration(state).items()
-        if stats.coverage_2sigma is not None
-    ]
+def coverage_of(columns: CandidateColumns) -> list[Coverage]:
+    """Each objective's ±2 sigma coverage, for the advisor (objectives without one left out):
+    of the measured candidates with a prediction and a usable sigma (> 0), the fraction whose
+    measurement lies within 2 sigma of it (as the parity plot's calibration counts)."""
+    import numpy as np
+
+    found: list[Coverage] = []
+    for name, measured in columns.objectives.items():
+        predicted, sigma = columns.predicted.get(name), columns.uncertainty.get(name)
+        if predicted is None or sigma is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            usable = np.isfinite(measured) & np.isfinite(predicted) & np.isfinite(sigma) & (sigma > 0)
+            count = int(usable.sum())
+            if count:
+                within = np.abs(measured[usable] - predicted[usable]) <= 2 * sigma[usable]
+                found.append(Coverage(name, float(within.mean()), count))
+    return found
 
 
 def advice_for(trace: Trace, columns: CandidateColumns, coverage: list[Coverage]) -> Advice:
@@ -91,7 +101,7 @@ def campaign_importance(columns: CandidateColumns) -> dict[str, Importance]:
 def analyze_state(state: CampaignState, *, importance: bool = True) -> Analysis:
     columns = candidate_columns(state)
     trace = campaign_trace(columns)
-    advice = advice_for(trace, columns, coverage_of(state)) if trace is not None else None
+    advice = advice_for(trace, columns, coverage_of(columns)) if trace is not None else None
     return Analysis(
         campaign_id=state.campaign_id,
         measured=int(columns.measured.sum()),

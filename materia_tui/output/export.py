@@ -25,7 +25,7 @@ from typing import IO, Any, Literal, TextIO, TypeAlias
 
 from materia_tui.errors import UsageError
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
@@ -87,23 +87,29 @@ def columns(state: CampaignState) -> list[str]:
 
 def candidate_rows(state: CampaignState, *, front_only: bool = False, where: str | None = None) -> list[Row]:
     """Every candidate (or the Pareto front only) as flat rows with the same keys."""
+    return list(iter_candidate_rows(state, front_only=front_only, where=where))
+
+
+def iter_candidate_rows(
+    state: CampaignState, *, front_only: bool = False, where: str | None = None
+) -> Iterator[Row]:
+    """The rows one at a time: a million candidates never exist as a million dicts."""
     params = parameter_names(state)
     objectives = objective_names(state)
     keep = _where(state, where)
-    rows = [
-        _row(cand, params, objectives)
-        for cand in state.candidate_list
-        if (cand.on_front or not front_only) and (keep is None or keep[cand.row])
-    ]
+    notes: dict[int | None, list[str]] | None = None
     if state.notes:
-        by_iteration: dict[int | None, list[str]] = {}
+        notes = {}
         for note in state.notes:
-            by_iteration.setdefault(note.iteration, []).append(note.text)
-        for row in rows:
-            iteration = row["iteration"]
-            texts = by_iteration.get(iteration if isinstance(iteration, int) else None, [])
-            row[NOTES_COLUMN] = " | ".join(texts) or None
-    return rows
+            notes.setdefault(note.iteration, []).append(note.text)
+    for cand in state.candidate_list:
+        if (cand.on_front or not front_only) and (keep is None or keep[cand.row]):
+            row = _row(cand, params, objectives)
+            if notes is not None:
+                iteration = row["iteration"]
+                texts = notes.get(iteration if isinstance(iteration, int) else None, [])
+                row[NOTES_COLUMN] = " | ".join(texts) or None
+            yield row
 
 
 def _where(state: CampaignState, where: str | None) -> list[bool] | None:
@@ -116,7 +122,7 @@ def _where(state: CampaignState, where: str | None) -> list[bool] | None:
     return keep
 
 
-def _row(cand: CandidateRecord, params: list[str], objectives: list[str]) -> Row:
+def _row(cand: CandidateLike, params: list[str], objectives: list[str]) -> Row:
     row: Row = {
         "id": cand.id,
         "iteration": cand.iteration,
@@ -146,13 +152,14 @@ def write_csv(
 ) -> int:
     """Write the rows as CSV, safe to open in a spreadsheet. Returns the row count."""
     header = columns(state)
-    rows = candidate_rows(state, front_only=front_only, where=where)
+    count = 0
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([csv_cell(name) for name in header])
-        for row in rows:
+        for row in iter_candidate_rows(state, front_only=front_only, where=where):
             writer.writerow([csv_cell(row[name]) for name in header])
-    return len(rows)
+            count += 1
+    return count
 
 
 def csv_cell(value: Cell) -> str:

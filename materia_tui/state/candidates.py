@@ -20,7 +20,7 @@ read of the hint checks its keys before use, so a stale hint is only a miss.
 from __future__ import annotations
 
 from collections.abc import Iterator, KeysView, Mapping
-from typing import Any, Generic, Literal, TypeVar, cast, overload
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from materia_tui.protocol import ParameterValue
 
@@ -33,6 +33,41 @@ MAX_LAYOUTS = 4096  # distinct key sets remembered; a hostile stream cannot grow
 MAX_SUCCESSORS = 64
 
 _EMPTY: Mapping[str, object] = {}
+
+
+class CandidateLike(Protocol):
+    """What readers of a candidate use: a detached ``CandidateRecord`` or a store's
+    ``CandidateView`` (what ``state.candidates`` and ``state.candidate_list`` hand out)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def iteration(self) -> int | None: ...
+    @property
+    def acquisition_value(self) -> float | None: ...
+    @property
+    def status(self) -> CandidateStatus: ...
+    @property
+    def on_front(self) -> bool: ...
+    @property
+    def feasible(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def parameter_names(self) -> tuple[str, ...]: ...
+    @property
+    def parameters(self) -> Mapping[str, ParameterValue]: ...
+    @property
+    def predicted(self) -> Mapping[str, float]: ...
+    @property
+    def uncertainty(self) -> Mapping[str, float]: ...
+    @property
+    def objectives(self) -> Mapping[str, float]: ...
+    def measured(self, name: str) -> float | None: ...
 _new_record = object.__new__
 
 

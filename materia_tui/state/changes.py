@@ -8,6 +8,7 @@ counters: a panel with an empty change set has nothing to do.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Past this many changed rows a set costs more than rescanning: "every row" is said instead.
@@ -61,6 +62,13 @@ class ChangeSet:
         if self.all_rows:
             return
         self.rows_changed.add(row)
+        if len(self.rows_changed) > MAX_TRACKED_ROWS:
+            self.every_row()
+
+    def rows_changed_many(self, rows: Iterable[int]) -> None:
+        if self.all_rows:
+            return
+        self.rows_changed.update(rows)
         if len(self.rows_changed) > MAX_TRACKED_ROWS:
             self.every_row()
 

@@ -17,15 +17,16 @@ with
 
 The insight functions (``materia_tui.insight``) and the filter language take
 these columns as they are (``filter_columns()`` names them as the filter
-expects). Every view reads candidates in bulk through this function only, so
-a columnar candidate store can re-implement it without touching the views.
+expects). Every view reads candidates in bulk through this function only; it
+copies the columnar store's typed columns (``state/store.py``), so a million
+candidates cost no Python object each.
 numpy is imported with this module: import it where used, never at start-up.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from array import array
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,12 +34,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from materia_tui.state.reducer import CampaignState
+from materia_tui.state.store import NO_ITERATION, SECTIONS, STATUSES, CandidateStore
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 Column = FloatArray | list[object]
 FieldKind = Literal["number", "category"]
 NAN = math.nan
+EVALUATED, INFEASIBLE = STATUSES.index("evaluated"), STATUSES.index("infeasible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,71 +91,64 @@ class CandidateColumns:
 
 
 def candidate_columns(state: CampaignState) -> CandidateColumns:
-    """Every candidate of ``state`` as columns (see the module docstring)."""
-    rows = state.candidate_list
-    count = len(rows)
-    objective_names = list(state.objectives)
-    parameter_names = _parameter_names(state)
-    iteration = np.fromiter(
-        (NAN if c.iteration is None else c.iteration for c in rows), dtype=np.float64, count=count
-    )
-    objectives = {name: np.full(count, NAN) for name in objective_names}
-    predicted: dict[str, FloatArray] = {}
-    uncertainty: dict[str, FloatArray] = {}
-    raw_parameters: dict[str, list[object]] = {name: [None] * count for name in parameter_names}
-    for i, cand in enumerate(rows):
-        for name, value in cand.parameters.items():
-            raw_parameters[name][i] = value
-        if cand.status in ("evaluated", "infeasible"):
-            for name, value in cand.objectives.items():
-                column = objectives.get(name)
-                if column is not None:
-                    column[i] = value
-        _put(predicted, cand.predicted.items(), i, count)
-        _put(uncertainty, cand.uncertainty.items(), i, count)
+    """Every candidate of ``state`` as columns (see the module docstring): copies of
+    the store's typed columns, never a Python object per candidate."""
+    store = state.store
+    count = len(store)
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
+    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+    iteration = np.frombuffer(store.iterations, dtype=np.int32, count=count).astype(np.float64)
+    iteration[iteration == NO_ITERATION] = NAN
+    objectives = {}
+    for name in state.objectives:
+        values = store.float_column("obj:" + name)
+        column = np.full(count, NAN) if values is None else _floats(values, count)
+        column[~measured] = NAN
+        objectives[name] = column
     return CandidateColumns(
         campaign_id=state.campaign_id,
-        ids=[c.id for c in rows],
+        ids=store.ids[:count],
         iteration=iteration,
-        status=[c.status for c in rows],
-        front=np.fromiter((c.on_front for c in rows), dtype=bool, count=count),
-        feasible=np.fromiter((c.status == "evaluated" and c.feasible for c in rows), dtype=bool, count=count),
-        parameters={name: _typed(values) for name, values in raw_parameters.items()},
+        status=np.array(STATUSES, dtype=object)[codes].tolist(),
+        front=np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool),
+        feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
+        parameters={name: _parameter(store, name, count) for name in _parameter_names(state)},
         objectives=objectives,
-        predicted=predicted,
-        uncertainty=uncertainty,
-        directions={name: state.directions.get(name, "maximize") for name in objective_names},
+        predicted=_section(store, "pred", count),
+        uncertainty=_section(store, "unc", count),
+        directions={name: state.directions.get(name, "maximize") for name in state.objectives},
     )
+
+
+def _floats(values: array[float], count: int) -> FloatArray:
+    return np.frombuffer(values, dtype=np.float64, count=count).copy()
+
+
+def _section(store: CandidateStore, prefix: str, count: int) -> dict[str, FloatArray]:
+    columns = store.sections[SECTIONS.index(prefix)]
+    found: dict[str, FloatArray] = {}
+    for name in columns:
+        values = store.float_column(f"{prefix}:{name}")
+        if values is not None:
+            found[name] = _floats(values, count)
+    return found
+
+
+def _parameter(store: CandidateStore, name: str, count: int) -> Column:
+    """A float array when every present value is a number (not a bool), else the values."""
+    column = store.parameter_column(name)
+    if column is None:
+        return np.full(count, NAN)
+    if column.codes is None:
+        return _floats(column.floats, count)
+    values = column.values()[:count]
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
+        return np.array([NAN if v is None else v for v in values], dtype=np.float64)
+    return list(values)
 
 
 def _parameter_names(state: CampaignState) -> list[str]:
     """Parameters in metadata order, then others in order of first appearance."""
     names: list[str] = [p.name for p in state.metadata.parameters] if state.metadata else []
     seen = set(names)
-    last: tuple[str, ...] | None = None
-    for cand in state.candidate_list:
-        keys = cand.parameter_names
-        if keys is last:  # candidates of a campaign share one key tuple
-            continue
-        last = keys
-        for name in keys:
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
-    return names
-
-
-def _put(columns: dict[str, FloatArray], items: Iterable[tuple[str, float]], row: int, count: int) -> None:
-    for name, value in items:
-        column = columns.get(name)
-        if column is None:
-            column = columns[name] = np.full(count, NAN)
-        column[row] = value
-
-
-def _typed(values: list[object]) -> Column:
-    """A float array when every present value is a number (not a bool), else the list."""
-    for value in values:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            return values
-    return np.array([NAN if v is None else v for v in values], dtype=np.float64)
+    return names + [name for name in state.store.parameter_names() if name not in seen]

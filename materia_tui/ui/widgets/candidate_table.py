@@ -1,11 +1,13 @@
 """The candidate table on Textual's line API: a ScrollView that renders only the
-visible rows straight from ``state.candidate_list``.
+visible rows straight from the state's columnar store.
 
 Why not DataTable: it needs ~13 s to load 100k rows and recomputes every row
-offset on any change. Here rows are the state's own records; the table keeps a
-view index (a list of row numbers) only while a sort or filter is active, and
-caches rendered rows keyed by what can change in them, so appending 1,000 rows
-or updating one in place re-renders just the visible lines.
+offset on any change. Here rows are the store's rows, read as views only for
+the visible lines; the table keeps a view index (row numbers, a numpy array
+for large stores) only while a sort or filter is active, computed from the
+store's columns (``state/ordering.py``), and caches rendered rows keyed by
+what can change in them, so appending 1,000 rows or updating one in place
+re-renders just the visible lines.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from textual.timer import Timer
 
 from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 from materia_tui.state.changes import ChangeSet
+from materia_tui.state.ordering import Rows, filter_rows, sort_rows
 from materia_tui.ui import format as fmt
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
@@ -67,8 +70,8 @@ class Column:
     key: str
     title: str
     width: int
-    cell: Callable[[CandidateRecord], str]
-    sort_key: Callable[[CandidateRecord], Any]
+    cell: Callable[[CandidateLike], str]
+    sort_key: Callable[[CandidateLike], Any]  # per candidate; the table sorts by columns (ordering.py)
     right: bool = False
 
 
@@ -96,7 +99,7 @@ def _parameter_column(name: str) -> Column:
     )
 
 
-def _predicted_cell(cand: CandidateRecord, name: str) -> str:
+def _predicted_cell(cand: CandidateLike, name: str) -> str:
     mean = cand.predicted.get(name)
     if mean is None:
         return "-"
@@ -218,7 +221,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self.active_filter = active_filter if active_filter is not None else ActiveFilter()
         self.columns: list[Column] = build_columns(10, [], [])
         self.row_count = 0
-        self._view: list[int] | None = None  # None: arrival order, row i is candidate_list[i]
+        self._view: Rows | None = None  # None: arrival order, row i is candidate_list[i]
         self._view_key: tuple[Any, ...] = ()
         self._parameters: list[str] = []
         self._scanned = 0  # candidate_list prefix already scanned for ids and parameter names
@@ -289,27 +292,18 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
             self._scroll_to_newest()
 
     def _scan_new_rows(self, state: CampaignState) -> None:
-        rows = state.candidate_list
-        if self._scanned == len(rows):
+        store = state.store
+        if self._scanned == len(store):
             return
-        new = rows[self._scanned :]
         known = set(self._parameters)
-        seen: tuple[str, ...] | None = None
-        for cand in new:
-            names = cand.parameter_names
-            if names is seen:  # candidates of a campaign share one key layout
-                continue
-            seen = names
-            for name in names:
-                if name not in known:
-                    known.add(name)
-                    self._parameters.append(name)
+        self._parameters += [name for name in store.parameter_names() if name not in known]
         # The id column's width is cosmetic (cells are cut with an ellipsis), so a
         # sample of a huge batch sizes it: measuring 100k ids costs ~100 ms.
+        new = store.ids[self._scanned :]
         sample = new if len(new) <= ID_SAMPLE else new[:: len(new) // ID_SAMPLE] + new[-100:]
-        widest = max(cell_len(c.id) for c in sample)
+        widest = max(cell_len(cid) for cid in sample)
         self._id_width = min(24, max(self._id_width, widest))
-        self._scanned = len(rows)
+        self._scanned = len(store)
 
     def _update_layout(self, state: CampaignState) -> None:
         if state.metadata is not None and state.metadata.parameters:
@@ -347,10 +341,12 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
                 return
         self._view_key = key
         self._view_built_at = time.monotonic()
-        view = self._filtered(state)
+        view = filter_rows(state.store, self.filter_mode, state.front_ids(), state.current_iteration)
+        mask = self.active_filter.mask(state)
+        if mask is not None:  # the `/` expression, on top of the `f` mode
+            view = [row for row in view if row < len(mask) and mask[row]]
         if self.sort_index is not None:
-            sort_key = self.columns[self.sort_index].sort_key
-            view.sort(key=lambda i: sort_key(rows[i]), reverse=self.sort_reverse)
+            view = sort_rows(state.store, self.columns[self.sort_index].key, view, self.sort_reverse)
         self._view = view
         self.row_count = len(view)
 
@@ -358,35 +354,14 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self._resort_timer = None
         self._show()
 
-    def _filtered(self, state: CampaignState) -> list[int]:
-        mask = self.active_filter.mask(state)
-        if mask is None:
-            return self._by_mode(state)
-        if self.filter_mode == "all":
-            return list(mask.nonzero()[0].tolist())
-        keep = mask.tolist()
-        return [row for row in self._by_mode(state) if row < len(keep) and keep[row]]
-
-    def _by_mode(self, state: CampaignState) -> list[int]:
-        rows = state.candidate_list
-        mode = self.filter_mode
-        if mode == "all":
-            return list(range(len(rows)))
-        if mode == "pareto":
-            return sorted(state.candidates[i].row for i in state.front_ids())
-        if mode == "iteration":
-            current = state.current_iteration
-            return [c.row for c in rows if c.iteration == current]
-        return [c.row for c in rows if c.status in ("failed", "infeasible")]
-
-    def record_at(self, index: int) -> CandidateRecord | None:
+    def record_at(self, index: int) -> CandidateLike | None:
         """The candidate shown on view line ``index`` (0 = first data row)."""
         if not 0 <= index < self.row_count:
             return None
-        row = self._view[index] if self._view is not None else index
-        return self.state.candidate_list[row]
+        row = int(self._view[index]) if self._view is not None else index
+        return self.state.store.view(row)
 
-    def visible_records(self) -> list[CandidateRecord]:
+    def visible_records(self) -> list[CandidateLike]:
         top = round(self.scroll_y)
         lines = max(0, self.scrollable_content_region.height - 1)
         found = (self.record_at(i) for i in range(top, top + lines))
@@ -584,7 +559,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         self._strips[key] = strip
         return strip
 
-    def _row_strip(self, cand: CandidateRecord) -> Strip:
+    def _row_strip(self, cand: CandidateLike) -> Strip:
         key = (cand.row, cand.revision, cand.on_front, cand.status, self._layout_generation)
         cached = self._strips.get(key)
         if cached is not None:

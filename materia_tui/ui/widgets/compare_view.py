@@ -58,7 +58,10 @@ def compare(states: Sequence[tuple[str, Any]]) -> Comparison:
     from materia_tui.insight.hypervolume import hypervolume_trace, reference_point
     from materia_tui.state.columns import candidate_columns
 
-    columns = [(cid, candidate_columns(state)) for cid, state in states]
+    columns = [
+        (cid, state.columns if isinstance(state, _Snapshot) else candidate_columns(state))
+        for cid, state in states
+    ]
     shared = [
         n for n in (columns[0][1].objectives if columns else {}) if all(n in c.objectives for _, c in columns)
     ]
@@ -105,9 +108,13 @@ def compare(states: Sequence[tuple[str, Any]]) -> Comparison:
 
 
 class _Snapshot:
+    """A campaign as the worker reads it: a copy of its columns, taken on the UI thread."""
+
     def __init__(self, state: CampaignState) -> None:
+        from materia_tui.state.columns import candidate_columns
+
         self.campaign_id = state.campaign_id
-        self.candidate_list = state.candidate_list[:]
+        self.columns = candidate_columns(state)
         self.objectives = list(state.objectives)
         self.directions = dict(state.directions)
         self.metadata = state.metadata

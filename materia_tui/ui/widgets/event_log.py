@@ -23,8 +23,9 @@ from materia_tui.ui.textual_compat import set_virtual_size
 MAX_LINES = 1000
 
 
-def describe(item: Event | Rejected | Note) -> str:
-    """Plain text for one log line; every network string goes through ``clean``."""
+def describe(item: Event | Rejected | Note, batch: int | None = None, failed: int | None = None) -> str:
+    """Plain text for one log line; every network string goes through ``clean``.
+    ``batch`` and ``failed``: a batch event's counts, when the log kept it without its items."""
     if isinstance(item, Note):
         where = f"iteration {item.iteration}" if item.iteration is not None else "campaign"
         return f"note ({where}): {clean(item.text, 300)}"
@@ -40,10 +41,12 @@ def describe(item: Event | Rejected | Note) -> str:
                 f" val {fmt.number(item.metrics.val_loss)}"
             )
         case "candidates_proposed":
-            body = f"iteration {item.iteration}: {len(item.candidates)} candidates proposed"
+            count = len(item.candidates) if batch is None else batch
+            body = f"iteration {item.iteration}: {count} candidates proposed"
         case "candidates_evaluated":
-            failed = sum(1 for r in item.results if r.error)
-            body = f"iteration {item.iteration}: {len(item.results)} evaluated" + (
+            if batch is None or failed is None:
+                batch, failed = len(item.results), sum(1 for r in item.results if r.error)
+            body = f"iteration {item.iteration}: {batch} evaluated" + (
                 f" ({failed} failed)" if failed else ""
             )
         case "iteration_completed":
@@ -67,7 +70,7 @@ def describe(item: Event | Rejected | Note) -> str:
 
 
 def log_line(entry: LogEntry) -> str:
-    return f"{fmt.clock(entry.received_at)} {describe(entry.item)}"
+    return f"{fmt.clock(entry.received_at)} {describe(entry.item, entry.batch, entry.failed)}"
 
 
 class EventLog(ScrollView, can_focus=True):

@@ -82,7 +82,7 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
         from materia_tui.output.analysis import Analysis, advice_for, campaign_trace, coverage_of
 
         trace = campaign_trace(columns)
-        advice = advice_for(trace, columns, coverage_of(state)) if trace is not None else None
+        advice = advice_for(trace, columns, coverage_of(columns)) if trace is not None else None
         names = tuple(columns.objectives)
         reference = Analysis(columns.campaign_id, 0, names, {}, trace, advice).reference_point
         objective = names[0] if len(names) == 1 else None

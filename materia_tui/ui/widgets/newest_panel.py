@@ -12,7 +12,7 @@ from typing import ClassVar
 from rich.text import Text
 
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
 from materia_tui.ui.panel import Cadence
@@ -24,7 +24,7 @@ MAX_OBJECTIVES = 3
 STATUS_STYLES = {"proposed": "dim", "failed": "bold", "infeasible": "italic"}
 
 
-def objective_cell(cand: CandidateRecord, name: str, unit: str | None) -> str:
+def objective_cell(cand: CandidateLike, name: str, unit: str | None) -> str:
     if name in cand.objectives:
         return fmt.value_with_unit(cand.objectives[name], unit)
     if name in cand.predicted:

@@ -1,12 +1,13 @@
-"""Pareto scatter: measured candidates, the front as a line, the latest batch marked.
+"""Pareto scatter: measured candidates as density, the front as a line on top, the latest batch marked.
 
 Drawn with plotext, through ``PlotCanvas`` (plotext's matrix straight into
 strips, no ANSI round trip; plotext imported on the first drawing). With 100k
 candidates, extracting and plotting every point costs ~200 ms a redraw, so the
-cloud is kept incrementally and thinned to one mark per plot cell it occupies:
-every occupied cell still shows a mark (a faithful picture of where candidates
-are), while the front and the latest batch are drawn in full (one mark per
-cell of theirs).
+cloud is kept incrementally and thinned to one mark per plot cell it occupies,
+read straight from the state's columns. Each mark is a braille glyph of 1 to 8
+dots by how many candidates its cell holds (log scale, relative to the fullest
+cell), so the picture says where the candidates are; the front and the latest
+batch are drawn over it in full (one mark per cell of theirs).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from itertools import repeat
 from typing import ClassVar
 
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet, RowFollower
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
 CLOUD_MARKER = "dot"
+DENSITY_MARKERS = ("⠁", "⠃", "⠇", "⡇", "⡏", "⡟", "⡿", "⣿")  # 1 to 8 dots: sparse to dense
 FRONT_MARKER = "◆"
 LATEST_MARKER = "x"
 LATEST_COLOUR = "orange"
@@ -41,6 +43,7 @@ class ScatterData:
     latest: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     measured: int = 0
     front_as_line: bool = True
+    density: tuple[tuple[list[float], list[float]], ...] = ()  # the cloud's marks by density level
 
 
 def limits(series: tuple[list[float], ...]) -> tuple[float | None, float | None]:
@@ -122,10 +125,9 @@ class ThinnedCloud:
     def update(self, state: CampaignState, grid: Grid, changes: ChangeSet) -> None:
         """Catch up with ``changes``; a large first catch-up is spread over several
         calls (see ``complete``) so the UI never stalls for it."""
-        rows = state.candidate_list
-        first = self._follower.first_pass(len(rows), changes)
+        first = self._follower.first_pass(len(state.store), changes)
         if first is not None:
-            self._cold_step(rows[first.start : first.stop], grid)
+            self._cold_step(state, first, grid)
             if not self._follower.complete or not self._follower.holding:
                 return
             changes = ChangeSet()  # caught up: take what changed meanwhile at once
@@ -135,11 +137,12 @@ class ThinnedCloud:
         self.grid = grid
         moves: list[tuple[tuple[float, float] | None, tuple[float, float] | None]] = []
         self.moved = moved = set()
-        for cand in changed:
-            move = self._set(cand.row, self._point(cand))
+        point_of = self._reader(state)
+        for row in changed:
+            move = self._set(row, point_of(row))
             if move != (None, None):
                 moves.append(move)
-                moved.add(cand.row)
+                moved.add(row)
         if rebuild or not self._extend([new for _, new in moves if new is not None]):
             self._rebucket()
             return
@@ -149,18 +152,19 @@ class ThinnedCloud:
             if new is not None:
                 self._add(new)
 
-    def _changed(self, state: CampaignState, changes: ChangeSet) -> list[CandidateRecord]:
-        """The candidates whose point may differ from the one kept."""
-        rows = state.candidate_list
+    def _changed(self, state: CampaignState, changes: ChangeSet) -> range | list[int]:
+        """The rows whose point may differ from the one kept."""
+        count = len(state.store)
         if changes.all_rows:
             self.scans += 1
-            return list(rows)
-        return [rows[row] for row in sorted(changes.changed_rows(len(rows)))]
+            return range(count)
+        return sorted(changes.changed_rows(count))
 
-    def _cold_step(self, chunk: list[CandidateRecord], grid: Grid) -> None:
+    def _cold_step(self, state: CampaignState, rows: range, grid: Grid) -> None:
         self.front = None
-        for cand in chunk:
-            self._set(cand.row, self._point(cand))
+        point_of = self._reader(state)
+        for row in rows:
+            self._set(row, point_of(row))
         self.grid = grid
         if self._follower.complete:
             self._rebucket()
@@ -171,8 +175,8 @@ class ThinnedCloud:
         cached = self.front
         if cached is not None and cached[0] == ids and not self.moved.intersection(cached[1]):
             return cached[2]
-        candidates = state.candidates
-        rows = [candidates[i].row for i in ids]
+        index = state.store.index
+        rows = [index[i] for i in ids]
         points = sorted(p for p in map(self.point, rows) if p is not None)
         self.front = (ids, rows, points)
         return points
@@ -197,17 +201,27 @@ class ThinnedCloud:
             self.count += old is None
         return old, point
 
-    def _point(self, cand: CandidateRecord) -> tuple[float, float] | None:
-        if cand.status != "evaluated":
-            return None
-        if self.keep is not None and not self.keep(cand.row):
-            return None
-        objectives = cand.objectives
-        y = objectives.get(self.y_name)
-        x = objectives.get(self.x_name) if self.x_name else float(cand.iteration or 0)
-        if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
-            return None
-        return float(x), float(y)
+    def _reader(self, state: CampaignState) -> Callable[[int], tuple[float, float] | None]:
+        """A row's point (None: not evaluated, or an axis unmeasured), read from the columns."""
+        store = state.store
+        status, iterations = store.status, store.iterations
+        ys = store.float_column("obj:" + self.y_name)
+        xs = store.float_column("obj:" + self.x_name) if self.x_name else None
+        if ys is None or (self.x_name and xs is None):
+            return lambda row: None
+        isfinite = math.isfinite
+        keep = self.keep  # the view's ``/`` filter
+
+        def point_of(row: int) -> tuple[float, float] | None:
+            if status[row] != 1:  # evaluated
+                return None
+            if keep is not None and not keep(row):
+                return None
+            y = ys[row]
+            x = xs[row] if xs is not None else float(max(0, iterations[row]))
+            return (x, y) if isfinite(x) and isfinite(y) else None  # NaN: not measured
+
+        return point_of
 
     def _extend(self, fresh: list[tuple[float, float]]) -> bool:
         """Grow the extent to cover ``fresh``; False when the cells became too small."""
@@ -275,6 +289,24 @@ class ThinnedCloud:
         marks = self.marks.values()
         return [p[0] for p in marks], [p[1] for p in marks]
 
+    def density(self, levels: int = len(DENSITY_MARKERS)) -> tuple[tuple[list[float], list[float]], ...]:
+        """The marks split by how full their cell is: level k (of ``levels``) holds
+        the cells whose count is about the fullest cell's count to the k/levels-th
+        power (log scale: a few dense cells must not hide the sparse ones)."""
+        if not self.cells:
+            return ()
+        # The fullest cell's count rounded up to a power of two: the levels of every
+        # cell shift only when it doubles, not with each new point (each shift is a rebuild).
+        scale = math.log1p(2 ** math.ceil(math.log2(max(self.cells.values()))))
+        split: list[tuple[list[float], list[float]]] = [([], []) for _ in range(levels)]
+        log1p, ceil = math.log1p, math.ceil
+        for cell, count in self.cells.items():
+            level = min(levels - 1, max(0, ceil(levels * log1p(count) / scale) - 1)) if scale else 0
+            x, y = self.marks[cell]
+            split[level][0].append(x)
+            split[level][1].append(y)
+        return tuple(split)
+
 
 def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes: ChangeSet) -> ScatterData:
     """What to draw: the thinned cloud of every measured candidate, the whole front
@@ -285,16 +317,17 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes:
         x_label=axis_label(state, x_name) if x_name else "iteration",
         y_label=axis_label(state, y_name),
         cloud=cloud.cloud(),
+        density=cloud.density(),
         measured=cloud.count,
         front_as_line=x_name is not None and len(state.objectives) == 2,
     )
-    candidates = state.candidates
+    index = state.store.index
     front = cloud.front_points(state)
     data.front = ([p[0] for p in front], [p[1] for p in front])
     latest: dict[Grid, tuple[float, float]] = {}  # a huge batch is thinned like the cloud
     for cid in state.latest_batch:
-        cand = candidates.get(cid)
-        point = cloud.point(cand.row) if cand is not None else None
+        row = index.get(cid)
+        point = cloud.point(row) if row is not None else None
         if point is not None:
             latest.setdefault(cloud.cell(*point), point)
     data.latest = ([p[0] for p in latest.values()], [p[1] for p in latest.values()])
@@ -425,7 +458,7 @@ class ParetoPlot(PlotCanvas):
         ys = (data.cloud[1], front_y, data.latest[1])
         x_limits, y_limits = limits(xs), limits(ys)
         labels = (data.x_label, data.y_label)
-        picture = (labels, data.cloud, front_x, front_y, data.front_as_line, x_limits, y_limits)
+        picture = (labels, data.density, front_x, front_y, data.front_as_line, x_limits, y_limits)
         if picture != self._picture:
             self._picture = picture
             plt = self.plt
@@ -436,8 +469,9 @@ class ParetoPlot(PlotCanvas):
             plt.title(f"y: {data.y_label}")
             plt.xlim(*x_limits)
             plt.ylim(*y_limits)
-            if data.cloud[0]:
-                plt.scatter(data.cloud[0], data.cloud[1], marker=CLOUD_MARKER, color="gray")
+            for marker, (xs_level, ys_level) in zip(DENSITY_MARKERS, data.density, strict=False):
+                if xs_level:  # sparse to dense; the front is drawn after, on top
+                    plt.scatter(xs_level, ys_level, marker=marker, color="gray")
             if front_x:
                 if data.front_as_line and len(front_x) > 1:
                     plt.plot(front_x, front_y, marker="braille", color="cyan")
