@@ -61,7 +61,7 @@ def child(candidates: int) -> dict[str, float]:
         async with app.run_test(size=(120, 40)) as pilot:
             for _ in range(100):  # the scatter catches up in steps; wait for it, by name
                 await pilot.pause(0.02)
-                if app.pareto.up_to_date or not candidates:
+                if app.view.pareto.up_to_date or not candidates:
                     break
             out["app"], out["peak"] = rss_mb()
 

@@ -88,7 +88,7 @@ async def measure(state: CampaignState, repeat: int) -> tuple[dict[str, list[flo
 
         def redraw() -> None:
             plot._drawn_at = 0.0  # measure a redraw, not the 4 Hz throttle
-            plot.sync()
+            plot.apply_changes(state, state.take_changes(), 0.0)
 
         def rebuild() -> None:
             plot._picture = None  # as if the front or the axes had changed

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Static
 from bench.common import BenchResult, Row, big_state, median, more_candidates, ms, run_cli
 from materia_tui.protocol import CandidatesEvaluated, EvaluationResult
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 
 SIZE = (120, 40)
@@ -72,24 +73,27 @@ async def measure_table(state: CampaignState, repeat: int) -> dict[str, list[flo
 
             async def mount(table: CandidateTable = table) -> None:
                 await host.mount(table)
-                table.sync()
+                table.apply_changes(state, ChangeSet.everything(0), 0.0)
 
             times["first"].append(await timed(pilot, mount))
             await table.remove()
         table = CandidateTable(state)
         await host.mount(table)
-        table.sync()
+        table.apply_changes(state, state.take_changes(), 0.0)
         await pilot.pause()
+        def follow() -> None:
+            table.apply_changes(state, state.take_changes(), 0.0)
+
         for index in range(repeat):
             more_candidates(state, 1000, first_id=20_000_000 + index * 1000)
-            times["append"].append(await timed(pilot, table.sync))
+            times["append"].append(await timed(pilot, follow))
             # In place: measure the newest visible rows (following, they are on screen).
             shown = [r.id for r in table.visible_records()[-5:]]
             results = [
                 EvaluationResult(candidate_id=cid, objectives={"water_flux": 55.0 + index}) for cid in shown
             ]
             state.apply(CandidatesEvaluated(results=results, iteration=state.current_iteration), time.time())
-            times["update"].append(await timed(pilot, table.sync))
+            times["update"].append(await timed(pilot, follow))
         table.focus()
         await pilot.press("home")
         for _ in range(repeat):

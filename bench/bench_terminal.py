@@ -47,6 +47,7 @@ COLUMNS, LINES = 120, 40
 CAMPAIGN = "camp-term"
 EVENT_RATE = 10.0
 BYTES_TARGET = 15 * 1024
+ANALYSIS_KEYS = {"hypervolume": b"7", "slices": b"8", "parallel coordinates": b"9"}
 START_TARGET = 0.500
 
 MINIMAL_APP = """
@@ -218,7 +219,7 @@ class Figures:
 
 
 def measure_monitor(
-    stream_seconds: float, idle_seconds: float, result: BenchResult, *options: str
+    stream_seconds: float, idle_seconds: float, result: BenchResult, *options: str, keys: bytes = b""
 ) -> Figures:
     script = CampaignScript(CAMPAIGN)
     history = event_dicts(script.iteration(1))
@@ -237,6 +238,8 @@ def measure_monitor(
             first_id = next(e for e in history if "candidates" in e)["candidates"][0]["id"]
             figures.start = child.wait_for_text(first_id, 30)
             result.check(figures.start is not None, "the monitor never showed the campaign's history")
+            if keys:  # e.g. b"7": an analysis view in the plot slot
+                os.write(child.master, keys)
             time.sleep(1.0)  # let the first layout settle: this is not the steady state
             began = time.perf_counter()
             ended = paced(live, lambda e: thread.call(server.publish(CAMPAIGN, e)), EVENT_RATE)
@@ -297,6 +300,11 @@ def bench(quick: bool) -> BenchResult:
     stream_seconds, idle_seconds = (4.0, 3.0) if quick else (20.0, 10.0)
     figures = measure_monitor(stream_seconds, idle_seconds, result)
     slow_link = measure_monitor(stream_seconds, 0.5, result, "--refresh", str(SLOW_LINK_REFRESH))
+    # The analysis views repaint at the plot cadence; the two that redraw a plotext picture
+    # per computation (hypervolume: a line, slices: a scatter) in the plot slot.
+    views = {
+        name: measure_monitor(stream_seconds, 1.0, result, keys=key) for name, key in ANALYSIS_KEYS.items()
+    }
     minimal_start, minimal_rate = measure_minimal(stream_seconds / 2)
     start_text = ms(figures.start) if figures.start is not None else "never"
     base_start = ms(minimal_start) if minimal_start is not None else "never"
@@ -323,6 +331,26 @@ def bench(quick: bool) -> BenchResult:
             kb(slow_link.stream_rate),
             f"default refresh: {kb(figures.stream_rate)}",
             f"{slow_link.stream_rate / figures.stream_rate:.2f}x" if figures.stream_rate else "",
+        ),
+        *(
+            Row(
+                f"bytes, {EVENT_RATE:.0f} events/s, the {name} view in the plot slot",
+                f"<= {BYTES_TARGET // 1024} KB/s",
+                kb(view.stream_rate),
+                f"Pareto plot in the slot: {kb(figures.stream_rate)}",
+                f"{view.stream_rate / figures.stream_rate:.2f}x" if figures.stream_rate else "",
+                meets_target=view.stream_rate <= BYTES_TARGET,
+            )
+            for name, view in views.items()
+        ),
+        *(
+            Row(
+                f"idle with the {name} view: bytes to the terminal",
+                "0 B/s",
+                f"{view.idle_rate:.0f} B/s",
+                meets_target=view.idle_rate == 0,
+            )
+            for name, view in views.items()
         ),
         Row(
             "idle: bytes to the terminal",

@@ -28,7 +28,23 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import MET, MISSED  # noqa: E402 (needs ROOT on the path when run as a script)
 
-BENCHES = ("reducer", "source", "table", "scatter", "memory", "terminal", "startup", "fanout", "optuna")
+BENCHES = (
+    "reducer",
+    "source",
+    "table",
+    "scatter",
+    "memory",
+    "terminal",
+    "startup",
+    "fanout",
+    "insight",
+    "optimizer",
+    "run",
+    "executor",
+    "latejoin",
+    "scale",
+    "optuna",
+)
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 
 METHOD = """\
@@ -64,6 +80,37 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   show data (pydantic models, httpx, websockets), bounds any monitor here.
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
+- `bench_insight.py`: the analysis computations (`materia_tui.insight`) on
+  one core at 200 x 5,000 candidates: hypervolume against moocore, the
+  per-iteration trace against recomputing every iteration, importance against
+  one forest fit, a filter mask against the same predicate in numpy.
+- `bench_run.py`: `materia-tui run`'s own cost: one evaluation through its
+  process-group leader against the same process started directly, and a
+  campaign's time per iteration split into optimizer, evaluations and the
+  runner (publish, journal, fsync).
+- `bench_optimizer.py`: the optimizer of `materia-tui run` on ZDT1 (30-D) and
+  Branin-Currin (two objectives, hypervolume) and Hartmann-6 (one, best
+  value), median of 5 seeds at equal evaluation budgets, against Optuna's
+  default sampler and random search; its time per iteration at 100 and 500
+  evaluations (also on a mixed space with failures) against Optuna's sampler
+  given the same history.
+- `bench_scale.py`: issue 17's campaign shape (6 parameters, one categorical,
+  2 objectives, 5,000 candidates a batch) at 100k and 1M: peak RSS of the
+  state, `--plain` and the full-screen monitor (fresh processes, against the
+  same process with one candidate), the table's sorts, filters and page down
+  and the scatter's redraw at 1M (against an empty-Static frame), one batch
+  of 5,000 into the front (against recomputing it), and intake (parse +
+  fold against a bare `json.loads` of the same frames).
+- `bench_executor.py`: `run`'s evaluation step on Celery (a redis-server of
+  its own, one real `materia-tui worker` with 2 pool processes) against the
+  local process pool of 2, on the same trivial evaluator: wall per task of a
+  batch, and the latency of a lone task.
+- `bench_latejoin.py`: a late join of issue 17's campaign (200 iterations x 500
+  and x 5,000 candidates, `big_campaign.py`) from a real `serve` on the memory
+  bus and on Redis: a bare httpx client paging and `json.loads`-ing the history
+  (baseline) against the source's backfill into a `CampaignState` and
+  `watch --plain` to `Done!`, each in a fresh process (time, peak RSS); bytes
+  on the wire with and without gzip and `serve`'s CPU per page.
 - `bench_optuna.py`: a 50,000-trial Optuna study (SQLite and journal):
   the follower's full state against `optuna.load_study(...).trials`, and
   `watch --optuna` to its full screen against a process loading the study,

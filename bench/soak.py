@@ -274,12 +274,12 @@ async def soak_ui(events: int) -> SoakRun:
     app = MonitorApp(source, CAMPAIGN, state=state)
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
         deadline = time.monotonic() + max(120.0, events / 500)  # >= 500 events/s, even on a busy machine
-        while not app.stream_ended:
+        while not app.view.stream_ended:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the monitor did not take {events} events in time")
             await pilot.pause(0.05)  # the app runs meanwhile; this waits for "stream ended"
         await pilot.pause()
-        run.notes.append(f"{app.refreshes} widget refreshes")
+        run.notes.append(f"{app.view.scheduler.passes['small']} widget refreshes")
     _check_state(state, events, run)
     return run
 

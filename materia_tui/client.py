@@ -23,11 +23,10 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeVar
 
 from materia_tui.protocol import Campaign, Event
-from materia_tui.source import EventReceived
+from materia_tui.source import AclosesOnExit, ClosesOnExit, EventReceived
 from materia_tui.source.rest import RestClient, RestUnavailableError, display_url
 from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
@@ -40,16 +39,6 @@ T = TypeVar("T")
 STREAM_QUEUE_SIZE = 1024
 STOP_TIMEOUT_SECONDS = 5.0
 _POLL_SECONDS = 0.1
-
-
-def _settings(
-    base_url: str, token: str | None, insecure: bool, ca_bundle: str | None, max_retries: int | None
-) -> ConnectionSettings:
-    settings = ConnectionSettings(
-        base_url, token=token, insecure=insecure, ca_bundle=ca_bundle, max_retries=max_retries
-    )
-    settings.websocket_url("probe")  # a bad base URL fails here, as a UsageError
-    return settings
 
 
 # ----- async ----------------------------------------------------------------
@@ -78,8 +67,8 @@ class AsyncCampaigns:
             await source.aclose()
 
 
-class AsyncClient:
-    """``async with AsyncClient(base_url, token) as client: ...``"""
+class _Connected:
+    """What both clients hold: the connection settings (the token never shows in repr)."""
 
     def __init__(
         self,
@@ -90,19 +79,25 @@ class AsyncClient:
         ca_bundle: str | None = None,
         max_retries: int | None = None,
     ) -> None:
-        self._settings = _settings(base_url, token, insecure, ca_bundle, max_retries)
-        self.campaigns = AsyncCampaigns(self._settings)
+        self._settings = ConnectionSettings(
+            base_url, token=token, insecure=insecure, ca_bundle=ca_bundle, max_retries=max_retries
+        )
+        self._settings.websocket_url("probe")  # a bad base URL fails here, as a UsageError
+        self._open()
+
+    def _open(self) -> None:
+        """Build what the client serves (its ``campaigns``)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"AsyncClient(base_url={display_url(self._settings.base_url)!r})"
+        return f"{type(self).__name__}(base_url={display_url(self._settings.base_url)!r})"
 
-    async def __aenter__(self) -> AsyncClient:
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+class AsyncClient(_Connected, AclosesOnExit):
+    """``async with AsyncClient(base_url, token) as client: ...``"""
+
+    def _open(self) -> None:
+        self.campaigns = AsyncCampaigns(self._settings)
 
     async def aclose(self) -> None:
         """Nothing is held between calls; streams close when their ``async for`` ends."""
@@ -230,32 +225,12 @@ class Campaigns:
             self._workers.discard(worker)
 
 
-class Client:
+class Client(_Connected, ClosesOnExit):
     """``with Client(base_url, token) as client: ...``; the token never shows in repr."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str | None = None,
-        *,
-        insecure: bool = False,
-        ca_bundle: str | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        self._settings = _settings(base_url, token, insecure, ca_bundle, max_retries)
+    def _open(self) -> None:
         self._workers: set[_StreamWorker] = set()
         self.campaigns = Campaigns(self._settings, self._workers)
-
-    def __repr__(self) -> str:
-        return f"Client(base_url={display_url(self._settings.base_url)!r})"
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop every open stream (their loops end quietly)."""

@@ -1,4 +1,8 @@
-"""Exit codes and the errors that map to them (README "Exit codes")."""
+"""Exit codes and the errors that map to them (README "Exit codes").
+
+``exit_code_for`` is the one rule every way of watching ends with: the line
+printers, the monitor and each tab of the multi-campaign monitor.
+"""
 
 from __future__ import annotations
 
@@ -42,3 +46,13 @@ class NotFoundError(MateriaError):
 
 class GaveUpError(MateriaError):
     exit_code = ExitCode.GAVE_UP
+
+
+def exit_code_for(status: str | None, failure: MateriaError | ExitCode | int | None = None) -> ExitCode:
+    """How watching a campaign ends: a final source error's code (auth, not
+    found, gave up...), else 1 if the campaign failed, else 0 (it completed,
+    or the user quit)."""
+    if failure is not None:
+        code = failure.exit_code if isinstance(failure, MateriaError) else failure
+        return ExitCode(code)
+    return ExitCode.CAMPAIGN_FAILED if status == "failed" else ExitCode.OK

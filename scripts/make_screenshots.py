@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the deterministic stream lives in tests/support
 
-from materia_tui.source import EventSource, SourceItem  # noqa: E402
+from materia_tui.source import ConnectionChanged, EventSource, SourceItem  # noqa: E402
 from materia_tui.ui.app import MonitorApp  # noqa: E402
 from materia_tui.ui.campaign_view import CampaignView  # noqa: E402
 from materia_tui.ui.multi_app import MultiMonitorApp  # noqa: E402
@@ -50,6 +50,20 @@ def shots() -> list[Shot]:
         Shot("help-80x24", (80, 24), mid, mid_now, ("question_mark",)),
         Shot("multi-120x40-all", (120, 40), mid, mid_now, ("0",), others=several()),
         Shot("multi-80x24-campaign", (80, 24), mid, mid_now, ("right_square_bracket",), others=several()),
+        Shot("monitor-80x24-unresolved", (80, 24), unresolved(), T0),
+    ]
+
+
+def unresolved() -> list[SourceItem]:
+    """A first connection to a host name that does not resolve (no URL configured)."""
+    detail = (
+        "The host name api.matcraft.ai does not resolve: https://api.matcraft.ai/api/v1 is the default "
+        "URL (no --url, no MATERIA_API_URL, no url in ~/.config/materia-tui/config.toml); "
+        "point at your server with one of them."
+    )
+    return [
+        ConnectionChanged("connecting"),
+        ConnectionChanged("reconnecting", 4, retry_in=6.2, detail=detail, unresolved_host="api.matcraft.ai"),
     ]
 
 
@@ -70,7 +84,7 @@ def several() -> tuple[tuple[str, list[SourceItem]], ...]:
 
 def drawn(view: CampaignView, source: FakeSource) -> bool:
     plot_drawn = view.pareto.up_to_date or not view.pareto.display
-    return source._queue.empty() and view.table._synced_revision == view.state.revision and plot_drawn
+    return source.drained and view.up_to_date and plot_drawn
 
 
 async def take(shot: Shot) -> Path:
@@ -96,6 +110,12 @@ async def take(shot: Shot) -> Path:
         app.clear_notifications()  # toasts would hide panels in a still picture
         if shot.keys:
             await pilot.press(*shot.keys)
+            await pilot.pause()
+            # A tab shown by a key redraws its clock-driven panels (the progress bar's width)
+            # on the next 1 Hz tick: run that tick now, not a race against the picture.
+            for view in views:
+                if view.scheduler is not None:
+                    view.scheduler.tick()
         await pilot.pause()
         path = OUT / f"{shot.name}.svg"
         app.save_screenshot(filename=path.name, path=str(OUT))

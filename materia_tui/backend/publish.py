@@ -1,6 +1,6 @@
-"""Publish a campaign's events so ``materia-tui`` (or any PROTOCOL.md server) can show them.
+"""Publish a campaign's events so ``materia-tui`` (or any docs/PROTOCOL.md server) can show them.
 
-Events go straight to Redis as PROTOCOL.md section 6 lays them out: metadata
+Events go straight to Redis as docs/PROTOCOL.md section 6 lays them out: metadata
 in ``campaign:{id}:meta`` (and the id in ``campaigns``), events in
 ``campaign:{id}:events`` and on channel ``campaign:{id}``. One Lua script
 INCRs ``campaign:{id}:seq``, stamps the event, RPUSHes and PUBLISHes it, so
@@ -37,7 +37,7 @@ is published. An unknown ``type`` is published (consumers skip it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from materia_tui.backend.server import layout
@@ -62,17 +62,6 @@ __all__ = [
 
 EventLike = Event | dict[str, Any]
 CampaignLike = Campaign | dict[str, Any]
-
-
-def _script_call(campaign_id: str, bodies: Sequence[str]) -> tuple[list[str], list[str]]:
-    keys = [
-        layout.seq_key(campaign_id),
-        layout.events_key(campaign_id),
-        layout.meta_key(campaign_id),
-        layout.CAMPAIGNS_KEY,
-    ]
-    args = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id), *bodies]
-    return keys, args
 
 
 def _bodies(campaign_id: str, events: Iterable[EventLike]) -> list[str]:
@@ -113,7 +102,7 @@ class Publisher:
         bodies = _bodies(campaign_id, events)
         if not bodies:
             return []
-        keys, args = _script_call(campaign_id, bodies)
+        keys, args = layout.publish_script_call(campaign_id, bodies)
         return [int(s) for s in self._script(keys=keys, args=args)]
 
     def set_status(self, campaign_id: str, status: CampaignStatus) -> None:
@@ -167,7 +156,7 @@ class AsyncPublisher:
         bodies = _bodies(campaign_id, events)
         if not bodies:
             return []
-        keys, args = _script_call(campaign_id, bodies)
+        keys, args = layout.publish_script_call(campaign_id, bodies)
         return [int(s) for s in await self._script(keys=keys, args=args)]
 
     async def set_status(self, campaign_id: str, status: CampaignStatus) -> None:

@@ -1,4 +1,4 @@
-"""Options shared by the subcommands that talk to a backend."""
+"""Options shared by the subcommands that talk to a backend or watch a campaign."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ def refresh_seconds(text: str) -> float:
     return seconds
 
 
+def speed_factor(text: str) -> float:
+    """``--speed``'s value for replay and demo: a finite number >= 0, where 0 means
+    "as fast as possible" (no pacing); argparse reports the error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):  # also rejects nan
+        raise argparse.ArgumentTypeError("must be 0 (as fast as possible) or a positive number")
+    return value
+
+
 def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the campaign") -> None:
     """The output choice shared by watch, replay and demo: monitor, --plain or --json."""
     output = parser.add_mutually_exclusive_group()
@@ -73,14 +85,8 @@ def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the c
 
 
 def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
-    flags = ConnectionFlags(
-        url=args.url,
-        token=args.token,
-        token_file=args.token_file,
-        insecure=args.insecure,
-        ca_bundle=args.ca_bundle,
-        max_retries=args.max_retries,
-    )
+    # The flags' destinations are ConnectionFlags' field names (add_connection_arguments).
+    flags = ConnectionFlags(**{name: getattr(args, name) for name in ConnectionFlags.__dataclass_fields__})
     settings = resolve_settings(flags)
     if args.token:
         print(

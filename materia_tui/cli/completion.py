@@ -17,6 +17,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from materia_tui.cli.main import Subparsers, add_command
+
 PROG = "materia-tui"
 SHELLS = ("bash", "zsh", "fish")
 # Option metavars and destinations that name files, so the shell offers file names.
@@ -24,21 +26,24 @@ _FILE_METAVARS = frozenset({"FILE", "PATH", "DIR"})
 _FILE_DESTS = frozenset({"file", "output", "path", "token_file", "ca_bundle", "record"})
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completable:
+    """What a shell needs to complete one argument's value."""
+
+    help: str
+    choices: tuple[str, ...] = ()
+    is_file: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Option(Completable):
     flags: tuple[str, ...]
-    help: str
     takes_value: bool
-    choices: tuple[str, ...] = ()
-    is_file: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Positional:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Positional(Completable):
     name: str
-    help: str
-    choices: tuple[str, ...] = ()
-    is_file: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +62,20 @@ class CliShape:
     commands: tuple[Command, ...] = field(default_factory=tuple)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "completion",
-        help="print a shell completion script",
-        description=(
+        (
             "Print a completion script for bash, zsh or fish. Install with e.g.\n"
             "  materia-tui completion bash > ~/.local/share/bash-completion/completions/materia-tui\n"
             '  materia-tui completion zsh > "${fpath[1]}/_materia-tui"\n'
             "  materia-tui completion fish > ~/.config/fish/completions/materia-tui.fish"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run,
+        raw=True,
     )
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete for")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

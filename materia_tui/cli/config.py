@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from materia_tui.errors import UsageError
+from materia_tui.sanitize import clean
 from materia_tui.source.settings import ConnectionSettings, websocket_url
 
 DEFAULT_API_URL = "https://api.matcraft.ai/api/v1"
@@ -81,6 +83,7 @@ def resolve_settings(
     env = os.environ if env is None else env
     file = load_config_file(config_path(env)) if file is None else file
     url = flags.url or env.get(ENV_URL) or _str(file.get("url")) or DEFAULT_API_URL
+    origin = url_origin(flags, env, file, config_path(env))
     websocket_url(url, "check")  # raises UsageError for a URL that is not http(s)
     token = _resolve_token(flags, env, file)
     ca_bundle = flags.ca_bundle or _str(file.get("ca_bundle"))
@@ -92,6 +95,23 @@ def resolve_settings(
         insecure=flags.insecure or bool(file.get("insecure", False)),
         ca_bundle=str(Path(ca_bundle).expanduser()) if ca_bundle else None,
         max_retries=flags.max_retries,
+        url_origin=origin,
+    )
+
+
+def url_origin(flags: ConnectionFlags, env: Mapping[str, str], file: Mapping[str, Any], path: Path) -> str:
+    """Where the API URL came from and how to point at another server, in the order
+    of precedence (a lower source cannot override a higher one, so it is not offered)."""
+    path_text = _home_relative(path)
+    if flags.url:
+        return f"{_shown(flags.url)} comes from --url; check the host name."
+    if env.get(ENV_URL):
+        return f"{_shown(env[ENV_URL])} comes from {ENV_URL}; change it, or pass --url."
+    if _str(file.get("url")):
+        return f"{_shown(file['url'])} comes from url in {path_text}; edit it, set {ENV_URL}, or pass --url."
+    return (
+        f"{DEFAULT_API_URL} is the default URL (no --url, no {ENV_URL}, no url in {path_text}); "
+        "point at your server with one of them."
     )
 
 
@@ -109,6 +129,21 @@ def _resolve_token(flags: ConnectionFlags, env: Mapping[str, str], file: Mapping
     if _str(file.get("token_file")):
         return read_token_file(str(file["token_file"]))
     return None
+
+
+def _home_relative(path: Path) -> str:
+    """``~/.config/...`` rather than ``/home/someone/.config/...``: shorter, and as a user types it."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except (ValueError, RuntimeError):  # elsewhere, or no home directory
+        return str(path)
+
+
+def _shown(url: str) -> str:
+    """``url`` without a user:password part, query or fragment (it is printed)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return clean(urlunsplit((parts.scheme, netloc, parts.path, "", "")), 200)
 
 
 def _str(value: Any) -> str | None:

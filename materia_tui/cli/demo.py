@@ -1,131 +1,82 @@
-"""``materia-tui demo``: a real optimization campaign, served and watched locally.
+"""``materia-tui demo``: ``run`` of the bundled reverse-osmosis membrane config, watched locally.
 
-One process runs three parts on one event loop: the server (``serve``'s code
-on 127.0.0.1, an ephemeral port, a fresh HS256 secret), the GP optimizer
-publishing through the in-memory publisher, and the monitor (or ``--plain`` /
-``--json``) connected over a real WebSocket with a minted token.
+The config (``materia_tui/backend/demo/membrane.yaml``, printed by
+``--print-config``) evaluates the membrane model of backend/demo/membrane.py as a
+``python:`` evaluator. One process runs the embedded server on 127.0.0.1, the
+campaign runner and the monitor (or ``--plain`` / ``--json``), exactly as ``run``.
+The journal goes to a temporary folder unless ``--journal`` names one.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
-import secrets
 import sys
 import tempfile
-from pathlib import Path
-from typing import Any
+from importlib import resources
 
-from materia_tui.cli.common import add_display_arguments, positive_int
-from materia_tui.cli.display import display
-from materia_tui.errors import UsageError
+from materia_tui.cli.common import add_display_arguments, positive_int, speed_factor
+from materia_tui.cli.main import Subparsers, add_command
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
+CONFIG_RESOURCE = ("materia_tui.backend.demo", "membrane.yaml")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run a real optimization campaign locally and watch it",
-        description=(
-            "Run a Bayesian multi-objective optimization of a reverse-osmosis membrane "
-            "(Gaussian-process surrogates, expected hypervolume improvement), serve it on "
-            "127.0.0.1 over a real WebSocket, and watch it."
+        (
+            "Run the bundled example campaign: a Bayesian multi-objective optimization of a "
+            "reverse-osmosis membrane (Gaussian-process surrogates, expected hypervolume "
+            "improvement), served on 127.0.0.1 over a real WebSocket, and watch it. It is "
+            "`materia-tui run` of the config --print-config prints: copy it to start your own."
         ),
+        run,
     )
-    parser.add_argument("--iterations", type=positive_int, default=12, help="iterations (default 12)")
-    parser.add_argument("--batch", type=positive_int, default=5, help="candidates per iteration (default 5)")
+    parser.add_argument("--print-config", action="store_true", help="print the demo's config and exit")
+    parser.add_argument("--iterations", type=positive_int, default=None, help="iterations (default 12)")
+    parser.add_argument("--batch", type=positive_int, default=None, help="candidates per round (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same campaign")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=speed_factor,
         default=1.0,
-        help="pace multiplier for simulated lab time (2 = twice as fast, 0 = no pacing)",
+        metavar="X",
+        help="pace multiplier for simulated lab time (2 = twice as fast; 0 = as fast as possible)",
     )
+    parser.add_argument("--workers", type=positive_int, default=1, help="evaluations at once (default 1)")
+    parser.add_argument("--journal", metavar="PATH", help="keep the journal here (default: a temporary file)")
     parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
     add_display_arguments(parser)
-    parser.set_defaults(run=run)
+
+
+def config_text() -> str:
+    return resources.files(CONFIG_RESOURCE[0]).joinpath(CONFIG_RESOURCE[1]).read_text(encoding="utf-8")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.speed < 0:
-        raise UsageError("--speed must be 0 or more.")
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        raise UsageError("The demo needs its extra: pip install 'materia-tui[demo]'.") from None
-    return asyncio.run(_demo(args))
+    if args.print_config:
+        sys.stdout.write(config_text())
+        return 0
+    from materia_tui.cli.run import require_run_extra
 
+    require_run_extra()
+    from pathlib import Path
 
-async def _demo(args: argparse.Namespace) -> int:
-    from materia_tui.backend.demo.campaign import run_campaign
-    from materia_tui.backend.publish import MemoryPublisher
-    from materia_tui.backend.server.app import start_server
-    from materia_tui.backend.server.auth import JwtAuth
-    from materia_tui.backend.server.bus import MemoryBus
-    from materia_tui.source.settings import ConnectionSettings
-    from materia_tui.source.websocket import WebSocketSource
-    from materia_tui.state import CampaignState
+    from materia_tui.backend.run.config import LoadedConfig, parse_config
+    from materia_tui.cli.session import run_session
 
-    auth = JwtAuth(secrets.token_bytes(32))
-    token = auth.mint(campaigns=[DEMO_CAMPAIGN_ID], ttl_seconds=7 * 24 * 3600)
-    bus = MemoryBus()
-    try:
-        server = await start_server("127.0.0.1", args.port, bus=bus, auth=auth)
-    except OSError as exc:
-        raise UsageError(f"Cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.") from None
-    publisher = MemoryPublisher(bus)
-    campaign = asyncio.create_task(
-        run_campaign(
-            publisher,
-            campaign_id=DEMO_CAMPAIGN_ID,
-            iterations=args.iterations,
-            batch=args.batch,
-            seed=args.seed,
-            speed=args.speed,
-        )
-    )
-    token_dir = tempfile.TemporaryDirectory(prefix="materia-demo-")
-    try:
-        await _wait_for_campaign(bus, campaign)
-        token_file = _write_token(Path(token_dir.name), token)
-        print(
-            f"demo: serving {server.base_url}; watch it from another terminal with\n"
-            f"  materia-tui watch {DEMO_CAMPAIGN_ID} --url {server.base_url} --token-file {token_file}",
-            file=sys.stderr,
-        )
-        settings = ConnectionSettings(server.base_url, token=token)
-        source = WebSocketSource(DEMO_CAMPAIGN_ID, settings)
-        state = CampaignState(DEMO_CAMPAIGN_ID)
-        lines = args.plain or args.json or not sys.stdout.isatty()
-        code = await display(args, source, state, DEMO_CAMPAIGN_ID, lines=lines)
-        if campaign.done() and not campaign.cancelled() and campaign.exception() is not None:
-            raise campaign.exception()  # type: ignore[misc]
-        return code
-    finally:
-        campaign.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await campaign
-        await server.close()
-        token_dir.cleanup()
-
-
-async def _wait_for_campaign(bus: Any, campaign: asyncio.Task[Any]) -> None:
-    """The server answers 404 until the metadata exists: wait for the optimizer to write it."""
-    for _ in range(500):
-        if await bus.get_campaign(DEMO_CAMPAIGN_ID) is not None:
-            return
-        if campaign.done():
-            campaign.result()  # raises what stopped it
-        await asyncio.sleep(0.01)
-    raise UsageError("The demo campaign did not start within 5 seconds.")
-
-
-def _write_token(directory: Path, token: str) -> Path:
-    path = directory / "token"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token)
-    return path
+    text = config_text()
+    config = parse_config(text, "membrane.yaml")
+    updates = {"seed": args.seed}
+    if args.iterations is not None:
+        updates["iterations"] = args.iterations
+    if args.batch is not None:
+        updates["batch_size"] = args.batch
+    config = config.model_copy(update=updates)
+    os.environ["MATERIA_DEMO_SEED"] = str(args.seed)  # the evaluator's measurement noise
+    with tempfile.TemporaryDirectory(prefix="materia-demo-") as folder:
+        loaded = LoadedConfig(config, Path(folder) / "membrane.yaml", text)
+        args.campaign_id, args.redis, args.resume = DEMO_CAMPAIGN_ID, None, False
+        return run_session(args, loaded, pace=args.speed, label="demo")

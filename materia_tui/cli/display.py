@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,12 +24,15 @@ async def display(
     *,
     lines: bool,
     title: str | None = None,
+    on_app: Callable[[Any], None] | None = None,
 ) -> int:
-    """Consume ``source`` until it ends (lines) or the user quits (monitor); the exit code."""
+    """Consume ``source`` until it ends (lines) or the user quits (monitor); the exit code.
+    ``on_app`` is given the monitor's app before it runs (e.g. to notify it)."""
     if lines:
         from materia_tui.output.stream import LineMode, print_stream
 
         mode: LineMode = "json" if args.json else "plain"
+        state.store.keep_proposals = False  # lines show no parameters: ~90 B a candidate less
         return int(await print_stream(source, state, mode))
     from materia_tui.output.alerts import AlertSettings
     from materia_tui.ui.app import MonitorApp
@@ -42,6 +46,8 @@ async def display(
         alerts=AlertSettings(desktop=args.notify),
         refresh=args.refresh,
     )
+    if on_app is not None:
+        on_app(app)
     return report_app_exit(app, await app.run_async())
 
 

@@ -1,7 +1,7 @@
 """``materia-tui export CAMPAIGN_ID``: every candidate (or the Pareto front) to a file.
 
 The state is rebuilt from the campaign's REST metadata and whole history
-(PROTOCOL.md section 5), folded by the same reducer as the live monitor, so
+(docs/PROTOCOL.md section 5), folded by the same reducer as the live monitor, so
 the export shows exactly what the monitor shows.
 """
 
@@ -19,6 +19,7 @@ from materia_tui.cli.common import (
     positive_int,
     settings_from_args,
 )
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.source.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -30,23 +31,30 @@ if TYPE_CHECKING:
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "export",
-        help="export a campaign's candidates (CSV, JSON, Parquet)",
-        description=(
+        (
             "Export every candidate of a campaign with its parameters, predictions, "
             "uncertainties, measurements and Pareto membership, from the campaign's REST history."
         ),
+        run,
     )
     parser.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="a campaign (a study name with --optuna)")
     parser.add_argument(
         "--format",
         choices=EXPORT_FORMATS,
         default="csv",
-        help="output format (parquet needs pyarrow installed; default: csv)",
+        help="output format (default: csv; parquet needs the extra: pip install 'materia-tui[parquet]')",
     )
     parser.add_argument("--front-only", action="store_true", help="only the candidates on the Pareto front")
+    parser.add_argument(
+        "--where",
+        metavar="EXPR",
+        help="only the candidates matching the filter expression EXPR (the monitor's / language, "
+        "e.g. 'polymer=PA and salt_rejection>95')",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     optuna = parser.add_argument_group("Optuna studies")
     optuna.add_argument(
@@ -56,7 +64,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--batch", type=positive_int, metavar="N", help="with --optuna: trials per iteration (as for watch)"
     )
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         campaign_id = check_campaign_id(args.campaign_id)
         state = asyncio.run(fetch_state(campaign_id, settings_from_args(args)))
-    count = write_export(state, fmt, args.output, front_only=args.front_only)
+    count = write_export(state, fmt, args.output, front_only=args.front_only, where=args.where)
     if args.output:
         noun = "candidate" if count == 1 else "candidates"
         print(f"Wrote {count} {noun} to {args.output}.", file=sys.stderr)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from materia_tui.cli.common import add_connection_arguments, settings_from_args
+from materia_tui.cli.main import Subparsers, add_command
 
 if TYPE_CHECKING:
     import httpx
@@ -41,11 +42,9 @@ class CampaignListing:
     last_seq: int | None
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "ls",
-        help="list campaigns with status, iteration and best value",
-        description="List the backend's campaigns (REST) as a table, or as JSON with --json.",
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers, "ls", "List the backend's campaigns (REST) as a table, or as JSON with --json.", run
     )
     parser.add_argument("--json", action="store_true", help="one JSON document, for jq")
     parser.add_argument(
@@ -54,7 +53,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="list the studies of an Optuna storage (RDB URL or journal file) instead",
     )
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,35 +11,44 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable
+from typing import TypeAlias
 
 from materia_tui.errors import ExitCode, MateriaError
 
 SUBCOMMANDS = (
+    "run",
+    "init",
     "watch",
     "replay",
     "ls",
     "export",
+    "analyze",
     "demo",
     "serve",
     "publish",
     "token",
     "screenshot",
     "completion",
+    "worker",
 )
 
 # Each subcommand's one-line help, as its module registers it (a test keeps them
 # equal): the top-level --help lists them without importing the modules.
 SUMMARIES = {
+    "run": "run an optimization campaign from a YAML config and watch it",
+    "init": "write a commented example campaign config to start from",
     "watch": "watch a campaign live",
     "replay": "replay a recording (watch --record, or a watch --json capture)",
     "ls": "list campaigns with status, iteration and best value",
     "export": "export a campaign's candidates (CSV, JSON, Parquet)",
+    "analyze": "importance, hypervolume and stop advice of a campaign (or a recording)",
     "demo": "run a real optimization campaign locally and watch it",
-    "serve": "serve campaigns over REST and WebSocket (PROTOCOL.md)",
+    "serve": "serve campaigns over REST and WebSocket (docs/PROTOCOL.md)",
     "publish": "publish events from a JSON-lines file into Redis",
     "token": "mint a token for materia-tui serve",
     "screenshot": "render the monitor for a campaign to an SVG file (no terminal needed)",
     "completion": "print a shell completion script",
+    "worker": "run evaluations for `run --executor celery` (a Celery worker)",
 }
 ALL = "*"
 
@@ -51,6 +60,35 @@ EXIT_CODES_HELP = """exit codes:
   4  campaign not found
   5  gave up connecting (only with --max-retries)
 """
+
+
+# A string: argparse._SubParsersAction is subscriptable only for the type checker.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_command(
+    subparsers: Subparsers,
+    name: str,
+    description: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    exit_codes: bool = False,
+    raw: bool = False,
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``, which ``run`` executes. Its one-line help is
+    ``SUMMARIES``'s (what the top-level --help lists); ``exit_codes`` adds the exit-code
+    table under the commands that watch a campaign; ``raw`` keeps the description's
+    own line breaks."""
+    keep_layout = exit_codes or raw
+    parser = subparsers.add_parser(
+        name,
+        help=SUMMARIES[name],
+        description=description,
+        epilog=EXIT_CODES_HELP if exit_codes else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter if keep_layout else argparse.HelpFormatter,
+    )
+    parser.set_defaults(run=run)
+    return parser
 
 
 def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:
@@ -71,13 +109,7 @@ def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:
         if command != ALL and name != command and name in SUMMARIES:
             subparsers.add_parser(name, help=SUMMARIES[name], add_help=False)
             continue
-        try:
-            module = importlib.import_module(f"materia_tui.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"materia_tui.cli.{name}":
-                raise
-            continue  # subcommand not built yet
-        module.register(subparsers)
+        importlib.import_module(f"materia_tui.cli.{name}").register(subparsers)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis (PROTOCOL.md section 6)."""
+"""``materia-tui publish``: publish JSON-lines events (and metadata) into Redis
+(docs/PROTOCOL.md section 6)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from materia_tui.cli.common import positive_int
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 from materia_tui.sanitize import clean
 
@@ -37,17 +39,18 @@ class _IntermixedParser(argparse.ArgumentParser):
             self._parsing = False
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "publish",
-        help="publish events from a JSON-lines file into Redis",
-        description=(
+        (
             "Publish one event per line (JSON objects) to a campaign in Redis; seq, campaign_id and "
             "(when missing) timestamp are assigned here. Bad lines are reported on stderr with their "
             "line number and skipped; the exit code is then 1. With --from-optuna STORAGE --study NAME, "
             "follow an Optuna study instead and republish it continuously, into Redis or to a "
             "materia-tui serve (--url)."
         ),
+        run,
     )
     parser.add_argument(
         "campaign_id", metavar="CAMPAIGN_ID", nargs="?", help="the campaign (--from-optuna: the study's name)"
@@ -80,7 +83,6 @@ def register(subparsers: Any) -> None:
     optuna.add_argument(
         "--n-trials", type=positive_int, metavar="N", help="complete the campaign once N trials have finished"
     )
-    parser.set_defaults(run=run)
     parser.__class__ = _IntermixedParser
 
 

@@ -12,32 +12,38 @@ import asyncio
 import sys
 from pathlib import Path
 
-from materia_tui.cli.common import add_display_arguments
+from materia_tui.cli.common import add_display_arguments, speed_factor
 from materia_tui.cli.display import display
-from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "replay",
-        help="replay a recording (watch --record, or a watch --json capture)",
-        description=(
+        (
             "Replay a recorded campaign: the full-screen monitor on a terminal, progress "
             "lines (--plain, the default when stdout is not a terminal) or JSON lines (--json)."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run,
+        exit_codes=True,
     )
-    parser.add_argument("file", metavar="FILE", help="the recording (JSON lines)")
+    parser.add_argument(
+        "files", metavar="FILE", nargs="+", help="the recording (JSON lines); several open one tab each"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="with several recordings: a Compare tab overlaying their hypervolume and Pareto fronts",
+    )
     parser.add_argument(
         "--speed",
-        type=_speed,
+        type=speed_factor,
         metavar="X",
-        help="replay X times faster than recorded (default: as fast as possible)",
+        help="replay X times faster than recorded; 0 = as fast as possible (the default)",
     )
     add_display_arguments(parser, what="the recording")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,22 +51,47 @@ def run(args: argparse.Namespace) -> int:
     from materia_tui.source.replay import ReplaySource
     from materia_tui.state import CampaignState
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"The recording {args.file} does not exist or is not a file.")
-    campaign_id = recording_campaign_id(path) or path.stem or "replay"
-    source = ReplaySource(path, speed=args.speed)
-    state = CampaignState(campaign_id)
+    paths = [Path(name) for name in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"The recording {path} does not exist or is not a file.")
     lines = args.json or args.plain or not sys.stdout.isatty()
+    if args.compare and len(paths) < 2:
+        raise UsageError("--compare needs two or more recordings.")
+    if len(paths) > 1:
+        if lines:
+            raise UsageError("--plain and --json (and output to a pipe) replay exactly one recording.")
+        return _replay_several(args, paths)
+    path = paths[0]
+    campaign_id = recording_campaign_id(path) or path.stem or "replay"
+    source = ReplaySource(path, speed=args.speed or None)  # 0 and no --speed: as fast as possible
+    state = CampaignState(campaign_id)
     title = f"materia-tui replay {path.name}"
     return asyncio.run(display(args, source, state, campaign_id, lines=lines, title=title))
 
 
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
+def _replay_several(args: argparse.Namespace, paths: list[Path]) -> int:
+    """One tab per recording (the several-campaign monitor), with ``--compare`` a Compare tab."""
+    from materia_tui.cli.display import report_app_exit
+    from materia_tui.output.alerts import AlertSettings
+    from materia_tui.source.recording import recording_campaign_id
+    from materia_tui.source.replay import ReplaySource
+    from materia_tui.ui.multi_app import MultiMonitorApp
+
+    campaigns = []
+    seen: set[str] = set()
+    for path in paths:
+        campaign_id = recording_campaign_id(path) or path.stem or "replay"
+        if campaign_id in seen:  # two runs of one campaign: tell them apart by file
+            campaign_id = f"{campaign_id} ({path.name})"
+        seen.add(campaign_id)
+        campaigns.append((campaign_id, ReplaySource(path, speed=args.speed or None)))
+    app = MultiMonitorApp(
+        campaigns,
+        exit_on_complete=args.exit_on_complete,
+        alerts=AlertSettings(desktop=args.notify),
+        refresh=args.refresh,
+        compare=args.compare,
+        title="materia-tui replay " + " ".join(path.name for path in paths),
+    )
+    return report_app_exit(app, app.run())

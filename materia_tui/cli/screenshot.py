@@ -2,7 +2,7 @@
 campaign, rendered headless to SVG (for reports and chat; no terminal needed).
 
 The state comes from the campaign's REST metadata and whole history
-(PROTOCOL.md section 5), or from a recording (``--from-recording run.jsonl``,
+(docs/PROTOCOL.md section 5), or from a recording (``--from-recording run.jsonl``,
 read by ``ReplaySource`` as fast as it goes). The monitor runs headless over a
 source that yields those items and ends; once it has drawn the final state
 the screen is exported as SVG. The picture shows only what the monitor shows:
@@ -20,7 +20,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
-from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import MateriaError, UsageError
 
 if TYPE_CHECKING:
@@ -36,16 +36,16 @@ MAX_SIZE = (400, 200)
 SETTLE_TIMEOUT = 60.0  # seconds for the headless monitor to draw the final state
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "screenshot",
-        help="render the monitor for a campaign to an SVG file (no terminal needed)",
-        description=(
+        (
             "Render the full-screen monitor's picture of a campaign's current state to SVG, "
             "headless: from the campaign's REST history, or from a recording with --from-recording."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run,
+        exit_codes=True,
     )
     parser.add_argument(
         "campaign_id",
@@ -67,7 +67,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="render a recording (watch --record, or a watch --json capture) instead of a live campaign",
     )
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -225,7 +224,7 @@ def _settled(app: MonitorApp) -> bool:
 
     if not getattr(app, "final_state_drawn", False):
         return False
-    plots_ready = app.pareto.up_to_date or not app.pareto.display
+    plots_ready = app.view.pareto.up_to_date or not app.view.pareto.display
     # A parity view in a hidden section has no area (and is not refreshed).
     parity_ready = all(p.up_to_date or p.region.area == 0 for p in app.query(ParityPlot))
     return plots_ready and parity_ready

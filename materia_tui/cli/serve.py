@@ -1,33 +1,37 @@
-"""``materia-tui serve``: the PROTOCOL.md backend (REST + WebSocket) on a memory or Redis bus."""
+"""``materia-tui serve``: the docs/PROTOCOL.md backend (REST + WebSocket) on a memory or Redis bus."""
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from asyncio import AbstractEventLoop
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
+from materia_tui.source.settings import is_loopback
 
 DEFAULT_PORT = 8765
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "serve",
-        help="serve campaigns over REST and WebSocket (PROTOCOL.md)",
-        description=(
+        (
             "Serve campaigns over REST and WebSocket. The JWT secret comes from env "
             "MATERIA_JWT_SECRET or --jwt-secret-file (never from the command line). "
             "Prints 'serving <REST base URL>' once ready; SIGINT/SIGTERM close clients with 1001."
         ),
+        run,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
-    parser.add_argument("--redis", metavar="URL", help="use Redis (PROTOCOL.md section 6) instead of memory")
+    parser.add_argument(
+        "--redis", metavar="URL", help="use Redis (docs/PROTOCOL.md section 6) instead of memory"
+    )
     parser.add_argument("--no-auth", action="store_true", help="accept every request (loopback only)")
     parser.add_argument(
         "--allow-remote-no-auth", action="store_true", help="allow --no-auth on a non-loopback address"
@@ -51,16 +55,6 @@ def register(subparsers: Any) -> None:
         "asyncio, or auto: uvloop when installed (default)",
     )
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
-    parser.set_defaults(run=run)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:

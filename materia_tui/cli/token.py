@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Literal
+from typing import Literal
 
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, UsageError
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "token",
-        help="mint a token for materia-tui serve",
-        description="Mint an HS256 JWT with the secret from env MATERIA_JWT_SECRET or --jwt-secret-file.",
+        "Mint an HS256 JWT with the secret from env MATERIA_JWT_SECRET or --jwt-secret-file.",
+        run,
     )
     parser.add_argument("--campaigns", default="*", help="comma-separated campaign ids, or * (default)")
     parser.add_argument("--ttl", default="1h", help="lifetime: 90s, 15m, 1h, 7d (default 1h)")
     parser.add_argument("--publish", action="store_true", help="also allow publishing over HTTP")
     parser.add_argument("--subject", metavar="NAME", help="who the token is for (the 'sub' claim)")
     parser.add_argument("--jwt-secret-file", metavar="PATH", help="file holding the HS256 secret")
-    parser.set_defaults(run=run)
 
 
 def parse_campaigns(text: str) -> list[str] | Literal["*"]:

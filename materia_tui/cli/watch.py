@@ -23,7 +23,7 @@ from materia_tui.cli.common import (
     settings_from_args,
 )
 from materia_tui.cli.display import display, report_app_exit
-from materia_tui.cli.main import EXIT_CODES_HELP
+from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,18 +31,18 @@ if TYPE_CHECKING:
     from materia_tui.state import CampaignState
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "watch",
-        help="watch a campaign live",
-        description=(
+        (
             "Watch a campaign live: a full-screen monitor on a terminal, progress lines "
             "(--plain, the default when stdout is not a terminal) or JSON lines (--json). "
             "Several ids open one tab per campaign; no id opens a campaign picker. "
             "--optuna STORAGE watches Optuna studies instead (the ids are study names)."
         ),
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        run,
+        exit_codes=True,
     )
     parser.add_argument(
         "campaign_ids",
@@ -52,13 +52,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_display_arguments(parser)
     parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="with several campaigns: a Compare tab overlaying their hypervolume and Pareto fronts",
+    )
+    parser.add_argument(
         "--record",
         metavar="FILE",
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
     )
     add_optuna_arguments(parser)
     add_connection_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def add_optuna_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--batch and --n-trials go with --optuna STORAGE.")
     campaign_ids = list(dict.fromkeys(check_campaign_id(c) for c in args.campaign_ids))
     lines = args.json or args.plain or not sys.stdout.isatty()
+    if args.compare and len(campaign_ids) < 2:
+        raise UsageError("--compare needs two or more campaign ids.")
     if len(campaign_ids) != 1:
         if args.record:
             raise UsageError("--record records exactly one campaign.")
@@ -159,5 +165,6 @@ def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
         exit_on_complete=args.exit_on_complete,
         alerts=AlertSettings(desktop=args.notify),
         refresh=args.refresh,
+        compare=args.compare,
     )
     return report_app_exit(app, app.run())

@@ -32,6 +32,8 @@ def optuna_source(args: argparse.Namespace, study_name: str) -> OptunaSource:
 def run_optuna(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.campaign_ids))
     lines = args.json or args.plain or not sys.stdout.isatty()
+    if args.compare and len(names) < 2:
+        raise UsageError("--compare needs two or more study names.")
     if len(names) != 1:
         if args.record:
             raise UsageError("--record records exactly one study.")
@@ -107,5 +109,6 @@ def several_studies_app(args: argparse.Namespace, study_names: list[str]) -> Mul
         alerts=AlertSettings(desktop=args.notify),
         refresh=args.refresh,
         title=f"materia-tui {args.optuna}" if not study_names else None,
+        compare=args.compare,
     )
     return app

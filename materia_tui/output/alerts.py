@@ -34,7 +34,7 @@ MAX_TITLE = 80
 MAX_BODY = 240
 
 NotificationProtocol = Literal["osc9", "osc777"]
-AlertKind = Literal["completed", "failed", "error", "converged"]
+AlertKind = Literal["completed", "failed", "error", "converged", "advice"]
 
 _WHITESPACE_RE = re.compile("[\t\n\r\v\f\u2028\u2029]+")
 
@@ -103,6 +103,7 @@ class AlertSettings:
     on_failed: bool = True
     on_error: bool = True
     on_converged: bool = True
+    on_advice: bool = True  # the stop advisor says the campaign no longer pays
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class Alert:
     @property
     def severity(self) -> Literal["information", "warning", "error"]:
         """The Textual ``notify`` severity for this alert."""
-        if self.kind in ("completed", "converged"):
+        if self.kind in ("completed", "converged", "advice"):
             return "information"
         return "warning" if self.kind == "error" else "error"
 
@@ -162,6 +163,15 @@ class Alerter:
         data = alert_bytes(alert, self.settings, self._env)
         if data:
             self._write(data)
+
+    def stop_advised(self, state: CampaignState, reason: str) -> Alert | None:
+        """The stop advisor says stop (once per campaign): the alert, emitted, or None."""
+        if not self.settings.on_advice or not self._first(state, "advice"):
+            return None
+        name = notification_text(state.name or state.campaign_id, MAX_TITLE)
+        alert = Alert("advice", f"{name}: consider stopping", _plain(reason))
+        self.emit(alert)
+        return alert
 
     def _pending(self, state: CampaignState) -> list[Alert]:
         settings = self.settings

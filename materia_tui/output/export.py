@@ -25,7 +25,7 @@ from typing import IO, Any, Literal, TextIO, TypeAlias
 
 from materia_tui.errors import UsageError
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
@@ -36,6 +36,9 @@ BinaryDestination: TypeAlias = str | Path | IO[bytes]
 
 LEADING_COLUMNS = ("id", "iteration", "status", "on_front")
 TRAILING_COLUMNS = ("feasible", "error", "acquisition_value")
+# Only when the campaign has notes (``N`` in the monitor): the notes pinned to the
+# candidate's iteration, joined by " | " (the JSON export also lists them whole under "notes").
+NOTES_COLUMN = "notes"
 # Characters a spreadsheet reads as the start of a formula (plus tab and CR,
 # which some strip before looking).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,6 +73,7 @@ def objective_names(state: CampaignState) -> list[str]:
 
 def columns(state: CampaignState) -> list[str]:
     objectives = objective_names(state)
+    notes = [NOTES_COLUMN] if state.notes else []
     return [
         *LEADING_COLUMNS,
         *(f"param.{name}" for name in parameter_names(state)),
@@ -77,21 +81,48 @@ def columns(state: CampaignState) -> list[str]:
         *(f"uncertainty.{name}" for name in objectives),
         *(f"measured.{name}" for name in objectives),
         *TRAILING_COLUMNS,
+        *notes,
     ]
 
 
-def candidate_rows(state: CampaignState, *, front_only: bool = False) -> list[Row]:
+def candidate_rows(state: CampaignState, *, front_only: bool = False, where: str | None = None) -> list[Row]:
     """Every candidate (or the Pareto front only) as flat rows with the same keys."""
+    return list(iter_candidate_rows(state, front_only=front_only, where=where))
+
+
+def iter_candidate_rows(
+    state: CampaignState, *, front_only: bool = False, where: str | None = None
+) -> Iterator[Row]:
+    """The rows one at a time: a million candidates never exist as a million dicts."""
     params = parameter_names(state)
     objectives = objective_names(state)
-    return [
-        _row(cand, params, objectives)
-        for cand in state.candidate_list
-        if cand.on_front or not front_only
-    ]
+    keep = _where(state, where)
+    notes: dict[int | None, list[str]] | None = None
+    if state.notes:
+        notes = {}
+        for note in state.notes:
+            notes.setdefault(note.iteration, []).append(note.text)
+    for cand in state.candidate_list:
+        if (cand.on_front or not front_only) and (keep is None or keep[cand.row]):
+            row = _row(cand, params, objectives)
+            if notes is not None:
+                iteration = row["iteration"]
+                texts = notes.get(iteration if isinstance(iteration, int) else None, [])
+                row[NOTES_COLUMN] = " | ".join(texts) or None
+            yield row
 
 
-def _row(cand: CandidateRecord, params: list[str], objectives: list[str]) -> Row:
+def _where(state: CampaignState, where: str | None) -> list[bool] | None:
+    """Which rows match the ``--where`` expression (None: no expression)."""
+    if where is None or not where.strip():
+        return None
+    from materia_tui.output.where import where_mask  # numpy: only when a filter is given
+
+    keep: list[bool] = where_mask(state, where).tolist()
+    return keep
+
+
+def _row(cand: CandidateLike, params: list[str], objectives: list[str]) -> Row:
     row: Row = {
         "id": cand.id,
         "iteration": cand.iteration,
@@ -116,16 +147,19 @@ def _row(cand: CandidateRecord, params: list[str], objectives: list[str]) -> Row
 # ----- writers ----------------------------------------------------------------
 
 
-def write_csv(state: CampaignState, destination: Destination, *, front_only: bool = False) -> int:
+def write_csv(
+    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+) -> int:
     """Write the rows as CSV, safe to open in a spreadsheet. Returns the row count."""
     header = columns(state)
-    rows = candidate_rows(state, front_only=front_only)
+    count = 0
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([csv_cell(name) for name in header])
-        for row in rows:
+        for row in iter_candidate_rows(state, front_only=front_only, where=where):
             writer.writerow([csv_cell(row[name]) for name in header])
-    return len(rows)
+            count += 1
+    return count
 
 
 def csv_cell(value: Cell) -> str:
@@ -142,10 +176,12 @@ def csv_cell(value: Cell) -> str:
     return text
 
 
-def export_document(state: CampaignState, *, front_only: bool = False) -> dict[str, Any]:
+def export_document(
+    state: CampaignState, *, front_only: bool = False, where: str | None = None
+) -> dict[str, Any]:
     """The JSON export: campaign facts, the column list, and the rows."""
     meta = state.metadata
-    return {
+    document: dict[str, Any] = {
         "campaign_id": state.campaign_id,
         "name": state.name,
         "status": state.status,
@@ -156,17 +192,31 @@ def export_document(state: CampaignState, *, front_only: bool = False) -> dict[s
         "max_iterations": meta.max_iterations if meta else None,
         "front_only": front_only,
         "columns": columns(state),
-        "candidates": [_json_safe_row(row) for row in candidate_rows(state, front_only=front_only)],
+        "candidates": [
+            _json_safe_row(row) for row in candidate_rows(state, front_only=front_only, where=where)
+        ],
     }
+    if where is not None:
+        document["where"] = where
+    if state.notes:
+        document["notes"] = [
+            {"iteration": note.iteration, "text": note.text, "at": note.at} for note in state.notes
+        ]
+    return document
 
 
-def write_json(state: CampaignState, destination: Destination, *, front_only: bool = False) -> int:
+def write_json(
+    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+) -> int:
     """Write the JSON export (strict JSON: no NaN tokens). Returns the row count."""
-    document = export_document(state, front_only=front_only)
+    document = export_document(state, front_only=front_only, where=where)
     with _text_output(destination) as out:
         json.dump(document, out, indent=2, ensure_ascii=False, allow_nan=False)
         out.write("\n")
     return len(document["candidates"])
+
+
+PARQUET_INSTALL = "pip install 'materia-tui[parquet]'"  # the extra that brings pyarrow
 
 
 def parquet_available() -> bool:
@@ -177,18 +227,24 @@ def parquet_available() -> bool:
     return True
 
 
-def write_parquet(state: CampaignState, destination: BinaryDestination, *, front_only: bool = False) -> int:
+def write_parquet(
+    state: CampaignState,
+    destination: BinaryDestination,
+    *,
+    front_only: bool = False,
+    where: str | None = None,
+) -> int:
     """Write a Parquet file (needs pyarrow). Returns the row count."""
     try:
         import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
         import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise UsageError(
-            "Parquet export needs pyarrow, which is not installed: pip install pyarrow "
+            f"Parquet export needs pyarrow, which is not installed: {PARQUET_INSTALL} "
             "(or use --format csv or json)."
         ) from None
     header = columns(state)
-    rows = candidate_rows(state, front_only=front_only)
+    rows = candidate_rows(state, front_only=front_only, where=where)
     # Parameter columns may mix numbers and text across candidates; Parquet
     # columns have one type, so a mixed column is stored as text.
     data = {name: _parquet_column([row[name] for row in rows]) for name in header}
@@ -204,18 +260,19 @@ def write_export(
     destination: str | Path | None,
     *,
     front_only: bool = False,
+    where: str | None = None,
 ) -> int:
     """Write ``fmt`` to ``destination`` (stdout when None). Returns the row count."""
     text_target: Destination = destination if destination is not None else sys.stdout
     if fmt == "csv":
-        return write_csv(state, text_target, front_only=front_only)
+        return write_csv(state, text_target, front_only=front_only, where=where)
     if fmt == "json":
-        return write_json(state, text_target, front_only=front_only)
+        return write_json(state, text_target, front_only=front_only, where=where)
     if fmt == "parquet":
         if destination is None and sys.stdout.isatty():
             raise UsageError("Parquet is binary: give a file with -o FILE, or redirect stdout.")
         binary: BinaryDestination = destination if destination is not None else sys.stdout.buffer
-        return write_parquet(state, binary, front_only=front_only)
+        return write_parquet(state, binary, front_only=front_only, where=where)
     raise UsageError(f"Unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)}).")
 
 
@@ -246,6 +303,7 @@ def _text_output(destination: Destination) -> Iterator[TextIO | IO[str]]:
 
 __all__ = [
     "EXPORT_FORMATS",
+    "PARQUET_INSTALL",
     "ExportFormat",
     "candidate_rows",
     "columns",

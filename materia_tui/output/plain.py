@@ -130,3 +130,39 @@ class PlainFormatter:
         if change.status == "live" and change.degraded and detail:
             return f"warning: {detail}"
         return None
+
+
+class ConnectionNotices:
+    """The stderr lines for a stream's connection changes, with memory.
+
+    A host name that does not resolve will not start resolving a second later:
+    its first failure gets the full sentence (which URL, from where, how to
+    change it), then a line only at the 2nd, 4th, 8th, ... failure in a row,
+    instead of one every few seconds forever. Any other failure is reported
+    at each attempt: a restarting server is worth watching closely.
+    """
+
+    def __init__(self) -> None:
+        self._outage = False  # a "reconnecting" was reported and no "live" has followed yet
+        self._unresolved_streak = 0
+
+    def notice(self, change: ConnectionChanged) -> str | None:
+        after_outage = self._outage
+        if change.status in ("reconnecting", "live"):
+            self._outage = change.status == "reconnecting"
+        if change.status == "reconnecting" and change.unresolved_host:
+            self._unresolved_streak += 1
+            return self._unresolved_notice(change)
+        if change.status in ("reconnecting", "live"):
+            self._unresolved_streak = 0
+        return PlainFormatter.connection_notice(change, after_outage=after_outage)
+
+    def _unresolved_notice(self, change: ConnectionChanged) -> str | None:
+        streak = self._unresolved_streak
+        if streak == 1:
+            return f"{clean(change.detail, 600)} Retrying; a line at the 2nd, 4th, 8th... failure."
+        if streak & (streak - 1):  # not a power of two
+            return None
+        wait = f", next in {change.retry_in:.1f}s" if change.retry_in is not None else ""
+        host = clean(change.unresolved_host or "", 100)
+        return f"still retrying (failure {streak}{wait}): the host name {host} does not resolve"

@@ -6,16 +6,19 @@ import json
 import sys
 from typing import Literal, TextIO
 
-from materia_tui.errors import ExitCode
-from materia_tui.output.plain import PlainFormatter
+from materia_tui.errors import ExitCode, exit_code_for
+from materia_tui.output.plain import ConnectionNotices, PlainFormatter
 from materia_tui.protocol import dump_event
+from materia_tui.sanitize import clean
 from materia_tui.source import (
     ConnectionChanged,
     EventReceived,
     EventSource,
     FrameRejected,
     MetadataReceived,
+    NoteAdded,
 )
+from materia_tui.source.recording import note_record
 from materia_tui.state import CampaignState
 
 LineMode = Literal["plain", "json"]
@@ -32,7 +35,7 @@ async def print_stream(
     out = out or sys.stdout
     err = err or sys.stderr
     formatter = PlainFormatter(state)
-    outage = False  # a "reconnecting" was reported and no "live" has followed yet
+    notices = ConnectionNotices()
     try:
         async for item in source:
             if isinstance(item, EventReceived):
@@ -48,15 +51,22 @@ async def print_stream(
                 _write(err, formatter.rejected_notice(item.rejected))
             elif isinstance(item, MetadataReceived):
                 state.set_metadata(item.campaign)
+            elif isinstance(item, NoteAdded):
+                note = state.add_note(item.iteration, item.text, item.at)
+                if mode == "json":
+                    _write(
+                        out, json.dumps(note_record(note.iteration, note.text, note.at), ensure_ascii=True)
+                    )
+                else:
+                    where = f"iteration {note.iteration}" if note.iteration is not None else "campaign"
+                    _write(out, f"note ({where}): {clean(note.text, 300)}")
             elif isinstance(item, ConnectionChanged):
-                notice = formatter.connection_notice(item, after_outage=outage)
-                if item.status in ("reconnecting", "live"):
-                    outage = item.status == "reconnecting"
+                notice = notices.notice(item)
                 if notice:
                     _write(err, notice)
     finally:
         await source.aclose()
-    return ExitCode.CAMPAIGN_FAILED if state.status == "failed" else ExitCode.OK
+    return exit_code_for(state.status)
 
 
 def _write(stream: TextIO, line: str) -> None:

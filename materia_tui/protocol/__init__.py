@@ -1,7 +1,7 @@
-"""Pydantic models of the wire format (PROTOCOL.md) and a parser that never raises.
+"""Pydantic models of the wire format (docs/PROTOCOL.md) and a parser that never raises.
 
 Numbers are strict: a string where a number belongs, a bool where an int
-belongs, or a NaN/Infinity token rejects that one event (PROTOCOL.md section 4).
+belongs, or a NaN/Infinity token rejects that one event (docs/PROTOCOL.md section 4).
 Unknown fields are ignored; unknown event types are rejected with
 ``kind="unknown_type"`` so consumers can count them apart from malformed frames.
 """
@@ -275,7 +275,7 @@ def dump_event(event: Event) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude_none=True)
 
 
-# ----- REST metadata (PROTOCOL.md section 5) ---------------------------------
+# ----- REST metadata (docs/PROTOCOL.md section 5) ---------------------------------
 
 Direction = Literal["maximize", "minimize"]
 CampaignStatus = Literal["pending", "running", "completed", "failed", "cancelled"]

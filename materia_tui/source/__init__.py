@@ -43,9 +43,21 @@ class ConnectionChanged:
     # True when the connection works only in part (no history, no metadata, REST
     # polling while the WebSocket is refused): ``detail`` says what is missing.
     degraded: bool = False
+    # The host name that does not resolve, when that is why this attempt failed: a
+    # viewer may report a repeat of it quietly (a typo or a missing URL stays one).
+    unresolved_host: str | None = None
 
 
-SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged
+@dataclass(frozen=True, slots=True)
+class NoteAdded:
+    """A short note a user pinned to an iteration (the monitor's ``N``), or read back from a recording."""
+
+    iteration: int | None
+    text: str  # plain text, one line
+    at: float  # epoch seconds
+
+
+SourceItem: TypeAlias = EventReceived | FrameRejected | MetadataReceived | ConnectionChanged | NoteAdded
 
 
 class GeneratorSource:
@@ -63,11 +75,43 @@ class GeneratorSource:
         await self._items.aclose()
 
 
+class ClosesOnExit:
+    """``with thing: ...`` calls ``thing.close()`` on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AclosesOnExit:
+    """``async with thing: ...`` awaits ``thing.aclose()`` on the way out."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+@runtime_checkable
+class NoteSink(Protocol):
+    """A source that keeps the notes typed while it runs (``watch --record`` writes them)."""
+
+    def record_note(self, note: NoteAdded) -> None: ...
+
+
 class EventSource(Protocol):
     def __aiter__(self) -> AsyncIterator[SourceItem]: ...
 
     async def aclose(self) -> None: ...
-
 
 
 # Optional capabilities: a viewer asks a source for them instead of knowing its class.
@@ -95,6 +139,17 @@ class ReplaySteering(Protocol):
 def replay_steering(source: object) -> ReplaySteering | None:
     control = getattr(source, "control", None)
     return control if isinstance(control, ReplaySteering) else None
+
+
+def note_sink(source: object) -> NoteSink | None:
+    """The source, or one it wraps (``.source``), that keeps notes; None when none does."""
+    for _ in range(8):  # wrappers are few; a cycle must not hang the UI
+        if isinstance(source, NoteSink):
+            return source
+        source = getattr(source, "source", None)
+        if source is None:
+            return None
+    return None
 
 
 @runtime_checkable

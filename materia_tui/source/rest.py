@@ -1,4 +1,4 @@
-"""Async REST client for campaign metadata and history (PROTOCOL.md section 5).
+"""Async REST client for campaign metadata and history (docs/PROTOCOL.md section 5).
 
 Errors carry one plain sentence naming the URL without its query string and
 never the token: ``AuthError`` for 401/403, ``NotFoundError`` for 404, and
@@ -8,20 +8,29 @@ bodies) for everything else.
 
 from __future__ import annotations
 
+import socket
 import ssl
-from collections.abc import AsyncGenerator
-from types import TracebackType
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
+from pydantic_core import from_json
 
 from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError, UsageError
-from materia_tui.protocol import Campaign, Event, Rejected, parse_campaign, parse_object
+from materia_tui.protocol import Campaign, Event, Rejected, parse, parse_campaign, parse_object
 from materia_tui.sanitize import clean
-from materia_tui.source.settings import ConnectionSettings
+from materia_tui.source import AclosesOnExit
+from materia_tui.source.settings import ConnectionSettings, is_loopback
 
 READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
+FIRST_PAGE_LIMIT = 16  # events: until the first page shows their size, ask for few
+NDJSON = "application/x-ndjson"
+LAST_SEQ_HEADER = "X-Last-Seq"
+# JSON lines when the server offers them (``serve`` does): each frame is then validated
+# from its own bytes, without building the page's dicts first.
+HISTORY_ACCEPT = f"{NDJSON}, application/json;q=0.9"
 
 
 class RestUnavailableError(MateriaError):
@@ -64,7 +73,7 @@ def auth_headers(settings: ConnectionSettings) -> dict[str, str]:
 
 
 def http_status_error(status: int, url: str, what: str, how: str | None = None) -> MateriaError:
-    """The error for a rejection ``status`` of ``url`` (PROTOCOL.md section 3).
+    """The error for a rejection ``status`` of ``url`` (docs/PROTOCOL.md section 3).
 
     ``how`` names the signal, e.g. "close code 4401"; by default "HTTP <status>".
     """
@@ -79,7 +88,7 @@ def http_status_error(status: int, url: str, what: str, how: str | None = None) 
     return RestUnavailableError(f"The server answered {how} for {shown}.")
 
 
-class RestClient:
+class RestClient(AclosesOnExit):
     """``async with RestClient(settings) as rest: await rest.get_campaign("camp-1")``."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
@@ -91,17 +100,14 @@ class RestClient:
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.open_timeout),
             follow_redirects=False,
         )
+        self._history_headers = {"Accept": HISTORY_ACCEPT}
+        if is_loopback(urlsplit(self._base).hostname or ""):
+            # Compressing costs both ends more CPU than loopback's bandwidth saves (see
+            # materia_tui.backend.server.pages); the WebSocket skips deflate there too.
+            self._history_headers["Accept-Encoding"] = "identity"
 
     def __repr__(self) -> str:
         return f"RestClient(base_url={display_url(self._base)!r})"
-
-    async def __aenter__(self) -> RestClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -125,53 +131,151 @@ class RestClient:
             raise RestUnavailableError(f"The server sent an unusable campaign list from {display_url(url)}.")
         return [c for c in (parse_campaign(item) for item in items) if c is not None]
 
-    async def events_after(
-        self, campaign_id: str, after_seq: int
-    ) -> AsyncGenerator[list[Event | Rejected], None]:
-        """Pages of the campaign's history after ``after_seq``, oldest first, until ``last_seq``."""
+    async def events_after(self, campaign_id: str, after_seq: int) -> AsyncGenerator[HistoryPage, None]:
+        """Pages of the campaign's history after ``after_seq``, oldest first, until ``last_seq``.
+
+        Each page parses its events as it is iterated, so only one page's bytes and
+        the event in hand are held. The first page asks for ``FIRST_PAGE_LIMIT``
+        events, the next ones for as many as fit ``settings.page_bytes`` at the sizes
+        seen so far (servers may send fewer, e.g. ``serve`` stops pages at 4 MiB).
+        """
         url = f"{self.campaign_url(campaign_id)}/events"
         what = f"the history of campaign {campaign_id!r}"
         cursor = after_seq
+        limit = min(self._settings.page_limit, FIRST_PAGE_LIMIT)
         while True:
-            params = {"after_seq": str(cursor), "limit": str(self._settings.page_limit)}
-            body = await self._get_json(url, params, what)
-            raw_events, last_seq = _history_page(body, url)
-            if raw_events:
-                yield [parse_object(raw) for raw in raw_events]
-            page_max = max((_seq_of(raw) for raw in raw_events), default=cursor)
+            params = {"after_seq": str(cursor), "limit": str(limit)}
+            page = await self._history_page(url, params, what)
+            if len(page):
+                yield page
+            page_max = max(page.finish(), cursor) if len(page) else cursor
             # Stop when we hold last_seq, or when the server made no progress
             # (a page without seqs, or an empty one), which would loop forever.
-            if page_max <= cursor or last_seq is None or page_max >= last_seq:
+            if page_max <= cursor or page.last_seq is None or page_max >= page.last_seq:
                 return
             cursor = page_max
+            limit = _next_limit(page, self._settings)
+
+    async def _history_page(self, url: str, params: dict[str, str], what: str) -> HistoryPage:
+        response = await self._get(url, params, what, headers=self._history_headers)
+        body = response.content  # decompressed by httpx when the server sent gzip
+        if response.headers.get("content-type", "").startswith(NDJSON):
+            lines = [line for line in body.split(b"\n") if line.strip()]
+            return HistoryPage(lines, _header_int(response.headers.get(LAST_SEQ_HEADER)), len(body), raw=True)
+        try:
+            decoded = from_json(body)
+        except ValueError:
+            shown = display_url(url)
+            raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
+        raw_events, last_seq = _history_page(decoded, url)
+        return HistoryPage(raw_events, last_seq, len(body), raw=False)
+
+    def _unresolved(self, url: str) -> str:
+        """The sentence for a host name that does not resolve, with where the URL came from."""
+        host = clean(urlsplit(url).hostname or "", 100)
+        origin = self._settings.url_origin
+        if origin:
+            return f"The host name {host} does not resolve: {clean(origin, 300)}"
+        return f"The host name {host} does not resolve ({display_url(url)})."
 
     async def _get_json(self, url: str, params: dict[str, str] | None, what: str) -> Any:
+        response = await self._get(url, params, what)
         try:
-            response = await self._http.get(url, params=params)
+            return from_json(response.content)
+        except ValueError:
+            shown = display_url(url)
+            raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
+
+    async def _get(
+        self, url: str, params: dict[str, str] | None, what: str, *, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        try:
+            response = await self._http.get(url, params=params, headers=headers)
         except httpx.HTTPError as exc:
-            if _caused_by_certificate(exc):
+            if _caused_by(exc, ssl.SSLCertVerificationError):
                 raise UsageError(
                     f"TLS certificate verification failed for {display_url(url)}; "
                     "pass a CA bundle, or --insecure if you trust this network."
                 ) from None
+            if _caused_by(exc, socket.gaierror):
+                raise RestUnavailableError(self._unresolved(url)) from None
             raise RestUnavailableError(
                 f"Could not reach {display_url(url)} ({type(exc).__name__})."
             ) from None
         if response.status_code != 200:
             raise http_status_error(response.status_code, url, what)
-        try:
-            return response.json()
-        except ValueError:
-            shown = display_url(url)
-            raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
+        return response
 
 
-def _caused_by_certificate(exc: BaseException) -> bool:
+class HistoryPage:
+    """One page of history, parsed one event at a time as it is iterated.
+
+    Items are the page's raw frames (bytes, from JSON lines: validated straight from
+    their bytes) or its decoded objects (from a JSON page); each is dropped once
+    parsed, so a consumer folding the events never holds the page's models at once.
+    """
+
+    __slots__ = ("_items", "_next", "_raw", "body_bytes", "last_seq", "max_seq")
+
+    def __init__(self, items: list[Any], last_seq: int | None, body_bytes: int, *, raw: bool) -> None:
+        self._items: list[Any] = items
+        self._raw = raw
+        self._next = 0
+        self.last_seq = last_seq
+        self.body_bytes = body_bytes
+        self.max_seq = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Event | Rejected]:
+        items = self._items
+        while self._next < len(items):
+            item = items[self._next]
+            items[self._next] = None
+            self._next += 1
+            parsed = parse(item) if self._raw else parse_object(item)
+            if self._raw and parsed.seq is None and isinstance(parsed, Rejected):
+                # A frame rejected unread (over 16 MiB) still occupies its seq: paging must pass it.
+                parsed = replace(parsed, seq=_stamped_seq(item))
+            if parsed.seq is not None and parsed.seq > self.max_seq:
+                self.max_seq = parsed.seq
+            yield parsed
+
+    def finish(self) -> int:
+        """Parse what the consumer left (normally nothing); the page's highest seq."""
+        for _ in self:
+            pass
+        return self.max_seq
+
+
+def _next_limit(page: HistoryPage, settings: ConnectionSettings) -> int:
+    per_event = max(1, page.body_bytes // max(1, len(page)))
+    return max(1, min(settings.page_limit, settings.page_bytes // per_event))
+
+
+def _stamped_seq(frame: bytes) -> int | None:
+    # Servers that stamp frames as PROTOCOL.md section 6 does put the seq first.
+    if frame.startswith(b'{"seq":'):
+        digits = frame[7:27].split(b",", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    return None
+
+
+def _header_int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _caused_by(exc: BaseException, cause: type[BaseException]) -> bool:
     seen: BaseException | None = exc
     for _ in range(10):  # the chain is short; never loop on a cycle
         if seen is None:
             return False
-        if isinstance(seen, ssl.SSLCertVerificationError):
+        if isinstance(seen, cause):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -185,6 +289,3 @@ def _history_page(body: Any, url: str) -> tuple[list[Any], int | None]:
     return body["events"], usable_last
 
 
-def _seq_of(raw: Any) -> int:
-    seq = raw.get("seq") if isinstance(raw, dict) else None
-    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0

@@ -1,6 +1,6 @@
 """The live source: one campaign over WebSocket, with REST metadata and backfill.
 
-Flow of one connection (PROTOCOL.md sections 3-5)::
+Flow of one connection (docs/PROTOCOL.md sections 3-5)::
 
     connecting -> REST metadata -> WS handshake -> reader task buffers live frames
     -> backfilling (REST history after the last seq held) -> live (buffered and
@@ -15,21 +15,16 @@ resumes from the last seq held, so the consumer sees every event once.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import logging
 import random
+import socket
 import ssl
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing, suppress
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.protocol import State
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from materia_tui.errors import GaveUpError, MateriaError, NotFoundError, UsageError
 from materia_tui.protocol import (
@@ -60,139 +55,29 @@ from materia_tui.source.rest import (
     http_status_error,
     ssl_context,
 )
-from materia_tui.source.settings import ConnectionSettings
+from materia_tui.source.settings import ConnectionSettings, is_loopback
+from materia_tui.source.websocket_failures import TransientFailure, closed_error, unresolved_host_failure
+from materia_tui.source.websocket_link import (
+    LIVE_BUFFER_BYTES,
+    LIVE_BUFFER_FRAMES,
+    Closed,
+    Link,
+    LiveBuffer,
+    RedactingLogger,
+    close_timeout,
+    read_frames,
+)
 
 # A frame slightly over 16 MiB is rejected by protocol.parse (costing that frame),
 # rather than by websockets (costing the connection).
 MAX_MESSAGE_BYTES = 2 * MAX_FRAME_BYTES
-LIVE_BUFFER_FRAMES = 4096
-LIVE_BUFFER_BYTES = 64 * 1024 * 1024
-CLOSE_TIMEOUT_SECONDS = 2.0
 # A connection that lived this long, or delivered a live frame, resets the failure count.
 STABLE_CONNECTION_SECONDS = 5.0
-REASON_MAX_CHARS = 120
 # After this many consecutive history failures on working WebSockets, go live
 # without history rather than never: a broken REST must not block live events.
 # A failure counts only if the WebSocket outlived it: a cut that takes both down
 # is an ordinary reconnect, never a reason to accept a gap.
 HISTORY_ATTEMPTS = 3
-# How long a REST failure waits to learn whether the WebSocket went down with it.
-LINK_GRACE_SECONDS = 0.25
-
-FINAL_CLOSE_CODES = {4401: 401, 4403: 403, 4404: 404}
-
-
-class _TransientFailure(Exception):
-    """This connection is lost; reconnect after a backoff. ``detail`` is one safe sentence."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class _Closed:
-    """The reader's last word: why the WebSocket stopped."""
-
-    error: BaseException
-
-
-class _LiveBuffer:
-    """Live frames waiting while we backfill: bounded by count and bytes.
-
-    One producer (the reader task), one consumer (the source). A full buffer
-    makes the reader wait, which pushes back on the socket instead of growing
-    memory; one frame is always admitted so a single huge frame cannot block.
-    """
-
-    def __init__(self, max_frames: int, max_bytes: int) -> None:
-        self._items: deque[tuple[str | bytes | _Closed, int]] = deque()
-        self._bytes = 0
-        self._max_frames = max_frames
-        self._max_bytes = max_bytes
-        self._not_empty = asyncio.Event()
-        self._has_room = asyncio.Event()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    async def put(self, item: str | bytes | _Closed, size: int) -> None:
-        while self._items and (len(self._items) >= self._max_frames or self._bytes + size > self._max_bytes):
-            self._has_room.clear()
-            await self._has_room.wait()
-        self._items.append((item, size))
-        self._bytes += size
-        self._not_empty.set()
-
-    async def get(self) -> str | bytes | _Closed:
-        while not self._items:
-            self._not_empty.clear()
-            await self._not_empty.wait()
-        item, size = self._items.popleft()
-        self._bytes -= size
-        self._has_room.set()
-        return item
-
-
-async def _read_frames(ws: ClientConnection, buffer: _LiveBuffer) -> None:
-    try:
-        while True:
-            message = await ws.recv()
-            await buffer.put(message, len(message))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # the close, or anything else that ends this connection
-        await buffer.put(_Closed(exc), 0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Link:
-    """The WebSocket of one connection and the task reading it."""
-
-    ws: ClientConnection
-    reader: asyncio.Task[None]
-
-    async def survives(self) -> bool:
-        """Whether the WebSocket is still up after a REST failure (waits briefly for it to fall)."""
-        await asyncio.wait({self.reader}, timeout=LINK_GRACE_SECONDS)
-        return not self.reader.done() and self.ws.state is State.OPEN
-
-
-class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """websockets' logger with the token masked: at DEBUG it logs every handshake
-    header, ``Authorization: Bearer <token>`` included."""
-
-    def __init__(self, token: str | None) -> None:
-        super().__init__(logging.getLogger("websockets.client"), {})
-        self._token = token
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        token = self._token
-        if token:
-            msg = str(msg).replace(token, "[token]")
-            args = tuple(str(a).replace(token, "[token]") if token in str(a) else a for a in args)
-        self.logger.log(level, msg, *args, **kwargs)
-
-
-def _close_timeout(settings: ConnectionSettings) -> float:
-    """After a keepalive timeout, websockets waits this long for a closing handshake
-    that a half-open peer never answers. A quarter of the ping timeout keeps the
-    detection of a dead peer near interval + timeout (twice the timeout by default)."""
-    if settings.ping_timeout is None:
-        return CLOSE_TIMEOUT_SECONDS
-    return min(CLOSE_TIMEOUT_SECONDS, settings.ping_timeout / 4)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class WebSocketSource(GeneratorSource):
@@ -226,7 +111,6 @@ class WebSocketSource(GeneratorSource):
         self._clock = clock
         self._backoff = Backoff(settings.backoff_initial, settings.backoff_max, rng)
         self.last_seq = after_seq  # the newest seq handed to the consumer
-        self.duplicates_dropped = 0
         self._rest_absent = False  # the backend serves no REST: the WS alone is the source
         self._history_absent = False
         self._history_failures = 0
@@ -234,6 +118,7 @@ class WebSocketSource(GeneratorSource):
         self._metadata_note = ""  # why metadata is missing, likewise
         self._ended = False
         self._live_frame_seen = False
+        self._ever_live = False
         self._items = self._run()
 
     def __repr__(self) -> str:
@@ -256,8 +141,9 @@ class WebSocketSource(GeneratorSource):
                             yield item
                     yield ConnectionChanged("closed", detail="The campaign has ended.")
                     return
-                except (_TransientFailure, RestUnavailableError) as exc:
-                    detail = exc.detail if isinstance(exc, _TransientFailure) else exc.message
+                except (TransientFailure, RestUnavailableError) as exc:
+                    detail = exc.detail if isinstance(exc, TransientFailure) else exc.message
+                    unresolved = exc.unresolved_host if isinstance(exc, TransientFailure) else None
                 except MateriaError as exc:
                     yield ConnectionChanged("failed", detail=exc.message)
                     raise
@@ -273,7 +159,9 @@ class WebSocketSource(GeneratorSource):
                     yield ConnectionChanged("failed", attempt=failures, detail=message)
                     raise GaveUpError(message)
                 delay = self._backoff.delay(failures)
-                yield ConnectionChanged("reconnecting", attempt=failures, retry_in=delay, detail=detail)
+                yield ConnectionChanged(
+                    "reconnecting", failures, retry_in=delay, detail=detail, unresolved_host=unresolved
+                )
                 await asyncio.sleep(delay)
         finally:
             await rest.aclose()
@@ -294,7 +182,7 @@ class WebSocketSource(GeneratorSource):
                 self._metadata_note = f"Campaign details unavailable: {exc.message}"
         try:
             ws = await self._connect()
-        except _TransientFailure as exc:
+        except TransientFailure as exc:
             # The WebSocket is refused but REST may answer: show the history meanwhile,
             # so a user sees progress (at the backoff's pace) rather than nothing.
             async with aclosing(self._history_while_refused(rest, exc)) as history:
@@ -305,9 +193,9 @@ class WebSocketSource(GeneratorSource):
             raise
         if metadata_missing:
             self._rest_absent = True  # the WS knows the campaign, so REST is simply not served
-        buffer = _LiveBuffer(LIVE_BUFFER_FRAMES, LIVE_BUFFER_BYTES)
-        reader = asyncio.create_task(_read_frames(ws, buffer), name=f"ws-reader-{self.campaign_id}")
-        link = _Link(ws, reader)
+        buffer = LiveBuffer(LIVE_BUFFER_FRAMES, LIVE_BUFFER_BYTES)
+        reader = asyncio.create_task(read_frames(ws, buffer), name=f"ws-reader-{self.campaign_id}")
+        link = Link(ws, reader)
         try:
             yield ConnectionChanged("backfilling")
             async with aclosing(self._backfill(rest, link)) as history:
@@ -316,6 +204,7 @@ class WebSocketSource(GeneratorSource):
             if self._ended:
                 return
             notes = self._degraded_notes()
+            self._ever_live = True
             yield ConnectionChanged("live", detail=" ".join(notes), degraded=bool(notes))
             async with aclosing(self._live(rest, buffer, link)) as live:
                 async for item in live:
@@ -339,24 +228,30 @@ class WebSocketSource(GeneratorSource):
                 ping_interval=settings.ping_interval,
                 ping_timeout=settings.ping_timeout,
                 open_timeout=settings.open_timeout,
-                close_timeout=_close_timeout(settings),
-                logger=_RedactingLogger(settings.token),
-                compression=None if _is_loopback(self._ws_url) else "deflate",
+                close_timeout=close_timeout(settings),
+                logger=RedactingLogger(settings.token),
+                compression=None if is_loopback(urlsplit(self._ws_url).hostname or "") else "deflate",
                 ssl=ssl_context(settings) if secure else None,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403, 404):
                 raise http_status_error(status, self._ws_url, f"campaign {self.campaign_id!r}") from None
-            raise _TransientFailure(f"The server answered HTTP {status} for {self._shown_url}.") from None
+            raise TransientFailure(f"The server answered HTTP {status} for {self._shown_url}.") from None
         except ssl.SSLCertVerificationError:
             raise UsageError(
                 f"TLS certificate verification failed for {self._shown_url}; "
                 "pass a CA bundle, or --insecure if you trust this network."
             ) from None
+        except socket.gaierror:
+            raise self._unresolved() from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             why = type(exc).__name__
-            raise _TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
+            raise TransientFailure(f"Could not connect to {self._shown_url} ({why}).") from None
+
+    def _unresolved(self) -> TransientFailure:
+        origin = None if self._ever_live else self._settings.url_origin  # the origin names the URL
+        return unresolved_host_failure(self._ws_url, self._shown_url, origin)
 
     def _degraded_notes(self) -> list[str]:
         """What this live connection lacks, one sentence each (empty: nothing)."""
@@ -366,7 +261,7 @@ class WebSocketSource(GeneratorSource):
         return notes
 
     async def _history_while_refused(
-        self, rest: RestClient, refused: _TransientFailure
+        self, rest: RestClient, refused: TransientFailure
     ) -> AsyncGenerator[SourceItem, None]:
         if self._rest_absent or self._history_absent:
             return
@@ -383,7 +278,7 @@ class WebSocketSource(GeneratorSource):
     # ----- history --------------------------------------------------------------
 
     async def _backfill(
-        self, rest: RestClient, link: _Link | None = None
+        self, rest: RestClient, link: Link | None = None
     ) -> AsyncGenerator[SourceItem, None]:
         """Every event after ``last_seq`` from REST; sets ``_ended`` if the campaign ended in it.
 
@@ -420,7 +315,7 @@ class WebSocketSource(GeneratorSource):
         self._history_failures = 0
         self._history_note = ""
         # An error of unknown fatality is fatal only if it is the newest event
-        # and the campaign's status says failed (PROTOCOL.md section 4).
+        # and the campaign's status says failed (docs/PROTOCOL.md section 4).
         if unresolved_error:
             async for meta in self._failed_status(rest):
                 yield meta
@@ -439,11 +334,11 @@ class WebSocketSource(GeneratorSource):
     # ----- live frames ----------------------------------------------------------
 
     async def _live(
-        self, rest: RestClient, buffer: _LiveBuffer, link: _Link
+        self, rest: RestClient, buffer: LiveBuffer, link: Link
     ) -> AsyncGenerator[SourceItem, None]:
         while True:
             frame = await buffer.get()
-            if isinstance(frame, _Closed):
+            if isinstance(frame, Closed):
                 raise self._closed_error(frame.error)
             self._live_frame_seen = True
             if isinstance(frame, bytes):
@@ -478,7 +373,14 @@ class WebSocketSource(GeneratorSource):
                         return
 
     def _admit(self, parsed: Event | Rejected) -> SourceItem | None:
-        """The item for one parsed event, or None for a duplicate; advances ``last_seq``."""
+        """The item for one parsed event, or None for one at or below the resume point.
+
+        ``last_seq`` is a resume point, not a record of seqs seen: this source hands
+        events on in seq order (a gap is backfilled before the frame that revealed
+        it), so everything at or below it was delivered already (the overlap of a
+        backfill and the live stream). Whether an event is a duplicate for the
+        state is the state's verdict (``protocol.seqs.SeqLedger``).
+        """
         now = self._clock()
         seq = parsed.seq
         if isinstance(parsed, Rejected):
@@ -489,7 +391,6 @@ class WebSocketSource(GeneratorSource):
             return FrameRejected(parsed, now)
         if seq is not None:
             if seq <= self.last_seq:
-                self.duplicates_dropped += 1
                 return None
             self.last_seq = seq
         return EventReceived(parsed, now)
@@ -500,28 +401,7 @@ class WebSocketSource(GeneratorSource):
         return fatal_error or isinstance(event, CampaignCompleted)
 
     def _closed_error(self, error: BaseException) -> Exception:
-        if not isinstance(error, ConnectionClosed):
-            return _TransientFailure(f"The connection to {self._shown_url} failed ({type(error).__name__}).")
-        if error.rcvd is not None:
-            code, reason = error.rcvd.code, error.rcvd.reason
-        elif error.sent is not None:
-            code, reason = error.sent.code, error.sent.reason
-        else:
-            code, reason = 1006, "no close frame"
-        status = FINAL_CLOSE_CODES.get(code)
-        if status is not None:
-            return http_status_error(
-                status, self._ws_url, f"campaign {self.campaign_id!r}", how=f"close code {code}"
-            )
-        why = f": {self._scrub(reason)}" if reason else ""
-        return _TransientFailure(f"The connection to {self._shown_url} closed with code {code}{why}.")
-
-    def _scrub(self, text: str) -> str:
-        """A server-sent string made safe to show; a server echoing the token gets it masked."""
-        token = self._settings.token
-        if token and len(token) >= 4:
-            text = text.replace(token, "[token]")
-        return clean(text, REASON_MAX_CHARS)
+        return closed_error(error, self._ws_url, self._shown_url, self.campaign_id, self._settings.token)
 
 
 def _fatality_unknown(event: Event) -> bool:

@@ -1,10 +1,11 @@
 """The campaign's state: a pure reducer from protocol events to what the monitor shows.
 
-`reducer` folds events into `CampaignState`; `candidates` is the compact candidate store;
-`pareto` keeps the front; `calibration` pairs predictions with measurements. No Textual, no I/O.
+`reducer` folds events into `CampaignState`; `store` is the columnar candidate store (views in
+`candidates`); `pareto` keeps the front; `calibration` pairs predictions with measurements;
+`best_series` gives each objective's best per completed iteration. No Textual, no I/O.
 """
 
-from materia_tui.state.candidates import CandidateRecord, CandidateStatus
+from materia_tui.state.candidates import CandidateLike, CandidateRecord, CandidateStatus
 from materia_tui.state.reducer import (
     ETA_WINDOW,
     BestValue,
@@ -14,17 +15,25 @@ from materia_tui.state.reducer import (
     ErrorRecord,
     IterationRecord,
     LogEntry,
+    Note,
 )
+from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore, CandidateView
 
 __all__ = [
     "ETA_WINDOW",
     "BestValue",
     "CampaignState",
+    "CandidateLike",
     "CandidateRecord",
+    "CandidateRows",
     "CandidateStatus",
+    "CandidateStore",
+    "CandidateView",
+    "CandidatesById",
     "ConvergencePoint",
     "Counters",
     "ErrorRecord",
     "IterationRecord",
     "LogEntry",
+    "Note",
 ]

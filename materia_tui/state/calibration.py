@@ -38,7 +38,9 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import NamedTuple
 
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state.candidates import CandidateLike
+from materia_tui.state.changes import ChangeSet, RowFollower
+from materia_tui.state.reducer import CampaignState
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10))
 MEASURED_STATUSES = frozenset({"evaluated", "infeasible"})
@@ -93,7 +95,7 @@ def usable_sigma(value: float | None) -> float | None:
     return value
 
 
-def pair_of(cand: CandidateRecord, objective: str) -> ParityPair | None:
+def pair_of(cand: CandidateLike, objective: str) -> ParityPair | None:
     """The candidate's (predicted, measured, sigma) for ``objective``, if it was measured and predicted."""
     if cand.status not in MEASURED_STATUSES:
         return None
@@ -268,32 +270,30 @@ class CalibrationTracker:
     def _reset(self) -> None:
         self.pairs: dict[str, dict[int, ParityPair]] = {}
         self._accumulators: dict[str, CalibrationAccumulator] = {}
-        self._seen_revision = -1
-        self._cold_row: int | None = None
+        self._follower = RowFollower(COLD_CHUNK)
 
     @property
     def complete(self) -> bool:
-        return self._cold_row is None and self._state_id is not None
+        return self._follower.complete and self._state_id is not None
 
-    def update(self, state: CampaignState, chunk: int = COLD_CHUNK) -> None:
+    def update(self, state: CampaignState, changes: ChangeSet, chunk: int = COLD_CHUNK) -> None:
+        """Take ``changes`` (what the reducer changed since the last call)."""
         if self._state_id != id(state):
             self._reset()
             self.version += 1
             self._state_id = id(state)
-            self._seen_revision = state.revision
-            self._cold_row = 0
-        if self._cold_row is not None:
-            start = self._cold_row
-            batch = state.candidate_list[start : start + chunk]
-            self._take(batch)
-            # Rows changed during the catch-up have revisions above _seen_revision: the next update sees them.
-            self._cold_row = None if start + len(batch) >= len(state.candidate_list) else start + len(batch)
-            return
-        seen = self._seen_revision
-        self._seen_revision = state.revision
-        self._take([c for c in state.candidate_list if c.revision > seen])
+        rows = state.candidate_list
+        self._follower.chunk = chunk
+        first = self._follower.first_pass(len(rows), changes)
+        if first is not None:
+            self._take(rows[first.start : first.stop])
+            if not self._follower.complete or not self._follower.holding:
+                return
+            changes = ChangeSet()  # caught up: take what changed meanwhile at once
+        changes = self._follower.after(changes)
+        self._take(rows[row] for row in sorted(changes.changed_rows(len(rows))))
 
-    def _take(self, candidates: Iterable[CandidateRecord]) -> None:
+    def _take(self, candidates: Iterable[CandidateLike]) -> None:
         added: dict[str, list[ParityPair]] = {}
         removed: dict[str, list[ParityPair]] = {}
         tracked = self.pairs

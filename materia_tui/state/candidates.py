@@ -5,12 +5,22 @@ objectives) would be four dicts of ~184 bytes each; at 100k candidates that is
 most of the monitor's memory. Candidates of one campaign share their keys, so a
 record keeps one tuple of values and a pointer to a shared ``Layout`` (the key
 tuples and their positions), and hands out read-only ``Mapping`` views.
+
+The layouts are shared by every campaign of the process, on purpose: a
+``Layout`` never changes once built (its keys, positions and bounds are fixed;
+``with_section`` returns another one), so the module's tables (``_layouts``,
+each layout's ``_successors``, the ``_last_layout`` hint) are memo tables of a
+pure function of the key tuples, like interned strings. Sharing them changes no
+record's values; it saves one copy per campaign of the same keys. What one
+campaign can do to another is cost: a flood of odd key sets clears the table
+(bounded by ``MAX_LAYOUTS``), and the others rebuild their layouts once. Each
+read of the hint checks its keys before use, so a stale hint is only a miss.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, KeysView, Mapping
-from typing import Any, Generic, Literal, TypeVar, cast, overload
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from materia_tui.protocol import ParameterValue
 
@@ -23,6 +33,41 @@ MAX_LAYOUTS = 4096  # distinct key sets remembered; a hostile stream cannot grow
 MAX_SUCCESSORS = 64
 
 _EMPTY: Mapping[str, object] = {}
+
+
+class CandidateLike(Protocol):
+    """What readers of a candidate use: a detached ``CandidateRecord`` or a store's
+    ``CandidateView`` (what ``state.candidates`` and ``state.candidate_list`` hand out)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def iteration(self) -> int | None: ...
+    @property
+    def acquisition_value(self) -> float | None: ...
+    @property
+    def status(self) -> CandidateStatus: ...
+    @property
+    def on_front(self) -> bool: ...
+    @property
+    def feasible(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def parameter_names(self) -> tuple[str, ...]: ...
+    @property
+    def parameters(self) -> Mapping[str, ParameterValue]: ...
+    @property
+    def predicted(self) -> Mapping[str, float]: ...
+    @property
+    def uncertainty(self) -> Mapping[str, float]: ...
+    @property
+    def objectives(self) -> Mapping[str, float]: ...
+    def measured(self, name: str) -> float | None: ...
 _new_record = object.__new__
 
 
@@ -111,8 +156,9 @@ _layouts: dict[Sections, Layout] = {}
 
 def layout_for(keys: Sections) -> Layout:
     global _last_layout
-    if keys == _last_layout.keys:  # the usual case: like the previous candidate
-        return _last_layout
+    last = _last_layout  # read once: another thread's record may move the hint meanwhile
+    if keys == last.keys:  # the usual case: like the previous candidate
+        return last
     found = _layouts.get(keys)
     if found is None:
         found = Layout(keys)

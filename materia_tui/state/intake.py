@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from materia_tui.source import EventReceived, FrameRejected, MetadataReceived, SourceItem
+from materia_tui.source import EventReceived, FrameRejected, MetadataReceived, NoteAdded, SourceItem
 from materia_tui.state.reducer import CampaignState
 
 
@@ -14,3 +14,5 @@ def apply_item(state: CampaignState, item: SourceItem) -> None:
         state.apply_rejected(item.rejected, item.received_at)
     elif isinstance(item, MetadataReceived):
         state.set_metadata(item.campaign)
+    elif isinstance(item, NoteAdded):
+        state.add_note(item.iteration, item.text, item.at)

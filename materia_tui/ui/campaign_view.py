@@ -7,16 +7,10 @@ changed, so a burst of thousands of events costs at most 20 redraws a second
 and an idle stream costs nothing but a 1 Hz clock tick that redraws only when
 a shown time changes.
 
-Two rates, because terminal bytes are what a monitor over SSH pays for: the
-small panels (status line, progress, convergence, newest) follow at up to
-20 Hz and repaint only the cells that changed; the candidate table and event
-log follow at most once a second, since each follow-scroll rewrites every
-visible line of them (Textual has no terminal scroll regions), and the plots,
-the most bytes per redraw, at most every 2 s (``RefreshRates``; ``--refresh``
-scales them). The first change after a
-quiet spell is drawn at once (leading edge) and the last one of a burst is
-never left behind (trailing edge); user actions, pause, layout changes and
-the campaign's end draw everything at once.
+When and how often each panel repaints is the ``RepaintScheduler``'s business
+(``ui/repaint.py``); every panel implements one contract,
+``apply_changes(state, changes, now)`` (``ui/panel.py``), fed with the
+reducer's change sets.
 
 The view tells its app what happened with two messages: ``Refreshed`` after
 each refresh pass (alerts, exit-on-complete, tab dots, the overview row) and
@@ -31,63 +25,73 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Tab, Tabs
 
-from materia_tui.errors import ExitCode, MateriaError
+from materia_tui.errors import MateriaError, exit_code_for
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionChanged, EventSource, ReplaySteering, SourceItem, replay_steering
-from materia_tui.state import CampaignState
+from materia_tui.source import (
+    ConnectionChanged,
+    EventSource,
+    NoteAdded,
+    SourceItem,
+    note_sink,
+    replay_steering,
+)
+from materia_tui.state import CampaignState, Note
 from materia_tui.state.intake import apply_item
+from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.keys import actions, bindings
+from materia_tui.ui.panel import Panel
+from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
+from materia_tui.ui.widgets.filter_bar import FilterBar
+from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
+from materia_tui.ui.widgets.importance_view import ImportanceView
 from materia_tui.ui.widgets.newest_panel import NewestPanel
+from materia_tui.ui.widgets.parallel_view import ParallelView
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
-from materia_tui.ui.widgets.scrollbar import install as install_scrollbars
+from materia_tui.ui.widgets.slice_view import SliceView
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
 
-Section = Literal["overview", "candidates", "pareto", "log", "parity"]
-SECTIONS: tuple[Section, ...] = ("overview", "candidates", "pareto", "log", "parity")
-PLOT_SECTIONS: frozenset[str] = frozenset({"pareto", "parity"})
+Section = Literal[
+    "overview", "candidates", "pareto", "log", "parity", "importance", "hypervolume", "slices", "parallel"
+]
+SECTIONS: tuple[Section, ...] = (
+    "overview",
+    "candidates",
+    "pareto",
+    "log",
+    "parity",
+    "importance",
+    "hypervolume",
+    "slices",
+    "parallel",
+)
+# The plots that share the wide layout's plot slot, in the order ``w`` cycles them.
+PLOTS: tuple[Section, ...] = ("pareto", "parity", "importance", "hypervolume", "slices", "parallel")
+TAB_LABELS: dict[Section, str] = {
+    "importance": "Importance",
+    "hypervolume": "Hypervol.",
+    "parallel": "Parallel",
+}
 WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
 WIDE_MIN_HEIGHT = 30
-REFRESH_INTERVAL = 1 / 20  # at most 20 refreshes of the small panels a second
-BULK_REFRESH_INTERVAL = 1.0  # table and event log: at most one redraw a second while data streams
-PLOT_REFRESH_INTERVAL = 2.0  # Pareto / parity plot (~6 KB a redraw at 120x40): at most one per 2 s
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshRates:
-    """How often each kind of panel may redraw while data streams, in seconds.
-
-    ``--refresh SECONDS`` scales all three together: the table and log every
-    SECONDS, the plots every 2 x SECONDS, the small panels up to 20 times per
-    SECONDS (never faster than 20 Hz). Over a slow link, ``--refresh 5`` costs
-    about a fifth of the default's bytes.
-    """
-
-    small: float = REFRESH_INTERVAL
-    bulk: float = BULK_REFRESH_INTERVAL
-    plot: float = PLOT_REFRESH_INTERVAL
-
-    @classmethod
-    def every(cls, seconds: float) -> RefreshRates:
-        return cls(
-            small=max(REFRESH_INTERVAL, seconds * REFRESH_INTERVAL),
-            bulk=seconds,
-            plot=seconds * PLOT_REFRESH_INTERVAL / BULK_REFRESH_INTERVAL,
-        )
 CLOCK_INTERVAL = 1.0
+NOTE_PLACEHOLDER = "note for the current iteration (enter pins it: event log, recording, exports)"
+REPLAY_ACTIONS = actions("replay")
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
 
@@ -101,14 +105,14 @@ def is_compact(width: int, height: int) -> bool:
     return width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
 
 
-class CampaignView(Vertical):
-    """Status bar, section tabs (compact layout) and the panels of one campaign."""
+class CampaignView(Vertical, can_focus=True):
+    """Status bar, section tabs (compact layout) and the panels of one campaign.
 
-    DEFAULT_CSS = """
-    CampaignView {
-        height: 1fr;
-    }
+    The view's keys are bound here, so focus stays inside it: on the candidate
+    table where it is shown, else on the view itself.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings("view"), *bindings("replay")]
 
     class Refreshed(Message):
         """The view drew a new state (at most ~20 a second)."""
@@ -128,7 +132,7 @@ class CampaignView(Vertical):
     paused: reactive[bool] = reactive(False)
     compact: reactive[bool] = reactive(True)
     section: reactive[Section] = reactive("overview")
-    parity_visible: reactive[bool] = reactive(False)
+    plot: reactive[Section] = reactive("pareto")  # what the wide layout's plot slot shows
     log_visible: reactive[bool] = reactive(True)
 
     def __init__(
@@ -138,11 +142,11 @@ class CampaignView(Vertical):
         *,
         state: CampaignState | None = None,
         now: Callable[[], float] = time.time,
-        rates: RefreshRates = RefreshRates(),
+        rates: RefreshRates | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.rates = rates
+        self.rates = rates if rates is not None else RefreshRates()
         self.source = source
         self.campaign_id = campaign_id
         self.state = state if state is not None else CampaignState(campaign_id)
@@ -151,50 +155,60 @@ class CampaignView(Vertical):
         # A replay is steered from the view: space pauses the replay itself, n / G / + / -.
         self.replay = replay_steering(source)
         self.failure: SourceFailure | None = None  # a final source error (before or after data)
-        self.refreshes = 0  # widget refresh passes, for tests and benchmarks
-        self.bulk_refreshes = 0  # syncs of the table and log, likewise
-        self.plot_refreshes = 0  # syncs of the plots, likewise
         self.stream_ended = False
         self.received_anything = False
-        self._paused_at_received = 0
-        self._refresh_timer: Timer | None = None
-        self._last_refresh = 0.0
-        self._last_bulk = -rates.bulk  # monotonic time of the last table + log sync
-        self._last_plot = -rates.plot
-        self._table_pending = False  # the state changed since the table + log were synced
-        self._plots_pending = False
-        self._bulk_timer: Timer | None = None
-        self._widgets_ready = False  # set once the widgets exist
+        self.scheduler: RepaintScheduler | None = None  # once the panels exist
+        self.active_filter = ActiveFilter()  # ``/``: the table and every plot read it
 
     # ----- layout --------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        yield Tabs(*(Tab(name.capitalize(), id=f"tab-{name}") for name in SECTIONS), id="tabs")
+        yield StatusBar(self.link, self.replay, id="status")
+        labels = [TAB_LABELS.get(name, name.capitalize()) for name in SECTIONS]
+        yield Tabs(
+            *(Tab(label, id=f"tab-{name}") for label, name in zip(labels, SECTIONS, strict=True)), id="tabs"
+        )
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 with Vertical(id="overview", classes="section"):
                     yield ProgressPanel(id="progress")
                     yield ConvergencePanel(id="convergence")
                     yield NewestPanel(id="newest")
-                yield ParetoPlot(self.state, id="pareto", classes="section")
+                yield ParetoPlot(self.state, active_filter=self.active_filter, id="pareto", classes="section")
                 yield ParityPlot(self.state, id="parity", classes="section")
+                selection = self.active_filter
+                yield ImportanceView(self.state, active_filter=selection, id="importance", classes="section")
+                yield HypervolumeView(
+                    self.state, active_filter=selection, id="hypervolume", classes="section"
+                )
+                yield SliceView(self.state, active_filter=selection, id="slices", classes="section")
+                yield ParallelView(self.state, active_filter=selection, id="parallel", classes="section")
             with Vertical(id="right"):
-                yield CandidateTable(self.state, id="candidates", classes="section")
+                yield CandidateTable(
+                    self.state, active_filter=self.active_filter, id="candidates", classes="section"
+                )
                 yield EventLog(id="log", classes="section")
+        yield FilterBar(id="filter-bar")
+        yield FilterBar(prompt="note", placeholder=NOTE_PLACEHOLDER, input_id="note-input", id="note-bar")
 
     def on_mount(self) -> None:
-        install_scrollbars()
         self.query_one("#overview").border_title = "progress"
         self.query_one("#pareto").border_title = "Pareto front"
         self.query_one("#log").border_title = "events"
         self.query_one("#parity").border_title = "predicted vs measured"
-        self._widgets_ready = True
+        self.scheduler = RepaintScheduler(
+            self,
+            self.state,
+            [w for w in self.query("*") if isinstance(w, Panel)],
+            rates=self.rates,
+            now=self.now,
+            on_pass=self._painted,
+        )
         # Set without the watcher: it would run the layout pass that follows a second time.
         self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
         self._apply_layout()
-        self.set_interval(CLOCK_INTERVAL, self._tick, name="clock")
-        self._refresh_from_state()
+        self.set_interval(CLOCK_INTERVAL, self.scheduler.tick, name="clock")
+        self.scheduler.paint_all()
         self.consume_source()
 
     @property
@@ -211,8 +225,8 @@ class CampaignView(Vertical):
 
     def on_resize(self) -> None:
         self.compact = is_compact(self.app.size.width, self.app.size.height)
-        if self._widgets_ready:
-            self.call_after_refresh(self._sync_status, self.now())  # fit the status line to the new width
+        if self.scheduler is not None:
+            self.call_after_refresh(self._paint_status)  # fit the status line to the new width
 
     def watch_compact(self) -> None:
         self._apply_layout()
@@ -223,32 +237,50 @@ class CampaignView(Vertical):
     def watch_log_visible(self) -> None:
         self._apply_layout()
 
-    def watch_parity_visible(self) -> None:
+    def watch_plot(self) -> None:
         self._apply_layout()
 
+    @property
+    def parity_visible(self) -> bool:
+        return self.plot == "parity"
+
     def _apply_layout(self) -> None:
-        if not self._widgets_ready:
+        """Say the layout in classes; app.tcss shows and hides the sections by them."""
+        if self.scheduler is None:
             return
         compact, section = self.compact, self.section
         self.set_class(compact, "-compact")
-        self.query_one("#tabs").display = compact
         for name in SECTIONS:
-            self.query_one(f"#{name}").display = name == section if compact else self._shown_wide(name)
-        self.query_one("#left").display = not compact or section in ("overview", "pareto", "parity")
-        self.query_one("#right").display = not compact or section in ("candidates", "log")
+            self.set_class(compact and name == section, f"-show-{name}")
+        # Side by side, the plot slot shows one plot: the Pareto front, or the one chosen
+        # (``v``: parity, ``w``: the next, 6-9: an analysis view).
+        for name in PLOTS:
+            self.set_class(not compact and self.plot == name, f"-plot-{name}")
+        self.set_class(not compact and not self.log_visible, "-log-hidden")
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{section}":
             tabs.active = f"tab-{section}"
-        if not self.paused:
-            self._sync_panels(self.now())
+        self.scheduler.paint_all()
+        self.call_after_refresh(self.keep_focus)
 
-    def _shown_wide(self, name: str) -> bool:
-        """Side by side, the plot slot shows the Pareto front or, after ``v``, the parity plot."""
-        if name == "log":
-            return self.log_visible
-        if name in PLOT_SECTIONS:
-            return name == ("parity" if self.parity_visible else "pareto")
-        return True
+    def _shown(self, widget: Widget) -> bool:
+        return widget.display and all(a.display for a in widget.ancestors if isinstance(a, Widget))
+
+    def keep_focus(self) -> None:
+        """A section that hides the focused widget must not leave the keys without a target."""
+        if not self.is_mounted or self.screen is not self.app.screen:
+            return
+        if not all(node.display for node in self.ancestors_with_self if isinstance(node, Widget)):
+            return  # e.g. a campaign tab not shown: focusing into it would switch tabs
+        focused = self.app.focused
+        inside = focused is not None and focused is not self and self in focused.ancestors
+        if inside and focused is not None and self._shown(focused):
+            return
+        table = self.table
+        if table.display and self.query_one("#right").display:
+            table.focus()
+        elif focused is not self:
+            self.focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tabs is not self.query_one("#tabs"):
@@ -275,7 +307,7 @@ class CampaignView(Vertical):
         self.stream_ended = True
         if self.link.status not in ("failed",):
             self.link.status = "closed"
-        self._schedule_refresh()
+        self._note_change()
 
     def _take(self, item: SourceItem) -> None:
         """Fold one item in; never touches a widget (the refresh timer does)."""
@@ -283,12 +315,15 @@ class CampaignView(Vertical):
             self.link.status = item.status
             self.link.attempt = item.attempt
             self.link.retry_at = self.now() + item.retry_in if item.retry_in is not None else None
-            self.link.detail = item.detail
+            # A retry keeps the last failure's reason on screen until it has news: a
+            # reason that blinks off for every attempt cannot be read.
+            retrying = item.status == "connecting" and item.attempt > 0 and not item.detail
+            self.link.detail = self.link.detail if retrying else item.detail
             self.link.degraded = item.degraded
         else:
             apply_item(self.state, item)
             self.received_anything = True
-        self._schedule_refresh()
+        self._note_change()
 
     def _source_failed(self, exc: MateriaError) -> None:
         self.failure = SourceFailure(int(exc.exit_code), clean(exc.message))
@@ -297,96 +332,29 @@ class CampaignView(Vertical):
         self.stream_ended = True
         if not self.received_anything:
             self.post_message(self.SourceFailed(self, self.failure))
-        self._schedule_refresh()
+        self._note_change()
 
     async def close_source(self) -> None:
         await self.source.aclose()
 
-    # ----- bounded refresh -------------------------------------------------------
+    # ----- repaints ---------------------------------------------------------------
 
-    def _schedule_refresh(self) -> None:
-        if self._refresh_timer is not None:
-            return
-        delay = max(
-            0.001, self._last_refresh + self.rates.small - time.monotonic()
-        )  # Timer(0) divides by zero
-        self._refresh_timer = self.set_timer(delay, self._refresh_from_state, name="refresh")
+    def _note_change(self) -> None:
+        scheduler = self.scheduler
+        if scheduler is not None:
+            scheduler.finished = self.stream_ended or self.finished
+            scheduler.note()
 
-    def _refresh_from_state(self, everything: bool = False) -> None:
-        self._refresh_timer = None
-        self._last_refresh = time.monotonic()
-        self.refreshes += 1
-        now = self.now()
-        self._sync_status(now)
-        if not self.paused:
-            self._sync_small_panels(now)
-            self._table_pending = self._plots_pending = True
-            self._sync_bulky_panels_due(everything)
+    def _painted(self) -> None:
         self.post_message(self.Refreshed(self))
 
-    def _sync_bulky_panels_due(self, everything: bool = False) -> None:
-        """Each bulky panel now if its interval has passed (or nothing more will come),
-        else once it has: a burst redraws the table and log at most once per
-        ``rates.bulk`` and the plots once per ``rates.plot``."""
-        now = time.monotonic()
-        everything = everything or self.stream_ended or self.finished
-        if self._table_pending and (everything or now >= self._last_bulk + self.rates.bulk):
-            self._table_pending = False
-            self._last_bulk = now
-            self.bulk_refreshes += 1
-            self.query_one(EventLog).sync(self.state)
-            self.table.sync()
-        if self._plots_pending and (everything or now >= self._last_plot + self.rates.plot):
-            self._plots_pending = False
-            self._last_plot = now
-            self.plot_refreshes += 1
-            if self.pareto.display:
-                self.pareto.sync()
-            if self.parity.display:
-                self.parity.refresh_from_state(self.state)
-        due = [
-            at
-            for pending, at in (
-                (self._table_pending, self._last_bulk + self.rates.bulk),
-                (self._plots_pending, self._last_plot + self.rates.plot),
-            )
-            if pending
-        ]
-        if self._bulk_timer is not None:
-            self._bulk_timer.stop()
-            self._bulk_timer = None
-        if due:
-            self._bulk_timer = self.set_timer(max(0.001, min(due) - now), self._bulk_due, name="bulk refresh")
+    def _paint_status(self) -> None:
+        self.query_one(StatusBar).apply_changes(self.state, self.state.changes, self.now())
 
-    def _bulk_due(self) -> None:
-        self._bulk_timer = None
-        if not self.paused:
-            self._sync_bulky_panels_due()
-            self.post_message(self.Refreshed(self))
-
-    def _tick(self) -> None:
-        """Times shown on screen move on without events; each widget redraws only if its text changed."""
-        now = self.now()
-        self._sync_status(now)
-        if not self.paused:
-            self.query_one(ProgressPanel).sync(self.state, now)
-
-    def _sync_status(self, now: float) -> None:
-        paused_new = self.state.counters.received - self._paused_at_received if self.paused else None
-        replay = self.replay.describe() if self.replay is not None else None
-        self.query_one(StatusBar).sync(self.state, self.link, now, paused_new, replay)
-
-    def _sync_panels(self, now: float) -> None:
-        """Every panel, now (resume, a layout change)."""
-        self._sync_small_panels(now)
-        self._table_pending = self._plots_pending = True
-        self._sync_bulky_panels_due(everything=True)
-
-    def _sync_small_panels(self, now: float) -> None:
-        state = self.state
-        self.query_one(ProgressPanel).sync(state, now)
-        self.query_one(ConvergencePanel).sync(state)
-        self.query_one(NewestPanel).sync(state)
+    @property
+    def up_to_date(self) -> bool:
+        """Every shown panel painted everything the state holds (a pilot waits on this)."""
+        return self.scheduler is not None and not self.paused and self.scheduler.up_to_date
 
     # ----- outcome ---------------------------------------------------------------
 
@@ -397,47 +365,177 @@ class CampaignView(Vertical):
 
     def exit_code(self) -> int:
         """A final source error's code, else 1 if the campaign failed, else 0."""
-        if self.failure is not None:
-            return self.failure.exit_code
-        return int(ExitCode.CAMPAIGN_FAILED if self.state.status == "failed" else ExitCode.OK)
+        return int(exit_code_for(self.state.status, self.failure.exit_code if self.failure else None))
 
-    # ----- actions (the app's bindings call these) ---------------------------------
+    # ----- keys (ui/keys.py lists them) ----------------------------------------------
 
-    def toggle_pause(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Replay keys only while a replay runs (else ``end`` falls through to the table)."""
+        if action in REPLAY_ACTIONS:
+            return self.replay_active
+        return True
+
+    def action_toggle_pause(self) -> None:
         if self.replay is not None and not self.replay.finished:
             self.replay.toggle_pause()  # pause the replay itself; the display keeps up with it
-            self._sync_status(self.now())
+            self._paint_status()
             return
         self.paused = not self.paused
 
     def watch_paused(self, paused: bool) -> None:
-        if paused:
-            self._paused_at_received = self.state.counters.received
-        if self._widgets_ready:
-            self._refresh_from_state(everything=not paused)
+        if self.scheduler is not None:
+            self.query_one(StatusBar).paused_at = self.state.counters.received if paused else None
+            self.scheduler.paused = paused
+            self.scheduler.paint_all()
 
-    def steer_replay(self, steer: Callable[[ReplaySteering], None]) -> None:
-        if self.replay is not None:
-            steer(self.replay)
-            self._sync_status(self.now())
-
-    @property
-    def replay_active(self) -> bool:
-        return self.replay is not None and not self.replay.finished
-
-    def toggle_log(self) -> None:
+    def action_toggle_log(self) -> None:
         if self.compact:
             self.section = "overview" if self.section == "log" else "log"
         else:
             self.log_visible = not self.log_visible
 
-    def toggle_parity(self) -> None:
+    def action_toggle_parity(self) -> None:
         """``v``: the surrogate's predicted-vs-measured view in place of the Pareto plot."""
         if self.compact:
             self.section = "pareto" if self.section == "parity" else "parity"
         else:
-            self.parity_visible = not self.parity_visible
+            self.plot = "pareto" if self.plot == "parity" else "parity"
 
-    def show_section(self, name: str) -> None:
-        if name in SECTIONS:
-            self.section = name
+    def action_cycle_plot(self) -> None:
+        """``w``: the next plot in the plot slot (compact: the next plot section)."""
+        current = self.section if self.compact else self.plot
+        following = PLOTS[(PLOTS.index(current) + 1) % len(PLOTS)] if current in PLOTS else PLOTS[0]
+        self.action_show_section(following)
+
+    def action_show_section(self, name: str) -> None:
+        """A section (compact), or in the wide layout a plot in the plot slot."""
+        if name not in SECTIONS:
+            return
+        if not self.compact and name in PLOTS:
+            self.plot = name
+        self.section = name
+
+    def action_show_view(self, name: str) -> None:
+        """Show one analysis view whatever the layout (the keys and the command palette)."""
+        self.action_show_section(name)
+
+    def action_cycle_in_view(self) -> None:
+        """``j``: the next parameter of the slice plot, or the next axis of the parallel coordinates."""
+        shown = self.section if self.compact else self.plot
+        if shown == "slices":
+            self.query_one(SliceView).cycle()
+        elif shown == "parallel":
+            self.query_one(ParallelView).cycle()
+
+    def action_brush(self) -> None:
+        """``b``: move the brush of the parallel coordinates; it becomes the ``/`` filter."""
+        view = self.query_one(ParallelView)
+        expression = view.next_brush()
+        self.apply_filter(expression or "")
+        if view.result is not None:
+            view.show(view.result)
+
+    # ----- the ``/`` filter ---------------------------------------------------------
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one("#filter-bar", FilterBar)
+
+    @property
+    def note_bar(self) -> FilterBar:
+        return self.query_one("#note-bar", FilterBar)
+
+    def action_open_note(self) -> None:
+        self.note_bar.open("")
+
+    def add_note(self, text: str) -> Note | None:
+        """Pin ``text`` to the current iteration: the state's log, and the recording if any."""
+        if not text.strip():
+            return None
+        iteration = self.state.current_iteration or None
+        note = self.state.add_note(iteration, text, self.now())
+        sink = note_sink(self.source)
+        if sink is not None:
+            sink.record_note(NoteAdded(note.iteration, note.text, note.at))
+        self._note_change()
+        return note
+
+    def action_open_filter(self) -> None:
+        self.filter_bar.open(self.active_filter.text)
+
+    def apply_filter(self, text: str) -> str | None:
+        """Apply ``text`` (empty: no filter); the reason it cannot be applied, else None."""
+        from materia_tui.insight.filter import FilterError
+        from materia_tui.state.columns import candidate_columns
+
+        try:
+            compiled = self.active_filter.compile(candidate_columns(self.state), text)
+        except FilterError as exc:
+            self.filter_bar.show_problem((text, exc.position, exc.message))
+            return exc.message
+        self.active_filter.set(compiled)
+        self.filter_bar.show_problem(None)
+        self.table.expression_changed()
+        if self.scheduler is not None:
+            self.scheduler.paint_all()
+        for widget in self.query("*"):
+            sync = getattr(widget, "filter_changed", None)
+            if callable(sync):
+                sync()
+        return None
+
+    def on_filter_bar_submitted(self, message: FilterBar.Submitted) -> None:
+        message.stop()
+        if message.bar.id == "note-bar":
+            self.add_note(message.text)
+            message.bar.close()
+        elif self.apply_filter(message.text) is None:
+            self.filter_bar.close()
+
+    def on_filter_bar_closed(self, message: FilterBar.Closed) -> None:
+        message.stop()
+        self.call_after_refresh(self.keep_focus)  # the input is gone: the table, or the view
+
+    def on_input_changed(self, event: object) -> None:
+        """Explain a bad expression while it is typed (compiling is cheap; applying waits for enter)."""
+        from textual.widgets import Input
+
+        from materia_tui.insight.filter import FilterError, compile_filter
+
+        if not isinstance(event, Input.Changed) or event.input.id != "filter-input":
+            return
+        try:
+            compile_filter(event.value, self._field_kinds())
+        except FilterError as exc:
+            self.filter_bar.show_problem((event.value, exc.position, exc.message))
+        else:
+            self.filter_bar.show_problem(None)
+
+    def _field_kinds(self) -> dict[str, str]:
+        from materia_tui.output.export import objective_names, parameter_names
+
+        kinds = dict.fromkeys(parameter_names(self.state), "category")
+        kinds.update(dict.fromkeys(objective_names(self.state), "number"))
+        return kinds
+
+    def action_export(self) -> None:
+        from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen  # on first use
+
+        def exported(result: ExportResult | None) -> None:
+            if result is not None:
+                self.notify(result.describe(), title="export", markup=False)
+
+        self.app.push_screen(ExportScreen(self.state), exported)
+
+    def action_panel(self, panel_id: str, method: str) -> None:
+        """A key that acts on one panel (``KEYS`` names the panel and its method)."""
+        getattr(self.query_one(f"#{panel_id}"), method)()
+
+    def action_replay(self, method: str) -> None:
+        if self.replay is not None:
+            getattr(self.replay, method)()
+            self._paint_status()
+
+    @property
+    def replay_active(self) -> bool:
+        return self.replay is not None and not self.replay.finished

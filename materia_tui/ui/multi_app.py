@@ -16,23 +16,30 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import BindingType
 from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent, TabPane
 
 from materia_tui.output.alerts import AlertSettings
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource
 from materia_tui.ui.app import MonitorBase
-from materia_tui.ui.campaign_view import CampaignView, RefreshRates
+from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.keys import bindings
+from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.screens.campaign_picker import CampaignLister, CampaignPicker
 from materia_tui.ui.widgets.campaigns_overview import CampaignsOverview, tab_label
 
+if TYPE_CHECKING:
+    from materia_tui.ui.widgets.compare_view import CompareView
+
 ALL_PANE = "pane-all"
+COMPARE_PANE = "pane-compare"
 CLOCK_INTERVAL = 1.0
 SourceFactory = Callable[[str], EventSource]
 
@@ -47,12 +54,7 @@ def campaign_status(view: CampaignView) -> str:
 
 
 class MultiMonitorApp(MonitorBase):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right_square_bracket", "next_campaign", "Next tab", key_display="]"),
-        Binding("left_square_bracket", "previous_campaign", "Previous tab", key_display="[", show=False),
-        Binding("0", "show_all", "All", show=False),
-        Binding("o", "open_picker", "Open"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings("several"))
 
     def __init__(
         self,
@@ -65,8 +67,10 @@ class MultiMonitorApp(MonitorBase):
         alerts: AlertSettings | None = None,
         title: str | None = None,
         refresh: float | None = None,
+        compare: bool = False,
     ) -> None:
         super().__init__(alerts=alerts)
+        self.compare = compare  # a "Compare" tab overlaying the campaigns (``--compare``)
         self.now = now
         self.rates = RefreshRates.every(refresh) if refresh is not None else RefreshRates()
         self.exit_on_complete = exit_on_complete
@@ -89,9 +93,16 @@ class MultiMonitorApp(MonitorBase):
 
     def compose(self) -> ComposeResult:
         first = self._panes[self.views[0].campaign_id] if self.views else ALL_PANE
+        if self.compare:
+            first = COMPARE_PANE
         with TabbedContent(id="campaigns", initial=first):
             with TabPane("All", id=ALL_PANE):
                 yield CampaignsOverview(id="all-campaigns")
+            if self.compare:
+                from materia_tui.ui.widgets.compare_view import CompareView
+
+                with TabPane("Compare", id=COMPARE_PANE):
+                    yield CompareView([view.state for view in self.views], id="compare")
             for view in self.views:
                 with TabPane(tab_label(view.campaign_id, "connecting"), id=self._panes[view.campaign_id]):
                     yield view
@@ -100,7 +111,9 @@ class MultiMonitorApp(MonitorBase):
     def on_mount(self) -> None:
         self.set_interval(CLOCK_INTERVAL, self._tick, name="overview-clock")
         self._tick()
-        if self.views:
+        if self.compare:
+            self.compare_view.focus()
+        elif self.views:
             self.views[0].table.focus()
         elif self.list_campaigns is not None:
             self.action_open_picker()
@@ -108,6 +121,12 @@ class MultiMonitorApp(MonitorBase):
     @property
     def tabs(self) -> TabbedContent:
         return self.query_one("#campaigns", TabbedContent)
+
+    @property
+    def compare_view(self) -> CompareView:
+        from materia_tui.ui.widgets.compare_view import CompareView
+
+        return self.query_one(CompareView)
 
     @property
     def overview(self) -> CampaignsOverview:
@@ -132,6 +151,8 @@ class MultiMonitorApp(MonitorBase):
     def on_campaign_view_refreshed(self, message: CampaignView.Refreshed) -> None:
         # Textual also runs MonitorBase's handler (alerts) for this message: no super() call.
         self._show_campaign(message.view)
+        if self.compare:
+            self.compare_view.note()
         if self.exit_on_complete and self.views and all(v.finished for v in self.views):
             self.exit(self.final_exit_code())
 
@@ -153,9 +174,11 @@ class MultiMonitorApp(MonitorBase):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         view = self.active_view
         if view is not None:
-            view.table.focus()
-        else:
-            self.overview.focus()
+            view.call_after_refresh(view.keep_focus)
+        elif self.tabs.active == COMPARE_PANE:
+            self.compare_view.focus()
+        elif self.tabs.active == ALL_PANE:
+            self.overview.focus()  # (focusing a widget of another pane would switch to that pane)
         self.refresh_bindings()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -168,10 +191,13 @@ class MultiMonitorApp(MonitorBase):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_picker":
             return self.list_campaigns is not None and self.open_source is not None
+        if action == "show_compare":
+            return self.compare
         return super().check_action(action, parameters)
 
     def _pane_order(self) -> list[str]:
-        return [ALL_PANE, *(self._panes[v.campaign_id] for v in self.views)]
+        compare = [COMPARE_PANE] if self.compare else []
+        return [ALL_PANE, *compare, *(self._panes[v.campaign_id] for v in self.views)]
 
     def _move(self, step: int) -> None:
         order = self._pane_order()
@@ -186,6 +212,17 @@ class MultiMonitorApp(MonitorBase):
 
     def action_show_all(self) -> None:
         self.tabs.active = ALL_PANE
+
+    def action_show_compare(self) -> None:
+        if self.compare:
+            self.tabs.active = COMPARE_PANE
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.compare:
+            yield SystemCommand(
+                "Compare", "The campaigns' hypervolume and Pareto fronts overlaid", self.action_show_compare
+            )
 
     def action_open_picker(self) -> None:
         if self.list_campaigns is None or self.open_source is None:

@@ -146,7 +146,7 @@ def test_export_parquet(server: ScriptedServer, tmp_path: Path) -> None:
         assert out.read_bytes()[:4] == b"PAR1"
     else:
         assert result.returncode == 2
-        assert "pyarrow" in result.stderr and not out.exists()
+        assert "pip install 'materia-tui[parquet]'" in result.stderr and not out.exists()
 
 
 @pytest.mark.parametrize(

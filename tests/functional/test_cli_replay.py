@@ -101,6 +101,19 @@ def test_replay_json_lines_are_a_replay_file_again(
     assert fingerprint(replayed) == fingerprint(bare_live)
 
 
+def test_replay_speed_0_is_as_fast_as_possible_and_says_so(recording: tuple[Path, CampaignState]) -> None:
+    path, live = recording
+    fast = cli("replay", str(path), "--json", "--speed", "0")
+    assert fast.returncode == 0, fast.stderr
+    assert fast.stdout == cli("replay", str(path), "--json").stdout  # the default: no pacing either
+    assert len(fast.stdout.splitlines()) == live.counters.applied
+    for command in ("replay", "demo"):
+        help_text = " ".join(cli(command, "--help").stdout.split())
+        assert "0 = as fast as possible" in help_text, command
+        refused = cli(command, "x.jsonl" if command == "replay" else "--plain", "--speed", "-0.5")
+        assert refused.returncode == 2 and "must be 0 (as fast as possible)" in refused.stderr, command
+
+
 def test_replay_of_a_failed_campaign_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "failed.jsonl"
     events = campaign_events(2, iterations=3, fail_at=2, campaign_id=CAMPAIGN)
@@ -129,7 +142,8 @@ def test_replay_survives_bad_lines(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("replay", "missing.jsonl", "--plain"), "does not exist"),
-        (("replay", "x.jsonl", "--speed", "0"), "positive"),
+        (("replay", "x.jsonl", "--speed", "-1"), "must be 0 (as fast as possible) or a positive number"),
+        (("replay", "x.jsonl", "--speed", "nan"), "must be 0"),
         (("replay", "x.jsonl", "--speed", "fast"), "not a number"),
         (("replay", "x.jsonl", "--plain", "--json"), "not allowed with"),
     ],

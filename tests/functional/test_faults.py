@@ -22,7 +22,8 @@ import pytest
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.source import ConnectionChanged, EventReceived, SourceItem
 from materia_tui.source.settings import ConnectionSettings
-from materia_tui.source.websocket import LINK_GRACE_SECONDS, WebSocketSource
+from materia_tui.source.websocket import WebSocketSource
+from materia_tui.source.websocket_link import LINK_GRACE_SECONDS
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from tests.support import wait_until
@@ -374,7 +375,7 @@ async def test_monitor_says_when_the_live_connection_is_degraded() -> None:
     app = MonitorApp(source, CAMPAIGN)
     async with app.run_test(headless=True, size=(120, 40)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: app.link.status == "live", what="the live status")
-        await wait_for(pilot, lambda: app.refreshes > 2, what="a refresh after going live")
+        await wait_for(pilot, lambda: app.view.link.status == "live", what="the live status")
+        await wait_for(pilot, lambda: app.view.scheduler.passes["small"] > 2, what="a refresh after going live")
         shown = app.query_one(StatusBar).shown_plain
     assert "History unavailable" in shown, shown

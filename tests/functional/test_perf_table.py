@@ -36,7 +36,7 @@ async def test_row_strips_are_every_cell_in_column_order_with_styled_marks() -> 
         apply_item(state, item)
     async with TableApp(state).run_test(size=(200, 30)) as pilot:
         table = pilot.app.query_one(CandidateTable)
-        table.sync()
+        table.apply_changes(state, state.take_changes(), 0.0)
         keys = [c.key for c in table.columns]
         assert keys[:4] == ["id", "iteration", "status", "pareto"]
         assert keys[4:8] == ["obj:water_flux", "obj:salt_rejection", "pred:water_flux", "pred:salt_rejection"]

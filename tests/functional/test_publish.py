@@ -1,4 +1,4 @@
-"""Publishers write PROTOCOL.md section 6 exactly; the ``publish`` command end to end."""
+"""Publishers write docs/PROTOCOL.md section 6 exactly; the ``publish`` command end to end."""
 
 from __future__ import annotations
 

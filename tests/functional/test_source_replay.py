@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from materia_tui.errors import UsageError
-from materia_tui.protocol import MAX_FRAME_BYTES, Rejected, dump_event, parse_object
+from materia_tui.protocol import MAX_FRAME_BYTES, Rejected, parse_object
 from materia_tui.source import EventReceived, FrameRejected, MetadataReceived
+from materia_tui.source.recording import encode_event
 from materia_tui.source.replay import ReplaySource
 from tests.support import Collected, campaign_events, collect
 
@@ -26,7 +27,7 @@ def json_lines(count_iterations: int = 2, start_time: float = 1000.0, gap: float
     for seq, raw in enumerate(campaign_events(iterations=count_iterations), start=1):
         event = parse_object({**raw, "seq": seq})
         assert not isinstance(event, Rejected)
-        lines.append(json.dumps({**dump_event(event), "received_at": start_time + seq * gap}))
+        lines.append(encode_event(event, start_time + seq * gap))
     return lines
 
 

@@ -1,4 +1,4 @@
-"""WebSocketSource against the real scripted server on 127.0.0.1 (PROTOCOL.md sections 3-5)."""
+"""WebSocketSource against the real scripted server on 127.0.0.1 (docs/PROTOCOL.md sections 3-5)."""
 
 from __future__ import annotations
 

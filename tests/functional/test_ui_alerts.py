@@ -38,7 +38,7 @@ async def test_convergence_and_completion_toast_and_ring_once() -> None:
         await pilot.pause(0.1)  # later refreshes must not alert again
         source.add(*CampaignScript(seed=3).rejected("late garbage"))
         source.release_all()
-        await wait_for(pilot, lambda: app.state.counters.rejected == 2, what="one more frame")
+        await wait_for(pilot, lambda: app.view.state.counters.rejected == 2, what="one more frame")
         assert len(app.alerts_shown) == 2 and len(written) == 2
 
 

@@ -17,7 +17,7 @@ import pytest
 from textual.pilot import Pilot
 
 from materia_tui.ui.app import MonitorApp
-from materia_tui.ui.campaign_view import BULK_REFRESH_INTERVAL, PLOT_REFRESH_INTERVAL, RefreshRates
+from materia_tui.ui.repaint import BULK_REFRESH_INTERVAL, PLOT_REFRESH_INTERVAL, RefreshRates
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.event_log import EventLog
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
@@ -38,8 +38,7 @@ async def running(
 
 
 def drawn(app: MonitorApp, source: FakeSource) -> bool:
-    table = app.query_one(CandidateTable)
-    return source._queue.empty() and table._synced_revision == app.state.revision
+    return source.drained and app.view.up_to_date
 
 
 @pytest.mark.parametrize("refresh", [None, 2.5])
@@ -51,30 +50,30 @@ async def test_table_log_and_plot_follow_a_stream_at_a_bounded_rate(refresh: flo
         assert rates == (RefreshRates() if refresh is None else RefreshRates(0.125, 2.5, 5.0))
 
         def refreshed_since(count: int) -> Callable[[], bool]:
-            return lambda: view.refreshes > count
+            return lambda: view.scheduler.passes["small"] > count
 
         source.release(12)
         await wait_for(pilot, lambda: drawn(app, source), what="first items drawn")
-        refreshes, bulk = view.refreshes, view.bulk_refreshes
-        plots = view.plot_refreshes
+        refreshes, bulk = view.scheduler.passes["small"], view.scheduler.passes["bulk"]
+        plots = view.scheduler.passes["plot"]
         started = time.monotonic()
         released = 0
         while released < 60:  # one item per refresh pass: the small panels follow every one
             released += source.release(1)
-            await wait_for(pilot, refreshed_since(view.refreshes), what=f"refresh after item {released}")
+            await wait_for(pilot, refreshed_since(view.scheduler.passes["small"]), what=f"refresh after item {released}")
         elapsed = time.monotonic() - started
-        passes = view.refreshes - refreshes
-        table_syncs = view.bulk_refreshes - bulk
+        passes = view.scheduler.passes["small"] - refreshes
+        table_syncs = view.scheduler.passes["bulk"] - bulk
         assert passes >= released
         # Once per item would be 60; the bound grows with the time the machine took.
         assert BULK_REFRESH_INTERVAL >= 0.5 and PLOT_REFRESH_INTERVAL >= BULK_REFRESH_INTERVAL  # htop-like
         assert 1 <= table_syncs <= elapsed / rates.bulk + 2, (table_syncs, passes, elapsed)
-        assert view.plot_refreshes - plots <= elapsed / rates.plot + 2
+        assert view.scheduler.passes["plot"] - plots <= elapsed / rates.plot + 2
         # Small panels: at most one pass per ``rates.small`` (the leading edge aside).
         assert passes <= elapsed / rates.small + 2, (passes, elapsed)
         # The trailing edge: the last item of the burst is drawn without another event.
         await wait_for(pilot, lambda: drawn(app, source), what="the burst drawn")
-        assert app.query_one(EventLog).line_count == app.state.counters.applied + app.state.counters.rejected
+        assert app.query_one(EventLog).line_count == app.view.state.counters.applied + app.view.state.counters.rejected
 
 
 async def test_an_evaluation_repaints_its_rows_and_a_new_count_its_cells_only() -> None:
@@ -134,14 +133,14 @@ async def test_an_idle_running_campaign_repaints_nothing_but_the_quiet_marker() 
         assert isinstance(source, FakeSource)
         source.release_all()
         await wait_for(pilot, lambda: drawn(app, source), what="the stream drawn")
-        last = app.state.last_event_at
-        assert last is not None and not app.state.is_finished
+        last = app.view.state.last_event_at
+        assert last is not None and not app.view.state.is_finished
         status, progress = app.query_one(StatusBar), app.query_one(ProgressPanel)
 
         async def idle_until(seconds: int) -> None:
             for second in range(int(clock[0] - last) + 1, seconds + 1):
                 clock[0] = last + second
-                app.view._tick()  # the view's 1 Hz clock, one call per simulated second
+                app.view.scheduler.tick()  # the view's 1 Hz clock, one call per simulated second
             await pilot.pause()
 
         await idle_until(1)

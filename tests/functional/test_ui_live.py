@@ -38,18 +38,18 @@ async def test_backfill_then_live_events_until_completion() -> None:
             assert table.record_at(9) is not None and table.record_at(9).status == "proposed"  # type: ignore[union-attr]
             for event in second[3:]:
                 await server.publish("camp-123", event)
-            await wait_for(pilot, lambda: len(app.state.best_history) == 2, what="iteration 2 done")
+            await wait_for(pilot, lambda: len(app.view.state.best_history) == 2, what="iteration 2 done")
             await wait_for(
                 pilot, lambda: "last " in app.query_one(ConvergencePanel).shown_plain, what="spark"
             )
-            assert all(r.status != "proposed" for r in app.state.candidate_list)
+            assert all(r.status != "proposed" for r in app.view.state.candidate_list)
             # the scatter redraws at most 4 times a second: wait for it rather than assert at once
-            await wait_for(pilot, lambda: app.pareto.data.measured > 5, what="scatter caught up")
+            await wait_for(pilot, lambda: app.view.pareto.data.measured > 5, what="scatter caught up")
             for event in event_dicts(script.completed(2)):
                 await server.publish("camp-123", event)
             await wait_for(pilot, lambda: not app.is_running, what="exit on complete")
     assert app.return_value == ExitCode.OK
-    assert app.state.status == "completed"
+    assert app.view.state.status == "completed"
 
 
 async def test_a_rejected_token_exits_with_the_auth_code_and_one_sentence() -> None:

@@ -57,11 +57,11 @@ def caught_up(app: MonitorApp, source: FakeSource) -> Callable[[], bool]:
     def check() -> bool:
         table = app.query_one(CandidateTable)
         return (
-            source._queue.empty()
-            and not app.paused
-            and table._synced_revision == app.state.revision
-            and table.row_count == len(app.state.candidate_list)
-            and (app.pareto.up_to_date or not app.pareto.display)
+            source.drained
+            and not app.view.paused
+            and app.view.up_to_date
+            and table.row_count == len(app.view.state.candidate_list)
+            and (app.view.pareto.up_to_date or not app.view.pareto.display)
         )
 
     return check
@@ -79,14 +79,13 @@ async def test_rows_appear_when_proposed_and_update_in_place() -> None:
         assert "c-0001" in lines[1] and "proposed" in full_row(app, 0)
         source.release(1)  # candidates_evaluated
         # The table follows at a bounded rate: wait until it has caught up with the state.
-        table = app.query_one(CandidateTable)
         await wait_for(
             pilot,
-            lambda: "evaluated" in full_row(app, 0) and table._synced_revision == app.state.revision,
+            lambda: "evaluated" in full_row(app, 0) and app.view.up_to_date,
             what="row 0 evaluated and drawn",
         )
         assert app.query_one(CandidateTable).row_count == 5
-        measured = app.state.candidates["c-0001"].objectives["water_flux"]
+        measured = app.view.state.candidates["c-0001"].objectives["water_flux"]
         assert f"{measured:.4g}" in table_lines(app)[1]
         assert "c-0001" in table_lines(app)[1]
 
@@ -96,12 +95,12 @@ async def test_sparkline_pareto_and_log_follow_the_data() -> None:
     async with running(source) as (app, pilot):
         source.release_all()
         await wait_for(pilot, caught_up(app, source), what="caught up")
-        state = app.state
-        values = [v for _, v in state.best_history]
+        state = app.view.state
+        values = [v for _, v in state.best_by_iteration["water_flux"]]
         spark = app.query_one(ConvergencePanel).shown_plain
         assert f"first {values[0]:.4g}" in spark and f"last {values[-1]:.4g}" in spark
         assert len(values) == 4
-        plot = app.pareto
+        plot = app.view.pareto
         assert plot.data.measured == sum(1 for c in state.candidate_list if c.status == "evaluated")
         assert len(plot.data.front[0]) == state.pareto_size > 0
         assert sorted(plot.data.front[0]) == plot.data.front[0]
@@ -118,12 +117,12 @@ async def test_pause_freezes_display_and_resume_catches_up() -> None:
         await wait_for(pilot, caught_up(app, source), what="first items")
         rows_before = app.query_one(CandidateTable).row_count
         await pilot.press("space")
-        assert app.paused
+        assert app.view.paused
         released = source.release_all()
-        await wait_for(pilot, lambda: source._queue.empty() and "PAUSED" in status_text(app), what="paused")
+        await wait_for(pilot, lambda: source.drained and "PAUSED" in status_text(app), what="paused")
         await wait_for(pilot, lambda: f"PAUSED, {released} new" in status_text(app), what="N new")
         assert app.query_one(CandidateTable).row_count == rows_before  # frozen
-        assert len(app.state.candidate_list) > rows_before  # still consumed
+        assert len(app.view.state.candidate_list) > rows_before  # still consumed
         await pilot.press("space")
         await wait_for(pilot, caught_up(app, source), what="caught up after resume")
         assert "PAUSED" not in status_text(app)
@@ -139,7 +138,7 @@ async def test_sort_filter_follow_and_log_toggle() -> None:
         assert table.sort_index == 0
         await pilot.press("r")
         await pilot.pause()
-        assert table.visible_records()[0].id == max(app.state.candidates)
+        assert table.visible_records()[0].id == max(app.view.state.candidates)
         assert "↓" in table_lines(app)[0]
         await pilot.press("s", "s", "s", "s", "s")  # id -> it -> status -> P -> water_flux -> salt_rejection
         await pilot.press("s")  # ~water_flux
@@ -149,7 +148,7 @@ async def test_sort_filter_follow_and_log_toggle() -> None:
         await pilot.press("f")  # Pareto only
         await pilot.pause()
         assert table.filter_mode == "pareto"
-        assert table.row_count == app.state.pareto_size
+        assert table.row_count == app.view.state.pareto_size
         assert all(r.on_front for r in table.visible_records())
         assert "Pareto only" in table.describe().plain
         await pilot.press("f", "f")  # current iteration, then failed + infeasible
@@ -177,7 +176,7 @@ async def test_follow_keeps_newest_row_in_view_and_manual_scroll_stops_it() -> N
         source.release_all()
         await wait_for(pilot, caught_up(app, source), what="caught up")
         table = app.query_one(CandidateTable)
-        newest = app.state.candidate_list[-1].id
+        newest = app.view.state.candidate_list[-1].id
         assert table.follow
         # Follow scrolls after the layout pass that follows the sync: wait for it.
         await wait_for(pilot, lambda: newest in "".join(table_lines(app)), what="newest row in view")
@@ -203,19 +202,19 @@ async def test_resize_switches_between_compact_and_wide_layouts() -> None:
     async with running(source, size=(80, 24)) as (app, pilot):
         source.release_all()
         await wait_for(pilot, caught_up(app, source), what="caught up")
-        assert app.compact and app.query_one("#tabs").display
+        assert app.view.compact and app.query_one("#tabs").display
         assert not app.query_one(CandidateTable).display
         await pilot.press("2")
         assert app.query_one(CandidateTable).display
         await pilot.resize_terminal(200, 50)
-        await wait_for(pilot, lambda: not app.compact, what="wide layout")
+        await wait_for(pilot, lambda: not app.view.compact, what="wide layout")
         assert not app.query_one("#tabs").display
         for widget_id in ("#overview", "#pareto", "#candidates", "#log"):
             assert app.query_one(widget_id).display, widget_id
-        assert app.pareto.size.width > 40
+        assert app.view.pareto.size.width > 40
         await pilot.resize_terminal(80, 24)
-        await wait_for(pilot, lambda: app.compact, what="compact again")
-        assert app.query_one(CandidateTable).display and not app.pareto.display
+        await wait_for(pilot, lambda: app.view.compact, what="compact again")
+        assert app.query_one(CandidateTable).display and not app.view.pareto.display
 
 
 async def test_network_strings_are_shown_literally() -> None:
@@ -227,7 +226,7 @@ async def test_network_strings_are_shown_literally() -> None:
     async with running(source, title="[b]t") as (app, pilot):
         source.release_all()
         source.fail(GaveUpError("gave up on [red]host[/red]\x1b]0;pwned\x07"))
-        await wait_for(pilot, lambda: app.link.error is not None, what="source error")
+        await wait_for(pilot, lambda: app.view.link.error is not None, what="source error")
         await wait_for(pilot, lambda: "gave up" in status_text(app), what="error shown")
         lines = "\n".join(table_lines(app))
         assert "[bold red]x[/] \\x1b[31mred"[:14] in lines  # literal, escape made visible
@@ -253,7 +252,7 @@ async def test_quit_codes_and_exit_on_complete() -> None:
     source = FakeSource(campaign_items(2, fail="optimizer crashed"))
     async with running(source) as (app, pilot):
         source.release_all()
-        await wait_for(pilot, lambda: app.state.status == "failed", what="failed")
+        await wait_for(pilot, lambda: app.view.state.status == "failed", what="failed")
         await wait_for(pilot, lambda: "FAILED" in status_text(app), what="failed shown")
         await pilot.press("q")
     assert app.return_value == ExitCode.CAMPAIGN_FAILED
@@ -263,7 +262,7 @@ async def test_quit_codes_and_exit_on_complete() -> None:
         source.release_all()
         await wait_for(pilot, lambda: not app.is_running, what="exits by itself")
     assert app.return_value == ExitCode.OK
-    assert app.state.status == "completed"
+    assert app.view.state.status == "completed"
 
     source = FakeSource(campaign_items(1))
     async with running(source) as (app, pilot):
@@ -285,16 +284,16 @@ async def test_a_burst_is_drawn_in_a_bounded_number_of_refreshes() -> None:
     items = [item for n in range(1, 401) for item in script.iteration(n)]  # 2,400 events
     source = FakeSource(items)
     async with running(source) as (app, pilot):
-        await wait_for(pilot, lambda: app.refreshes >= 1, what="first refresh")
-        before = app.refreshes
+        await wait_for(pilot, lambda: app.view.scheduler.passes["small"] >= 1, what="first refresh")
+        before = app.view.scheduler.passes["small"]
         source.release_all()
         await wait_for(pilot, caught_up(app, source), timeout=20, what="burst drawn")
-        assert app.state.counters.applied == len(items)
-        burst_refreshes = app.refreshes - before
+        assert app.view.state.counters.applied == len(items)
+        burst_refreshes = app.view.scheduler.passes["small"] - before
         assert 1 <= burst_refreshes < 100, burst_refreshes  # per-item updates would be 2,400
-        idle = app.refreshes
+        idle = app.view.scheduler.passes["small"]
         await pilot.pause(0.3)  # nothing arrives: no refresh may happen
-        assert app.refreshes == idle
+        assert app.view.scheduler.passes["small"] == idle
 
 
 async def test_no_color_keeps_every_mark_visible(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -339,17 +338,36 @@ async def test_sparkline_spans_the_panel_and_overview_shows_the_newest_candidate
         newest = app.query_one(NewestPanel)
         assert newest.display and newest.size.height >= 4
         shown = newest.shown_plain
-        last = app.state.candidate_list[-1]
+        last = app.view.state.candidate_list[-1]
         assert last.id in shown
         flux = last.objectives.get("water_flux")
         if flux is not None:
             assert f"{flux:.4g} L/m2/h" in shown  # value and unit with one space
         assert "%" in shown and " %" not in shown
         await pilot.resize_terminal(200, 50)
-        await wait_for(pilot, lambda: not app.compact, what="wide")
+        await wait_for(pilot, lambda: not app.view.compact, what="wide")
         assert not newest.display  # the candidate table shows them in the wide layout
         await wait_for(
             pilot,
             lambda: len(panel.shown_plain.splitlines()[1]) == panel.content_size.width,
             what="sparkline refit",
         )
+
+
+async def test_the_view_keys_keep_working_after_a_section_hides_the_focused_table() -> None:
+    """The view's keys are bound on the view: a section that hides the table must not leave
+    the focus outside it (the keys would go dead)."""
+    source = FakeSource(campaign_items(2))
+    app = MonitorApp(source, "camp-123")
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: app.view.up_to_date, what="drawn")
+        for key, section in (("2", "candidates"), ("4", "log"), ("1", "overview"), ("3", "pareto")):
+            await pilot.press(key)
+            await wait_for(pilot, lambda section=section: app.view.section == section, what=section)
+            await pilot.pause()
+            assert app.focused is not None and app.view in (app.focused, *app.focused.ancestors)
+        await pilot.press("space")
+        assert app.view.paused
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.focused, CandidateTable), what="the table focused again")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from materia_tui.output.numbers import format_value
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
@@ -115,18 +115,18 @@ async def test_redraws_only_when_the_picture_changes() -> None:
         plot = app.query_one(ParityPlot)
         await wait_for(pilot, lambda: plot.up_to_date, what="first drawing")
         draws, count = plot.draws, plot.stats.count if plot.stats else 0
-        plot.refresh_from_state(state)
+        plot.apply_changes(state, state.take_changes(), 0.0)
         assert plot.draws == draws  # same revision: nothing to do
         rest = events[-8:]
         proposal = next(i for i, e in enumerate(rest) if e["type"] == "candidates_proposed")
         for raw in rest[: proposal + 1]:  # new revision, same pairs
             apply(state, raw)
-        plot.refresh_from_state(state)
+        plot.apply_changes(state, state.take_changes(), 0.0)
         await wait_for(pilot, lambda: plot.up_to_date, what="proposal seen")
         assert plot.draws == draws
         for raw in rest[proposal + 1 :]:
             apply(state, raw)
-        plot.refresh_from_state(state)
+        plot.apply_changes(state, state.take_changes(), 0.0)
         await wait_for(pilot, lambda: plot.up_to_date, what="evaluation drawn")
         assert plot.draws == draws + 1
         assert plot.stats is not None and plot.stats.count > count
@@ -194,6 +194,23 @@ async def open_export(app: Host, pilot: Pilot[None]) -> ExportScreen:
 
 def path_field(screen: ExportScreen) -> Input:
     return screen.query_one("#export-path", Input)
+
+
+@pytest.mark.parametrize("installed", [False, True])
+async def test_export_screen_names_the_parquet_extra_when_pyarrow_is_missing(
+    installed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("materia_tui.ui.screens.export_screen.parquet_available", lambda: installed)
+    app = Host(folded(campaign_events(seed=8, iterations=2, batch=2), campaign_meta()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_export(app, pilot)
+        hints = screen.query("#export-parquet-hint")
+        assert bool(screen.query("#format-parquet")) is installed
+        if installed:
+            assert not hints
+        else:
+            hint = hints.first(Static)
+            assert str(hint.render()) == "Parquet: pip install 'materia-tui[parquet]'"
 
 
 async def test_export_front_as_json_to_the_default_path(

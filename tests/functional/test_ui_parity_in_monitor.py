@@ -19,17 +19,17 @@ async def test_v_swaps_the_pareto_plot_for_the_parity_plot_side_by_side() -> Non
     app = MonitorApp(source, "camp-123", now=lambda: T0 + 200)
     async with app.run_test(size=(160, 48)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: app.state.evaluations == 15, what="three iterations")
+        await wait_for(pilot, lambda: app.view.state.evaluations == 15, what="three iterations")
         parity = app.query_one(ParityPlot)
-        assert app.pareto.display and not parity.display
+        assert app.view.pareto.display and not parity.display
         await pilot.press("v")
-        await wait_for(pilot, lambda: parity.display and not app.pareto.display, what="parity shown")
+        await wait_for(pilot, lambda: parity.display and not app.view.pareto.display, what="parity shown")
         await wait_for(pilot, lambda: "RMSE" in parity.caption, what="parity caption")
         first = parity.objective
         await pilot.press("p")
         await wait_for(pilot, lambda: parity.objective != first, what="next objective")
         await pilot.press("v")
-        await wait_for(pilot, lambda: app.pareto.display and not parity.display, what="Pareto back")
+        await wait_for(pilot, lambda: app.view.pareto.display and not parity.display, what="Pareto back")
 
 
 async def test_compact_layout_has_a_parity_section() -> None:
@@ -38,8 +38,8 @@ async def test_compact_layout_has_a_parity_section() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         source.release_all()
         await pilot.press("5")
-        await wait_for(pilot, lambda: app.section == "parity", what="parity section")
-        assert app.query_one(ParityPlot).display and not app.pareto.display
+        await wait_for(pilot, lambda: app.view.section == "parity", what="parity section")
+        assert app.query_one(ParityPlot).display and not app.view.pareto.display
 
 
 async def test_e_exports_the_front_from_the_monitor(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ async def test_e_exports_the_front_from_the_monitor(tmp_path: Path) -> None:
     target = tmp_path / "front.json"
     async with app.run_test(size=(120, 40)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: app.state.evaluations == 15, what="three iterations")
+        await wait_for(pilot, lambda: app.view.state.evaluations == 15, what="three iterations")
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="export screen")
         screen = app.screen
@@ -59,4 +59,4 @@ async def test_e_exports_the_front_from_the_monitor(tmp_path: Path) -> None:
         await pilot.click("#export-write")
         await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), what="dismissed")
     rows = json.loads(target.read_text())["candidates"]
-    assert sorted(r["id"] for r in rows) == sorted(app.state.front_ids())
+    assert sorted(r["id"] for r in rows) == sorted(app.view.state.front_ids())

@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 
 from materia_tui.protocol import Candidate, CandidatesEvaluated, CandidatesProposed, EvaluationResult
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.widgets.pareto_plot import (
     COLD_CHUNK,
@@ -42,7 +43,7 @@ def measured_points(state: CampaignState, cloud: ThinnedCloud) -> dict[int, tupl
 def assert_same_as_from_scratch(state: CampaignState, incremental: ThinnedCloud) -> None:
     fresh = ThinnedCloud(incremental.x_name, incremental.y_name)
     while not fresh.complete:
-        fresh.update(state, incremental.grid)
+        fresh.update(state, incremental.grid, ChangeSet())
     points = measured_points(state, incremental)
     assert {row: (x, y) for row, x, y in incremental.points()} == points
     assert {row: (x, y) for row, x, y in fresh.points()} == points
@@ -66,21 +67,21 @@ def test_incremental_cloud_matches_a_fresh_one_and_covers_every_occupied_cell() 
     incremental = ThinnedCloud("water_flux", "salt_rejection")
     for item in campaign_items(30):
         apply_item(state, item)
-        incremental.update(state, GRID)
-    incremental.update(state, GRID)
+        incremental.update(state, GRID, state.take_changes())
+    incremental.update(state, GRID, state.take_changes())
     assert incremental.complete
     assert len(incremental.cells) < incremental.count  # thinned
     assert_same_as_from_scratch(state, incremental)
     columns, rows = GRID
     fresh = ThinnedCloud("water_flux", "salt_rejection")
-    fresh.update(state, GRID)
+    fresh.update(state, GRID, ChangeSet())
     assert len(fresh.cells) <= (columns + 1) * (rows + 1)
 
 
 def test_remeasured_withdrawn_and_unknown_candidates_stream_in_without_full_scans() -> None:
-    """Streaming one evaluation per update (the usual case) reads only the new rows and
-    the latest batch; several evaluations between two updates fall back to a scan.
-    Either way the cloud equals one built from scratch."""
+    """The reducer's change sets name the rows to read again, however many evaluations
+    arrived between two updates: never a scan of every candidate. The cloud always
+    equals one built from scratch."""
     rng = random.Random(3)
     state = CampaignState("camp-123")
     script = CampaignScript()
@@ -89,7 +90,7 @@ def test_remeasured_withdrawn_and_unknown_candidates_stream_in_without_full_scan
         for item in script.iteration(number):
             apply_item(state, item)
     while not cloud.complete:
-        cloud.update(state, GRID)
+        cloud.update(state, GRID, state.take_changes())
     scans = cloud.scans
     for step in range(40):
         ids = [c.id for c in rng.sample(state.candidate_list, 4)]
@@ -100,15 +101,15 @@ def test_remeasured_withdrawn_and_unknown_candidates_stream_in_without_full_scan
             EvaluationResult(candidate_id=f"unknown-{step}", objectives={"water_flux": 40, "salt_rejection": 96}),
         ]
         remeasure(state, results)
-        cloud.update(state, GRID)
+        cloud.update(state, GRID, state.take_changes())
         assert_same_as_from_scratch(state, cloud)
     assert cloud.scans == scans  # never scanned every candidate
-    # Two evaluations before the next update: latest_batch shows only the second.
+    # Two evaluations before the next update: the change set holds both.
     first, second = (c.id for c in state.candidate_list[:2])
     remeasure(state, [EvaluationResult(candidate_id=first, objectives={"water_flux": 99, "salt_rejection": 99})])
     remeasure(state, [EvaluationResult(candidate_id=second, objectives={"water_flux": 1, "salt_rejection": 1})])
-    cloud.update(state, GRID)
-    assert cloud.scans == scans + 1
+    cloud.update(state, GRID, state.take_changes())
+    assert cloud.scans == scans
     assert cloud.point(0) == (99, 99)
     assert_same_as_from_scratch(state, cloud)
 
@@ -120,13 +121,13 @@ def test_proposals_alone_change_no_point_and_one_objective_plots_the_iteration()
     for number in range(1, 4):
         for item in script.iteration(number):
             apply_item(state, item)
-    cloud.update(state, GRID)
+    cloud.update(state, GRID, state.take_changes())
     measured = state.candidate_list[0]
     assert cloud.point(measured.row) == (1.0, measured.objectives["water_flux"])
     # Proposed again in iteration 7: with the iteration on x, its point moves.
     again = Candidate(id=measured.id, parameters={"pore_size_nm": 1.0}, predicted={}, uncertainty={})
     state.apply(CandidatesProposed(candidates=[again], iteration=7, seq=None, timestamp=None), T0)
-    cloud.update(state, GRID)
+    cloud.update(state, GRID, state.take_changes())
     assert cloud.point(measured.row) == (7.0, measured.objectives["water_flux"])
 
 
@@ -134,7 +135,7 @@ def test_scatter_data_draws_the_whole_front_sorted_and_the_latest_batch() -> Non
     state = CampaignState("camp-123")
     for item in campaign_items(12):
         apply_item(state, item)
-    data = scatter_data(state, ThinnedCloud("water_flux", "salt_rejection"), GRID)
+    data = scatter_data(state, ThinnedCloud("water_flux", "salt_rejection"), GRID, state.take_changes())
     assert len(data.front[0]) == state.pareto_size
     assert data.front[0] == sorted(data.front[0])
     assert len(data.latest[0]) > 0
@@ -150,7 +151,7 @@ def test_a_large_first_catch_up_is_split_into_steps() -> None:
     cloud = ThinnedCloud("water_flux", "salt_rejection")
     steps = 0
     while True:
-        cloud.update(state, GRID)
+        cloud.update(state, GRID, state.take_changes())
         steps += 1
         if cloud.complete:
             break
@@ -197,7 +198,7 @@ async def test_the_streamed_picture_equals_plotext_drawing_everything() -> None:
                 apply_item(state, item)
             builds = plot.builds
             plot._drawn_at = 0.0  # not throttled
-            plot.sync()
+            plot.apply_changes(state, state.take_changes(), 0.0)
             await pilot.pause()
             assert plot.up_to_date
             if plot.builds == builds:

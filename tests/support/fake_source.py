@@ -69,6 +69,11 @@ class FakeSource:
         del self.pending[:count]
         return count
 
+    @property
+    def drained(self) -> bool:
+        """The consumer has taken every released item."""
+        return self._queue.empty()
+
     def release_all(self) -> int:
         return self.release(None)
 

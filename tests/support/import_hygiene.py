@@ -27,6 +27,8 @@ FORBIDDEN = (
     "textual_plotext",
     "materia_tui.backend.server",
     "materia_tui.backend.demo",
+    "materia_tui.backend.run",
+    "yaml",
     "materia_tui.backend.publish",
     "materia_tui.output.export",
     "materia_tui.ui.screens.export_screen",

@@ -1,6 +1,6 @@
 """A real WebSocket + REST campaign server on 127.0.0.1, scripted per test.
 
-One aiohttp app serves PROTOCOL.md sections 2-5 on an ephemeral port::
+One aiohttp app serves docs/PROTOCOL.md sections 2-5 on an ephemeral port::
 
     GET  /api/v1/campaigns                          {"campaigns": [...]}
     GET  /api/v1/campaigns/{id}                     the Campaign object

@@ -170,7 +170,7 @@ def test_tracker_follows_the_stream_and_agrees_with_the_batch_arithmetic() -> No
     versions = []
     for raw in events:
         apply(state, raw)
-        tracker.update(state)
+        tracker.update(state, state.take_changes())
         versions.append(tracker.version)
         assert tracker.complete
         for name in state.objectives:
@@ -189,7 +189,7 @@ def test_a_remeasured_candidate_replaces_its_pair() -> None:
         [proposal(1, cand, other), evaluation(2, {"candidate_id": "c", "objectives": {"f": 11.0}})]
     )
     tracker = CalibrationTracker()
-    tracker.update(state)
+    tracker.update(state, state.take_changes())
     assert tracker.stats("f").mean_z == pytest.approx(1.0)
     apply(
         state,
@@ -199,14 +199,14 @@ def test_a_remeasured_candidate_replaces_its_pair() -> None:
             {"candidate_id": "d", "objectives": {"f": 20.5}},
         ),
     )
-    tracker.update(state)
+    tracker.update(state, state.take_changes())
     stats = tracker.stats("f")
     assert stats.count == 2 and stats.mean_z == pytest.approx((-3.0 + 0.5) / 2)
     assert_same(stats, campaign_calibration(state)["f"])
     apply(
         state, evaluation(4, {"candidate_id": "c", "error": "lost"}, {"candidate_id": "d", "error": "lost"})
     )
-    tracker.update(state)
+    tracker.update(state, state.take_changes())
     assert tracker.stats("f").count == 0 and tracker.objectives(state) == []
 
 
@@ -215,12 +215,12 @@ def test_a_large_first_catch_up_is_spread_over_updates() -> None:
     tracker = CalibrationTracker()
     steps = 0
     while not tracker.complete:
-        tracker.update(state, chunk=7)
+        tracker.update(state, state.take_changes(), chunk=7)
         steps += 1
     assert steps == math.ceil(len(state.candidate_list) / 7)
     for name in state.objectives:
         assert_same(tracker.stats(name), campaign_calibration(state)[name])
     # handed another state, it starts over
     other = folded(campaign_events(seed=6, iterations=2, batch=5), campaign_meta())
-    tracker.update(other)
+    tracker.update(other, other.take_changes())
     assert tracker.stats("water_flux").count == len(parity_pairs(other, "water_flux"))

@@ -64,3 +64,28 @@ def test_config_file_location_and_repr_hides_token(tmp_path: Path) -> None:
     s = resolve_settings(ConnectionFlags(), env)
     assert s.base_url == "http://127.0.0.1:1/api/v1" and s.token == "t0ps3cret"
     assert "t0ps3cret" not in repr(s)
+
+
+def test_url_origin_says_where_the_url_came_from_and_how_to_change_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    env = {"MATERIA_CONFIG": str(path)}
+    default = resolve_settings(ConnectionFlags(), env, {}).url_origin
+    assert default.startswith(f"{DEFAULT_API_URL} is the default URL")
+    assert "--url" in default and "MATERIA_API_URL" in default and str(path) in default
+    from_file = resolve_settings(ConnectionFlags(), env, {"url": "https://file.example/api/v1"}).url_origin
+    assert from_file.startswith(f"https://file.example/api/v1 comes from url in {path}")
+    with_env = {**env, "MATERIA_API_URL": "https://env.example/api/v1"}
+    from_env = resolve_settings(
+        ConnectionFlags(), with_env, {"url": "https://file.example/api/v1"}
+    ).url_origin
+    # The config file cannot override the environment: it is not offered.
+    assert from_env == "https://env.example/api/v1 comes from MATERIA_API_URL; change it, or pass --url."
+    flag = ConnectionFlags(url="https://user:pw@flag.example/api/v1?key=1")
+    from_flag = resolve_settings(flag, with_env, {}).url_origin
+    assert from_flag == "https://flag.example/api/v1 comes from --url; check the host name."
+
+
+def test_url_origin_shows_a_config_path_under_home_as_typed() -> None:
+    env = {"MATERIA_CONFIG": str(Path.home() / ".config" / "materia-tui" / "config.toml")}
+    origin = resolve_settings(ConnectionFlags(), env, {}).url_origin
+    assert "no url in ~/.config/materia-tui/config.toml)" in origin

@@ -29,7 +29,7 @@ scalars = (
 
 
 def expected(value: Any) -> tuple[type, Any] | None:
-    """The reference rule (PROTOCOL.md section 4): the value and its type, or None to reject."""
+    """The reference rule (docs/PROTOCOL.md section 4): the value and its type, or None to reject."""
     if isinstance(value, bool):
         return bool, value
     if isinstance(value, int):

@@ -7,7 +7,7 @@ from typing import Any
 
 from materia_tui.errors import ExitCode
 from materia_tui.output.numbers import format_duration, format_value, with_unit
-from materia_tui.output.plain import PlainFormatter
+from materia_tui.output.plain import ConnectionNotices, PlainFormatter
 from materia_tui.output.stream import print_stream
 from materia_tui.protocol import Rejected, parse, parse_campaign
 from materia_tui.source import (
@@ -129,3 +129,29 @@ def test_number_formats() -> None:
     assert with_unit(93.1, "%") == "93.1%" and with_unit(42.3, "L/m2/h") == "42.3 L/m2/h"
     assert format_duration(42) == "42s" and format_duration(185) == "3m 05s"
     assert format_duration(7440) == "2h 04m" and format_duration(None) == "--"
+
+
+def test_an_unresolved_host_is_explained_once_then_reported_at_growing_spacing() -> None:
+    notices = ConnectionNotices()
+    explained = "The host name camp.invalid does not resolve: https://camp.invalid comes from --url."
+
+    def failure(attempt: int) -> ConnectionChanged:
+        return ConnectionChanged(
+            "reconnecting", attempt, retry_in=1.5, detail=explained, unresolved_host="camp.invalid"
+        )
+
+    lines = []
+    for attempt in range(1, 41):
+        notices.notice(ConnectionChanged("connecting", attempt - 1))
+        lines.append(notices.notice(failure(attempt)))
+    shown = {n: line for n, line in enumerate(lines, 1) if line is not None}
+    assert list(shown) == [1, 2, 4, 8, 16, 32]
+    assert shown[1] is not None and shown[1].startswith(explained)
+    assert shown[8] == "still retrying (failure 8, next in 1.5s): the host name camp.invalid does not resolve"
+    # Once it resolves, a refused connection is reported at every attempt again, and
+    # a new run of unresolved failures starts with the full sentence.
+    refused = ConnectionChanged("reconnecting", 41, retry_in=2.0, detail="Could not connect (refused).")
+    assert notices.notice(refused) == "reconnecting (attempt 41 in 2.0s): Could not connect (refused)."
+    assert notices.notice(refused) is not None
+    assert (notices.notice(failure(43)) or "").startswith(explained)
+    assert notices.notice(ConnectionChanged("live")) == "reconnected"

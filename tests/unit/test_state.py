@@ -291,3 +291,63 @@ def test_re_measured_leaders_give_the_same_front_and_best_as_a_recompute(
         state._recompute_scores()
         assert incremental == (set(state.front_ids()), {n: b.value for n, b in state.best.items()})
         assert flags == incremental[0] and holders_hold
+
+
+def _results(iteration: int, values: list[tuple[float, float]]) -> dict[str, Any]:
+    return {
+        "type": "candidates_evaluated",
+        "iteration": iteration,
+        "results": [
+            {"candidate_id": f"{iteration}-{n}", "objectives": {"water_flux": flux, "cost": cost}}
+            for n, (flux, cost) in enumerate(values)
+        ],
+    }
+
+
+def _completed(iteration: int, backend_best: float) -> dict[str, Any]:
+    return {"type": "iteration_completed", "iteration": iteration, "best_value": backend_best, "pareto_size": 1}
+
+
+def test_best_by_iteration_is_each_objectives_best_so_far_not_the_backends_best_value() -> None:
+    # The backend's best_value here is a scalarized score (0.1, 0.2, 0.3): not any objective.
+    raw = [
+        _results(1, [(10, 5), (12, 7)]),
+        _completed(1, 0.1),
+        _results(2, [(8, 3), (11, 9)]),  # worse flux, better (lower) cost
+        _completed(2, 0.2),
+        _results(3, [(20, 4)]),
+        _completed(3, 0.3),
+    ]
+    meta = campaign_meta(objectives=1)
+    meta["objectives"] = [{"name": "water_flux"}, {"name": "cost", "direction": "minimize"}]
+    state = fold(typed(raw), meta)
+    assert state.best_history == [(1, 0.1), (2, 0.2), (3, 0.3)]
+    assert state.best_by_iteration == {
+        "water_flux": [(1, 12), (2, 12), (3, 20)],
+        "cost": [(1, 5), (2, 3), (3, 3)],
+    }
+    # Without metadata every objective is maximized; the directions arriving late
+    # rebuild the series as if they had been known from the start.
+    late = fold(typed(raw))
+    assert late.best_by_iteration["cost"] == [(1, 7), (2, 9), (3, 9)]
+    campaign = parse_campaign(meta)
+    assert campaign is not None
+    late.set_metadata(campaign)
+    assert late.best_by_iteration == state.best_by_iteration
+
+
+def test_best_by_iteration_keeps_the_order_and_repeats_of_completed_iterations() -> None:
+    from materia_tui.state import CandidateRecord
+    from materia_tui.state.best_series import best_by_iteration
+
+    def measured(row: int, iteration: int | None, flux: float) -> CandidateRecord:
+        record = CandidateRecord(f"c{row}", row, iteration)
+        record.objectives = {"water_flux": flux}
+        return record
+
+    records = [measured(0, 2, 30.0), measured(1, None, 10.0), measured(2, 1, 20.0), measured(3, 3, 5.0)]
+    series = best_by_iteration(records, [1, 2, 2, 3], lambda _name, value, than: value > than)
+    # The candidate without an iteration counts from the start; a repeated iteration_completed repeats.
+    assert series == {"water_flux": [(1, 20.0), (2, 30.0), (2, 30.0), (3, 30.0)]}
+    lowest = best_by_iteration(records, [3, 1], lambda _name, value, than: value < than)
+    assert lowest == {"water_flux": [(3, 5.0), (1, 10.0)]}

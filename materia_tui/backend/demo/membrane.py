@@ -106,7 +106,7 @@ class Measurement:
 
 
 def parameter_metadata() -> list[dict[str, Any]]:
-    """The ``parameters`` list of the Campaign metadata (PROTOCOL.md section 5)."""
+    """The ``parameters`` list of the Campaign metadata (docs/PROTOCOL.md section 5)."""
     specs: list[dict[str, Any]] = [
         {"name": p.name, "type": "float", "low": p.low, "high": p.high, "unit": p.unit}
         for p in FLOAT_PARAMETERS

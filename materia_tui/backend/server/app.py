@@ -1,4 +1,4 @@
-"""The aiohttp application of ``materia-tui serve`` (PROTOCOL.md sections 3 and 5).
+"""The aiohttp application of ``materia-tui serve`` (docs/PROTOCOL.md sections 3 and 5).
 
 Routes (REST base ``/api/v1``)::
 
@@ -6,6 +6,8 @@ Routes (REST base ``/api/v1``)::
     GET  /api/v1/campaigns/{id}                    Campaign
     PUT  /api/v1/campaigns/{id}                    set metadata (publish claim)
     GET  /api/v1/campaigns/{id}/events?after_seq=N&limit=M   {"events": [...], "last_seq": K}, M <= 1000
+                                                   (pages also stop at 4 MiB; gzip and JSON lines
+                                                   when asked for: see pages.py)
     POST /api/v1/campaigns/{id}/events             event or JSON array (publish claim) -> {"seqs": [...]}
     GET  /ws/campaigns/{id}                        WebSocket: every live event, one text frame each
 
@@ -42,6 +44,7 @@ from materia_tui.backend.server import layout
 from materia_tui.backend.server.auth import AuthPolicy, Principal, TokenRejected, bearer_token
 from materia_tui.backend.server.bus import MAX_PAGE, Bus, BusUnavailable, MemoryBus
 from materia_tui.backend.server.fanout import CLOSE_TOKEN_EXPIRED, ClientStream, FanOut
+from materia_tui.backend.server.pages import history_response
 from materia_tui.protocol import is_valid_campaign_id
 
 log = logging.getLogger(__name__)
@@ -185,22 +188,7 @@ async def get_events(request: web.Request) -> web.Response:
     limit = min(_int_query(request, "limit", MAX_PAGE, 1), MAX_PAGE)
     await _existing_campaign(request, campaign_id)
     page = await request.app[BUS_KEY].history(campaign_id, after_seq, limit)
-    frames = [f for f in page.frames if _is_json_object(f)]
-    # The stored frames are JSON texts already: splice them instead of re-encoding.
-    text = '{"events":[' + ",".join(frames) + '],"last_seq":' + str(page.last_seq) + "}"
-    return web.Response(text=text, content_type="application/json")
-
-
-def _is_json_object(frame: str) -> bool:
-    # A foreign publisher could have stored anything; one bad item must not
-    # make the whole page unparseable.
-    try:
-        return isinstance(json.loads(frame), dict)
-    except ValueError:
-        log.warning("skipping a stored event that is not JSON")
-        return False
-
-
+    return await history_response(request, page)
 async def post_events(request: web.Request) -> web.Response:
     principal = _principal(request)
     campaign_id = _campaign_id(request, principal, publishing=True)

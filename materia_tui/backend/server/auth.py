@@ -1,4 +1,4 @@
-"""HS256 JWT auth for ``materia-tui serve`` (PROTOCOL.md section 3).
+"""HS256 JWT auth for ``materia-tui serve`` (docs/PROTOCOL.md section 3).
 
 Claims the server reads (all optional, unknown claims ignored):
 

@@ -1,5 +1,5 @@
 """Where a server's campaigns live: in this process (:class:`MemoryBus`) or in
-Redis (:class:`RedisBus`, PROTOCOL.md section 6), behind one interface.
+Redis (:class:`RedisBus`, docs/PROTOCOL.md section 6), behind one interface.
 
 A bus stores metadata and history, assigns ``seq`` to published events, and
 hands every live frame (the exact JSON text stored in the history) to one
@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+# A history page stops before the frame that would take it past this many bytes
+# (the first frame always goes): a page of 1,000 events of 5,000 candidates each
+# would be 2 GB. Clients page on until last_seq (PROTOCOL.md section 5).
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+HISTORY_CHUNK = 16  # frames per LRANGE inside the history script
+# Frames at least this long are JSON-checked once per (campaign, seq, length);
+# shorter ones are cheap enough to check on every page.
+CHECKED_MIN_BYTES = 4096
+CHECKED_MAX_ENTRIES = 65536
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -74,8 +83,24 @@ class BusListener(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
-    frames: list[str]  # event JSON texts, seq order
+    frames: list[str]  # event JSON texts, each a JSON object, seq order
     last_seq: int
+
+
+def within_budget(frames: Sequence[str], start: int = 0, stop: int | None = None) -> list[str]:
+    """``frames[start:stop]`` up to the page budget: stops before the frame that would
+    take the page past ``MAX_PAGE_BYTES``; at least one. Reads only what it returns
+    (and one more)."""
+    stop = len(frames) if stop is None else min(stop, len(frames))
+    kept: list[str] = []
+    total = 0
+    for index in range(start, stop):
+        frame = frames[index]
+        if kept and total + len(frame) > MAX_PAGE_BYTES:
+            break
+        kept.append(frame)
+        total += len(frame)
+    return kept
 
 
 class Bus(Protocol):
@@ -188,15 +213,18 @@ class MemoryBus:
         return seqs
 
     async def history(self, campaign_id: str, after_seq: int, limit: int) -> HistoryPage:
+        # Frames here were all made by ``layout.stamp`` of checked bodies: JSON
+        # objects, at index seq - 1. A page costs its own frames, never the history.
         campaign = self._campaigns.get(campaign_id)
         if campaign is None:
             return HistoryPage([], 0)
-        start = max(0, after_seq)
-        return HistoryPage(campaign.frames[start : start + max(0, limit)], len(campaign.frames))
+        frames, start = campaign.frames, max(0, after_seq)
+        page = within_budget(frames, start, start + max(0, min(limit, MAX_PAGE)))
+        return HistoryPage(page, len(frames))
 
 
 class RedisBus:
-    """Campaigns kept in Redis as PROTOCOL.md section 6 lays them out."""
+    """Campaigns kept in Redis as docs/PROTOCOL.md section 6 lays them out."""
 
     def __init__(self, url: str, *, reconnect_max: float = 5.0) -> None:
         self._url = url  # may hold a password: never logged, never in a repr
@@ -204,6 +232,8 @@ class RedisBus:
         self._redis: Redis | None = None
         self._reader: asyncio.Task[None] | None = None
         self._publish_script: Any = None
+        self._history_script: Any = None
+        self._checked = _CheckedFrames(CHECKED_MAX_ENTRIES)
 
     def __repr__(self) -> str:
         return "RedisBus(<url hidden>)"
@@ -224,6 +254,7 @@ class RedisBus:
         )
         self._redis = Redis(connection_pool=pool)
         self._publish_script = self._redis.register_script(layout.PUBLISH_LUA)
+        self._history_script = self._redis.register_script(layout.HISTORY_LUA)
         # Subscribed (and confirmed) before start() returns: the server says
         # "ready" only once it cannot miss a live frame.
         pubsub = await self._subscribe()
@@ -325,13 +356,7 @@ class RedisBus:
     async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
         if not bodies:
             return []
-        keys = [
-            layout.seq_key(campaign_id),
-            layout.events_key(campaign_id),
-            layout.meta_key(campaign_id),
-            layout.CAMPAIGNS_KEY,
-        ]
-        args = [layout.channel(campaign_id), campaign_id, layout.minimal_meta(campaign_id), *bodies]
+        keys, args = layout.publish_script_call(campaign_id, bodies)
         seqs = await self._publish_script(keys=keys, args=args)
         return [int(s) for s in seqs]
 
@@ -340,20 +365,19 @@ class RedisBus:
         after_seq = max(0, after_seq)
         limit = max(0, min(limit, MAX_PAGE))
         key = layout.events_key(campaign_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(layout.seq_key(campaign_id))
-            pipe.llen(key)
-            pipe.lrange(key, after_seq, after_seq + limit - 1)
-            last_text, length, window = await pipe.execute()
-        last_seq = int(last_text or 0)
-        frames: list[str] = window if limit else []
+        reply = await self._history_script(
+            keys=[key, layout.seq_key(campaign_id)],
+            args=[after_seq, limit, MAX_PAGE_BYTES, HISTORY_CHUNK],
+        )
+        last_seq, length = int(reply[0]), int(reply[1])
+        frames: list[str] = [_text(f) for f in reply[2:]] if limit else []
         # Fast path: with a compliant publisher the list holds seq 1..K at
         # indexes 0..K-1. If the first frame is not seq after_seq+1 (a foreign
         # publisher left a gap), locate the start by seq instead.
         misplaced = bool(frames) and _seq_of(frames[0]) != after_seq + 1
         if limit and (misplaced or (not frames and length and last_seq > after_seq)):
-            frames = await self._history_by_seq(key, int(length), after_seq, limit)
-        return HistoryPage(frames, last_seq)
+            frames = await self._history_by_seq(key, length, after_seq, limit)
+        return HistoryPage(self._checked.objects_of(campaign_id, frames), last_seq)
 
     async def _history_by_seq(self, key: str, length: int, after_seq: int, limit: int) -> list[str]:
         # Binary search for the first index whose seq > after_seq (list is in seq order).
@@ -367,5 +391,50 @@ class RedisBus:
                 high = middle
             else:
                 low = middle + 1
-        window = [_text(f) for f in await self.redis.lrange(key, low, low + limit - 1)]
-        return [f for f in window if (_seq_of(f) or 0) > after_seq]
+        window: list[str] = []
+        while len(window) < limit:  # chunked, so a page never pulls more than its budget and a chunk
+            count = min(HISTORY_CHUNK, limit - len(window))
+            chunk = [_text(f) for f in await self.redis.lrange(key, low, low + count - 1)]
+            low += len(chunk)
+            window.extend(f for f in chunk if (_seq_of(f) or 0) > after_seq)
+            if len(chunk) < count or sum(map(len, window)) > MAX_PAGE_BYTES:
+                break
+        return within_budget(window[:limit])
+
+
+class _CheckedFrames:
+    """Which stored frames are JSON objects, so a page does not re-decode a 2 MB frame
+    on every request. A foreign publisher could have stored anything, and one bad item
+    must not make a whole page unparseable; a compliant one appends and never rewrites,
+    so a frame's (campaign, seq, length) names its text. Bounded, oldest forgotten first.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._known: dict[tuple[str, int, int], None] = {}
+
+    def objects_of(self, campaign_id: str, frames: list[str]) -> list[str]:
+        return [f for f in frames if self._is_object(campaign_id, f)]
+
+    def _is_object(self, campaign_id: str, frame: str) -> bool:
+        if len(frame) < CHECKED_MIN_BYTES:
+            return _is_json_object(frame)
+        seq = _seq_of(frame) if frame.startswith('{"seq":') else None
+        key = (campaign_id, seq, len(frame)) if seq is not None else None
+        if key is not None and key in self._known:
+            return True
+        if not _is_json_object(frame):
+            return False
+        if key is not None:
+            if len(self._known) >= self._max_entries:
+                del self._known[next(iter(self._known))]
+            self._known[key] = None
+        return True
+
+
+def _is_json_object(frame: str) -> bool:
+    try:
+        return isinstance(json.loads(frame), dict)
+    except ValueError:
+        log.warning("skipping a stored event that is not JSON")
+        return False

@@ -134,24 +134,6 @@ class ClientStream:
         """The transport's buffer is past its high-water mark (the peer reads too slowly)."""
         return self._protocol.writing_paused
 
-    def offer(self, payload: bytes, frame: bytes) -> bool:
-        """Send ``frame`` (the encoded text frame of ``payload``) now, or queue it.
-
-        False when the client is too far behind to take it. (``FanOut.on_frame``
-        inlines the direct branch; this is the same logic for one client.)
-        """
-        transport = self._direct_transport
-        if (
-            transport is not None
-            and not transport.get_write_buffer_size()
-            and not self.ws.closed
-            and not transport.is_closing()
-        ):
-            transport.write(frame)
-            self.direct_writes += 1
-            return True
-        return self.enqueue(payload)
-
     def enqueue(self, payload: bytes) -> bool:
         """Queue ``payload`` for the sender; False when the queue is full."""
         if self._closing:
@@ -188,13 +170,18 @@ class ClientStream:
         """Stop sending and close with ``code`` (idempotent, never blocks the caller)."""
         if self._closing:
             return
+        sender = self._stop_sending()
+        self._closer = asyncio.create_task(self._close(sender, code, reason), name="ws-closer")
+
+    def _stop_sending(self) -> asyncio.Task[None] | None:
+        """Drop what is queued and cancel the sender; returns it, to be awaited."""
         self._closing = True
         self._direct_transport = None
         self._queue.clear()
         sender = self._sender
         if sender is not None:
             sender.cancel()
-        self._closer = asyncio.create_task(self._close(sender, code, reason), name="ws-closer")
+        return sender
 
     async def _close(self, sender: asyncio.Task[None] | None, code: int, reason: str) -> None:
         if sender is not None:
@@ -214,12 +201,8 @@ class ClientStream:
 
     async def stop(self) -> None:
         """Release the sender once the connection has ended."""
-        self._closing = True
-        self._direct_transport = None
-        self._queue.clear()
-        sender = self._sender
+        sender = self._stop_sending()
         if sender is not None:
-            sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
         await self.wait_closed()
@@ -246,9 +229,6 @@ class FanOut:
         """The connected clients of one campaign."""
         return list(self._clients.get(campaign_id, ()))
 
-    def client_count(self) -> int:
-        return sum(len(c) for c in self._clients.values())
-
     def on_frame(self, campaign_id: str, frame: str) -> None:
         clients = self._clients.get(campaign_id)
         if not clients:
@@ -257,8 +237,8 @@ class FanOut:
         payload = frame.encode()
         encoded = text_frame(payload)
         for client in clients:
-            # ClientStream.offer, inlined: per client per event, the Python between two
-            # socket writes is what a 5,000-client fan-out can still save.
+            # Written here rather than in a ClientStream method: per client per event, the
+            # Python between two socket writes is what a 5,000-client fan-out can still save.
             transport = client._direct_transport
             if (
                 transport is not None

@@ -1,4 +1,4 @@
-"""The Redis layout of PROTOCOL.md section 6 and the one way an event is stamped.
+"""The Redis layout of docs/PROTOCOL.md section 6 and the one way an event is stamped.
 
 Shared by the publishers (``materia_tui.backend.publish``) and the server's buses, so
 that an event gets exactly the same ``seq``/``campaign_id``/``timestamp``
@@ -15,6 +15,7 @@ with cjson) keeps every number exactly as Python wrote it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +66,43 @@ for i = 4, #ARGV do
   seqs[#seqs + 1] = seq
 end
 return seqs
+"""
+
+
+def publish_script_call(campaign_id: str, bodies: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The KEYS and ARGV of one ``PUBLISH_LUA`` call that appends ``bodies`` in order."""
+    keys = [seq_key(campaign_id), events_key(campaign_id), meta_key(campaign_id), CAMPAIGNS_KEY]
+    args = [channel(campaign_id), campaign_id, minimal_meta(campaign_id), *bodies]
+    return keys, args
+
+
+# KEYS: events, seq.  ARGV: after_seq (a list index), limit, byte budget, chunk size.
+# Returns {last seq, list length, frame...}: frames from index after_seq on, at most
+# `limit` of them, stopping before the one that would take the page past the byte
+# budget (the first frame always goes). Reads in small LRANGE chunks, so a page costs
+# the rows it returns plus at most one chunk, never the history; nothing over the
+# budget leaves Redis.
+HISTORY_LUA = """
+local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local length = redis.call('LLEN', KEYS[1])
+local out = {last, length}
+local start = tonumber(ARGV[1])
+local stop = math.min(start + tonumber(ARGV[2]), length) - 1
+local budget = tonumber(ARGV[3])
+local chunk = tonumber(ARGV[4])
+local total = 0
+local i = start
+while i <= stop do
+  local frames = redis.call('LRANGE', KEYS[1], i, math.min(i + chunk - 1, stop))
+  if #frames == 0 then break end
+  for _, frame in ipairs(frames) do
+    if #out > 2 and total + #frame > budget then return out end
+    out[#out + 1] = frame
+    total = total + #frame
+  end
+  i = i + chunk
+end
+return out
 """
 
 
@@ -130,7 +168,7 @@ def campaign_json(campaign: Campaign | dict[str, Any]) -> tuple[str, str]:
         obj = dict(campaign)
     campaign_id = check_campaign_id(obj.get("id"))  # type: ignore[arg-type]
     if parse_campaign(obj) is None:
-        raise InvalidCampaign("campaign metadata is not a Campaign object (PROTOCOL.md section 5)")
+        raise InvalidCampaign("campaign metadata is not a Campaign object (docs/PROTOCOL.md section 5)")
     try:
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (ValueError, TypeError) as exc:

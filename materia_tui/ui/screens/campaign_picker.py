@@ -15,7 +15,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
@@ -23,6 +22,7 @@ from materia_tui.errors import MateriaError
 from materia_tui.protocol import Campaign, is_valid_campaign_id
 from materia_tui.sanitize import clean
 from materia_tui.ui import format as fmt
+from materia_tui.ui.screens.dialog import Dialog
 
 CampaignLister = Callable[[], Awaitable[list[Campaign]]]
 
@@ -41,7 +41,17 @@ def campaign_prompt(campaign: Campaign, already_open: bool) -> Text:
     return text
 
 
-class CampaignPicker(ModalScreen[list[str]]):
+class CampaignPicker(Dialog[list[str]]):
+    DEFAULT_CSS: ClassVar[str] = """
+    #picker-body {
+        width: 90;
+    }
+    #picker-list {
+        height: auto;
+        max-height: 20;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", priority=True),
         Binding("escape", "close", "Close"),
@@ -55,7 +65,7 @@ class CampaignPicker(ModalScreen[list[str]]):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker-body") as body:
+        with Vertical(id="picker-body", classes="dialog-body") as body:
             body.border_title = "open campaigns"
             yield Static(Text("Loading the campaign list…"), id="picker-status")
             yield SelectionList[str](id="picker-list")

@@ -1,9 +1,10 @@
 """``e``: export the campaign's candidates (or its Pareto front) to a file.
 
 ``ExportScreen(state)`` is a modal: choose the format (CSV, JSON, and Parquet
-when pyarrow is importable), all candidates or the Pareto front only, and a
-path (by default ``./{campaign_id}-candidates.csv`` or ``-front``, following
-the choices until the user edits it). Export writes with
+when pyarrow is importable; otherwise a line names the extra that brings it),
+all candidates or the Pareto front only, and a path (by default
+``./{campaign_id}-candidates.csv`` or ``-front``, following the choices until
+the user edits it). Export writes with
 ``materia_tui.output.export.write_export`` and dismisses with an ``ExportResult``;
 escape dismisses with None. A failure (unwritable path, a directory, a
 missing pyarrow) is shown in the screen, which stays open.
@@ -34,7 +35,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from materia_tui.errors import MateriaError
-from materia_tui.output.export import ExportFormat, parquet_available, write_export
+from materia_tui.output.export import PARQUET_INSTALL, ExportFormat, parquet_available, write_export
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 
@@ -90,6 +91,10 @@ class ExportScreen(ModalScreen[ExportResult | None]):
     ExportScreen #export-path {
         margin-top: 1;
     }
+    ExportScreen #export-parquet-hint {
+        color: $text-muted;
+        height: auto;
+    }
     ExportScreen #export-error {
         color: $error;
         height: auto;
@@ -124,6 +129,9 @@ class ExportScreen(ModalScreen[ExportResult | None]):
                         f"All candidates ({len(self.state.candidate_list):,})", value=True, id="scope-all"
                     )
                     yield RadioButton(f"Pareto front only ({self.state.pareto_size:,})", id="scope-front")
+            if "parquet" not in self.formats:
+                # A Text, not a str: "[parquet]" would be read as markup.
+                yield Static(Text(f"Parquet: {PARQUET_INSTALL}"), id="export-parquet-hint")
             yield Label("Path")
             yield Input(self._default_path, id="export-path")
             yield Static("", id="export-error")

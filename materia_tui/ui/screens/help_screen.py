@@ -8,37 +8,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("q", "quit (exit code 1 if the campaign failed)"),
-    ("space", "pause / resume the display (still receiving)"),
-    ("?", "this help"),
-    ("ctrl+p", "command palette"),
-    ("1-5", "section: overview, candidates, Pareto, log, parity"),
-    ("v", "predicted vs measured (parity) in place of the Pareto plot"),
-    ("p", "cycle the parity plot's objective"),
-    ("e", "export candidates (CSV, JSON, Parquet)"),
-    ("l", "show / hide the event log"),
-    ("s", "sort candidates by the next column"),
-    ("r", "reverse the sort order"),
-    ("f", "filter: all, Pareto, this iteration, problems"),
-    ("t", "follow the newest candidate on / off"),
-    ("x / y", "cycle the Pareto plot's x / y objective"),
-    ("arrows, pgup/dn", "scroll the candidate table"),
-    ("home / end", "top of the table / newest row (resumes follow)"),
-    ("replay: space", "pause / resume the replay itself"),
-    ("replay: n", "play to the end of the next iteration, then pause"),
-    ("replay: G, end", "jump to the end of the recording"),
-    ("replay: + / -", "replay twice as fast / half as fast"),
-    ("several: [ / ]", "previous / next campaign tab"),
-    ("several: 0", "the All tab: one row per campaign (enter opens)"),
-    ("several: o", "open more campaigns from the server's list"),
-)
+from materia_tui.ui.keys import help_rows
+from materia_tui.ui.screens.dialog import Dialog
+
 MARKS: tuple[tuple[str, str], ...] = (
     ("★", "candidate on the Pareto front"),
     ("~name", "surrogate prediction ± uncertainty of 'name'"),
+    ("← +2 · +3 cols →", "table columns out of view, left / right: ← → scroll"),
     ("◆", "Pareto front in the scatter (a line with 2 objectives)"),
     ("x", "latest evaluated batch in the scatter"),
     ("parity colours", "green |z|<=1, orange <=2, red >2, grey: no uncertainty"),
@@ -50,7 +28,7 @@ MARKS: tuple[tuple[str, str], ...] = (
 def help_text() -> Text:
     text = Text()
     text.append("Keys\n", "bold underline")
-    for key, meaning in KEYS:
+    for key, meaning in help_rows():
         text.append(f"  {key:<16}", "bold")
         text.append(meaning + "\n")
     text.append("\nMarks\n", "bold underline")
@@ -61,13 +39,19 @@ def help_text() -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
+    DEFAULT_CSS: ClassVar[str] = """
+    #help-body {
+        width: 76;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body") as body:
+        with VerticalScroll(id="help-body", classes="dialog-body") as body:
             body.border_title = "materia-tui help"
             yield Static(help_text(), id="help-text")
 

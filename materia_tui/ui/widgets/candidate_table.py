@@ -1,11 +1,13 @@
 """The candidate table on Textual's line API: a ScrollView that renders only the
-visible rows straight from ``state.candidate_list``.
+visible rows straight from the state's columnar store.
 
 Why not DataTable: it needs ~13 s to load 100k rows and recomputes every row
-offset on any change. Here rows are the state's own records; the table keeps a
-view index (a list of row numbers) only while a sort or filter is active, and
-caches rendered rows keyed by what can change in them, so appending 1,000 rows
-or updating one in place re-renders just the visible lines.
+offset on any change. Here rows are the store's rows, read as views only for
+the visible lines; the table keeps a view index (row numbers, a numpy array
+for large stores) only while a sort or filter is active, computed from the
+store's columns (``state/ordering.py``), and caches rendered rows keyed by
+what can change in them, so appending 1,000 rows or updating one in place
+re-renders just the visible lines.
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ from textual.timer import Timer
 
 from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
+from materia_tui.state.changes import ChangeSet
+from materia_tui.state.ordering import Rows, filter_rows, sort_rows
 from materia_tui.ui import format as fmt
-from materia_tui.ui.widgets.scrollbar import set_virtual_size
+from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.panel import Cadence
+from materia_tui.ui.textual_compat import NarrowRefresh, set_virtual_size
 
 FilterMode = Literal["all", "pareto", "iteration", "problems"]
 FILTERS: tuple[FilterMode, ...] = ("all", "pareto", "iteration", "problems")
@@ -47,6 +53,7 @@ ID_SAMPLE = 2000
 BIG_TABLE = 20_000
 BIG_TABLE_RESORT_SECONDS = 1.0
 SortValue = tuple[int, float, str]
+FOOTER_ROOM_COLUMNS = 100  # terminal width from which the footer has room for "←→ Columns"
 
 
 def value_key(value: ParameterValue | None) -> SortValue:
@@ -63,8 +70,8 @@ class Column:
     key: str
     title: str
     width: int
-    cell: Callable[[CandidateRecord], str]
-    sort_key: Callable[[CandidateRecord], Any]
+    cell: Callable[[CandidateLike], str]
+    sort_key: Callable[[CandidateLike], Any]  # per candidate; the table sorts by columns (ordering.py)
     right: bool = False
 
 
@@ -92,7 +99,7 @@ def _parameter_column(name: str) -> Column:
     )
 
 
-def _predicted_cell(cand: CandidateRecord, name: str) -> str:
+def _predicted_cell(cand: CandidateLike, name: str) -> str:
     mean = cand.predicted.get(name)
     if mean is None:
         return "-"
@@ -149,7 +156,28 @@ def build_columns(id_width: int, parameters: list[str], objectives: list[str]) -
     return columns
 
 
-class CandidateTable(ScrollView, can_focus=True):
+class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
+    DEFAULT_CSS: ClassVar[str] = """
+    CandidateTable > .candidate-table--header {
+        text-style: bold underline;
+    }
+    CandidateTable > .candidate-table--front {
+        color: $accent;
+        text-style: bold;
+    }
+    CandidateTable > .candidate-table--proposed {
+        text-style: dim;
+    }
+    CandidateTable > .candidate-table--failed {
+        color: $error;
+        text-style: bold;
+    }
+    CandidateTable > .candidate-table--infeasible {
+        color: $warning;
+        text-style: italic;
+    }
+    """
+
     """Every candidate, newest last; follow mode keeps the newest row in view."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -167,6 +195,10 @@ class CandidateTable(ScrollView, can_focus=True):
         Binding("home", "scroll_home", "Top", show=False),
         Binding("end", "scroll_end", "End", show=False),
         Binding("left", "scroll_left", "Left", show=False),
+        # "→" twice: the first binding is the footer's "←→ Columns", offered (check_action) only
+        # while columns are cut off and the footer has room; when it is not, the key falls
+        # through to the second. The title always counts hidden columns ("+3 cols →").
+        Binding("right", "columns_right", "Columns", key_display="←→"),
         Binding("right", "scroll_right", "Right", show=False),
     ]
 
@@ -175,12 +207,21 @@ class CandidateTable(ScrollView, can_focus=True):
     sort_reverse: reactive[bool] = reactive(False)
     filter_mode: reactive[FilterMode] = reactive("all")
 
-    def __init__(self, state: CampaignState, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        state: CampaignState,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.state = state
+        # The view's ``/`` expression: one more filter, combined (AND) with ``filter_mode``.
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
         self.columns: list[Column] = build_columns(10, [], [])
         self.row_count = 0
-        self._view: list[int] | None = None  # None: arrival order, row i is candidate_list[i]
+        self._view: Rows | None = None  # None: arrival order, row i is candidate_list[i]
         self._view_key: tuple[Any, ...] = ()
         self._parameters: list[str] = []
         self._scanned = 0  # candidate_list prefix already scanned for ids and parameter names
@@ -190,25 +231,31 @@ class CandidateTable(ScrollView, can_focus=True):
         self._row_width = 0
         self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
         self._scrolling_programmatically = False
-        self._synced_revision = -1
+        self._data_version = 0  # bumped by every change set that touched a row
         self._view_built_at = 0.0
         self._resort_timer: Timer | None = None
         self._styles_by_name: dict[str, Style] = {}  # rich_style is costly to compute per row
         self._painted_frame: tuple[Any, ...] = ()  # what the visible lines were drawn against
         self._painted_lines: list[tuple[Any, ...]] = []  # what each visible row showed at the last sync
         self._title: Text | None = None
-        self._only: list[Region] | None = None  # set while a change must repaint just these regions
+        self._offer_columns_key = False  # "←→ Columns" is in the footer
         self.repainted_lines = 0  # table lines asked to repaint by syncs, for tests and benchmarks
 
     # ----- data --------------------------------------------------------------
 
-    def sync(self) -> None:
+    cadence: ClassVar[Cadence] = "bulk"
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes.rows or changes.front or changes.metadata:
+            self._data_version += 1
+            self._show()
+
+    def _show(self) -> None:
         """Catch up with the state: new columns, row count, view, follow."""
         state = self.state
         self._scan_new_rows(state)
         self._update_layout(state)
         self._update_view(state)
-        self._synced_revision = state.revision
         set_virtual_size(self, Size(self._row_width, self.row_count + 1))
         if self.follow:
             self._scroll_to_newest()
@@ -245,27 +292,18 @@ class CandidateTable(ScrollView, can_focus=True):
             self._scroll_to_newest()
 
     def _scan_new_rows(self, state: CampaignState) -> None:
-        rows = state.candidate_list
-        if self._scanned == len(rows):
+        store = state.store
+        if self._scanned == len(store):
             return
-        new = rows[self._scanned :]
         known = set(self._parameters)
-        seen: tuple[str, ...] | None = None
-        for cand in new:
-            names = cand.parameter_names
-            if names is seen:  # candidates of a campaign share one key layout
-                continue
-            seen = names
-            for name in names:
-                if name not in known:
-                    known.add(name)
-                    self._parameters.append(name)
+        self._parameters += [name for name in store.parameter_names() if name not in known]
         # The id column's width is cosmetic (cells are cut with an ellipsis), so a
         # sample of a huge batch sizes it: measuring 100k ids costs ~100 ms.
+        new = store.ids[self._scanned :]
         sample = new if len(new) <= ID_SAMPLE else new[:: len(new) // ID_SAMPLE] + new[-100:]
-        widest = max(cell_len(c.id) for c in sample)
+        widest = max(cell_len(cid) for cid in sample)
         self._id_width = min(24, max(self._id_width, widest))
-        self._scanned = len(rows)
+        self._scanned = len(store)
 
     def _update_layout(self, state: CampaignState) -> None:
         if state.metadata is not None and state.metadata.parameters:
@@ -285,12 +323,13 @@ class CandidateTable(ScrollView, can_focus=True):
 
     def _update_view(self, state: CampaignState) -> None:
         rows = state.candidate_list
-        if self.sort_index is None and self.filter_mode == "all":
+        expression = self.active_filter.generation if self.active_filter.active else None
+        if self.sort_index is None and self.filter_mode == "all" and expression is None:
             self._view = None
             self.row_count = len(rows)
             return
-        settings = (self.sort_index, self.sort_reverse, self.filter_mode, self._layout_generation)
-        key = (state.revision, *settings)
+        settings = (self.sort_index, self.sort_reverse, self.filter_mode, expression, self._layout_generation)
+        key = (self._data_version, *settings)
         if key == self._view_key and self._view is not None:
             return
         if self._view is not None and self._view_key[1:] == settings and len(rows) > BIG_TABLE:
@@ -302,37 +341,27 @@ class CandidateTable(ScrollView, can_focus=True):
                 return
         self._view_key = key
         self._view_built_at = time.monotonic()
-        view = self._filtered(state)
+        view = filter_rows(state.store, self.filter_mode, state.front_ids(), state.current_iteration)
+        mask = self.active_filter.mask(state)
+        if mask is not None:  # the `/` expression, on top of the `f` mode
+            view = [row for row in view if row < len(mask) and mask[row]]
         if self.sort_index is not None:
-            sort_key = self.columns[self.sort_index].sort_key
-            view.sort(key=lambda i: sort_key(rows[i]), reverse=self.sort_reverse)
+            view = sort_rows(state.store, self.columns[self.sort_index].key, view, self.sort_reverse)
         self._view = view
         self.row_count = len(view)
 
     def _resort_later(self) -> None:
         self._resort_timer = None
-        self.sync()
+        self._show()
 
-    def _filtered(self, state: CampaignState) -> list[int]:
-        rows = state.candidate_list
-        mode = self.filter_mode
-        if mode == "all":
-            return list(range(len(rows)))
-        if mode == "pareto":
-            return sorted(state.candidates[i].row for i in state.front_ids())
-        if mode == "iteration":
-            current = state.current_iteration
-            return [c.row for c in rows if c.iteration == current]
-        return [c.row for c in rows if c.status in ("failed", "infeasible")]
-
-    def record_at(self, index: int) -> CandidateRecord | None:
+    def record_at(self, index: int) -> CandidateLike | None:
         """The candidate shown on view line ``index`` (0 = first data row)."""
         if not 0 <= index < self.row_count:
             return None
-        row = self._view[index] if self._view is not None else index
-        return self.state.candidate_list[row]
+        row = int(self._view[index]) if self._view is not None else index
+        return self.state.store.view(row)
 
-    def visible_records(self) -> list[CandidateRecord]:
+    def visible_records(self) -> list[CandidateLike]:
         top = round(self.scroll_y)
         lines = max(0, self.scrollable_content_region.height - 1)
         found = (self.record_at(i) for i in range(top, top + lines))
@@ -353,7 +382,7 @@ class CandidateTable(ScrollView, can_focus=True):
         # Sorted, the newest row is anywhere: show the top of the order instead of following.
         # Back in arrival order, the newest row is last again and following resumes.
         self.follow = self.sort_index is None
-        self.sync()
+        self._show()
         if not self.follow:
             self._scrolling_programmatically = True
             try:
@@ -363,7 +392,12 @@ class CandidateTable(ScrollView, can_focus=True):
 
     def cycle_filter(self) -> None:
         self.filter_mode = FILTERS[(FILTERS.index(self.filter_mode) + 1) % len(FILTERS)]
-        self.sync()
+        self._show()
+
+    def expression_changed(self) -> None:
+        """The view's ``/`` expression changed: rebuild the view now."""
+        self._data_version += 1
+        self._show()
 
     def toggle_follow(self) -> None:
         self.follow = not self.follow
@@ -375,35 +409,58 @@ class CandidateTable(ScrollView, can_focus=True):
         text = Text(f"candidates {fmt.count(self.row_count)}")
         if self.filter_mode != "all":
             text.append(f" · {FILTER_LABELS[self.filter_mode]}")
+        if self.active_filter.active:
+            text.append(" · /")
+            text.append(clean(self.active_filter.text, 40))
         if self.sort_index is not None:
             text.append(" · sort ")
             text.append(self.columns[self.sort_index].title)
             text.append(" ↓" if self.sort_reverse else " ↑")
         if self.follow:
             text.append(" · follow")
+        left, right = self.hidden_columns()
+        if left or right:  # the table scrolls sideways: say how much is out of view, and where
+            last = right or left
+            unit = "col" if last == 1 else "cols"
+            parts = ([f"← +{left}"] if left else []) + ([f"+{right} {unit} →"] if right else [])
+            text.append(" · " + " · ".join(parts) + ("" if right else f" {unit}"))
         return text
+
+    def hidden_columns(self) -> tuple[int, int]:
+        """How many columns are out of view (even in part) to the left and to the right."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return 0, 0
+        first = round(self.scroll_x)
+        last = first + width
+        left = right = 0
+        for column, start in zip(self.columns, self._column_starts(), strict=True):
+            if start < first:
+                left += 1
+            elif start + column.width > last:
+                right += 1
+        return left, right
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "columns_right":
+            return self._offer_columns_key
+        return super().check_action(action, parameters)
 
     def _update_title(self) -> None:
         """Set the border title when it changed, repainting the top border line only
         (setting ``border_title`` repaints the whole widget: every row and both sides)."""
         title = self.describe()
+        # At 80 columns the footer is full: the key would push "Export" off the screen.
+        offer = self.hidden_columns() != (0, 0) and self.app.size.width >= FOOTER_ROOM_COLUMNS
+        if offer != self._offer_columns_key:
+            self._offer_columns_key = offer
+            self.refresh_bindings()  # the footer's "←→ Columns" comes or goes
         if title == self._title:
             return
         self._title = title
         top = Region(-self.content_offset.x, -self.content_offset.y, self.outer_size.width, 1)
-        self._only = [top] if self.is_mounted and self._painted_frame else None
-        try:
+        with self.repaint_only([top] if self.is_mounted and self._painted_frame else None):
             self.border_title = title
-        finally:
-            self._only = None
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> CandidateTable:
-        if self._only is not None and not regions and not layout and not recompose:
-            regions = tuple(self._only)
-        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-        return self
 
     def _scroll_to_newest(self) -> None:
         self._scrolling_programmatically = True
@@ -432,11 +489,25 @@ class CandidateTable(ScrollView, can_focus=True):
     def action_scroll_end(self) -> None:
         self.scroll_end(animate=False)
 
+    # Sideways a column at a time: a cell at a time, the last columns were ~35 presses away.
     def action_scroll_left(self) -> None:
-        self.scroll_left(animate=False)
+        x = round(self.scroll_x)
+        self.scroll_to(x=max((s for s in self._column_starts() if s < x), default=0), animate=False)
 
     def action_scroll_right(self) -> None:
-        self.scroll_right(animate=False)
+        x = round(self.scroll_x)
+        target = min((s for s in self._column_starts() if s > x), default=self.max_scroll_x)
+        self.scroll_to(x=min(target, self.max_scroll_x), animate=False)
+
+    def action_columns_right(self) -> None:
+        self.action_scroll_right()
+
+    def _column_starts(self) -> list[int]:
+        starts, start = [], 0
+        for column in self.columns:
+            starts.append(start)
+            start += column.width + len(SEPARATOR)
+        return starts
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -447,6 +518,12 @@ class CandidateTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.follow:
             self._scroll_to_newest()
+        self._update_title()  # the hidden-columns count depends on the width
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if self.is_mounted:
+            self._update_title()
 
     def watch_follow(self) -> None:
         if self.is_mounted:
@@ -482,7 +559,7 @@ class CandidateTable(ScrollView, can_focus=True):
         self._strips[key] = strip
         return strip
 
-    def _row_strip(self, cand: CandidateRecord) -> Strip:
+    def _row_strip(self, cand: CandidateLike) -> Strip:
         key = (cand.row, cand.revision, cand.on_front, cand.status, self._layout_generation)
         cached = self._strips.get(key)
         if cached is not None:

@@ -1,6 +1,12 @@
 """Best value per iteration as a one-style text sparkline, with first/last/best
 labels, the latest convergence metric and a CONVERGED marker.
 
+The series is the reducer's best of the primary objective as each iteration
+completed (``state.best_by_iteration``), under that objective's name. Only when
+no value of an objective is known does it plot the backend's ``best_value``
+from ``iteration_completed``, labelled as such: that number may be a
+hypervolume or a scalarized score, not the objective.
+
 A plain one-style sparkline (rather than Textual's per-cell-coloured Sparkline)
 writes several times fewer bytes per update, which matters over SSH.
 """
@@ -8,15 +14,19 @@ writes several times fewer bytes per update, which matters over SSH.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+NO_HISTORY: list[tuple[int, float]] = []  # one object, never filled: its id keys "nothing yet"
 
 
 def sparkline(values: Sequence[float], width: int, bounds: tuple[float, float] | None = None) -> str:
@@ -43,6 +53,8 @@ def sparkline(values: Sequence[float], width: int, bounds: tuple[float, float] |
 
 
 class ConvergencePanel(TextPanel):
+    cadence: ClassVar[Cadence] = "small"
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: CampaignState | None = None
@@ -53,33 +65,38 @@ class ConvergencePanel(TextPanel):
 
     def on_resize(self) -> None:
         if self._state is not None:  # the sparkline spans the panel: redraw at the new width
-            self.sync(self._state)
+            self._show(self._state)
 
-    def sync(self, state: CampaignState) -> None:
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        self._show(state)
+
+    def _show(self, state: CampaignState) -> None:
         self._state = state
         # Everything shown depends on these; the history only grows, so its
         # length stands for its content. Skipping here keeps a refresh O(1).
+        primary = state.objectives[0] if state.objectives else None
+        history = state.best_by_iteration.get(primary, NO_HISTORY) if primary else NO_HISTORY
+        label = f"best {clean(primary, 24)}" if primary else "best value"
+        if not history and state.best_history:
+            history, label = state.best_history, "backend best_value"
         key = (
-            len(state.best_history),
+            id(history),
+            len(history),
             len(state.convergence),
             state.converged_at,
-            tuple(state.objectives[:1]),
+            label,
             self.content_size.width,
         )
         if key == self._synced_key:
             return
         self._synced_key = key
-        history = state.best_history
         width = max(8, self.content_size.width or 40)
-        primary = state.objectives[0] if state.objectives else None
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("best ")
-        text.append(clean(primary, 24) if primary else "value")
-        text.append(" per iteration\n")
+        text.append(f"{label} per iteration\n")
         if history:
             low, high = self._range(history)
             text.append(sparkline(_last_per_cell(history, width), width, (low, high)), "bold")
-            minimize = primary is not None and state.directions.get(primary) == "minimize"
+            minimize = label != "backend best_value" and state.directions.get(primary or "") == "minimize"
             text.append(
                 f"\nfirst {fmt.number(history[0][1])}  last {fmt.number(history[-1][1])}"
                 f"  best {fmt.number(low if minimize else high)}"

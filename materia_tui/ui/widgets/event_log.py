@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -12,15 +14,21 @@ from textual.strip import Strip
 
 from materia_tui.protocol import Event, Rejected
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, LogEntry
+from materia_tui.state import CampaignState, LogEntry, Note
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
-from materia_tui.ui.widgets.scrollbar import set_virtual_size
+from materia_tui.ui.panel import Cadence
+from materia_tui.ui.textual_compat import set_virtual_size
 
 MAX_LINES = 1000
 
 
-def describe(item: Event | Rejected) -> str:
-    """Plain text for one log line; every network string goes through ``clean``."""
+def describe(item: Event | Rejected | Note, batch: int | None = None, failed: int | None = None) -> str:
+    """Plain text for one log line; every network string goes through ``clean``.
+    ``batch`` and ``failed``: a batch event's counts, when the log kept it without its items."""
+    if isinstance(item, Note):
+        where = f"iteration {item.iteration}" if item.iteration is not None else "campaign"
+        return f"note ({where}): {clean(item.text, 300)}"
     if isinstance(item, Rejected):
         return f"rejected frame ({item.kind}): {clean(item.reason, 300)}"
     seq = f"#{item.seq} " if item.seq is not None else ""
@@ -33,10 +41,12 @@ def describe(item: Event | Rejected) -> str:
                 f" val {fmt.number(item.metrics.val_loss)}"
             )
         case "candidates_proposed":
-            body = f"iteration {item.iteration}: {len(item.candidates)} candidates proposed"
+            count = len(item.candidates) if batch is None else batch
+            body = f"iteration {item.iteration}: {count} candidates proposed"
         case "candidates_evaluated":
-            failed = sum(1 for r in item.results if r.error)
-            body = f"iteration {item.iteration}: {len(item.results)} evaluated" + (
+            if batch is None or failed is None:
+                batch, failed = len(item.results), sum(1 for r in item.results if r.error)
+            body = f"iteration {item.iteration}: {batch} evaluated" + (
                 f" ({failed} failed)" if failed else ""
             )
         case "iteration_completed":
@@ -60,7 +70,7 @@ def describe(item: Event | Rejected) -> str:
 
 
 def log_line(entry: LogEntry) -> str:
-    return f"{fmt.clock(entry.received_at)} {describe(entry.item)}"
+    return f"{fmt.clock(entry.received_at)} {describe(entry.item, entry.batch, entry.failed)}"
 
 
 class EventLog(ScrollView, can_focus=True):
@@ -89,7 +99,6 @@ class EventLog(ScrollView, can_focus=True):
         self._lines: list[str] = []
         self._widths: list[int] = []
         self._width = 0  # the widest kept line, in cells
-        self._written = 0  # total log entries ever written (applied + rejected)
 
     @property
     def lines(self) -> Sequence[str]:
@@ -99,15 +108,14 @@ class EventLog(ScrollView, can_focus=True):
     def line_count(self) -> int:
         return len(self._lines)
 
-    def sync(self, state: CampaignState) -> None:
-        counters = state.counters
-        total = counters.applied + counters.rejected + counters.unknown_type
-        new = total - self._written
+    cadence: ClassVar[Cadence] = "bulk"
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        new = changes.log_added
         if new <= 0:
             return
-        entries = list(state.log)[-min(new, len(state.log)) :]
-        self._written = total
-        self.write_lines(log_line(e) for e in entries)
+        log = state.log
+        self.write_lines(log_line(e) for e in itertools.islice(log, max(0, len(log) - new), None))
 
     def write_lines(self, lines: Iterable[str]) -> None:
         following = self.is_vertical_scroll_end

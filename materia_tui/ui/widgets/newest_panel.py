@@ -7,11 +7,15 @@ it is only proposed).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState, CandidateLike
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 ID_WIDTH = 10
@@ -20,7 +24,7 @@ MAX_OBJECTIVES = 3
 STATUS_STYLES = {"proposed": "dim", "failed": "bold", "infeasible": "italic"}
 
 
-def objective_cell(cand: CandidateRecord, name: str, unit: str | None) -> str:
+def objective_cell(cand: CandidateLike, name: str, unit: str | None) -> str:
     if name in cand.objectives:
         return fmt.value_with_unit(cand.objectives[name], unit)
     if name in cand.predicted:
@@ -29,13 +33,19 @@ def objective_cell(cand: CandidateRecord, name: str, unit: str | None) -> str:
 
 
 class NewestPanel(TextPanel):
-    """``sync(state)`` shows the newest ``height - 1`` candidates under a header."""
+    """``apply_changes`` shows the newest ``height - 1`` candidates under a header."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._state: CampaignState | None = None
 
-    def sync(self, state: CampaignState) -> None:
+    cadence: ClassVar[Cadence] = "small"
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes.rows or self._state is None:
+            self._show(state)
+
+    def _show(self, state: CampaignState) -> None:
         self._state = state
         rows = max(0, (self.content_size.height or 6) - 1)
         objectives = state.objectives[:MAX_OBJECTIVES]
@@ -65,4 +75,4 @@ class NewestPanel(TextPanel):
 
     def on_resize(self) -> None:
         if self._state is not None:
-            self.sync(self._state)
+            self._show(self._state)

@@ -1,12 +1,13 @@
-"""Pareto scatter: measured candidates, the front as a line, the latest batch marked.
+"""Pareto scatter: measured candidates as density, the front as a line on top, the latest batch marked.
 
 Drawn with plotext, through ``PlotCanvas`` (plotext's matrix straight into
 strips, no ANSI round trip; plotext imported on the first drawing). With 100k
 candidates, extracting and plotting every point costs ~200 ms a redraw, so the
-cloud is kept incrementally and thinned to one mark per plot cell it occupies:
-every occupied cell still shows a mark (a faithful picture of where candidates
-are), while the front and the latest batch are drawn in full (one mark per
-cell of theirs).
+cloud is kept incrementally and thinned to one mark per plot cell it occupies,
+read straight from the state's columns. Each mark is a braille glyph of 1 to 8
+dots by how many candidates its cell holds (log scale, relative to the fullest
+cell), so the picture says where the candidates are; the front and the latest
+batch are drawn over it in full (one mark per cell of theirs).
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ from __future__ import annotations
 import math
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
+from typing import ClassVar
 
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateRecord
+from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet, RowFollower
+from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 
 CLOUD_MARKER = "dot"
+DENSITY_MARKERS = ("⠁", "⠃", "⠇", "⡇", "⡏", "⡟", "⡿", "⣿")  # 1 to 8 dots: sparse to dense
 FRONT_MARKER = "◆"
 LATEST_MARKER = "x"
 LATEST_COLOUR = "orange"
@@ -37,6 +43,7 @@ class ScatterData:
     latest: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     measured: int = 0
     front_as_line: bool = True
+    density: tuple[tuple[list[float], list[float]], ...] = ()  # the cloud's marks by density level
 
 
 def limits(series: tuple[list[float], ...]) -> tuple[float | None, float | None]:
@@ -61,8 +68,6 @@ MAX_DRAWS_PER_SECOND = 4  # a redraw costs ~10-20 ms; the table and text stay at
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
 GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
 NAN = math.nan
-EVALUATED = "candidates_evaluated"
-PROPOSED = "candidates_proposed"
 
 
 class ThinnedCloud:
@@ -78,11 +83,9 @@ class ThinnedCloud:
     (which happens a logarithmic number of times) or a new grid size re-buckets
     everything.
 
-    Finding what changed never scans every candidate in the usual case: rows
-    past the last one seen are new, and when exactly one evaluation event was
-    applied since the last update, the rows it measured are ``latest_batch``.
-    Otherwise (several evaluation events between two updates, e.g. a history
-    catch-up) the candidates' revisions are scanned.
+    What changed comes from the reducer's change set: the rows added and the
+    rows changed since the last update; only a change set that says "every row"
+    (objectives re-scored) makes it look at every candidate.
     """
 
     def __init__(self, x_name: str | None, y_name: str) -> None:
@@ -99,16 +102,13 @@ class ThinnedCloud:
         self.scans = 0  # full scans for changed rows, for tests and benchmarks
         self.moved: set[int] = set()  # rows whose point changed in the last update
         self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
-        self._seen_revision = -1
-        self._seen_rows = 0
-        self._seen_batch: list[str] | None = None
-        self._seen_counts: tuple[int, int] = (0, 0)
-        self._cold_rows: int | None = None  # next row of the first catch-up, while it runs
+        self._follower = RowFollower(COLD_CHUNK)  # the first catch-up in chunks, then change sets
+        self.keep: Callable[[int], bool] | None = None  # the view's ``/`` filter: rows left out
 
     @property
     def complete(self) -> bool:
         """Caught up with the state as of the last update (false before the first)."""
-        return self._seen_revision >= 0 and self._cold_rows is None
+        return self._follower.complete
 
     def point(self, row: int) -> tuple[float, float] | None:
         if row >= len(self.xs):
@@ -122,26 +122,27 @@ class ThinnedCloud:
             if x == x:
                 yield row, x, y
 
-    def update(self, state: CampaignState, grid: Grid) -> None:
-        """Catch up with the state; a large first catch-up is spread over several
+    def update(self, state: CampaignState, grid: Grid, changes: ChangeSet) -> None:
+        """Catch up with ``changes``; a large first catch-up is spread over several
         calls (see ``complete``) so the UI never stalls for it."""
-        if self._seen_revision < 0:
-            self._note_seen(state)
-            self._cold_rows = 0
-        if self._cold_rows is not None:
-            self._cold_step(state, grid)
-            return
-        changed = self._changed(state)
-        self._note_seen(state)
+        first = self._follower.first_pass(len(state.store), changes)
+        if first is not None:
+            self._cold_step(state, first, grid)
+            if not self._follower.complete or not self._follower.holding:
+                return
+            changes = ChangeSet()  # caught up: take what changed meanwhile at once
+        changes = self._follower.after(changes)
+        changed = self._changed(state, changes)
         rebuild = grid != self.grid
         self.grid = grid
         moves: list[tuple[tuple[float, float] | None, tuple[float, float] | None]] = []
         self.moved = moved = set()
-        for cand in changed:
-            move = self._set(cand.row, self._point(cand))
+        point_of = self._reader(state)
+        for row in changed:
+            move = self._set(row, point_of(row))
             if move != (None, None):
                 moves.append(move)
-                moved.add(cand.row)
+                moved.add(row)
         if rebuild or not self._extend([new for _, new in moves if new is not None]):
             self._rebucket()
             return
@@ -151,51 +152,22 @@ class ThinnedCloud:
             if new is not None:
                 self._add(new)
 
-    def _changed(self, state: CampaignState) -> list[CandidateRecord]:
-        """The candidates whose point may differ from the one kept."""
-        rows = state.candidate_list
-        fresh = rows[self._seen_rows :]
-        if state.revision == self._seen_revision:
-            return fresh
-        by_type = state.counters.by_type
-        evaluated = by_type.get(EVALUATED, 0) - self._seen_counts[0]
-        proposed = by_type.get(PROPOSED, 0) - self._seen_counts[1]
-        if self.x_name is None and proposed:
-            evaluated = 2  # x is the iteration, which a new proposal of a measured candidate changes
-        if evaluated == 0:
-            return fresh
-        if evaluated == 1 and state.latest_batch is not self._seen_batch:
-            candidates = state.candidates
-            seen = self._seen_rows
-            batch = [candidates.get(cid) for cid in state.latest_batch]
-            return [c for c in batch if c is not None and c.row < seen] + fresh
-        self.scans += 1
-        revision = self._seen_revision
-        return [c for c in rows if c.revision > revision]
+    def _changed(self, state: CampaignState, changes: ChangeSet) -> range | list[int]:
+        """The rows whose point may differ from the one kept."""
+        count = len(state.store)
+        if changes.all_rows:
+            self.scans += 1
+            return range(count)
+        return sorted(changes.changed_rows(count))
 
-    def _note_seen(self, state: CampaignState) -> None:
-        self._seen_revision = state.revision
-        self._seen_rows = len(state.candidate_list)
-        self._seen_batch = state.latest_batch
-        by_type = state.counters.by_type
-        self._seen_counts = (by_type.get(EVALUATED, 0), by_type.get(PROPOSED, 0))
-
-    def _cold_step(self, state: CampaignState, grid: Grid) -> None:
+    def _cold_step(self, state: CampaignState, rows: range, grid: Grid) -> None:
         self.front = None
-        start = self._cold_rows or 0
-        chunk = state.candidate_list[start : start + COLD_CHUNK]
-        for cand in chunk:
-            self._set(cand.row, self._point(cand))
+        point_of = self._reader(state)
+        for row in rows:
+            self._set(row, point_of(row))
         self.grid = grid
-        if start + len(chunk) >= len(state.candidate_list):
-            # Rows changed while catching up have revisions above _seen_revision and
-            # more than one evaluation since: the next update scans for them.
-            self._cold_rows = None
-            self._seen_rows = len(state.candidate_list)
+        if self._follower.complete:
             self._rebucket()
-        else:
-            self._cold_rows = start + len(chunk)
-            self._seen_rows = self._cold_rows
 
     def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
         """The front's points, sorted (by x): kept while the front and its points stay."""
@@ -203,8 +175,8 @@ class ThinnedCloud:
         cached = self.front
         if cached is not None and cached[0] == ids and not self.moved.intersection(cached[1]):
             return cached[2]
-        candidates = state.candidates
-        rows = [candidates[i].row for i in ids]
+        index = state.store.index
+        rows = [index[i] for i in ids]
         points = sorted(p for p in map(self.point, rows) if p is not None)
         self.front = (ids, rows, points)
         return points
@@ -229,15 +201,27 @@ class ThinnedCloud:
             self.count += old is None
         return old, point
 
-    def _point(self, cand: CandidateRecord) -> tuple[float, float] | None:
-        if cand.status != "evaluated":
-            return None
-        objectives = cand.objectives
-        y = objectives.get(self.y_name)
-        x = objectives.get(self.x_name) if self.x_name else float(cand.iteration or 0)
-        if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
-            return None
-        return float(x), float(y)
+    def _reader(self, state: CampaignState) -> Callable[[int], tuple[float, float] | None]:
+        """A row's point (None: not evaluated, or an axis unmeasured), read from the columns."""
+        store = state.store
+        status, iterations = store.status, store.iterations
+        ys = store.float_column("obj:" + self.y_name)
+        xs = store.float_column("obj:" + self.x_name) if self.x_name else None
+        if ys is None or (self.x_name and xs is None):
+            return lambda row: None
+        isfinite = math.isfinite
+        keep = self.keep  # the view's ``/`` filter
+
+        def point_of(row: int) -> tuple[float, float] | None:
+            if status[row] != 1:  # evaluated
+                return None
+            if keep is not None and not keep(row):
+                return None
+            y = ys[row]
+            x = xs[row] if xs is not None else float(max(0, iterations[row]))
+            return (x, y) if isfinite(x) and isfinite(y) else None  # NaN: not measured
+
+        return point_of
 
     def _extend(self, fresh: list[tuple[float, float]]) -> bool:
         """Grow the extent to cover ``fresh``; False when the cells became too small."""
@@ -305,26 +289,45 @@ class ThinnedCloud:
         marks = self.marks.values()
         return [p[0] for p in marks], [p[1] for p in marks]
 
+    def density(self, levels: int = len(DENSITY_MARKERS)) -> tuple[tuple[list[float], list[float]], ...]:
+        """The marks split by how full their cell is: level k (of ``levels``) holds
+        the cells whose count is about the fullest cell's count to the k/levels-th
+        power (log scale: a few dense cells must not hide the sparse ones)."""
+        if not self.cells:
+            return ()
+        # The fullest cell's count rounded up to a power of two: the levels of every
+        # cell shift only when it doubles, not with each new point (each shift is a rebuild).
+        scale = math.log1p(2 ** math.ceil(math.log2(max(self.cells.values()))))
+        split: list[tuple[list[float], list[float]]] = [([], []) for _ in range(levels)]
+        log1p, ceil = math.log1p, math.ceil
+        for cell, count in self.cells.items():
+            level = min(levels - 1, max(0, ceil(levels * log1p(count) / scale) - 1)) if scale else 0
+            x, y = self.marks[cell]
+            split[level][0].append(x)
+            split[level][1].append(y)
+        return tuple(split)
 
-def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> ScatterData:
+
+def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes: ChangeSet) -> ScatterData:
     """What to draw: the thinned cloud of every measured candidate, the whole front
     (sorted by x, to be joined by a line) and the latest batch."""
-    cloud.update(state, grid)
+    cloud.update(state, grid, changes)
     x_name, y_name = cloud.x_name, cloud.y_name
     data = ScatterData(
         x_label=axis_label(state, x_name) if x_name else "iteration",
         y_label=axis_label(state, y_name),
         cloud=cloud.cloud(),
+        density=cloud.density(),
         measured=cloud.count,
         front_as_line=x_name is not None and len(state.objectives) == 2,
     )
-    candidates = state.candidates
+    index = state.store.index
     front = cloud.front_points(state)
     data.front = ([p[0] for p in front], [p[1] for p in front])
     latest: dict[Grid, tuple[float, float]] = {}  # a huge batch is thinned like the cloud
     for cid in state.latest_batch:
-        cand = candidates.get(cid)
-        point = cloud.point(cand.row) if cand is not None else None
+        row = index.get(cid)
+        point = cloud.point(row) if row is not None else None
         if point is not None:
             latest.setdefault(cloud.cell(*point), point)
     data.latest = ([p[0] for p in latest.values()], [p[1] for p in latest.values()])
@@ -332,11 +335,22 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid) -> Scatt
 
 
 class ParetoPlot(PlotCanvas):
-    """Call ``sync`` at the app's refresh rate; it rebuilds only on new data, axes or size."""
+    """Rebuilds only on new data, axes or size (and at most ``MAX_DRAWS_PER_SECOND``)."""
 
-    def __init__(self, state: CampaignState, *, id: str | None = None, classes: str | None = None) -> None:
+    cadence: ClassVar[Cadence] = "plot"
+
+    def __init__(
+        self,
+        state: CampaignState,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.state = state
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+        self._filter_generation = self.active_filter.generation
         self.x_index = 0
         self.y_index = 1
         self.data = ScatterData()
@@ -345,6 +359,8 @@ class ParetoPlot(PlotCanvas):
         self._deferred = False  # a sync is scheduled (throttled, or a catch-up step)
         self._drawn_at = 0.0
         self._picture: object = None  # what the plotext picture shows (the latest batch aside)
+        self._pending = ChangeSet()  # changes not yet folded into the cloud
+        self._data_version = 0  # bumped by every change set that arrives
 
     def axes(self) -> tuple[str | None, str] | None:
         names = self.state.objectives
@@ -365,11 +381,21 @@ class ParetoPlot(PlotCanvas):
         self.y_index = (self.y_index + 1) % max(1, len(self.state.objectives))
         self.sync()
 
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes:
+            self._pending.merge(changes)
+            self._data_version += 1
+            self.sync()
+
     def sync(self) -> None:
         """Redraw if the picture changed, at most ``MAX_DRAWS_PER_SECOND`` while data streams in."""
         axes = self.axes()
         size = self.size
-        key = (self.state.revision, axes, size.width, size.height)
+        selection = self.active_filter
+        if selection.generation != self._filter_generation:
+            self._filter_generation = selection.generation
+            self._cloud = None  # rebuilt from every row under the new expression
+        key = (self._data_version, axes, size.width, size.height, selection.generation)
         if key == self._key:
             return
         user_change = self._key[1:] != key[1:]
@@ -384,9 +410,16 @@ class ParetoPlot(PlotCanvas):
         if axes is not None:
             if self._cloud is None or (self._cloud.x_name, self._cloud.y_name) != axes:
                 self._cloud = ThinnedCloud(*axes)
+            if selection.active:
+                # A row's match may change without the row changing (``front``): look at every row.
+                self._pending.every_row()
+                self._cloud.keep = lambda row: selection.keeps(self.state, row)
+            else:
+                self._cloud.keep = None
             # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
             grid = (max(10, size.width - 10), max(5, size.height - 4))
-            data = scatter_data(self.state, self._cloud, grid)
+            changes, self._pending = self._pending, ChangeSet()
+            data = scatter_data(self.state, self._cloud, grid, changes)
             if not self._cloud.complete:
                 self._key = ()  # not caught up yet: continue shortly, letting the UI run between steps
                 if not self._deferred:
@@ -396,10 +429,16 @@ class ParetoPlot(PlotCanvas):
             self.data = data
             self._draw()
 
+    def filter_changed(self) -> None:
+        """The view's ``/`` expression changed: redraw with the matching points only."""
+        self.sync()
+
     @property
     def up_to_date(self) -> bool:
         """Drawn from the current state (false while a throttled redraw is pending)."""
-        return bool(self._key) and self._key[0] == self.state.revision and not self._deferred
+        if not self._key or self._deferred:
+            return False
+        return self._key[0] == self._data_version and self._key[-1] == self.active_filter.generation
 
     def _deferred_sync(self) -> None:
         self._deferred = False
@@ -410,7 +449,8 @@ class ParetoPlot(PlotCanvas):
         which is rebuilt only when the rest of it (cloud, front, labels, limits) changed."""
         data = self.data
         loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
-        self.border_subtitle = f"{data.measured:,} measured · {len(data.front[0]):,} on front{loading}"
+        shown = "shown (filter)" if self.active_filter.active else "measured"
+        self.border_subtitle = f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{loading}"
         front_x, front_y = self._front_marks()
         # The limits plotext would take from every series, latest batch included,
         # set explicitly: the picture stays valid under a new batch inside them.
@@ -418,7 +458,7 @@ class ParetoPlot(PlotCanvas):
         ys = (data.cloud[1], front_y, data.latest[1])
         x_limits, y_limits = limits(xs), limits(ys)
         labels = (data.x_label, data.y_label)
-        picture = (labels, data.cloud, front_x, front_y, data.front_as_line, x_limits, y_limits)
+        picture = (labels, data.density, front_x, front_y, data.front_as_line, x_limits, y_limits)
         if picture != self._picture:
             self._picture = picture
             plt = self.plt
@@ -429,8 +469,9 @@ class ParetoPlot(PlotCanvas):
             plt.title(f"y: {data.y_label}")
             plt.xlim(*x_limits)
             plt.ylim(*y_limits)
-            if data.cloud[0]:
-                plt.scatter(data.cloud[0], data.cloud[1], marker=CLOUD_MARKER, color="gray")
+            for marker, (xs_level, ys_level) in zip(DENSITY_MARKERS, data.density, strict=False):
+                if xs_level:  # sparse to dense; the front is drawn after, on top
+                    plt.scatter(xs_level, ys_level, marker=marker, color="gray")
             if front_x:
                 if data.front_as_line and len(front_x) > 1:
                     plt.plot(front_x, front_y, marker="braille", color="cyan")

@@ -11,7 +11,7 @@ caption holds n, RMSE, MAE, R², the coverage of ±1/±2 sigma (against 68% and
 95%), the mean z and the calibration error.
 
 Integration (the app): ``refresh_from_state(state)`` at the refresh rate (it
-redraws only when the state's revision changed, at most
+redraws only when a change set arrived, at most
 ``MAX_DRAWS_PER_SECOND`` while data streams in), ``cycle_objective()`` on a
 key. The statistics cover every pair; the picture draws at most
 ``MAX_POINTS`` of them, a systematic sample (every k-th candidate in
@@ -40,6 +40,8 @@ from materia_tui.state.calibration import (
     CalibrationTracker,
     ParityPair,
 )
+from materia_tui.state.changes import ChangeSet
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character cell
@@ -202,9 +204,11 @@ class ParityCanvas(PlotCanvas):
 
 
 class ParityPlot(Vertical):
+    cadence: ClassVar[Cadence] = "plot"
+
     """Predicted vs measured for one objective, with its calibration figures.
 
-    ``refresh_from_state(state)``: redraw if the state changed (throttled);
+    ``apply_changes``: redraw if the state changed (throttled);
     ``cycle_objective()``: show the next objective. ``caption`` (plain text),
     ``stats`` and ``objective`` say what is shown.
     """
@@ -238,6 +242,8 @@ class ParityPlot(Vertical):
         self._picture_key: tuple[object, ...] = ()
         self._drawn_at = 0.0
         self._deferred = False
+        self._pending = ChangeSet()  # changes not yet given to the tracker
+        self._data_version = 0  # bumped by every change set that arrives
 
     def compose(self) -> ComposeResult:
         yield Static(id="parity-caption")
@@ -270,7 +276,7 @@ class ParityPlot(Vertical):
         return (
             self.state is not None
             and bool(self._key)
-            and self._key[0] == self.state.revision
+            and self._key[0] == self._data_version
             and not self._deferred
             and self.tracker.complete
         )
@@ -280,13 +286,19 @@ class ParityPlot(Vertical):
         if self.state is not None:
             self.refresh_from_state(self.state)
 
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes:
+            self._pending.merge(changes)
+            self._data_version += 1
+            self.refresh_from_state(state)
+
     def refresh_from_state(self, state: CampaignState) -> None:
-        """Redraw from ``state`` if its revision, the objective or the size changed;
+        """Redraw from ``state`` if new changes, the objective or the size arrived;
         while data streams in, at most ``MAX_DRAWS_PER_SECOND`` times a second."""
         if state is not self.state:
             self.state, self._key = state, ()
         size = self.canvas.size
-        key = (state.revision, self.objective_index, size.width, size.height)
+        key = (self._data_version, self.objective_index, size.width, size.height)
         if key == self._key:
             return
         user_change = self._key[1:] != key[1:]
@@ -295,7 +307,8 @@ class ParityPlot(Vertical):
             self._defer(wait)
             return
         self._key = key
-        self.tracker.update(state)
+        changes, self._pending = self._pending, ChangeSet()
+        self.tracker.update(state, changes)
         if not self.tracker.complete:
             self._key = ()  # a first catch-up over many candidates: go on shortly, letting the UI run
             self._defer(0.01)

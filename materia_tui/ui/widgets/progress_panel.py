@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 
 from materia_tui.output.numbers import format_duration
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 BAR_FULL = "━"
@@ -26,7 +30,20 @@ def progress_bar(done: int, total: int | None, width: int) -> Text:
 
 
 class ProgressPanel(TextPanel):
-    def sync(self, state: CampaignState, now: float) -> None:
+    """Iteration, progress bar, phase, elapsed and ETA."""
+
+    cadence: ClassVar[Cadence] = "small"
+    shows_time: ClassVar[bool] = True
+
+    _shown_for: tuple[CampaignState, float] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown_for is not None:  # the bar spans the panel: redraw at the new width
+            state, now = self._shown_for
+            self.apply_changes(state, ChangeSet(), now)
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        self._shown_for = (state, now)
         total = state.max_iterations
         done = state.completed_iterations
         width = max(10, self.content_size.width or 40)

@@ -2,21 +2,24 @@
 
 The first line never wraps: when the terminal is narrow the least important
 items are shortened, then dropped (see ``fit_items``), and whatever is still
-too long is cut with an ellipsis. A second line appears only for a final
-error or a reconnect reason.
+too long is cut with an ellipsis. A second line (wrapped, up to four) appears
+only for a final error or a reconnect reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 
 from materia_tui.sanitize import clean
-from materia_tui.source import ConnectionStatus
+from materia_tui.source import ConnectionStatus, ReplaySteering
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
+from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.text_panel import TextPanel
 
 
@@ -40,6 +43,7 @@ STATUS_STYLES = {
     "error": "bold red",
 }
 GAP = "  "
+SECOND_LINE_MAX = 4  # lines for the error or reconnect reason under the status line
 
 
 @dataclass(slots=True)
@@ -121,14 +125,24 @@ def status_items(
 
 
 class StatusBar(TextPanel):
-    def sync(
-        self,
-        state: CampaignState,
-        link: LinkStatus,
-        now: float,
-        paused_new: int | None,
-        replay: str | None = None,
+    """The campaign's one or two status lines: link, phase, counts, last event, errors."""
+
+    cadence: ClassVar[Cadence] = "small"
+    paints_while_paused: ClassVar[bool] = True  # it says "PAUSED, N new"
+    shows_time: ClassVar[bool] = True  # the "quiet" marker moves without events
+
+    def __init__(
+        self, link: LinkStatus, replay: ReplaySteering | None = None, *, id: str | None = None
     ) -> None:
+        super().__init__(id=id)
+        self.link = link
+        self.replay = replay
+        self.paused_at: int | None = None  # events received when the display was paused
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        link = self.link
+        paused_new = state.counters.received - self.paused_at if self.paused_at is not None else None
+        replay = self.replay.describe() if self.replay is not None else None
         width = self.content_size.width or self.app.size.width
         text = Text(no_wrap=True, overflow="ellipsis")
         items = status_items(state, link, now, paused_new, replay)
@@ -139,9 +153,15 @@ class StatusBar(TextPanel):
         text.truncate(width, overflow="ellipsis")
         second = _second_line(state, link)
         if second is not None:
-            second.truncate(width, overflow="ellipsis")
-            text.append("\n")
-            text.append_text(second)
+            # Wrapped, not cut: a reason such as "the host name does not resolve,
+            # the URL comes from ..., point elsewhere with ..." is read in full.
+            lines = second.wrap(self.app.console, max(1, width - 1), overflow="ellipsis")
+            for index, line in enumerate(lines[:SECOND_LINE_MAX]):
+                if index == SECOND_LINE_MAX - 1 and len(lines) > SECOND_LINE_MAX:
+                    line.truncate(width - 2)
+                    line.append("…")
+                text.append("\n" if index == 0 else "\n ")  # continued lines align with the first
+                text.append_text(line)
         self.show(text)
 
 
@@ -151,8 +171,8 @@ def _second_line(state: CampaignState, link: LinkStatus) -> Text | None:
         return Text.assemble((" campaign error: ", "bold red"), clean(fatal[-1].message, 200))
     if link.error is not None:
         return Text.assemble((" error: ", "bold red"), clean(link.error, 200))
-    if link.detail and link.status in ("reconnecting", "failed", "closed"):
-        return Text.assemble(" ", (clean(link.detail, 200), "dim"))
+    if link.detail and link.status in ("reconnecting", "connecting", "failed", "closed"):
+        return Text.assemble(" ", (clean(link.detail, 400), "dim"))
     if link.degraded and link.detail and link.status == "live":
         return Text.assemble((" degraded: ", "bold yellow"), clean(link.detail, 200))
     return None

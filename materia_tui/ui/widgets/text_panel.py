@@ -9,10 +9,12 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.widgets import Static
 
+from materia_tui.ui.textual_compat import NarrowRefresh
+
 Cell = tuple[str, tuple[Any, ...]]
 
 
-class TextPanel(Static):
+class TextPanel(NarrowRefresh, Static):
     """Base for the monitor's text panels: ``show`` is a no-op for equal text,
     and otherwise repaints only the changed run of cells on each changed line.
 
@@ -26,7 +28,6 @@ class TextPanel(Static):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(Text(""), id=id, classes=classes)
         self._shown: Text | None = None
-        self._only: list[Region] | None = None  # set while ``show`` narrows the next refresh
         self.repainted_cells = 0  # cells asked to repaint by ``show``, for tests and benchmarks
 
     def show(self, text: Text) -> bool:
@@ -42,23 +43,9 @@ class TextPanel(Static):
             return True
         regions = changed_regions(old, text, self.size.width)
         self.repainted_cells += sum(r.area for r in regions)
-        self._only = regions
-        try:
+        with self.repaint_only(regions):
             self.update(text, layout=False)
-        finally:
-            self._only = None
         return True
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> TextPanel:
-        only = self._only
-        if only is not None and not regions and not layout and not recompose:
-            if not only:  # nothing on screen changed (e.g. only cells beyond the width)
-                return self
-            regions = tuple(only)
-        super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-        return self
 
     @property
     def shown_plain(self) -> str:

@@ -1,0 +1,154 @@
+"""The campaign's candidates as columns: the one bulk read of candidates for the analysis views.
+
+``candidate_columns(state)`` returns a ``CandidateColumns``: one entry per
+candidate, in ``state.candidate_list`` order (so index ``i`` is row ``i``),
+with
+
+- ``ids``, ``status`` (lists of str), ``iteration`` (float64, NaN when unknown),
+  ``front`` and ``feasible`` (bool arrays; ``feasible`` is False for every
+  candidate that is not ``evaluated``: only a completed, feasible measurement
+  counts for a front or a hypervolume);
+- ``parameters``: name -> column; a parameter whose values are all numbers
+  (bools excluded) is a float64 array with NaN where absent, any other a
+  list of values (None where absent);
+- ``objectives``: name -> float64 array of the *measured* value (NaN unless
+  the candidate is evaluated or infeasible and measured that objective);
+- ``predicted`` and ``uncertainty``: name -> float64 array (NaN when absent).
+
+The insight functions (``materia_tui.insight``) and the filter language take
+these columns as they are (``filter_columns()`` names them as the filter
+expects). Every view reads candidates in bulk through this function only; it
+copies the columnar store's typed columns (``state/store.py``), so a million
+candidates cost no Python object each.
+numpy is imported with this module: import it where used, never at start-up.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from materia_tui.state.reducer import CampaignState
+from materia_tui.state.store import NO_ITERATION, SECTIONS, STATUSES, CandidateStore
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+Column = FloatArray | list[object]
+FieldKind = Literal["number", "category"]
+NAN = math.nan
+EVALUATED, INFEASIBLE = STATUSES.index("evaluated"), STATUSES.index("infeasible")
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateColumns:
+    campaign_id: str
+    ids: list[str]
+    iteration: FloatArray
+    status: list[str]
+    front: BoolArray
+    feasible: BoolArray
+    parameters: dict[str, Column]
+    objectives: dict[str, FloatArray]
+    predicted: dict[str, FloatArray] = field(default_factory=dict)
+    uncertainty: dict[str, FloatArray] = field(default_factory=dict)
+    directions: dict[str, Literal["maximize", "minimize"]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def measured(self) -> BoolArray:
+        """Rows with at least one measured objective."""
+        if not self.objectives:
+            return np.zeros(len(self), dtype=bool)
+        finite: BoolArray = np.logical_or.reduce([np.isfinite(v) for v in self.objectives.values()])
+        return finite
+
+    def field_kinds(self) -> dict[str, FieldKind]:
+        """Each parameter's and objective's kind for ``compile_filter``."""
+        kinds: dict[str, FieldKind] = {
+            name: "number" if isinstance(column, np.ndarray) else "category"
+            for name, column in self.parameters.items()
+        }
+        kinds.update(dict.fromkeys(self.objectives, "number"))
+        return kinds
+
+    def filter_columns(self) -> dict[str, Column | list[str] | BoolArray]:
+        """The columns under the names ``Filter.mask`` reads."""
+        columns: dict[str, Column | list[str] | BoolArray] = {}
+        columns.update(self.parameters)
+        columns.update(self.objectives)
+        columns.update(
+            {"id": self.ids, "iteration": self.iteration, "status": self.status,
+             "front": self.front, "feasible": self.feasible}
+        )  # fmt: skip
+        return columns
+
+
+def candidate_columns(state: CampaignState) -> CandidateColumns:
+    """Every candidate of ``state`` as columns (see the module docstring): copies of
+    the store's typed columns, never a Python object per candidate."""
+    store = state.store
+    count = len(store)
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
+    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+    iteration = np.frombuffer(store.iterations, dtype=np.int32, count=count).astype(np.float64)
+    iteration[iteration == NO_ITERATION] = NAN
+    objectives = {}
+    for name in state.objectives:
+        values = store.float_column("obj:" + name)
+        column = np.full(count, NAN) if values is None else _floats(values, count)
+        column[~measured] = NAN
+        objectives[name] = column
+    return CandidateColumns(
+        campaign_id=state.campaign_id,
+        ids=store.ids[:count],
+        iteration=iteration,
+        status=np.array(STATUSES, dtype=object)[codes].tolist(),
+        front=np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool),
+        feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
+        parameters={name: _parameter(store, name, count) for name in _parameter_names(state)},
+        objectives=objectives,
+        predicted=_section(store, "pred", count),
+        uncertainty=_section(store, "unc", count),
+        directions={name: state.directions.get(name, "maximize") for name in state.objectives},
+    )
+
+
+def _floats(values: array[float], count: int) -> FloatArray:
+    return np.frombuffer(values, dtype=np.float64, count=count).copy()
+
+
+def _section(store: CandidateStore, prefix: str, count: int) -> dict[str, FloatArray]:
+    columns = store.sections[SECTIONS.index(prefix)]
+    found: dict[str, FloatArray] = {}
+    for name in columns:
+        values = store.float_column(f"{prefix}:{name}")
+        if values is not None:
+            found[name] = _floats(values, count)
+    return found
+
+
+def _parameter(store: CandidateStore, name: str, count: int) -> Column:
+    """A float array when every present value is a number (not a bool), else the values."""
+    column = store.parameter_column(name)
+    if column is None:
+        return np.full(count, NAN)
+    if column.codes is None:
+        return _floats(column.floats, count)
+    values = column.values()[:count]
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
+        return np.array([NAN if v is None else v for v in values], dtype=np.float64)
+    return list(values)
+
+
+def _parameter_names(state: CampaignState) -> list[str]:
+    """Parameters in metadata order, then others in order of first appearance."""
+    names: list[str] = [p.name for p in state.metadata.parameters] if state.metadata else []
+    seen = set(names)
+    return names + [name for name in state.store.parameter_names() if name not in seen]

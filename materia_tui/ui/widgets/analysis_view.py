@@ -1,0 +1,207 @@
+"""The shared machinery of the analysis views (importance, hypervolume, slices, parallel coordinates).
+
+Each view is a ``Vertical`` of a caption and a plot (or text) and follows the
+``Panel`` contract with cadence "plot": ``apply_changes`` only notes that the
+data moved on; while the view is shown, the scheduler's plot cadence (about
+every 2 s) bounds how often it recomputes. The computation (``compute``)
+runs in a thread worker on a snapshot of the candidates (``candidate_columns``,
+the one bulk read) so the UI thread never waits for it; ``show`` paints the
+result on the UI thread. A hidden view computes nothing and catches up when
+shown. The view's ``/`` filter (``ActiveFilter``) is applied to the columns
+before ``compute`` sees them, so every view shows only matching candidates.
+
+Thread safety: the snapshot is read while the UI thread may fold new events
+into the same records. A torn read (a record's keys and values swapped
+between two reads) raises at worst; the worker then retries on the next
+pass. A columnar store with immutable snapshots would remove the retry.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual.containers import Vertical
+from textual.worker import Worker, WorkerState
+
+from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
+from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.panel import Cadence
+
+R = TypeVar("R")
+# While data streams, a view recomputes (and redraws) at most this often: the plot cadence
+# (a redrawn plot is ~6 KB at 120x40; the terminal budget is 15 KB/s for everything).
+MIN_RECOMPUTE_SECONDS = 2.0
+
+
+class AnalysisView(Vertical, Generic[R]):
+    cadence: ClassVar[Cadence] = "plot"
+    TITLE: ClassVar[str] = ""
+    MIN_SECONDS: ClassVar[float] = MIN_RECOMPUTE_SECONDS  # between computations while data streams
+
+    def __init__(
+        self,
+        state: CampaignState,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.state = state
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+        self.result: R | None = None
+        self.computations = 0  # finished computations, for tests and benchmarks
+        self._data_version = 0
+        self._wanted: tuple[object, ...] = (0, 0, 0)  # (data version, filter generation, view setting)
+        self._computed: tuple[object, ...] = ()
+        self._worker: Worker[Any] | None = None
+        self._finished_at = 0.0
+        self._retry_timer = False
+
+    # ----- what subclasses provide ---------------------------------------------------
+
+    def setting(self) -> object:
+        """What the user chose (an objective, a parameter): part of what is computed."""
+        return None
+
+    def compute(self, columns: Any, state: CampaignState) -> R:  # runs in a thread
+        raise NotImplementedError
+
+    def compute_filtered(self, columns: Any, keep: Any, state: CampaignState) -> R:  # runs in a thread
+        """``compute`` over the rows ``keep`` marks (None: every row)."""
+        return self.compute(columns if keep is None else subset(columns, keep), state)
+
+    def show(self, result: R) -> None:  # on the UI thread
+        raise NotImplementedError
+
+    def set_text(self, selector: str, content: object) -> None:
+        """Update a caption only when its text changed: an update re-lays out and repaints it."""
+        from rich.text import Text
+        from textual.widgets import Static
+
+        widget = self.query_one(selector, Static)
+        key = content.plain if isinstance(content, Text) else str(content)
+        if getattr(widget, "_analysis_text", None) != key:
+            widget._analysis_text = key  # type: ignore[attr-defined]
+            widget.update(content)  # type: ignore[arg-type]
+
+    # ----- the panel contract ----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.border_title = self.TITLE
+        self.recompute()
+
+    def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        if changes.rows or changes.front or changes.metadata or changes.convergence:
+            self._data_version += 1
+            self.recompute()
+
+    def filter_changed(self) -> None:
+        self.recompute()
+
+    def on_show(self) -> None:
+        self.recompute()
+
+    @property
+    def up_to_date(self) -> bool:
+        return self._computed == self._key() and self._worker is None
+
+    def _key(self) -> tuple[object, ...]:
+        return (self._data_version, self.active_filter.generation, self.setting())
+
+    def recompute(self) -> None:
+        """Compute again if the data, the filter or the setting moved on (one worker at a time)."""
+        if not self.is_mounted or not self.display or self._key() == self._computed:
+            return
+        if self._worker is not None:
+            return  # the worker's end looks again
+        wait = self._finished_at + self.MIN_SECONDS - time.monotonic()
+        if wait > 0 and self._computed and self._computed[1:] == self._key()[1:]:
+            if not self._retry_timer:
+                self._retry_timer = True
+                self.set_timer(wait, self._timer_fired)
+            return
+        from materia_tui.state.columns import candidate_columns
+
+        key = self._key()
+        state = self.state
+        # A copy of the store's typed columns, taken here so the worker never reads rows the
+        # reducer is changing (tens of ms at a million candidates, against seconds of analysis).
+        columns = candidate_columns(state)
+        self._worker = self.run_worker(
+            lambda: self._compute_in_thread(key, state, columns),
+            thread=True,
+            exclusive=False,
+            group=f"analysis-{self.id}",
+            exit_on_error=False,
+        )
+
+    def _timer_fired(self) -> None:
+        self._retry_timer = False
+        self.recompute()
+
+    def _compute_in_thread(self, key: tuple[object, ...], state: CampaignState, columns: Any) -> None:
+        try:
+            snapshot: Any = _Snapshot(state)
+            compiled = self.active_filter.compiled
+            keep = compiled.mask(columns.filter_columns(), len(columns)) if compiled is not None else None
+            result = self.compute_filtered(columns, keep, snapshot)
+        except (IndexError, KeyError, ValueError, RuntimeError):
+            result = None  # e.g. a filter naming a column this campaign lacks: try again later
+            key = ()
+        self.app.call_from_thread(self._finished, key, result)
+
+    def _finished(self, key: tuple[object, ...], result: R | None) -> None:
+        self._worker = None
+        self._finished_at = time.monotonic()
+        if key and result is not None:
+            self._computed = key
+            changed = result != self.result
+            self.result = result
+            self.computations += 1
+            if changed:  # the same picture again would cost its bytes for nothing
+                self.show(result)
+        self.recompute()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._worker and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self._worker = None
+
+
+class _Snapshot:
+    """The state's campaign-wide facts as the worker reads them (not the candidates)."""
+
+    def __init__(self, state: CampaignState) -> None:
+        self.campaign_id = state.campaign_id
+        self.objectives = list(state.objectives)
+        self.directions = dict(state.directions)
+        self.metadata = state.metadata
+
+
+def subset(columns: Any, keep: Any) -> Any:
+    """The columns of the rows ``keep`` marks."""
+    import numpy as np
+
+    from materia_tui.state.columns import CandidateColumns
+
+    rows = np.flatnonzero(keep)
+    listed = rows.tolist()
+
+    def take(column: Any) -> Any:
+        return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in listed]
+
+    return CandidateColumns(
+        campaign_id=columns.campaign_id,
+        ids=take(columns.ids),
+        iteration=take(columns.iteration),
+        status=take(columns.status),
+        front=take(columns.front),
+        feasible=take(columns.feasible),
+        parameters={k: take(v) for k, v in columns.parameters.items()},
+        objectives={k: take(v) for k, v in columns.objectives.items()},
+        predicted={k: take(v) for k, v in columns.predicted.items()},
+        uncertainty={k: take(v) for k, v in columns.uncertainty.items()},
+        directions=columns.directions,
+    )

@@ -1,0 +1,187 @@
+""" "Parallel coordinates": one line per candidate across every parameter and objective.
+
+Each axis is scaled to its own range (0 at the bottom, 1 at the top; a
+categorical axis spaces its categories evenly, named under the axis). Measured
+candidates are grey lines, the Pareto front cyan, drawn last so it stays on
+top; at most ``MAX_LINES`` grey lines (an even sample) keep a paint cheap.
+
+Keyboard brushing: ``j`` moves the selected axis (marked ``▸`` in the axis
+names), ``b`` cycles a brush on it through its thirds (bottom, middle, top)
+for a numeric axis or through its categories, then off. A brush becomes a
+filter expression (``pore_size_nm>=0.8 and pore_size_nm<=1.4``, ``polymer=PA``)
+applied through the view's ``/`` filter, so the table and every plot follow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from materia_tui.sanitize import clean
+from materia_tui.ui.widgets.analysis_view import AnalysisView
+from materia_tui.ui.widgets.plot_canvas import PlotCanvas
+
+MAX_LINES = 150
+THIRDS = ((0.0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    name: str
+    low: float  # numeric axes: the range; categorical: 0 .. len(categories) - 1
+    high: float
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelResult:
+    axes: list[Axis]
+    lines: list[list[float]]  # each candidate's position on every axis, 0..1 (NaN: missing)
+    front: list[list[float]]
+    candidates: int
+
+
+def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
+    import numpy as np
+
+    if isinstance(column, np.ndarray):
+        finite = column[np.isfinite(column)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        span = high - low or 1.0
+        return (column - low) / span, Axis(name, low, high)
+    names = sorted({str(v) for v in column if v is not None})
+    codes = {n: i for i, n in enumerate(names)}
+    span = max(1, len(names) - 1)
+    values = np.array([math.nan if v is None else codes[str(v)] / span for v in column])
+    return values, Axis(name, 0.0, float(len(names) - 1), names)
+
+
+def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
+    """Lines of the rows ``keep`` marks (None: all), on axes scaled to every row: a brush
+    or a filter leaves the axes where they were, so brushing again means the same ranges."""
+    import numpy as np
+
+    scaled: list[Any] = []
+    axes: list[Axis] = []
+    for name, column in [*columns.parameters.items(), *columns.objectives.items()]:
+        values, axis = _scaled(column, name)
+        scaled.append(values)
+        axes.append(axis)
+    if not axes:
+        return ParallelResult([], [], [], 0)
+    table = np.column_stack(scaled)
+    measured = columns.measured & np.isfinite(table).all(axis=1)
+    if keep is not None:
+        measured &= keep
+    front_rows = np.flatnonzero(measured & columns.front)
+    other = np.flatnonzero(measured & ~columns.front)
+    if len(other) > MAX_LINES:
+        other = other[np.linspace(0, len(other) - 1, MAX_LINES).astype(np.int64)]
+    return ParallelResult(axes, table[other].tolist(), table[front_rows].tolist(), int(measured.sum()))
+
+
+def brush_expression(axis: Axis, step: int) -> str | None:
+    """The filter expression of brush ``step`` on ``axis`` (None: no brush)."""
+    name = axis.name if axis.name.replace("_", "").isalnum() else '"' + axis.name.replace('"', '\\"') + '"'
+    if axis.categories:
+        if step >= len(axis.categories):
+            return None
+        category = axis.categories[step].replace('"', '\\"')
+        return f'{name}="{category}"'
+    if step >= len(THIRDS):
+        return None
+    low, high = THIRDS[step]
+    span = axis.high - axis.low
+    return f"{name}>={axis.low + low * span:.6g} and {name}<={axis.low + high * span:.6g}"
+
+
+class ParallelView(AnalysisView[ParallelResult]):
+    TITLE: ClassVar[str] = "Parallel coordinates"
+    # Its dense picture costs ~2x a scatter's bytes, and one more batch barely moves it.
+    MIN_SECONDS: ClassVar[float] = 4.0
+    DEFAULT_CSS: ClassVar[str] = """
+    ParallelView {
+        height: 1fr;
+    }
+    ParallelView > #parallel-caption {
+        height: auto;
+        padding: 0 1;
+    }
+    ParallelView > #parallel-canvas {
+        height: 1fr;
+        min-height: 5;
+    }
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.axis_index = 0
+        self.brush_step = -1  # -1: no brush on the selected axis
+        self.brush: str | None = None  # the expression the brush applied
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="parallel-caption", markup=False)
+        yield PlotCanvas(id="parallel-canvas")
+
+    def setting(self) -> object:
+        return self.axis_index
+
+    def cycle(self) -> None:
+        """Select the next axis for brushing."""
+        self.axis_index += 1
+        self.brush_step = -1
+        if self.result is not None:
+            self.show(self.result)
+
+    def next_brush(self) -> str | None:
+        """Move the brush on the selected axis; the expression to apply (None: clear it)."""
+        if self.result is None or not self.result.axes:
+            return None
+        axis = self.result.axes[self.axis_index % len(self.result.axes)]
+        self.brush_step += 1
+        expression = brush_expression(axis, self.brush_step)
+        if expression is None:
+            self.brush_step = -1
+        self.brush = expression
+        return expression
+
+    def compute(self, columns: Any, state: Any) -> ParallelResult:
+        return parallel_of(columns)
+
+    def compute_filtered(self, columns: Any, keep: Any, state: Any) -> ParallelResult:
+        return parallel_of(columns, keep)
+
+    def show(self, result: ParallelResult) -> None:
+        canvas = self.query_one(PlotCanvas)
+        plt = canvas.plt
+        plt.clear_data()
+        if not result.axes:
+            self.set_text("#parallel-caption", "no parameters or objectives yet")
+            canvas.invalidate()
+            return
+        selected = self.axis_index % len(result.axes)
+        axis = result.axes[selected]
+        brush = f" · brush: {clean(self.brush, 40)}" if self.brush else ""
+        self.set_text(
+            "#parallel-caption",
+            f"{result.candidates} measured · {len(result.front)} on front · axis ▸{clean(axis.name, 20)}"
+            f" (j: next, b: brush){brush}",
+        )
+        xs = list(range(len(result.axes)))
+        # Names short enough not to collide: plotext drops colliding tick labels, and which
+        # one it drops varies from run to run.
+        room = max(3, min(12, (canvas.size.width - 10) // len(result.axes) - 2))
+        labels = [("▸" if i == selected else "") + clean(a.name, room) for i, a in enumerate(result.axes)]
+        plt.xticks(xs, labels)
+        plt.xlim(-0.25, len(xs) - 0.75)  # room for the outer axes' names (plotext drops a label at the edge)
+        plt.yticks([0, 1], ["low", "high"])
+        plt.ylim(0, 1)
+        for line in result.lines:
+            plt.plot(xs, line, marker="braille", color="gray")
+        for line in result.front:
+            plt.plot(xs, line, marker="braille", color="cyan")
+        canvas.invalidate()

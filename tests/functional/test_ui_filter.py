@@ -1,0 +1,72 @@
+"""``/``: a filter expression typed in the monitor filters the table and the Pareto plot;
+a bad one is explained inline (caret + sentence) and never applied."""
+
+from __future__ import annotations
+
+from materia_tui.ui.app import MonitorApp
+from materia_tui.ui.widgets.filter_bar import FilterBar
+from tests.support.fake_source import T0, FakeSource, campaign_items
+from tests.support.waiting import wait_for
+
+
+async def test_a_good_expression_filters_the_table_and_the_plot() -> None:
+    source = FakeSource(campaign_items(8))
+    app = MonitorApp(source, "camp-123", now=lambda: T0 + 400)
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: source.drained and app.view.up_to_date, what="stream drawn")
+        total = app.view.table.row_count
+        assert total == 40
+        await pilot.press("slash")
+        bar = app.query_one(FilterBar)
+        assert bar.has_class("-open") and bar.input.has_focus
+        await pilot.press(*"polymer=PA and water_flux>40")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not bar.has_class("-open"), what="bar closed")
+        expected = [
+            c.id
+            for c in app.view.state.candidate_list
+            if c.parameters["polymer"] == "PA"
+            and c.status in ("evaluated", "infeasible")
+            and c.objectives.get("water_flux", 0.0) > 40
+        ]
+        assert 0 < len(expected) < total
+        shown = [app.view.table.record_at(i) for i in range(app.view.table.row_count)]
+        assert [r.id for r in shown if r is not None] == expected
+        assert "/polymer=PA and water_flux>40" in str(app.view.table.border_title)
+        await wait_for(pilot, lambda: app.view.pareto.up_to_date, what="plot redrawn")
+        plotted = app.view.pareto.data.measured
+        evaluated_matching = sum(
+            1 for c in app.view.state.candidate_list if c.id in expected and c.status == "evaluated"
+        )
+        assert plotted == evaluated_matching
+        # an empty expression clears the filter
+        await pilot.press("slash")
+        await pilot.press("ctrl+u")  # Input: delete to the start of the line
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.view.table.row_count == total, what="filter cleared")
+        assert not app.view.active_filter.active
+
+
+async def test_a_bad_expression_is_explained_inline_and_not_applied() -> None:
+    source = FakeSource(campaign_items(4))
+    app = MonitorApp(source, "camp-123", now=lambda: T0 + 400)
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: source.drained and app.view.up_to_date, what="stream drawn")
+        total = app.view.table.row_count
+        await pilot.press("slash")
+        await pilot.press(*"water_flux>>3")
+        bar = app.query_one(FilterBar)
+        await wait_for(pilot, lambda: bar.has_class("-bad"), what="problem shown")
+        assert bar.problem is not None
+        caret = bar.problem.index("^")
+        assert caret == len("water_flux>")  # under the second '>'
+        await pilot.press("enter")
+        await pilot.pause()
+        assert bar.has_class("-open") and bar.has_class("-bad")  # still open, nothing applied
+        assert not app.view.active_filter.active and app.view.table.row_count == total
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not bar.has_class("-open"), what="closed")
+        # the table is hidden at 80x24 (overview section): the keys go to the view itself
+        await wait_for(pilot, lambda: app.focused is app.view, what="focus back on the view")

@@ -1,0 +1,69 @@
+"""candidate_columns: every candidate as columns, in row order, agreeing with the records."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from materia_tui.insight.filter import compile_filter
+from materia_tui.state import CampaignState
+from materia_tui.state.columns import candidate_columns
+from materia_tui.state.intake import apply_item
+from tests.support.fake_source import campaign_items
+
+
+def campaign(iterations: int = 6, partial_last: bool = True) -> CampaignState:
+    state = CampaignState("camp-123")
+    for item in campaign_items(iterations, partial_last=partial_last):
+        apply_item(state, item)
+    return state
+
+
+def test_columns_follow_the_records_row_by_row() -> None:
+    state = campaign()
+    columns = candidate_columns(state)
+    rows = state.candidate_list
+    assert len(columns) == len(rows) == 30
+    assert columns.ids == [c.id for c in rows]
+    assert columns.status == [c.status for c in rows]
+    assert isinstance(columns.parameters["pore_size_nm"], np.ndarray)  # numbers: a float array
+    assert isinstance(columns.parameters["polymer"], list)  # text: a list
+    assert columns.field_kinds() == {
+        "pore_size_nm": "number", "polymer": "category", "water_flux": "number", "salt_rejection": "number",
+    }  # fmt: skip
+    for i, cand in enumerate(rows):
+        assert columns.iteration[i] == cand.iteration
+        assert columns.front[i] == cand.on_front
+        assert columns.feasible[i] == (cand.status == "evaluated" and cand.feasible)
+        assert columns.parameters["polymer"][i] == cand.parameters["polymer"]
+        for name in state.objectives:
+            measured = cand.objectives.get(name) if cand.status in ("evaluated", "infeasible") else None
+            value = columns.objectives[name][i]
+            assert (math.isnan(value) and measured is None) or value == measured
+            assert columns.predicted[name][i] == cand.predicted[name]
+    # the partial last iteration: proposed, nothing measured
+    assert not columns.measured[-5:].any()
+    assert columns.measured[:-5].sum() == 25 - 1  # iteration 4 had one failed evaluation
+
+
+def test_a_filter_on_the_columns_agrees_with_the_same_predicate_in_python() -> None:
+    state = campaign(8, partial_last=False)
+    columns = candidate_columns(state)
+    text = "(polymer=PA or front) and water_flux>40 and not status:failed and it>=2"
+    mask = compile_filter(text, columns.field_kinds()).mask(columns.filter_columns(), len(columns))
+    expected = [
+        (c.parameters["polymer"] == "PA" or c.on_front)
+        and c.status != "failed"
+        and c.status in ("evaluated", "infeasible")
+        and c.objectives.get("water_flux", -1.0) > 40
+        and (c.iteration or 0) >= 2
+        for c in state.candidate_list
+    ]
+    assert mask.tolist() == expected
+    assert any(expected) and not all(expected)
+
+
+def test_an_empty_campaign_has_empty_columns() -> None:
+    columns = candidate_columns(CampaignState("empty"))
+    assert len(columns) == 0 and columns.objectives == {} and columns.measured.size == 0

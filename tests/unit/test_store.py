@@ -1,0 +1,232 @@
+"""The columnar store: views read back what the wire gave, columns agree with the
+views, the reducer's batch paths give what its general path gives, and the
+table's column orders (pure Python and numpy) are the per-candidate order."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from materia_tui.protocol import Rejected, parse
+from materia_tui.state import CampaignState, ordering
+from materia_tui.state.ordering import filter_rows, sort_rows
+from materia_tui.state.pareto import brute_force_front
+from materia_tui.state.store import STATUSES
+from materia_tui.ui.widgets.candidate_table import build_columns
+from tests.support.fingerprint import fingerprint
+
+
+def fold(state: CampaignState, frames: list[dict[str, Any]]) -> CampaignState:
+    for seq, frame in enumerate(frames, start=1):
+        event = parse(json.dumps({**frame, "seq": seq}))
+        assert not isinstance(event, Rejected), event
+        state.apply(event, float(seq))
+    return state
+
+
+ids = st.sampled_from([f"c{k}" for k in range(12)])
+parameter_value = st.one_of(
+    st.floats(-5, 5, allow_nan=False), st.integers(-3, 3), st.sampled_from(["A", "B", "C"]), st.booleans()
+)
+parameters = st.dictionaries(st.sampled_from(["x", "y", "kind"]), parameter_value, max_size=3)
+floats = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
+predictions = st.dictionaries(st.sampled_from(["f", "g"]), floats, max_size=2)
+proposal = st.fixed_dictionaries(
+    {"id": ids, "parameters": parameters, "predicted": predictions, "uncertainty": predictions},
+    optional={"acquisition_value": floats},
+)
+result = st.fixed_dictionaries(
+    {"candidate_id": ids, "objectives": st.dictionaries(st.sampled_from(["f", "g", "h"]), floats, max_size=3)},
+    optional={"feasible": st.booleans(), "error": st.sampled_from(["boom", "timed out"])},
+)
+frame = st.one_of(
+    st.builds(lambda cs, it: {"type": "candidates_proposed", "iteration": it, "candidates": cs},
+              st.lists(proposal, min_size=1, max_size=6), st.integers(1, 4)),
+    st.builds(lambda rs, it: {"type": "candidates_evaluated", "iteration": it, "results": rs},
+              st.lists(result, min_size=1, max_size=6), st.integers(1, 4)),
+)  # fmt: skip
+
+
+def general_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CampaignState, "_fresh_rows", lambda self, results: None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_batch_paths_give_what_the_general_path_gives(frames: list[dict[str, Any]]) -> None:
+    fast = fold(CampaignState("c"), frames)
+    with pytest.MonkeyPatch.context() as patch:
+        general_path_only(patch)
+        slow = fold(CampaignState("c"), frames)
+    assert fingerprint(fast) == fingerprint(slow)
+    points = {
+        c.id: tuple(c.objectives[n] * 1.0 for n in fast.objectives)
+        for c in fast.candidate_list
+        if c.status == "evaluated" and all(n in c.objectives for n in fast.objectives)
+    }
+    assert set(fast.front_ids()) == brute_force_front(points.items())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_columns_hold_what_the_views_read(frames: list[dict[str, Any]]) -> None:
+    state = fold(CampaignState("c"), frames)
+    store = state.store
+    assert list(store.column("id")) == [c.id for c in state.candidate_list]
+    for name in ("x", "y", "kind"):
+        column = store.column(f"param:{name}")
+        for cand, value in zip(state.candidate_list, column, strict=True):
+            shown = cand.parameters.get(name)
+            assert (value is None or value != value) if shown is None else (value == shown), (cand, name)
+    for prefix, section in (("pred", "predicted"), ("unc", "uncertainty"), ("obj", "objectives")):
+        for name in ("f", "g", "h"):
+            column = store.column(f"{prefix}:{name}")
+            for cand, value in zip(state.candidate_list, column, strict=True):
+                shown = getattr(cand, section).get(name)
+                assert math.isnan(value) if shown is None else value == shown
+    statuses = [STATUSES[code] for code in store.column("status")]
+    assert statuses == [c.status for c in state.candidate_list]
+    assert [bool(f) for f in store.column("on_front")] == [c.on_front for c in state.candidate_list]
+
+
+def test_parameter_values_keep_their_type_and_the_wire_order() -> None:
+    state = fold(
+        CampaignState("c"),
+        [
+            {"type": "candidates_proposed", "iteration": 1, "candidates": [
+                {"id": "a", "parameters": {"n": 3, "x": 1.5, "kind": "PVDF", "on": True}},
+                {"id": "b", "parameters": {"on": False, "kind": "PES", "x": 2, "n": 2**60}},
+            ]},
+        ],
+    )  # fmt: skip
+    a, b = state.candidates["a"], state.candidates["b"]
+    assert list(a.parameters.items()) == [("n", 3), ("x", 1.5), ("kind", "PVDF"), ("on", True)]
+    assert list(b.parameters.items()) == [("on", False), ("kind", "PES"), ("x", 2), ("n", 2**60)]
+    assert [type(v) for v in b.parameters.values()] == [bool, str, int, int]
+    assert state.store.column("param:kind") == ["PVDF", "PES"]
+    column = state.store.parameter_column("kind")
+    assert column is not None and column.choices == ["PVDF", "PES"]  # dictionary-encoded
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10), st.booleans())
+def test_column_orders_are_the_per_candidate_order(frames: list[dict[str, Any]], reverse: bool) -> None:
+    state = fold(CampaignState("c"), frames)
+    store = state.store
+    rows = list(range(len(store)))
+    for column in build_columns(10, ["x", "y", "kind"], ["f", "g", "h"]):
+        expected = sorted(rows, key=lambda r: column.sort_key(state.candidate_list[r]), reverse=reverse)
+        python = list(sort_rows(store, column.key, range(len(store)), reverse))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ordering, "NUMPY_ROWS", 0)
+            with_numpy = [int(r) for r in sort_rows(store, column.key, range(len(store)), reverse)]
+            subset = rows[::2]
+            numpy_subset = [int(r) for r in sort_rows(store, column.key, subset, reverse)]
+        assert python == expected, column.key
+        assert with_numpy == expected, column.key
+        assert numpy_subset == sorted(
+            subset, key=lambda r: column.sort_key(state.candidate_list[r]), reverse=reverse
+        ), column.key
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_filters_with_and_without_numpy_agree(frames: list[dict[str, Any]]) -> None:
+    state = fold(CampaignState("c"), frames)
+    cands = list(state.candidate_list)
+    expected = {
+        "all": [c.row for c in cands],
+        "pareto": [c.row for c in cands if c.on_front],
+        "iteration": [c.row for c in cands if c.iteration == state.current_iteration],
+        "problems": [c.row for c in cands if c.status in ("failed", "infeasible")],
+    }
+    for mode, rows in expected.items():
+        args = (state.store, mode, state.front_ids(), state.current_iteration)
+        assert list(filter_rows(*args)) == rows, mode  # type: ignore[arg-type]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ordering, "NUMPY_ROWS", 0)
+            assert [int(r) for r in filter_rows(*args)] == rows, mode  # type: ignore[arg-type]
+
+
+def test_a_batch_log_entry_keeps_counts_not_candidates() -> None:
+    candidates = [{"id": f"c{k}", "parameters": {"x": float(k)}} for k in range(100)]
+    results = [{"candidate_id": f"c{k}", "objectives": {"f": 1.0}, **({"error": "x"} if k < 3 else {})}
+               for k in range(100)]  # fmt: skip
+    state = fold(
+        CampaignState("c"),
+        [
+            {"type": "candidates_proposed", "iteration": 1, "candidates": candidates},
+            {"type": "candidates_evaluated", "iteration": 1, "results": results},
+        ],
+    )
+    proposed, evaluated = list(state.log)
+    assert proposed.batch == 100 and not proposed.item.candidates  # type: ignore[union-attr]
+    assert evaluated.batch == 100 and evaluated.failed == 3 and not evaluated.item.results  # type: ignore[union-attr]
+    from materia_tui.ui.widgets.event_log import log_line
+
+    assert "100 candidates proposed" in log_line(proposed)
+    assert "100 evaluated (3 failed)" in log_line(evaluated)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_candidate_columns_read_what_the_views_read(frames: list[dict[str, Any]]) -> None:
+    from materia_tui.state.columns import candidate_columns
+
+    state = fold(CampaignState("c"), frames)
+    columns = candidate_columns(state)
+    cands = list(state.candidate_list)
+    assert columns.ids == [c.id for c in cands] and columns.status == [c.status for c in cands]
+    assert columns.front.tolist() == [c.on_front for c in cands]
+    assert columns.feasible.tolist() == [c.status == "evaluated" and c.feasible for c in cands]
+    for name, column in columns.parameters.items():
+        values = [c.parameters.get(name) for c in cands]
+        if isinstance(column, list):
+            assert column == values, name
+        else:
+            assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None)
+            assert [None if math.isnan(v) else v for v in column.tolist()] == values, name
+    for name in state.objectives:
+        expected = [
+            c.objectives.get(name) if c.status in ("evaluated", "infeasible") else None for c in cands
+        ]
+        assert [None if math.isnan(v) else v for v in columns.objectives[name].tolist()] == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=3000, unique=True), st.lists(st.text(max_size=6), max_size=50))
+def test_the_id_index_finds_what_a_dict_finds(keys: list[str], probes: list[str]) -> None:
+    from materia_tui.state.id_index import IdIndex
+
+    ids: list[str] = []
+    index = IdIndex(ids)
+    for start in range(0, len(keys), 700):  # batches, so the table grows between them
+        ids.extend(keys[start : start + 700])
+        index.added(start)
+    reference = {key: row for row, key in enumerate(keys)}
+    for key in keys + probes:
+        assert index.get(key) == reference.get(key)
+        assert (key in index) == (key in reference)
+    assert index.get_many(keys + probes) == [reference.get(key) for key in keys + probes]
+    assert len(index) == len(keys) and list(index) == keys
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=10))
+def test_a_lines_state_without_proposals_scores_like_a_full_one(frames: list[dict[str, Any]]) -> None:
+    full = fold(CampaignState("c"), frames)
+    lean = CampaignState("c")
+    lean.store.keep_proposals = False
+    fold(lean, frames)
+    assert lean.best == full.best and sorted(lean.front_ids()) == sorted(full.front_ids())
+    assert lean.evaluations == full.evaluations and lean.objectives == full.objectives
+    for a, b in zip(lean.candidate_list, full.candidate_list, strict=True):
+        assert (a.id, a.iteration, a.status, a.on_front, a.objectives) == (
+            b.id, b.iteration, b.status, b.on_front, b.objectives
+        )  # fmt: skip
+        assert a.parameters == {} and a.predicted == {} and a.acquisition_value is None
