@@ -30,16 +30,16 @@ async def test_the_monitor_shows_a_study_as_it_runs(tmp_path: Path) -> None:
         async with app.run_test(size=(160, 48)) as pilot:
             table = app.query_one(CandidateTable)
             await wait_for(pilot, lambda: table.row_count == 1, timeout=60, what="the running trial")
-            assert app.state.candidates["trial-0"].status == "proposed"
+            assert app.view.state.candidates["trial-0"].status == "proposed"
             gate.touch()
-            await wait_for(pilot, lambda: app.state.is_finished, timeout=120, what="the end of the study")
+            await wait_for(pilot, lambda: app.view.state.is_finished, timeout=120, what="the end of the study")
             await wait_for(pilot, lambda: table.row_count == 8, what="every trial in the table")
             status = app.query_one(StatusBar).shown_plain
             assert "COMPLETED" in status and "Optuna study, 1 trial/iteration" in status and "tpe" in status
             progress = app.query_one(ProgressPanel).shown_plain
             assert "iteration 8/8" in progress and "100%" in progress
             study = load_study(spec, "tpe")
-            best = app.state.best["value"]
+            best = app.view.state.best["value"]
             assert (best.value, best.candidate_id) == (study.best_value, f"trial-{study.best_trial.number}")
             assert "eV" in progress
             await pilot.press("q")
@@ -91,4 +91,4 @@ async def test_exit_on_complete_leaves_once_the_trials_have_finished(tmp_path: P
     app = MonitorApp(source, source.campaign_id, exit_on_complete=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.return_code is not None, timeout=60, what="the app to leave")
-    assert app.return_code == 0 and app.state.evaluations == 3
+    assert app.return_code == 0 and app.view.state.evaluations == 3
