@@ -62,7 +62,6 @@ from materia_tui.source.optuna_study import (
     parameter_spec,
     parameter_value,
 )
-from materia_tui.source.optuna_study import study_time as _time
 
 
 @dataclass(slots=True)
@@ -105,6 +104,9 @@ class StudyMapper:
         self._iso_cache = (math.nan, "")  # events of one trial share their times
         self._front = FrontSize()
         self._signs = [-1.0 if d == "minimize" else 1.0 for d in info.directions]
+        self._names = info.objective_names
+        # (start, end) epoch seconds of the trials of the current take(): read once each
+        self._times: dict[int, tuple[float, float]] = {}
         self._best: float | None = None  # primary objective, sign-adjusted, feasible
         self._best_any: float | None = None  # the same over all complete trials
         self._metadata_sent: Campaign | None = None
@@ -136,6 +138,7 @@ class StudyMapper:
         if info.directions != self.info.directions:
             return  # a study's directions never change; a different study under the same name
         self.info = info
+        self._names = info.objective_names
 
     def _metadata_item(self) -> MetadataReceived | None:
         campaign = self.campaign()
@@ -164,7 +167,7 @@ class StudyMapper:
                     running.append(trial)
             else:
                 continue  # WAITING: enqueued, not started
-            self._note_trial(trial, now)
+            self._note_trial(trial, state, now)
         events: list[tuple[Event, float]] = []
         if finished:
             self._finish(finished, now, events)
@@ -177,14 +180,22 @@ class StudyMapper:
         if metadata is not None:
             items.append(metadata)
         items += [EventReceived(event, at) for event, at in events]
+        self._times.clear()
         return items
 
-    def _note_trial(self, trial: TrialLike, now: float) -> None:
+    def _note_trial(self, trial: TrialLike, state: str, now: float) -> None:
         start = epoch(trial.datetime_start)
+        end = epoch(trial.datetime_complete) if state in FINISHED_STATES else None
+        # Times in the future (another machine's clock) are taken as now.
+        self._times[trial.number] = (
+            now if start is None else min(start, now),
+            now if end is None else min(end, now),
+        )
         if start is not None and (self._first_start is None or start < self._first_start):
             self._first_start = start
         if self.batch is None and start is not None:
-            end = epoch(trial.datetime_complete) if trial.state.name in FINISHED_STATES else math.inf
+            if state not in FINISHED_STATES:
+                end = math.inf
             self._intervals[trial.number] = (start, end if end is not None else now)
         seen = self._distributions
         for name, distribution in trial.distributions.items():
@@ -199,7 +210,8 @@ class StudyMapper:
         if self.batch is None:
             self.batch = max(1, most_at_once(self._intervals.values()))
             self._intervals = {}
-        trials.sort(key=lambda t: (_time(t.datetime_complete, now), t.number))
+        times = self._times
+        trials.sort(key=lambda t: (times[t.number][1], t.number))
         group: list[TrialLike] = []
         for trial in trials:
             group.append(trial)
@@ -223,11 +235,12 @@ class StudyMapper:
             or p.iteration != iteration
             or p.parameters != t.params
         ]
+        times = self._times
         if unproposed:
-            at = max(_time(t.datetime_start, now) for t in unproposed)
+            at = max(times[t.number][0] for t in unproposed)
             events.append(self._proposed(unproposed, iteration, at))
         results = [self._result(t) for t in group]
-        at = max(_time(t.datetime_complete, now) for t in group)
+        at = max(times[t.number][1] for t in group)
         events.append((self._event(CandidatesEvaluated, results=results, iteration=iteration, at=at), at))
         for trial in group:
             self._finished.add(trial.number)
@@ -260,7 +273,7 @@ class StudyMapper:
     ) -> None:
         self._start_iteration(now, events)
         trials.sort(key=lambda t: t.number)
-        at = max(_time(t.datetime_start, now) for t in trials)
+        at = max(self._times[t.number][0] for t in trials)
         events.append(self._proposed(trials, self.iteration, at))
 
     def _complete(self, now: float, events: list[tuple[Event, float]]) -> None:
@@ -309,7 +322,7 @@ class StudyMapper:
 
     def _result(self, trial: TrialLike) -> dict[str, Any]:
         """One ``EvaluationResult``, as the dict its event validates."""
-        names = self.info.objective_names
+        names = self._names
         values = [finite(v) for v in trial.values or ()]
         objectives = {n: v for n, v in zip(names, values, strict=False) if not math.isnan(v)}
         candidate_id = f"trial-{trial.number}"

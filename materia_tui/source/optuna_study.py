@@ -109,7 +109,7 @@ def constraints_of(system_attrs: Mapping[str, Any]) -> list[float]:
 
 def is_feasible(system_attrs: Mapping[str, Any]) -> bool:
     """Optuna's rule: every constraint value is <= 0 (no constraints: feasible; NaN: not)."""
-    return all(value <= 0.0 for value in constraints_of(system_attrs))
+    return not system_attrs or all(value <= 0.0 for value in constraints_of(system_attrs))
 
 
 def epoch(moment: datetime | None) -> float | None:
@@ -202,11 +202,6 @@ def failure_reason(trial: TrialLike) -> str:
     if isinstance(stored, str) and stored:
         return f"failed: {stored[:300]}"
     return "failed (Optuna keeps no reason: see the optimizer's log)"
-
-
-def study_time(moment: datetime | None, fallback: float) -> float:
-    seconds = epoch(moment)
-    return min(seconds, fallback) if seconds is not None else fallback
 
 
 class FrontSize:
