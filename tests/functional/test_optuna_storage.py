@@ -175,3 +175,34 @@ async def test_a_replaced_file_is_reread_and_only_new_trials_are_added(tmp_path:
     assert state.evaluations == 6 and len(state.candidates) == 6
     assert state.counters.duplicates == 0
     assert state.best["value"].value == load_study(spec, "s").best_value
+
+
+def test_unfinished_trials_below_the_last_finished_one_are_reread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enqueued (WAITING) trials created before a finished one are reread on every poll,
+    in IN lists of at most IN_CHUNK ids, until they finish; finished ones never again."""
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from materia_tui.source import optuna_storage
+
+    monkeypatch.setattr(optuna_storage, "IN_CHUNK", 2)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    spec = storage_spec(tmp_path, "sqlite")
+    study = optuna.create_study(study_name="s", storage=spec)
+    for x in range(5):
+        study.enqueue_trial({"x": float(x)})
+    distributions = {"x": optuna.distributions.FloatDistribution(0, 10)}
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=1.0, params={"x": 9.0}, distributions=distributions))
+    store = optuna_storage.open_store(spec)
+    try:
+        study_id = store.study_id("s")
+        assert [t.state.name for t in store.changes(study_id)] == ["WAITING"] * 5 + ["COMPLETE"]
+        assert len(store.changes(study_id)) == 5  # the waiting ones, in three IN lists
+        study.optimize(lambda t: t.suggest_float("x", 0, 10), n_trials=2)  # runs two of them
+        again = store.changes(study_id)
+        assert sorted(t.state.name for t in again) == ["COMPLETE", "COMPLETE", "WAITING", "WAITING", "WAITING"]
+        assert len(store.changes(study_id)) == 3
+    finally:
+        store.close()
