@@ -60,8 +60,19 @@ class StudyStore(Protocol):
     def close(self) -> None: ...
 
 
+def require_optuna() -> None:
+    """``UsageError`` (exit 2) with the install command when Optuna is missing."""
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "Optuna is not installed here: pip install 'materia-tui[optuna]' (Optuna 4 or newer)."
+        ) from None
+
+
 def open_store(spec: str) -> StudyStore:
     """The storage ``spec`` names, opened read only; ``UsageError`` when it cannot be read."""
+    require_optuna()
     if "://" in spec:
         return RdbStore(spec)
     try:

@@ -188,3 +188,15 @@ async def test_optuna_options_are_checked() -> None:
     ]:
         code, _, err = await run_cli(*args)
         assert code == 2 and expected in err, (args, err)
+
+
+async def test_without_optuna_installed_the_install_command_is_the_answer(tmp_path: Path) -> None:
+    missing = tmp_path / "site" / "optuna"
+    missing.mkdir(parents=True)
+    (missing / "__init__.py").write_text("raise ImportError(\"No module named 'optuna'\")\n")
+    for args in (["watch", "--optuna", "x.db", "s", "--plain"], ["ls", "--optuna", "x.db"]):
+        code, _, err = await run_cli(*args, env={"PYTHONPATH": str(tmp_path / "site")})
+        assert code == 2, err
+        assert err.strip() == (
+            "materia-tui: Optuna is not installed here: pip install 'materia-tui[optuna]' (Optuna 4 or newer)."
+        )
