@@ -44,7 +44,6 @@ from materia_tui.state.records import (
     ApplyResult,
     BestValue,
     ConvergencePoint,
-    Counters,
     ErrorRecord,
     IterationRecord,
     LogEntry,
@@ -53,6 +52,7 @@ from materia_tui.state.records import (
     RunStatus,
     log_entry,
 )
+from materia_tui.state.records import Counters as Counters
 from materia_tui.state.scoring import FrontScoring, _skyline_2d
 from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore
 

@@ -54,19 +54,32 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return pad + text if right else text + pad
 
 
-def _clamp(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))
-
-
 def _parameter_column(name: str) -> Column:
-    title = clean(name)
-    return Column(
-        f"param:{name}",
-        title,
-        _clamp(cell_len(title), 7, 14),
-        lambda c: clean(fmt.parameter(c.parameters.get(name))),
-        lambda c: value_key(c.parameters.get(name)),
-    )
+    return _fitted_column(
+        f"param:{name}", clean(name), (7, 14), lambda c: clean(fmt.parameter(c.parameters.get(name))),
+        lambda c: value_key(c.parameters.get(name)), right=False,
+    )  # fmt: skip
+
+
+def _fitted_column(
+    key: str,
+    title: str,
+    widths: tuple[int, int],
+    cell: Callable[[CandidateLike], str],
+    sort_key: Callable[[CandidateLike], Any],
+    right: bool = True,
+) -> Column:
+    """A column as wide as its title, kept within ``widths`` (the narrowest, the widest)."""
+    low, high = widths
+    return Column(key, title, max(low, min(high, cell_len(title))), cell, sort_key, right)
+
+
+def _measured_column(name: str) -> Column:
+    return _fitted_column(
+        f"obj:{name}", clean(name), (8, 16),
+        lambda c: fmt.number(c.objectives.get(name)) if name in c.objectives else "-",
+        lambda c: value_key(c.objectives.get(name)),
+    )  # fmt: skip
 
 
 def _predicted_cell(cand: CandidateLike, name: str) -> str:
@@ -77,28 +90,11 @@ def _predicted_cell(cand: CandidateLike, name: str) -> str:
     return fmt.number(mean) + (f"±{fmt.number(sigma)}" if sigma is not None else "")
 
 
-def _measured_column(name: str) -> Column:
-    title = clean(name)
-    return Column(
-        f"obj:{name}",
-        title,
-        _clamp(cell_len(title), 8, 16),
-        lambda c: fmt.number(c.objectives.get(name)) if name in c.objectives else "-",
-        lambda c: value_key(c.objectives.get(name)),
-        right=True,
-    )
-
-
 def _predicted_column(name: str) -> Column:
-    predicted = "~" + clean(name)
-    return Column(
-        f"pred:{name}",
-        predicted,
-        _clamp(cell_len(predicted), 12, 18),
-        lambda c: _predicted_cell(c, name),
+    return _fitted_column(
+        f"pred:{name}", "~" + clean(name), (12, 18), lambda c: _predicted_cell(c, name),
         lambda c: value_key(c.predicted.get(name)),
-        right=True,
-    )
+    )  # fmt: skip
 
 
 def build_columns(id_width: int, parameters: list[str], objectives: list[str]) -> list[Column]:
