@@ -322,7 +322,7 @@ def scatter_rows(result: BenchResult, state: Any, repeat: int) -> None:
 
 def front_rows(result: BenchResult, state: Any) -> None:
     from materia_tui.protocol import Candidate, CandidatesEvaluated, CandidatesProposed, EvaluationResult
-    from materia_tui.state.reducer import _skyline_2d
+    from materia_tui.state.scoring import _skyline_2d
 
     iteration = state.current_iteration + 1
     batch = [

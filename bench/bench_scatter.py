@@ -78,6 +78,7 @@ async def measure(state: CampaignState, repeat: int) -> tuple[dict[str, list[flo
         while not (plot._cloud is not None and plot._cloud.complete):  # the first catch-up, in steps
             plot.sync()
             await pilot.pause()
+        state.take_changes()  # the catch-up read every row: what built the state is seen
         points = [
             (c.objectives["water_flux"], c.objectives["salt_rejection"])
             for c in state.candidate_list

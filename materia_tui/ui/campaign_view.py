@@ -41,14 +41,13 @@ from materia_tui.sanitize import clean
 from materia_tui.source import (
     ConnectionChanged,
     EventSource,
-    NoteAdded,
     SourceItem,
-    note_sink,
     replay_steering,
 )
-from materia_tui.state import CampaignState, Note
+from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.filter_and_notes import FilterAndNotes
 from materia_tui.ui.keys import actions, bindings
 from materia_tui.ui.panel import Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
@@ -105,7 +104,7 @@ def is_compact(width: int, height: int) -> bool:
     return width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
 
 
-class CampaignView(Vertical, can_focus=True):
+class CampaignView(FilterAndNotes, Vertical, can_focus=True):
     """Status bar, section tabs (compact layout) and the panels of one campaign.
 
     The view's keys are bound here, so focus stays inside it: on the candidate
@@ -434,89 +433,6 @@ class CampaignView(Vertical, can_focus=True):
         self.apply_filter(expression or "")
         if view.result is not None:
             view.show(view.result)
-
-    # ----- the ``/`` filter ---------------------------------------------------------
-
-    @property
-    def filter_bar(self) -> FilterBar:
-        return self.query_one("#filter-bar", FilterBar)
-
-    @property
-    def note_bar(self) -> FilterBar:
-        return self.query_one("#note-bar", FilterBar)
-
-    def action_open_note(self) -> None:
-        self.note_bar.open("")
-
-    def add_note(self, text: str) -> Note | None:
-        """Pin ``text`` to the current iteration: the state's log, and the recording if any."""
-        if not text.strip():
-            return None
-        iteration = self.state.current_iteration or None
-        note = self.state.add_note(iteration, text, self.now())
-        sink = note_sink(self.source)
-        if sink is not None:
-            sink.record_note(NoteAdded(note.iteration, note.text, note.at))
-        self._note_change()
-        return note
-
-    def action_open_filter(self) -> None:
-        self.filter_bar.open(self.active_filter.text)
-
-    def apply_filter(self, text: str) -> str | None:
-        """Apply ``text`` (empty: no filter); the reason it cannot be applied, else None."""
-        from materia_tui.insight.filter import FilterError
-        from materia_tui.state.columns import candidate_columns
-
-        try:
-            compiled = self.active_filter.compile(candidate_columns(self.state), text)
-        except FilterError as exc:
-            self.filter_bar.show_problem((text, exc.position, exc.message))
-            return exc.message
-        self.active_filter.set(compiled)
-        self.filter_bar.show_problem(None)
-        self.table.expression_changed()
-        if self.scheduler is not None:
-            self.scheduler.paint_all()
-        for widget in self.query("*"):
-            sync = getattr(widget, "filter_changed", None)
-            if callable(sync):
-                sync()
-        return None
-
-    def on_filter_bar_submitted(self, message: FilterBar.Submitted) -> None:
-        message.stop()
-        if message.bar.id == "note-bar":
-            self.add_note(message.text)
-            message.bar.close()
-        elif self.apply_filter(message.text) is None:
-            self.filter_bar.close()
-
-    def on_filter_bar_closed(self, message: FilterBar.Closed) -> None:
-        message.stop()
-        self.call_after_refresh(self.keep_focus)  # the input is gone: the table, or the view
-
-    def on_input_changed(self, event: object) -> None:
-        """Explain a bad expression while it is typed (compiling is cheap; applying waits for enter)."""
-        from textual.widgets import Input
-
-        from materia_tui.insight.filter import FilterError, compile_filter
-
-        if not isinstance(event, Input.Changed) or event.input.id != "filter-input":
-            return
-        try:
-            compile_filter(event.value, self._field_kinds())
-        except FilterError as exc:
-            self.filter_bar.show_problem((event.value, exc.position, exc.message))
-        else:
-            self.filter_bar.show_problem(None)
-
-    def _field_kinds(self) -> dict[str, str]:
-        from materia_tui.output.export import objective_names, parameter_names
-
-        kinds = dict.fromkeys(parameter_names(self.state), "category")
-        kinds.update(dict.fromkeys(objective_names(self.state), "number"))
-        return kinds
 
     def action_export(self) -> None:
         from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen  # on first use

@@ -10,7 +10,8 @@ from textual.app import App, ComposeResult
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from materia_tui.state.pareto import ParetoFront, brute_force_front
-from materia_tui.ui.widgets.candidate_table import SEPARATOR, CandidateTable, fit
+from materia_tui.ui.widgets.candidate_table import CandidateTable
+from materia_tui.ui.widgets.table_columns import SEPARATOR, fit
 from tests.support.fake_source import campaign_items
 
 

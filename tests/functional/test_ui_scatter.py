@@ -13,14 +13,13 @@ from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.widgets.pareto_plot import (
-    COLD_CHUNK,
     LATEST_COLOUR,
     LATEST_MARKER,
     ParetoPlot,
     ScatterData,
-    ThinnedCloud,
     scatter_data,
 )
+from materia_tui.ui.widgets.thinned_cloud import COLD_CHUNK, ThinnedCloud
 from tests.support.fake_source import T0, CampaignScript, campaign_items
 
 GRID = (12, 6)

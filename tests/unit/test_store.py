@@ -17,7 +17,7 @@ from materia_tui.state import CampaignState, ordering
 from materia_tui.state.ordering import filter_rows, sort_rows
 from materia_tui.state.pareto import brute_force_front
 from materia_tui.state.store import STATUSES
-from materia_tui.ui.widgets.candidate_table import build_columns
+from materia_tui.ui.widgets.table_columns import build_columns
 from tests.support.fingerprint import fingerprint
 
 

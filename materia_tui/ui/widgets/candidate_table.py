@@ -13,12 +13,9 @@ re-renders just the visible lines.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -29,7 +26,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from materia_tui.protocol import ParameterValue
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState, CandidateLike
 from materia_tui.state.changes import ChangeSet
@@ -38,6 +34,7 @@ from materia_tui.ui import format as fmt
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.textual_compat import NarrowRefresh, set_virtual_size
+from materia_tui.ui.widgets.table_columns import SEPARATOR, Column, build_columns, header_strip, row_strip
 
 FilterMode = Literal["all", "pareto", "iteration", "problems"]
 FILTERS: tuple[FilterMode, ...] = ("all", "pareto", "iteration", "problems")
@@ -47,113 +44,10 @@ FILTER_LABELS: dict[FilterMode, str] = {
     "iteration": "current iteration",
     "problems": "failed + infeasible",
 }
-SEPARATOR = " "
-MAX_PARAMETER_COLUMNS = 8
 ID_SAMPLE = 2000
 BIG_TABLE = 20_000
 BIG_TABLE_RESORT_SECONDS = 1.0
-SortValue = tuple[int, float, str]
 FOOTER_ROOM_COLUMNS = 100  # terminal width from which the footer has room for "←→ Columns"
-
-
-def value_key(value: ParameterValue | None) -> SortValue:
-    """A total order over mixed cell values: numbers, then strings, then blanks."""
-    if value is None:
-        return (2, 0.0, "")
-    if isinstance(value, str):
-        return (1, 0.0, value)
-    return (0, float(value), "")
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: str
-    title: str
-    width: int
-    cell: Callable[[CandidateLike], str]
-    sort_key: Callable[[CandidateLike], Any]  # per candidate; the table sorts by columns (ordering.py)
-    right: bool = False
-
-
-def fit(text: str, width: int, right: bool = False) -> str:
-    """``text`` in exactly ``width`` cells (wide characters included), cut with an ellipsis."""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else "…"[:width]
-    pad = " " * (width - length)
-    return pad + text if right else text + pad
-
-
-def _clamp(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))
-
-
-def _parameter_column(name: str) -> Column:
-    title = clean(name)
-    return Column(
-        f"param:{name}",
-        title,
-        _clamp(cell_len(title), 7, 14),
-        lambda c: clean(fmt.parameter(c.parameters.get(name))),
-        lambda c: value_key(c.parameters.get(name)),
-    )
-
-
-def _predicted_cell(cand: CandidateLike, name: str) -> str:
-    mean = cand.predicted.get(name)
-    if mean is None:
-        return "-"
-    sigma = cand.uncertainty.get(name)
-    return fmt.number(mean) + (f"±{fmt.number(sigma)}" if sigma is not None else "")
-
-
-def _measured_column(name: str) -> Column:
-    title = clean(name)
-    return Column(
-        f"obj:{name}",
-        title,
-        _clamp(cell_len(title), 8, 16),
-        lambda c: fmt.number(c.objectives.get(name)) if name in c.objectives else "-",
-        lambda c: value_key(c.objectives.get(name)),
-        right=True,
-    )
-
-
-def _predicted_column(name: str) -> Column:
-    predicted = "~" + clean(name)
-    return Column(
-        f"pred:{name}",
-        predicted,
-        _clamp(cell_len(predicted), 12, 18),
-        lambda c: _predicted_cell(c, name),
-        lambda c: value_key(c.predicted.get(name)),
-        right=True,
-    )
-
-
-def build_columns(id_width: int, parameters: list[str], objectives: list[str]) -> list[Column]:
-    """What a narrow panel should show first comes first: who, when, what happened
-    (status, front, measured values), then what was expected, then the inputs."""
-    columns = [
-        Column("id", "id", id_width, lambda c: clean(c.id), lambda c: c.id),
-        Column("iteration", "it", 3, lambda c: str(c.iteration or ""), lambda c: c.iteration or 0, True),
-        Column("status", "status", 10, lambda c: c.status, lambda c: c.status),
-        Column("pareto", "P", 1, lambda c: "★" if c.on_front else "", lambda c: c.on_front),
-    ]
-    columns += [_measured_column(name) for name in objectives]
-    columns += [_predicted_column(name) for name in objectives]
-    columns += [_parameter_column(name) for name in parameters[:MAX_PARAMETER_COLUMNS]]
-    columns.append(
-        Column(
-            "acquisition",
-            "acq",
-            7,
-            lambda c: fmt.number(c.acquisition_value),
-            lambda c: value_key(c.acquisition_value),
-            right=True,
-        )
-    )
-    return columns
 
 
 class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
@@ -548,14 +442,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        style = self._style("header")
-        titles = []
-        for index, column in enumerate(self.columns):
-            title = column.title
-            if index == self.sort_index:
-                title = title[: max(0, column.width - 1)] + ("↓" if self.sort_reverse else "↑")
-            titles.append(fit(title, column.width, column.right))
-        strip = Strip([Segment(SEPARATOR.join(titles), style)])
+        strip = header_strip(self.columns, self.sort_index, self.sort_reverse, self._style("header"))
         self._strips[key] = strip
         return strip
 
@@ -564,30 +451,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        # Cells in the base style are joined into one segment as we go (rather than
-        # one segment per cell, simplified afterwards): a row is then 1-5 segments,
-        # and its width is known, so the Strip need not measure it.
-        base = self._base_style()
-        segments: list[Segment] = []
-        run: list[str] = []
-        for column in self.columns:
-            text = fit(column.cell(cand), column.width, column.right)
-            style = base
-            if column.key == "pareto" and cand.on_front:
-                style = self._style("front")
-            elif column.key == "status" and cand.status != "evaluated":
-                style = self._style(cand.status)
-            if style is base:
-                run.append(text)
-                continue
-            if run:
-                segments.append(Segment(SEPARATOR.join(run) + SEPARATOR, base))
-                run = []
-            segments.append(Segment(text, style))
-            run.append("")  # the separator after this cell leads the next run
-        if run:
-            segments.append(Segment(SEPARATOR.join(run), base))
-        strip = Strip(segments, self._row_width)
+        strip = row_strip(cand, self.columns, self._base_style(), self._style, self._row_width)
         self._strips[key] = strip
         return strip
 

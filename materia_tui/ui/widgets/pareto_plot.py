@@ -12,23 +12,19 @@ batch are drawn over it in full (one mark per cell of theirs).
 
 from __future__ import annotations
 
-import math
 import time
-from array import array
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import ClassVar
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
-from materia_tui.state.changes import ChangeSet, RowFollower
+from materia_tui.state.changes import ChangeSet
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
+from materia_tui.ui.widgets.thinned_cloud import DENSITY_MARKERS, Grid, ThinnedCloud
 
 CLOUD_MARKER = "dot"
-DENSITY_MARKERS = ("⠁", "⠃", "⠇", "⡇", "⡏", "⡟", "⡿", "⣿")  # 1 to 8 dots: sparse to dense
 FRONT_MARKER = "◆"
 LATEST_MARKER = "x"
 LATEST_COLOUR = "orange"
@@ -63,249 +59,7 @@ def axis_label(state: CampaignState, name: str) -> str:
     return clean(name, 24) + (f" [{clean(unit, 12)}]" if unit else "") + arrow
 
 
-Grid = tuple[int, int]
 MAX_DRAWS_PER_SECOND = 4  # a redraw costs ~10-20 ms; the table and text stay at 20 Hz
-COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
-GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
-NAN = math.nan
-
-
-class ThinnedCloud:
-    """Measured (x, y) per candidate row for one pair of axes, kept up to date from
-    the rows changed since the last update, and thinned to one mark per cell of
-    a ``columns`` x ``rows`` grid.
-
-    Points live in two ``array('d')`` columns indexed by row (NaN: no point), 16
-    bytes a candidate. Each occupied cell keeps a count and one representative
-    point (its mark), so a new, moved or withdrawn point costs a dict update
-    wherever it lands. Cells have a fixed size in data units (the data's span /
-    the grid size when last re-bucketed); only a span grown ``GROWTH`` times
-    (which happens a logarithmic number of times) or a new grid size re-buckets
-    everything.
-
-    What changed comes from the reducer's change set: the rows added and the
-    rows changed since the last update; only a change set that says "every row"
-    (objectives re-scored) makes it look at every candidate.
-    """
-
-    def __init__(self, x_name: str | None, y_name: str) -> None:
-        self.x_name = x_name
-        self.y_name = y_name
-        self.xs = array("d")
-        self.ys = array("d")
-        self.count = 0  # rows with a point
-        self.cells: dict[Grid, int] = {}  # points per occupied cell
-        self.marks: dict[Grid, tuple[float, float]] = {}  # one point per occupied cell
-        self.grid: Grid = (0, 0)
-        self.bounds: tuple[float, float, float, float] | None = None  # the data's extent (grows only)
-        self.cell_size: tuple[float, float] = (1.0, 1.0)
-        self.scans = 0  # full scans for changed rows, for tests and benchmarks
-        self.moved: set[int] = set()  # rows whose point changed in the last update
-        self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
-        self._follower = RowFollower(COLD_CHUNK)  # the first catch-up in chunks, then change sets
-        self.keep: Callable[[int], bool] | None = None  # the view's ``/`` filter: rows left out
-
-    @property
-    def complete(self) -> bool:
-        """Caught up with the state as of the last update (false before the first)."""
-        return self._follower.complete
-
-    def point(self, row: int) -> tuple[float, float] | None:
-        if row >= len(self.xs):
-            return None
-        x = self.xs[row]
-        return None if x != x else (x, self.ys[row])
-
-    def points(self) -> Iterator[tuple[int, float, float]]:
-        """(row, x, y) of every point."""
-        for row, (x, y) in enumerate(zip(self.xs, self.ys, strict=True)):
-            if x == x:
-                yield row, x, y
-
-    def update(self, state: CampaignState, grid: Grid, changes: ChangeSet) -> None:
-        """Catch up with ``changes``; a large first catch-up is spread over several
-        calls (see ``complete``) so the UI never stalls for it."""
-        first = self._follower.first_pass(len(state.store), changes)
-        if first is not None:
-            self._cold_step(state, first, grid)
-            if not self._follower.complete or not self._follower.holding:
-                return
-            changes = ChangeSet()  # caught up: take what changed meanwhile at once
-        changes = self._follower.after(changes)
-        changed = self._changed(state, changes)
-        rebuild = grid != self.grid
-        self.grid = grid
-        moves: list[tuple[tuple[float, float] | None, tuple[float, float] | None]] = []
-        self.moved = moved = set()
-        point_of = self._reader(state)
-        for row in changed:
-            move = self._set(row, point_of(row))
-            if move != (None, None):
-                moves.append(move)
-                moved.add(row)
-        if rebuild or not self._extend([new for _, new in moves if new is not None]):
-            self._rebucket()
-            return
-        for old, new in moves:
-            if old is not None:
-                self._remove(old)
-            if new is not None:
-                self._add(new)
-
-    def _changed(self, state: CampaignState, changes: ChangeSet) -> range | list[int]:
-        """The rows whose point may differ from the one kept."""
-        count = len(state.store)
-        if changes.all_rows:
-            self.scans += 1
-            return range(count)
-        return sorted(changes.changed_rows(count))
-
-    def _cold_step(self, state: CampaignState, rows: range, grid: Grid) -> None:
-        self.front = None
-        point_of = self._reader(state)
-        for row in rows:
-            self._set(row, point_of(row))
-        self.grid = grid
-        if self._follower.complete:
-            self._rebucket()
-
-    def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
-        """The front's points, sorted (by x): kept while the front and its points stay."""
-        ids = state.front_ids()
-        cached = self.front
-        if cached is not None and cached[0] == ids and not self.moved.intersection(cached[1]):
-            return cached[2]
-        index = state.store.index
-        rows = [index[i] for i in ids]
-        points = sorted(p for p in map(self.point, rows) if p is not None)
-        self.front = (ids, rows, points)
-        return points
-
-    def _set(
-        self, row: int, point: tuple[float, float] | None
-    ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
-        """Store ``point`` at ``row``; (old, new) when it changed, else (None, None)."""
-        xs, ys = self.xs, self.ys
-        if row >= len(xs):
-            missing = row + 1 - len(xs)
-            xs.extend(repeat(NAN, missing))
-            ys.extend(repeat(NAN, missing))
-        old = None if xs[row] != xs[row] else (xs[row], ys[row])
-        if old == point:
-            return None, None  # e.g. it only left the front: nothing to redo
-        if point is None:
-            xs[row] = ys[row] = NAN
-            self.count -= 1
-        else:
-            xs[row], ys[row] = point
-            self.count += old is None
-        return old, point
-
-    def _reader(self, state: CampaignState) -> Callable[[int], tuple[float, float] | None]:
-        """A row's point (None: not evaluated, or an axis unmeasured), read from the columns."""
-        store = state.store
-        status, iterations = store.status, store.iterations
-        ys = store.float_column("obj:" + self.y_name)
-        xs = store.float_column("obj:" + self.x_name) if self.x_name else None
-        if ys is None or (self.x_name and xs is None):
-            return lambda row: None
-        isfinite = math.isfinite
-        keep = self.keep  # the view's ``/`` filter
-
-        def point_of(row: int) -> tuple[float, float] | None:
-            if status[row] != 1:  # evaluated
-                return None
-            if keep is not None and not keep(row):
-                return None
-            y = ys[row]
-            x = xs[row] if xs is not None else float(max(0, iterations[row]))
-            return (x, y) if isfinite(x) and isfinite(y) else None  # NaN: not measured
-
-        return point_of
-
-    def _extend(self, fresh: list[tuple[float, float]]) -> bool:
-        """Grow the extent to cover ``fresh``; False when the cells became too small."""
-        if not fresh:
-            return True
-        if self.bounds is None:
-            return False
-        x0, x1, y0, y1 = self.bounds
-        for x, y in fresh:
-            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
-        self.bounds = (x0, x1, y0, y1)
-        columns, rows = self.grid
-        width, height = self.cell_size
-        return (x1 - x0) <= GROWTH * columns * width and (y1 - y0) <= GROWTH * rows * height
-
-    def _rebucket(self) -> None:
-        self.cells, self.marks = {}, {}
-        if not self.count:
-            self.bounds = None
-            return
-        x0 = y0 = math.inf
-        x1 = y1 = -math.inf
-        for _, x, y in self.points():
-            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
-        self.bounds = (x0, x1, y0, y1)
-        columns, rows = self.grid
-        self.cell_size = ((x1 - x0) / columns or 1.0, (y1 - y0) / rows or 1.0)
-        width, height = self.cell_size
-        cells, marks = self.cells, self.marks
-        floor = math.floor
-        for _, x, y in self.points():
-            cell = (floor(x / width), floor(y / height))
-            count = cells.get(cell)
-            if count is None:
-                cells[cell] = 1
-                marks[cell] = (x, y)
-            else:
-                cells[cell] = count + 1
-
-    def cell(self, x: float, y: float) -> Grid:
-        width, height = self.cell_size
-        return math.floor(x / width), math.floor(y / height)
-
-    def _add(self, point: tuple[float, float]) -> None:
-        cell = self.cell(*point)
-        count = self.cells.get(cell)
-        if count is None:
-            self.cells[cell] = 1
-            self.marks[cell] = point
-        else:
-            self.cells[cell] = count + 1
-
-    def _remove(self, point: tuple[float, float]) -> None:
-        # The cell's mark may be this very point: while others remain it stays,
-        # a point of the same cell (the same place at this resolution).
-        cell = self.cell(*point)
-        count = self.cells.get(cell, 0) - 1
-        if count > 0:
-            self.cells[cell] = count
-        else:
-            self.cells.pop(cell, None)
-            self.marks.pop(cell, None)
-
-    def cloud(self) -> tuple[list[float], list[float]]:
-        marks = self.marks.values()
-        return [p[0] for p in marks], [p[1] for p in marks]
-
-    def density(self, levels: int = len(DENSITY_MARKERS)) -> tuple[tuple[list[float], list[float]], ...]:
-        """The marks split by how full their cell is: level k (of ``levels``) holds
-        the cells whose count is about the fullest cell's count to the k/levels-th
-        power (log scale: a few dense cells must not hide the sparse ones)."""
-        if not self.cells:
-            return ()
-        # The fullest cell's count rounded up to a power of two: the levels of every
-        # cell shift only when it doubles, not with each new point (each shift is a rebuild).
-        scale = math.log1p(2 ** math.ceil(math.log2(max(self.cells.values()))))
-        split: list[tuple[list[float], list[float]]] = [([], []) for _ in range(levels)]
-        log1p, ceil = math.log1p, math.ceil
-        for cell, count in self.cells.items():
-            level = min(levels - 1, max(0, ceil(levels * log1p(count) / scale) - 1)) if scale else 0
-            x, y = self.marks[cell]
-            split[level][0].append(x)
-            split[level][1].append(y)
-        return tuple(split)
 
 
 def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes: ChangeSet) -> ScatterData:

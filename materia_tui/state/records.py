@@ -1,0 +1,142 @@
+"""The records a ``CampaignState`` keeps: iterations, best values, convergence
+points, errors, notes, log entries and counters, and the state's literal types.
+
+Plain dataclasses with no behaviour beyond derived properties; the reducer
+(``materia_tui.state.reducer``) fills them in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from materia_tui.protocol import CandidatesEvaluated, CandidatesProposed, Event, Rejected
+
+RunStatus = Literal["waiting", "pending", "running", "completed", "failed", "cancelled"]
+Phase = Literal[
+    "waiting",
+    "training surrogate",
+    "optimizing acquisition",
+    "evaluating candidates",
+    "iteration complete",
+    "completed",
+    "failed",
+]
+ApplyResult = Literal["applied", "duplicate"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass(slots=True)
+class IterationRecord:
+    number: int
+    started_at: float | None = None
+    trained_at: float | None = None
+    proposed_at: float | None = None
+    evaluated_at: float | None = None
+    completed_at: float | None = None
+    train_loss: float | None = None
+    val_loss: float | None = None
+    proposed: int = 0
+    evaluated: int = 0
+    best_value: float | None = None
+    pareto_size: int | None = None
+    local_pareto_size: int | None = None
+
+    @property
+    def training_seconds(self) -> float | None:
+        return _span(self.started_at, self.trained_at)
+
+    @property
+    def acquisition_seconds(self) -> float | None:
+        return _span(self.trained_at or self.started_at, self.proposed_at)
+
+    @property
+    def evaluation_seconds(self) -> float | None:
+        return _span(self.proposed_at, self.evaluated_at)
+
+    @property
+    def duration(self) -> float | None:
+        return _span(self.started_at, self.completed_at)
+
+
+@dataclass(slots=True, frozen=True)
+class BestValue:
+    value: float
+    candidate_id: str
+    iteration: int | None
+
+
+@dataclass(slots=True, frozen=True)
+class ConvergencePoint:
+    iteration: int
+    metric: float
+    converged: bool
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorRecord:
+    iteration: int | None
+    message: str
+    fatal: bool | None
+
+
+@dataclass(slots=True, frozen=True)
+class Note:
+    """A short note a user pinned to an iteration (kept in recordings and exports)."""
+
+    iteration: int | None
+    text: str
+    at: float
+
+
+MAX_NOTE_LENGTH = 500
+
+
+@dataclass(slots=True, frozen=True)
+class LogEntry:
+    """One line of the event log: an applied event, a rejected frame or a note.
+
+    A batch event of more than ``LOG_BATCH_KEPT`` candidates or results is kept
+    without them (a thousand log lines of 5,000-candidate events would hold the
+    whole campaign twice): ``batch`` is then its size and ``failed`` its failed
+    evaluations."""
+
+    received_at: float
+    item: Event | Rejected | Note
+    batch: int | None = None
+    failed: int = 0
+
+
+LOG_BATCH_KEPT = 32
+
+
+def log_entry(received_at: float, event: Event) -> LogEntry:
+    if isinstance(event, CandidatesProposed) and len(event.candidates) > LOG_BATCH_KEPT:
+        return LogEntry(received_at, event.model_copy(update={"candidates": []}), len(event.candidates))
+    if isinstance(event, CandidatesEvaluated) and len(event.results) > LOG_BATCH_KEPT:
+        failed = sum(1 for r in event.results if r.error)
+        return LogEntry(received_at, event.model_copy(update={"results": []}), len(event.results), failed)
+    return LogEntry(received_at, event)
+
+
+@dataclass(slots=True)
+class Counters:
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unknown_type: int = 0
+    gaps: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def received(self) -> int:
+        return self.applied + self.duplicates + self.rejected + self.unknown_type
+
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, end - start)
+
+
