@@ -1,6 +1,6 @@
 """Issue 17's campaign shape at scale: memory, table, scatter, front and intake.
 
-The campaign (``bench/scale_campaign.py``): N iterations x 5,000 candidates, 6
+The campaign (``bench/big_campaign.py``): N iterations x 5,000 candidates, 6
 parameters (one categorical), 2 objectives with predictions, uncertainties
 and an acquisition value, then measured; full sizes are 100k and 1M
 candidates, ``--quick`` 20k (correctness checks, figures only indicative).
@@ -37,8 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.big_campaign import Shape, events, metadata
 from bench.common import BenchResult, Row, best_of, median, ms, run_cli
-from bench.scale_campaign import Shape, events, metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES_PER_ITERATION = 5000

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.scale_campaign import Shape, events, metadata
+from bench.big_campaign import Shape, events, metadata
 from materia_tui.protocol import Campaign, parse
 from materia_tui.source import EventReceived, MetadataReceived, SourceItem
 from materia_tui.state import CampaignState
