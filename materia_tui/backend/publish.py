@@ -70,7 +70,18 @@ def _bodies(campaign_id: str, events: Iterable[EventLike]) -> list[str]:
     return [layout.event_body(campaign_id, event, now=now) for event in events]
 
 
-class Publisher:
+class _PublishesOne:
+    """``publish`` as a batch of one, for publishers whose ``publish_many`` is the real work."""
+
+    def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
+        raise NotImplementedError
+
+    def publish(self, campaign_id: str, event: EventLike) -> int:
+        """Publish one event; returns the seq it was given."""
+        return self.publish_many(campaign_id, [event])[0]
+
+
+class Publisher(_PublishesOne):
     """Synchronous publisher (redis-py). Thread-safe: redis-py pools connections."""
 
     def __init__(self, redis_url: str | None = None, *, client: redis.Redis | None = None) -> None:
@@ -92,10 +103,6 @@ class Publisher:
             pipe.set(layout.meta_key(campaign_id), meta_json)
             pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
             pipe.execute()
-
-    def publish(self, campaign_id: str, event: EventLike) -> int:
-        """Publish one event; returns the seq it was given."""
-        return self.publish_many(campaign_id, [event])[0]
 
     def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
         """Publish events in order, atomically as a batch; returns their seqs."""
@@ -216,7 +223,7 @@ class PublishUnavailable(Exception):
     ``str()`` is one sentence without the token."""
 
 
-class HttpPublisher:
+class HttpPublisher(_PublishesOne):
     """Synchronous publisher over HTTP: ``PUT {base}/campaigns/{id}`` and
     ``POST {base}/campaigns/{id}/events`` (docs/serve.md), for publishers without
     Redis access. Raises ``AuthError`` (401/403), ``InvalidEvent`` /
@@ -273,9 +280,6 @@ class HttpPublisher:
     def set_metadata(self, campaign: CampaignLike) -> None:
         campaign_id, meta_json = layout.campaign_json(campaign)
         self._send("PUT", self._url(campaign_id), meta_json)
-
-    def publish(self, campaign_id: str, event: EventLike) -> int:
-        return self.publish_many(campaign_id, [event])[0]
 
     def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
         bodies = _bodies(campaign_id, events)
