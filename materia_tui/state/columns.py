@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from materia_tui.state.reducer import CampaignState
 from materia_tui.state.store import NO_ITERATION, SECTIONS, STATUSES, CandidateStore
+from materia_tui.state.typed_columns import FLOAT_CODE, INT_CODE
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -93,29 +94,95 @@ class CandidateColumns:
 def candidate_columns(state: CampaignState) -> CandidateColumns:
     """Every candidate of ``state`` as columns (see the module docstring): copies of
     the store's typed columns, never a Python object per candidate."""
+    return snapshot_columns(state).columns()
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSnapshot:
+    floats: array[float]
+    codes: array[int] | None
+    choices: tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSnapshot:
+    """Raw copies of the store's typed columns, cut at one row count.
+
+    Taking one (``snapshot_columns``) copies bytes only (an ``array`` slice is
+    one memcpy under the GIL, a list slice one pass of pointers): a millisecond
+    at 100k candidates, so it is taken on the thread that folds events, and
+    the reducer never sees a column it is appending to exported to another
+    thread. ``columns()`` does the costly part (status names, categorical
+    values, NaN masks) and may run on any thread."""
+
+    campaign_id: str
+    count: int
+    ids: list[str]
+    iterations: array[int]
+    status: array[int]
+    on_front: array[int]
+    objectives: dict[str, array[float] | None]
+    predicted: dict[str, array[float]]
+    uncertainty: dict[str, array[float]]
+    parameters: dict[str, ParameterSnapshot | None]
+    directions: dict[str, Literal["maximize", "minimize"]]
+
+    def columns(self) -> CandidateColumns:
+        count = self.count
+        codes = np.frombuffer(self.status, dtype=np.int8, count=count)
+        measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+        iteration = np.frombuffer(self.iterations, dtype=np.int32, count=count).astype(np.float64)
+        iteration[iteration == NO_ITERATION] = NAN
+        objectives = {}
+        for name, values in self.objectives.items():
+            column = np.full(count, NAN) if values is None else _floats(values, count)
+            column[~measured] = NAN
+            objectives[name] = column
+        return CandidateColumns(
+            campaign_id=self.campaign_id,
+            ids=self.ids,
+            iteration=iteration,
+            status=np.array(STATUSES, dtype=object)[codes].tolist(),
+            front=np.frombuffer(self.on_front, dtype=np.int8, count=count).astype(bool),
+            feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
+            parameters={name: _parameter(column, count) for name, column in self.parameters.items()},
+            objectives=objectives,
+            predicted={name: _floats(values, count) for name, values in self.predicted.items()},
+            uncertainty={name: _floats(values, count) for name, values in self.uncertainty.items()},
+            directions=self.directions,
+        )
+
+
+def snapshot_columns(state: CampaignState, *, parameters: bool = True, ids: bool = True) -> ColumnSnapshot:
+    """The store's columns copied as bytes (see ``ColumnSnapshot``); ``parameters`` /
+    ``ids`` False leaves those out (empty), for readers that need only the measurements."""
     store = state.store
     count = len(store)
-    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
-    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
-    iteration = np.frombuffer(store.iterations, dtype=np.int32, count=count).astype(np.float64)
-    iteration[iteration == NO_ITERATION] = NAN
-    objectives = {}
-    for name in state.objectives:
-        values = store.float_column("obj:" + name)
-        column = np.full(count, NAN) if values is None else _floats(values, count)
-        column[~measured] = NAN
-        objectives[name] = column
-    return CandidateColumns(
+
+    def floats(key: str) -> array[float] | None:
+        values = store.float_column(key)
+        return None if values is None else values[:count]
+
+    def section(prefix: str) -> dict[str, array[float]]:
+        names = store.sections[SECTIONS.index(prefix)]
+        found = {name: floats(f"{prefix}:{name}") for name in names}
+        return {name: values for name, values in found.items() if values is not None}
+
+    return ColumnSnapshot(
         campaign_id=state.campaign_id,
-        ids=store.ids[:count],
-        iteration=iteration,
-        status=np.array(STATUSES, dtype=object)[codes].tolist(),
-        front=np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool),
-        feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
-        parameters={name: _parameter(store, name, count) for name in _parameter_names(state)},
-        objectives=objectives,
-        predicted=_section(store, "pred", count),
-        uncertainty=_section(store, "unc", count),
+        count=count,
+        ids=store.ids[:count] if ids else [""] * count,
+        iterations=store.iterations[:count],
+        status=store.status[:count],
+        on_front=store.on_front[:count],
+        objectives={name: floats("obj:" + name) for name in state.objectives},
+        predicted=section("pred"),
+        uncertainty=section("unc"),
+        parameters=(
+            {name: _parameter_snapshot(store, name, count) for name in _parameter_names(state)}
+            if parameters
+            else {}
+        ),
         directions={name: state.directions.get(name, "maximize") for name in state.objectives},
     )
 
@@ -124,27 +191,34 @@ def _floats(values: array[float], count: int) -> FloatArray:
     return np.frombuffer(values, dtype=np.float64, count=count).copy()
 
 
-def _section(store: CandidateStore, prefix: str, count: int) -> dict[str, FloatArray]:
-    columns = store.sections[SECTIONS.index(prefix)]
-    found: dict[str, FloatArray] = {}
-    for name in columns:
-        values = store.float_column(f"{prefix}:{name}")
-        if values is not None:
-            found[name] = _floats(values, count)
-    return found
-
-
-def _parameter(store: CandidateStore, name: str, count: int) -> Column:
-    """A float array when every present value is a number (not a bool), else the values."""
+def _parameter_snapshot(store: CandidateStore, name: str, count: int) -> ParameterSnapshot | None:
     column = store.parameter_column(name)
+    if column is None:
+        return None
+    codes = None if column.codes is None else column.codes[:count]
+    return ParameterSnapshot(column.floats[:count], codes, tuple(column.choices))
+
+
+def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
+    """A float array when every present value is a number (not a bool), else the values."""
     if column is None:
         return np.full(count, NAN)
     if column.codes is None:
         return _floats(column.floats, count)
-    values = column.values()[:count]
+    values = _decoded(column)
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
         return np.array([NAN if v is None else v for v in values], dtype=np.float64)
-    return list(values)
+    return values
+
+
+def _decoded(column: ParameterSnapshot) -> list[object]:
+    """Every row's value (None: none), as ``ParameterColumn.values`` reads it."""
+    choices = column.choices
+    assert column.codes is not None
+    return [
+        (None if f != f else f) if c == FLOAT_CODE else (int(f) if c == INT_CODE else choices[c])
+        for f, c in zip(column.floats, column.codes, strict=True)
+    ]
 
 
 def _parameter_names(state: CampaignState) -> list[str]:

@@ -40,7 +40,7 @@ from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.keys import bindings, palette_entries
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.textual_compat import install_scrollbar_renderer
-from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
+from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 
 
 class MonitorBase(App[int]):
@@ -79,9 +79,9 @@ class MonitorBase(App[int]):
         if view.replay is not None and view.replay.finished:
             self.refresh_bindings()  # the replay keys leave the footer
 
-    def on_hypervolume_view_stop_advised(self, message: HypervolumeView.StopAdvised) -> None:
+    def on_stop_advisor_advised(self, message: StopAdvisor.Advised) -> None:
         """The stop advisor said stop: the same alerts as completion (toast, bell, --notify)."""
-        alert = self.alerter.stop_advised(message.view.state, message.advice.line)
+        alert = self.alerter.stop_advised(message.state, message.advice.line)
         if alert is not None:
             self.alerts_shown.append(alert)
             self.notify(alert.body, title=alert.title, severity=alert.severity, markup=False)

@@ -64,6 +64,7 @@ from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.slice_view import SliceView
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
+from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 
 Section = Literal[
     "overview", "candidates", "pareto", "log", "parity", "importance", "hypervolume", "slices", "parallel"
@@ -158,6 +159,8 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         self.received_anything = False
         self.scheduler: RepaintScheduler | None = None  # once the panels exist
         self.active_filter = ActiveFilter()  # ``/``: the table and every plot read it
+        # Advises on the whole campaign whether or not the Hypervolume view is shown.
+        self.stop_advisor = StopAdvisor(self, self.state)
 
     # ----- layout --------------------------------------------------------------
 
@@ -198,7 +201,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         self.scheduler = RepaintScheduler(
             self,
             self.state,
-            [w for w in self.query("*") if isinstance(w, Panel)],
+            [*(w for w in self.query("*") if isinstance(w, Panel)), self.stop_advisor],
             rates=self.rates,
             now=self.now,
             on_pass=self._painted,

@@ -122,6 +122,30 @@ async def test_a_stalled_campaign_gets_the_stop_advice_and_its_alert() -> None:
         assert "consider stopping" in alert.title and "no hypervolume gain" in alert.body
 
 
+async def test_the_stop_alert_comes_with_the_hypervolume_view_never_opened() -> None:
+    async with monitor(stalled_campaign()) as (app, pilot):
+        await wait_for(pilot, lambda: any(a.kind == "advice" for a in app.alerts_shown), what="alert")
+        view = app.view.query_one(HypervolumeView)
+        assert not view.display and view.computations == 0  # the view never computed anything
+        alert = next(a for a in app.alerts_shown if a.kind == "advice")
+        assert "consider stopping" in alert.title and "no hypervolume gain" in alert.body
+        advisor = app.view.stop_advisor
+        await wait_for(pilot, lambda: advisor.up_to_date, what="advisor caught up")
+        analysis = analyze_state(app.view.state, importance=False)
+        assert advisor.trace is not None and analysis.trace is not None
+        assert advisor.trace.values() == analysis.trace.values()
+        # Throttled by iteration: at most one computation per (completed, current) iteration step.
+        assert 1 <= advisor.computations <= 2 * app.view.state.completed_iterations
+
+
+async def test_a_campaign_that_still_gains_raises_no_stop_alert() -> None:
+    async with monitor(campaign_items(12, complete=True)) as (app, pilot):
+        advisor = app.view.stop_advisor
+        await wait_for(pilot, lambda: advisor.up_to_date and advisor.advice is not None, what="advice")
+        assert advisor.advice is not None and not advisor.advice.stop
+        assert not any(a.kind == "advice" for a in app.alerts_shown)
+
+
 async def test_slices_cycle_parameters_and_follow_the_filter() -> None:
     async with monitor(campaign_items(10, complete=True), size=(80, 24)) as (app, pilot):
         view = await shown(pilot, app, "8", SliceView)

@@ -4,8 +4,9 @@ Each view is a ``Vertical`` of a caption and a plot (or text) and follows the
 ``Panel`` contract with cadence "plot": ``apply_changes`` only notes that the
 data moved on; while the view is shown, the scheduler's plot cadence (about
 every 2 s) bounds how often it recomputes. The computation (``compute``)
-runs in a thread worker on a snapshot of the candidates (``candidate_columns``,
-the one bulk read) so the UI thread never waits for it; ``show`` paints the
+runs in a thread worker on a snapshot of the candidates (``snapshot_columns``:
+bytes copied on the UI thread, made columns in the worker) so the UI thread
+never waits for it; ``show`` paints the
 result on the UI thread. A hidden view computes nothing and catches up when
 shown. The view's ``/`` filter (``ActiveFilter``) is applied to the columns
 before ``compute`` sees them, so every view shows only matching candidates.
@@ -123,15 +124,15 @@ class AnalysisView(Vertical, Generic[R]):
                 self._retry_timer = True
                 self.set_timer(wait, self._timer_fired)
             return
-        from materia_tui.state.columns import candidate_columns
+        from materia_tui.state.columns import snapshot_columns
 
         key = self._key()
         state = self.state
-        # A copy of the store's typed columns, taken here so the worker never reads rows the
-        # reducer is changing (tens of ms at a million candidates, against seconds of analysis).
-        columns = candidate_columns(state)
+        # The store's typed columns copied as bytes, here, so the worker never reads rows the
+        # reducer is changing (a millisecond at 100k); the worker makes them columns.
+        snapshot = snapshot_columns(state)
         self._worker = self.run_worker(
-            lambda: self._compute_in_thread(key, state, columns),
+            lambda: self._compute_in_thread(key, state, snapshot),
             thread=True,
             exclusive=False,
             group=f"analysis-{self.id}",
@@ -142,12 +143,13 @@ class AnalysisView(Vertical, Generic[R]):
         self._retry_timer = False
         self.recompute()
 
-    def _compute_in_thread(self, key: tuple[object, ...], state: CampaignState, columns: Any) -> None:
+    def _compute_in_thread(self, key: tuple[object, ...], state: CampaignState, snapshot: Any) -> None:
         try:
-            snapshot: Any = _Snapshot(state)
+            columns = snapshot.columns()
+            facts: Any = _Snapshot(state)
             compiled = self.active_filter.compiled
             keep = compiled.mask(columns.filter_columns(), len(columns)) if compiled is not None else None
-            result = self.compute_filtered(columns, keep, snapshot)
+            result = self.compute_filtered(columns, keep, facts)
         except (IndexError, KeyError, ValueError, RuntimeError):
             result = None  # e.g. a filter naming a column this campaign lacks: try again later
             key = ()

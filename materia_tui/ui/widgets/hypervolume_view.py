@@ -5,8 +5,9 @@ each iteration, against the automatic reference point (10% of the measured
 range beyond the worst measured value, named in the caption; see
 ``insight.hypervolume.reference_point``). One objective: the best value so
 far. Under the plot, the stop advisor's line (``insight.advisor``) with its
-evidence; when it first says stop, the view posts ``StopAdvised`` and the app
-raises the same alerts as completion (toast, bell, ``--notify``).
+evidence, for what the ``/`` filter keeps. The alert (toast, bell,
+``--notify``) comes from the campaign's ``StopAdvisor``, which advises on the
+whole campaign whether or not this view is shown.
 Computed in a thread worker (``AnalysisView``) from ``output.analysis``, the
 same functions ``materia-tui analyze`` prints.
 """
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.message import Message
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
@@ -55,18 +55,6 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
         min-height: 5;
     }
     """
-
-    class StopAdvised(Message):
-        """The advisor said stop (posted once per verdict change to stop)."""
-
-        def __init__(self, view: HypervolumeView, advice: Advice) -> None:
-            super().__init__()
-            self.view = view
-            self.advice = advice
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._advised_stop = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="hypervolume-caption", markup=False)
@@ -122,6 +110,3 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
             line = Text("stop: " if advice.stop else "continue: ", style="bold")
             line.append(advice.line)
             self.set_text("#hypervolume-advice", line)
-            if advice.stop and not self._advised_stop:
-                self.post_message(self.StopAdvised(self, advice))
-            self._advised_stop = advice.stop
