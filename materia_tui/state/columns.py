@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -131,8 +132,7 @@ class ColumnSnapshot:
         count = self.count
         codes = np.frombuffer(self.status, dtype=np.int8, count=count)
         measured = (codes == EVALUATED) | (codes == INFEASIBLE)
-        iteration = np.frombuffer(self.iterations, dtype=np.int32, count=count).astype(np.float64)
-        iteration[iteration == NO_ITERATION] = NAN
+        iteration = _iterations(self.iterations, count)
         objectives = {}
         for name, values in self.objectives.items():
             column = np.full(count, NAN) if values is None else _floats(values, count)
@@ -226,3 +226,60 @@ def _parameter_names(state: CampaignState) -> list[str]:
     names: list[str] = [p.name for p in state.metadata.parameters] if state.metadata else []
     seen = set(names)
     return names + [name for name in state.store.parameter_names() if name not in seen]
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedValues:
+    """A dictionary-encoded column (``insight.filter_tree.EncodedColumn``): ``categories[codes[i]]``."""
+
+    codes: NDArray[np.int32]
+    categories: tuple[object, ...]
+
+
+def filter_columns_of(state: CampaignState, fields: frozenset[str]) -> dict[str, object]:
+    """What ``candidate_columns(state).filter_columns()`` holds under ``fields``, and only
+    those, with the status and categorical parameters dictionary-encoded: no Python
+    object per candidate, so a filter's mask stays a few milliseconds at 100k rows."""
+    store = state.store
+    count = len(store)
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count).copy()
+    parameters = set(_parameter_names(state))
+    found: dict[str, object] = {}
+    for name in fields:
+        if name in parameters:
+            found[name] = _filter_parameter(store, name, count)
+        if name in state.objectives:
+            values = store.float_column("obj:" + name)
+            column = np.full(count, NAN) if values is None else _floats(values, count)
+            column[(codes != EVALUATED) & (codes != INFEASIBLE)] = NAN
+            found[name] = column
+    built_ins: dict[str, Callable[[], object]] = {
+        "id": lambda: store.ids[:count],
+        "iteration": lambda: _iterations(store.iterations, count),
+        "status": lambda: EncodedValues(codes.astype(np.int32), STATUSES),
+        "front": lambda: np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool),
+        "feasible": lambda: codes == EVALUATED,
+    }
+    for name in fields & built_ins.keys():
+        found[name] = built_ins[name]()
+    return found
+
+
+def _iterations(values: array[int], count: int) -> FloatArray:
+    iteration = np.frombuffer(values, dtype=np.int32, count=count).astype(np.float64)
+    iteration[iteration == NO_ITERATION] = NAN
+    return iteration
+
+
+def _filter_parameter(store: CandidateStore, name: str, count: int) -> object:
+    """A parameter column as the filter reads it: text categories encoded, else as ``_parameter``."""
+    column = store.parameter_column(name)
+    if column is None or column.codes is None:
+        return _parameter(None if column is None else _parameter_snapshot(store, name, count), count)
+    codes = np.frombuffer(column.codes, dtype=np.int32, count=count).copy()
+    floats = np.frombuffer(column.floats, dtype=np.float64, count=count)
+    only_text = all(isinstance(v, str) for v in column.choices)
+    if only_text and not bool(((codes < 0) & ~np.isnan(floats)).any()):
+        codes[codes < 0] = -1  # no value
+        return EncodedValues(codes, tuple(column.choices))
+    return _parameter(_parameter_snapshot(store, name, count), count)

@@ -238,7 +238,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         view = filter_rows(state.store, self.filter_mode, state.front_ids(), state.current_iteration)
         mask = self.active_filter.mask(state)
         if mask is not None:  # the `/` expression, on top of the `f` mode
-            view = [row for row in view if row < len(mask) and mask[row]]
+            view = rows_kept(view, mask)
         if self.sort_index is not None:
             view = sort_rows(state.store, self.columns[self.sort_index].key, view, self.sort_reverse)
         self._view = view
@@ -472,3 +472,16 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()
         self._styles_by_name.clear()
+
+
+def rows_kept(rows: Rows, mask: Any) -> Rows:
+    """The rows of ``rows`` that ``mask`` (a bool array, one per row) keeps, in order:
+    whole arrays at a time (a Python test per row costs ~20 ms at 100k)."""
+    import numpy as np
+
+    if isinstance(rows, range) and rows.start == 0 and rows.step == 1:
+        kept: Any = np.flatnonzero(mask[: rows.stop])
+        return kept  # type: ignore[no-any-return]
+    picked = np.asarray(rows, dtype=np.int64)
+    picked = picked[picked < len(mask)]
+    return picked[mask[picked]]  # type: ignore[no-any-return]

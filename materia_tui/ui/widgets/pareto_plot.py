@@ -13,8 +13,9 @@ batch are drawn over it in full (one mark per cell of theirs).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
@@ -115,6 +116,7 @@ class ParetoPlot(PlotCanvas):
         self._picture: object = None  # what the plotext picture shows (the latest batch aside)
         self._pending = ChangeSet()  # changes not yet folded into the cloud
         self._data_version = 0  # bumped by every change set that arrives
+        self._matched: Any = None  # the filter's mask the cloud was last kept by
 
     def axes(self) -> tuple[str | None, str] | None:
         names = self.state.objectives
@@ -164,12 +166,8 @@ class ParetoPlot(PlotCanvas):
         if axes is not None:
             if self._cloud is None or (self._cloud.x_name, self._cloud.y_name) != axes:
                 self._cloud = ThinnedCloud(*axes)
-            if selection.active:
-                # A row's match may change without the row changing (``front``): look at every row.
-                self._pending.every_row()
-                self._cloud.keep = lambda row: selection.keeps(self.state, row)
-            else:
-                self._cloud.keep = None
+                self._matched = None  # a new cloud reads every row
+            self._cloud.keep = self._keeper()
             # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
             grid = (max(10, size.width - 10), max(5, size.height - 4))
             changes, self._pending = self._pending, ChangeSet()
@@ -182,6 +180,25 @@ class ParetoPlot(PlotCanvas):
         if data != self.data or user_change:  # e.g. proposals change the state, not the picture
             self.data = data
             self._draw()
+
+    def _keeper(self) -> Callable[[int], bool] | None:
+        """The ``/`` filter as a per-row test for the cloud. A row's match may change without
+        the row changing (``front``, a best value): the rows whose match flipped since the
+        last sync are re-read, whole arrays compared rather than every row re-read."""
+        mask = self.active_filter.mask(self.state)
+        if mask is None:
+            self._matched = None
+            return None
+        import numpy as np  # imported already: a mask exists
+
+        before = self._matched
+        if before is not None:
+            common = min(len(before), len(mask))
+            self._pending.rows_changed_many(np.flatnonzero(before[:common] != mask[:common]).tolist())
+        self._matched = mask
+        kept: list[bool] = mask.tolist()
+        count = len(kept)
+        return lambda row: row < count and kept[row]
 
     def filter_changed(self) -> None:
         """The view's ``/`` expression changed: redraw with the matching points only."""

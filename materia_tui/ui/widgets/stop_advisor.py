@@ -68,7 +68,7 @@ class StopAdvisor:
     def recompute(self) -> None:
         """Advise again if an iteration moved on since the last advice (one worker at a time)."""
         wanted = self._iterations()
-        if self._worker is not None or wanted == self._asked or not self.host.is_mounted:
+        if self._worker is not None or wanted == self._asked:
             return
         from materia_tui.state.columns import snapshot_columns
 
