@@ -177,7 +177,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
                     yield ConvergencePanel(id="convergence")
                     yield NewestPanel(id="newest")
                 yield ParetoPlot(self.state, active_filter=self.active_filter, id="pareto", classes="section")
-                yield ParityPlot(self.state, id="parity", classes="section")
+                yield ParityPlot(self.state, active_filter=self.active_filter, id="parity", classes="section")
                 selection = self.active_filter
                 yield ImportanceView(self.state, active_filter=selection, id="importance", classes="section")
                 yield HypervolumeView(
@@ -435,7 +435,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         expression = view.next_brush()
         self.apply_filter(expression or "")
         if view.result is not None:
-            view.show(view.result)
+            view.show_caption(view.result)
 
     def action_export(self) -> None:
         from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen  # on first use

@@ -70,3 +70,29 @@ async def test_a_bad_expression_is_explained_inline_and_not_applied() -> None:
         await wait_for(pilot, lambda: not bar.has_class("-open"), what="closed")
         # the table is hidden at 80x24 (overview section): the keys go to the view itself
         await wait_for(pilot, lambda: app.focused is app.view, what="focus back on the view")
+
+
+async def test_the_parity_plot_follows_the_expression() -> None:
+    from materia_tui.state.calibration import calibration_stats, parity_pairs
+
+    source = FakeSource(campaign_items(8))
+    app = MonitorApp(source, "camp-123", now=lambda: T0 + 400)
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: source.drained and app.view.up_to_date, what="stream drawn")
+        await pilot.press("v")  # the parity plot in the plot slot
+        parity = app.view.parity
+        await wait_for(pilot, lambda: parity.up_to_date and parity.stats is not None, what="parity drawn")
+        name = parity.objective
+        assert name is not None and parity.stats is not None
+        everything = parity_pairs(app.view.state, name)
+        assert parity.stats.count == len(everything) and parity.shown.sampled == len(everything)
+        app.view.apply_filter("polymer=PA")
+        await wait_for(pilot, lambda: parity.shown.sampled < len(everything), what="filtered parity")
+        rows = app.view.state.candidate_list
+        matching = [p for p in everything if rows[p.row].parameters["polymer"] == "PA"]
+        assert 0 < len(matching) < len(everything)
+        assert parity.shown.sampled == len(matching)
+        assert parity.stats == calibration_stats(name, matching)
+        app.view.apply_filter("")
+        await wait_for(pilot, lambda: parity.shown.sampled == len(everything), what="filter cleared")

@@ -58,6 +58,7 @@ class AnalysisView(Vertical, Generic[R]):
         self._wanted: tuple[object, ...] = (0, 0, 0)  # (data version, filter generation, view setting)
         self._computed: tuple[object, ...] = ()
         self._worker: Worker[Any] | None = None
+        self.prebuilt: Any = None  # what ``prebuild`` made for the result being shown
         self._finished_at = 0.0
         self._retry_timer = False
 
@@ -76,6 +77,14 @@ class AnalysisView(Vertical, Generic[R]):
 
     def show(self, result: R) -> None:  # on the UI thread
         raise NotImplementedError
+
+    def picture_context(self) -> Any:  # on the UI thread, before a computation
+        """What ``prebuild`` needs to draw off the UI thread (None: the view draws in ``show``)."""
+        return None
+
+    def prebuild(self, result: R, context: Any) -> Any:  # runs in a thread
+        """A picture for ``show`` (``self.prebuilt``), built with the result; None: none."""
+        return None
 
     def set_text(self, selector: str, content: object) -> None:
         """Update a caption only when its text changed: an update re-lays out and repaints it."""
@@ -131,8 +140,9 @@ class AnalysisView(Vertical, Generic[R]):
         # The store's typed columns copied as bytes, here, so the worker never reads rows the
         # reducer is changing (a millisecond at 100k); the worker makes them columns.
         snapshot = snapshot_columns(state)
+        context = self.picture_context()
         self._worker = self.run_worker(
-            lambda: self._compute_in_thread(key, state, snapshot),
+            lambda: self._compute_in_thread(key, state, snapshot, context),
             thread=True,
             exclusive=False,
             group=f"analysis-{self.id}",
@@ -143,28 +153,35 @@ class AnalysisView(Vertical, Generic[R]):
         self._retry_timer = False
         self.recompute()
 
-    def _compute_in_thread(self, key: tuple[object, ...], state: CampaignState, snapshot: Any) -> None:
+    def _compute_in_thread(
+        self, key: tuple[object, ...], state: CampaignState, snapshot: Any, context: Any
+    ) -> None:
+        prebuilt = None
         try:
             columns = snapshot.columns()
             facts: Any = _Snapshot(state)
             compiled = self.active_filter.compiled
             keep = compiled.mask(columns.filter_columns(), len(columns)) if compiled is not None else None
             result = self.compute_filtered(columns, keep, facts)
+            if context is not None and result is not None:
+                prebuilt = self.prebuild(result, context)
         except (IndexError, KeyError, ValueError, RuntimeError):
             result = None  # e.g. a filter naming a column this campaign lacks: try again later
             key = ()
-        self.app.call_from_thread(self._finished, key, result)
+        self.app.call_from_thread(self._finished, key, result, prebuilt)
 
-    def _finished(self, key: tuple[object, ...], result: R | None) -> None:
+    def _finished(self, key: tuple[object, ...], result: R | None, prebuilt: Any = None) -> None:
         self._worker = None
         self._finished_at = time.monotonic()
         if key and result is not None:
+            changed = result != self.result or key[2:] != self._computed[2:]  # new data, or setting
             self._computed = key
-            changed = result != self.result
             self.result = result
             self.computations += 1
             if changed:  # the same picture again would cost its bytes for nothing
+                self.prebuilt = prebuilt
                 self.show(result)
+                self.prebuilt = None
         self.recompute()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -26,6 +26,7 @@ from materia_tui.ui.widgets.analysis_view import AnalysisView
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_LINES = 150
+MAX_FRONT_LINES = 150  # a front of thousands (many objectives) would cost seconds a build
 THIRDS = ((0.0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1.0))
 
 
@@ -135,7 +136,8 @@ class ParallelView(AnalysisView[ParallelResult]):
         self.axis_index += 1
         self.brush_step = -1
         if self.result is not None:
-            self.show(self.result)
+            self.show_caption(self.result)
+        self.recompute()  # the picture marks the selected axis: drawn off the UI thread
 
     def next_brush(self) -> str | None:
         """Move the brush on the selected axis; the expression to apply (None: clear it)."""
@@ -155,33 +157,56 @@ class ParallelView(AnalysisView[ParallelResult]):
     def compute_filtered(self, columns: Any, keep: Any, state: Any) -> ParallelResult:
         return parallel_of(columns, keep)
 
+    def picture_context(self) -> Any:
+        canvas = self.query_one(PlotCanvas)
+        return canvas.build_context() if canvas.size.area else None  # not laid out yet: ``show`` draws
+
+    def prebuild(self, result: ParallelResult, context: Any) -> Any:
+        from materia_tui.ui.widgets.plot_canvas import prebuild
+
+        selected = self.axis_index
+        return prebuild(context, lambda plt: draw_lines(plt, result, selected, context.width))
+
     def show(self, result: ParallelResult) -> None:
         canvas = self.query_one(PlotCanvas)
-        plt = canvas.plt
-        plt.clear_data()
         if not result.axes:
+            canvas.plt.clear_data()
             self.set_text("#parallel-caption", "no parameters or objectives yet")
             canvas.invalidate()
             return
-        selected = self.axis_index % len(result.axes)
-        axis = result.axes[selected]
+        self.show_caption(result)
+        if canvas.fits(self.prebuilt):
+            canvas.adopt(self.prebuilt)  # drawn and built in the worker: hundreds of lines cost ~0.4 s
+        else:
+            canvas.plt.clear_data()
+            draw_lines(canvas.plt, result, self.axis_index, canvas.size.width)
+            canvas.invalidate()
+
+    def show_caption(self, result: ParallelResult) -> None:
+        if not result.axes:
+            return
+        axis = result.axes[self.axis_index % len(result.axes)]
         brush = f" · brush: {clean(self.brush, 40)}" if self.brush else ""
         self.set_text(
             "#parallel-caption",
             f"{result.candidates} measured · {len(result.front)} on front · axis ▸{clean(axis.name, 20)}"
             f" (j: next, b: brush){brush}",
         )
-        xs = list(range(len(result.axes)))
-        # Names short enough not to collide: plotext drops colliding tick labels, and which
-        # one it drops varies from run to run.
-        room = max(3, min(12, (canvas.size.width - 10) // len(result.axes) - 2))
-        labels = [("▸" if i == selected else "") + clean(a.name, room) for i, a in enumerate(result.axes)]
-        plt.xticks(xs, labels)
-        plt.xlim(-0.25, len(xs) - 0.75)  # room for the outer axes' names (plotext drops a label at the edge)
-        plt.yticks([0, 1], ["low", "high"])
-        plt.ylim(0, 1)
-        for line in result.lines:
-            plt.plot(xs, line, marker="braille", color="gray")
-        for line in result.front:
-            plt.plot(xs, line, marker="braille", color="cyan")
-        canvas.invalidate()
+
+
+def draw_lines(plt: Any, result: ParallelResult, axis_index: int, width: int) -> None:
+    """The axes and one line per candidate, the front on top, on ``plt`` (a plotext figure)."""
+    selected = axis_index % len(result.axes)
+    xs = list(range(len(result.axes)))
+    # Names short enough not to collide: plotext drops colliding tick labels, and which
+    # one it drops varies from run to run.
+    room = max(3, min(12, (width - 10) // len(result.axes) - 2))
+    labels = [("▸" if i == selected else "") + clean(a.name, room) for i, a in enumerate(result.axes)]
+    plt.xticks(xs, labels)
+    plt.xlim(-0.25, len(xs) - 0.75)  # room for the outer axes' names (plotext drops a label at the edge)
+    plt.yticks([0, 1], ["low", "high"])
+    plt.ylim(0, 1)
+    for line in result.lines:
+        plt.plot(xs, line, marker="braille", color="gray")
+    for line in result.front[:MAX_FRONT_LINES]:
+        plt.plot(xs, line, marker="braille", color="cyan")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -39,8 +39,10 @@ from materia_tui.state.calibration import (
     CalibrationStats,
     CalibrationTracker,
     ParityPair,
+    calibration_stats,
 )
 from materia_tui.state.changes import ChangeSet
+from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
@@ -78,6 +80,15 @@ def systematic_sample(pairs: dict[int, ParityPair], rows: int, cap: int) -> list
     stride = math.ceil(len(pairs) / cap)
     picked = (pairs.get(row) for row in range(0, rows, stride))
     return [p for p in picked if p is not None]
+
+
+def matching_pairs(pairs: dict[int, ParityPair], mask: Any) -> dict[int, ParityPair]:
+    """The pairs of the rows ``mask`` keeps (None: every pair)."""
+    if mask is None:
+        return pairs
+    kept: list[bool] = mask.tolist()
+    count = len(kept)
+    return {row: pair for row, pair in pairs.items() if row < count and kept[row]}
 
 
 def band(pair: ParityPair) -> int:
@@ -228,10 +239,16 @@ class ParityPlot(Vertical):
     """
 
     def __init__(
-        self, state: CampaignState | None = None, *, id: str | None = None, classes: str | None = None
+        self,
+        state: CampaignState | None = None,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.state = state
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
         self.tracker = CalibrationTracker()
         self.objective_index = 0
         self.objective: str | None = None
@@ -298,7 +315,8 @@ class ParityPlot(Vertical):
         if state is not self.state:
             self.state, self._key = state, ()
         size = self.canvas.size
-        key = (self._data_version, self.objective_index, size.width, size.height)
+        generation = self.active_filter.generation
+        key = (self._data_version, self.objective_index, size.width, size.height, generation)
         if key == self._key:
             return
         user_change = self._key[1:] != key[1:]
@@ -314,6 +332,11 @@ class ParityPlot(Vertical):
             self._defer(0.01)
         self._draw(state)
 
+    def filter_changed(self) -> None:
+        """The view's ``/`` expression changed: the picture and figures of the matching candidates."""
+        if self.state is not None:
+            self.refresh_from_state(self.state)
+
     def _defer(self, delay: float) -> None:
         if not self._deferred:
             self._deferred = True
@@ -327,14 +350,21 @@ class ParityPlot(Vertical):
     def _draw(self, state: CampaignState) -> None:
         size = self.canvas.size
         tracker = self.tracker
-        picture_key = (tracker.version, tracker.complete, self.objective_index, size.width, size.height)
+        selection = self.active_filter
+        # Under a filter a row's match may move without its pair moving (``front``): the revision.
+        matching = (selection.generation, state.revision) if selection.active else None
+        shape = (self.objective_index, size.width, size.height)
+        picture_key = (tracker.version, tracker.complete, *shape, matching)
         if picture_key == self._picture_key:
             return  # e.g. a proposal changed the state, not the pairs
         self._picture_key = picture_key
         names = tracker.objectives(state)
         name = names[self.objective_index % len(names)] if names else None
-        stats = tracker.stats(name) if name is not None else None
-        sample = systematic_sample(tracker.pairs[name], len(state.candidate_list), MAX_POINTS) if name else []
+        pairs = matching_pairs(tracker.pairs[name], selection.mask(state)) if name is not None else {}
+        stats: CalibrationStats | None = None
+        if name is not None:  # under a filter, the figures of the matching pairs only
+            stats = calibration_stats(name, pairs.values()) if selection.active else tracker.stats(name)
+        sample = systematic_sample(pairs, len(state.candidate_list), MAX_POINTS) if name else []
         # The plot area is about the canvas less its axes.
         shown = picture(sample, (max(10, size.width - 10), max(5, size.height - 4)))
         self.objective, self.stats, self.shown = name, stats, shown

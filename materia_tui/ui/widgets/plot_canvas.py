@@ -22,7 +22,7 @@ shown never loads them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -64,6 +64,46 @@ class _Build:
     lines: range  # the canvas, in matrix rows (0 at the bottom)
     xlim: tuple[float, float]
     ylim: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildContext:
+    width: int
+    height: int
+    theme: str
+    theme_name: str  # plotext's theme, registered on the UI thread
+
+
+@dataclass(frozen=True, slots=True)
+class Prebuilt:
+    plot: Any
+    built: _Build
+    key: tuple[object, ...]
+
+
+def prebuild(context: BuildContext, draw: Callable[[Any], None]) -> Prebuilt:
+    """A plotext picture drawn by ``draw(plt)`` on a figure of its own and built to matrices:
+    the costly part of a dense plot (hundreds of lines: ~0.4 s), done in a worker thread;
+    ``PlotCanvas.adopt`` shows it."""
+    plot = _new_plot()
+    draw(plot)
+    built = _matrix(plot, context.width, context.height, context.theme_name)
+    return Prebuilt(plot, built, (context.width, context.height, context.theme))
+
+
+def _matrix(plot: Any, width: int, height: int, theme_name: str) -> _Build:
+    """plotext's build() without set_canvas(), as ``PlotextPlot.render`` less the ANSI."""
+    plot.plotsize(width, height)
+    plot._set_size(width, height)
+    plot.theme(theme_name)
+    plot._set_sizes()
+    plot._build_matrix()
+    monitor = plot.monitor
+    matrix = monitor.matrix
+    return _Build(
+        matrix.marker, matrix.fullground, matrix.style, matrix.background, matrix.rows,
+        matrix.Cols_canvas, matrix.Rows_canvas, tuple(monitor.xlim[0]), tuple(monitor.ylim[0]),
+    )  # fmt: skip
 
 
 def _new_plot() -> Any:
@@ -126,6 +166,7 @@ class PlotCanvas(Widget):
         self.overlay: tuple[Overlay, ...] = ()
         self._overlay_version = 0
         self._built: _Build | None = None
+        self._adopted: Prebuilt | None = None
         self._base: list[Strip] = []  # the plotext picture, without the overlay
         self._base_key: tuple[object, ...] | None = None
         self._strips: list[Strip] = []
@@ -182,31 +223,49 @@ class PlotCanvas(Widget):
         self._built = None
         if width <= 0 or height <= 0:
             return []
-        plot = self._plot
+        adopted, self._adopted = self._adopted, None
+        if adopted is not None and adopted.key == (width, height, self.app.theme):
+            built = adopted.built  # built off the UI thread (``prebuild``)
+        else:
+            built = _matrix(self._plot, width, height, self._theme_name())
+            self.builds += 1
+        self._built = built
+        return self._strips_of(built, height, base)
+
+    def _theme_name(self) -> str:
         theme_name = f"textual-auto-{self.app.theme}"
         variables = self.app.theme_variables
         _register_theme(theme_name, variables["surface"], variables["foreground"])
-        # As PlotextPlot.render, less the ANSI: plotext's build() without set_canvas().
-        plot.plotsize(width, height)
-        plot._set_size(width, height)
-        plot.theme(theme_name)
-        plot._set_sizes()
-        plot._build_matrix()
-        self.builds += 1
-        monitor = plot.monitor
-        matrix = monitor.matrix
-        built = _Build(
-            matrix.marker, matrix.fullground, matrix.style, matrix.background, matrix.rows,
-            matrix.Cols_canvas, matrix.Rows_canvas, tuple(monitor.xlim[0]), tuple(monitor.ylim[0]),
-        )  # fmt: skip
-        self._built = built
+        return theme_name
+
+    def _strips_of(self, built: _Build, height: int, base: Style) -> list[Strip]:
         styles = self._styles_for(base)
         top = built.rows - 1  # plotext's row 0 is the bottom line
         marker, fullground, style, background = built.marker, built.fullground, built.style, built.background
+        width = self.size.width
         return [
             self._strip(marker[row], fullground[row], style[row], background[row], width, top - row, styles)
             for row in range(top, max(-1, top - height), -1)
         ]
+
+    # ----- a build off the UI thread ---------------------------------------------------
+
+    def build_context(self) -> BuildContext:
+        """What ``prebuild`` needs, read on the UI thread."""
+        width, height = self.size
+        return BuildContext(width, height, self.app.theme, self._theme_name())
+
+    def fits(self, prebuilt: Prebuilt | None) -> bool:
+        """Whether ``prebuilt`` was made for this canvas's size and theme as they are now."""
+        width, height = self.size
+        return prebuilt is not None and prebuilt.key == (width, height, self.app.theme)
+
+    def adopt(self, prebuilt: Prebuilt) -> None:
+        """Show a picture ``prebuild`` made (its figure becomes ``plt``); on the UI thread. The
+        next paint uses its matrices if the canvas still has their size and theme, else builds."""
+        self._plot = prebuilt.plot
+        self._adopted = prebuilt
+        self.invalidate()
 
     def _overlaid(self, width: int, base: Style) -> list[Strip]:
         built = self._built
