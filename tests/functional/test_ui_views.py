@@ -146,6 +146,22 @@ async def test_a_campaign_that_still_gains_raises_no_stop_alert() -> None:
         assert not any(a.kind == "advice" for a in app.alerts_shown)
 
 
+async def test_slices_are_small_multiples_from_160x48_and_one_at_a_time_below() -> None:
+    async with monitor(campaign_items(10, complete=True), size=(160, 48)) as (app, pilot):
+        view = await shown(pilot, app, "8", SliceView)
+        tiles = view.result.tiles
+        assert len(tiles) >= 2
+        assert [t.parameter for t in tiles[:2]] == ["pore_size_nm", "polymer"]
+        assert {t.objective for t in tiles[:2]} == {"water_flux"}
+        shown_canvases = [c for c in view.canvases if c.display]
+        assert len(shown_canvases) == len(tiles) == view.grid[0] * view.grid[1]
+        await pilot.press("j")
+        await wait_for(pilot, lambda: view.up_to_date and view.result.parameter == "polymer")
+    async with monitor(campaign_items(10, complete=True), size=(159, 48)) as (app, pilot):
+        view = await shown(pilot, app, "8", SliceView)
+        assert len(view.result.tiles) == 1 and view.grid == (1, 1)
+
+
 async def test_slices_cycle_parameters_and_follow_the_filter() -> None:
     async with monitor(campaign_items(10, complete=True), size=(80, 24)) as (app, pilot):
         view = await shown(pilot, app, "8", SliceView)

@@ -4,9 +4,11 @@ Measured feasible points are grey dots, infeasible ones orange ``x``, the
 Pareto front cyan ``◆``; candidates still waiting for a measurement show the
 surrogate's prediction ± uncertainty as magenta error bars. A categorical
 parameter is an axis of its categories (ticks named). One (parameter,
-objective) pair at a time; ``cycle()`` (the ``j`` key) moves through every
-parameter, then to the next objective. Small multiples on large terminals are
-not built yet.
+objective) pair at a time on terminals below 160x48; from 160x48 on, small
+multiples: a grid of tiles (``SMALL_MULTIPLES_MIN``: up to ``MAX_TILES``, each
+at least ``TILE_MIN`` cells), the objective against the next parameters at
+once. ``cycle()`` (the ``j`` key) moves through every parameter, then to the
+next objective. Every tile is drawn and built in the worker (``prebuild``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.containers import Grid
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
@@ -23,6 +26,9 @@ from materia_tui.ui.widgets.analysis_view import AnalysisView
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_POINTS = 4000  # per series: a slice is a picture, thinned evenly beyond this
+SMALL_MULTIPLES_MIN = (160, 48)  # the terminal size from which tiles show several parameters
+MAX_TILES = 6
+TILE_MIN = (36, 12)  # a tile's smallest width and height, in cells
 Series = tuple[list[float], list[float]]
 
 
@@ -36,6 +42,31 @@ class SliceResult:
     front: Series = ([], [])
     predicted: tuple[list[float], list[float], list[float]] = ([], [], [])
     categories: list[str] = field(default_factory=list)  # ticks of a categorical axis
+
+
+@dataclass(frozen=True, slots=True)
+class SliceTiles:
+    """The slices shown at once (one below ``SMALL_MULTIPLES_MIN``); the first one's fields
+    are the view's own (``result.parameter`` is the first tile's parameter)."""
+
+    tiles: tuple[SliceResult, ...]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tiles[0], name)
+
+
+def tile_grid(terminal: tuple[int, int], room: tuple[int, int], pairs: int) -> tuple[int, int]:
+    """(columns, rows) of tiles for a view of ``room`` cells on a ``terminal``: one tile
+    below ``SMALL_MULTIPLES_MIN``, else as many as fit (at most ``MAX_TILES`` and ``pairs``)."""
+    if terminal[0] < SMALL_MULTIPLES_MIN[0] or terminal[1] < SMALL_MULTIPLES_MIN[1] or pairs <= 1:
+        return 1, 1
+    columns = max(1, min(3, room[0] // TILE_MIN[0]))
+    rows = max(1, min(3, room[1] // TILE_MIN[1]))
+    while columns * rows > min(MAX_TILES, pairs) and rows > 1:
+        rows -= 1
+    while columns * rows > min(MAX_TILES, pairs) and columns > 1:
+        columns -= 1
+    return columns, rows
 
 
 def _thin(indices: Any) -> Any:
@@ -96,7 +127,7 @@ def slice_of(columns: Any, index: int) -> SliceResult:
     )
 
 
-class SliceView(AnalysisView[SliceResult]):
+class SliceView(AnalysisView[SliceTiles]):
     TITLE: ClassVar[str] = "Slice plots"
     DEFAULT_CSS: ClassVar[str] = """
     SliceView {
@@ -106,57 +137,124 @@ class SliceView(AnalysisView[SliceResult]):
         height: auto;
         padding: 0 1;
     }
-    SliceView > #slice-canvas {
+    SliceView > #slice-grid {
         height: 1fr;
         min-height: 5;
+        grid-size: 1 1;
+    }
+    SliceView PlotCanvas {
+        height: 1fr;
+        width: 1fr;
     }
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.index = 0
+        self.grid = (1, 1)  # (columns, rows) of tiles laid out
+        self._grid = (1, 1)  # (columns, rows) of tiles the next computation makes
 
     def compose(self) -> ComposeResult:
         yield Static("", id="slice-caption", markup=False)
-        yield PlotCanvas(id="slice-canvas")
+        with Grid(id="slice-grid"):
+            for k in range(MAX_TILES):
+                yield PlotCanvas(id="slice-canvas" if k == 0 else f"slice-canvas-{k}")
+
+    def on_resize(self) -> None:
+        self.recompute()
 
     def setting(self) -> object:
-        return self.index
+        return (self.index, self._grid_for_size())
+
+    def _grid_for_size(self) -> tuple[int, int]:
+        pairs = len(self.state.objectives) * max(1, len(self.state.store.parameter_names()))
+        app_size = self.app.size if self.is_attached else None
+        terminal = (app_size.width, app_size.height) if app_size is not None else (0, 0)
+        return tile_grid(terminal, (self.size.width, self.size.height - 2), pairs)
 
     def cycle(self) -> None:
         """The next parameter (after the last one, the next objective)."""
         self.index += 1
         self.recompute()
 
-    def compute(self, columns: Any, state: Any) -> SliceResult:
-        return slice_of(columns, self.index)
+    @property
+    def canvases(self) -> list[PlotCanvas]:
+        return list(self.query_one("#slice-grid").query(PlotCanvas))
 
-    def show(self, result: SliceResult) -> None:
-        canvas = self.query_one(PlotCanvas)
-        plt = canvas.plt
-        plt.clear_data()
-        if result.parameter is None or result.objective is None:
-            self.set_text("#slice-caption", "no parameters or objectives yet")
-            canvas.invalidate()
+    def compute(self, columns: Any, state: Any) -> SliceTiles:
+        columns_count, rows = self._grid
+        return SliceTiles(tuple(slice_of(columns, self.index + k) for k in range(columns_count * rows)))
+
+    def recompute(self) -> None:
+        self._grid = self._grid_for_size()
+        super().recompute()
+
+    def picture_context(self) -> Any:
+        if not self.is_attached or not self.size.area:
+            return None
+        self._lay_out(self._grid)
+        return [canvas.build_context() for canvas in self.canvases[: self._grid[0] * self._grid[1]]]
+
+    def prebuild(self, result: SliceTiles, context: Any) -> Any:
+        from materia_tui.ui.widgets.plot_canvas import prebuild
+
+        return [
+            prebuild(tile_context, lambda plt, tile=tile: draw_slice(plt, tile))  # type: ignore[misc]
+            for tile, tile_context in zip(result.tiles, context, strict=False)
+        ]
+
+    def _lay_out(self, grid: tuple[int, int]) -> None:
+        columns, rows = grid
+        if self.grid == grid:
             return
-        parameter, objective = clean(result.parameter, 24), clean(result.objective, 24)
-        counts = len(result.measured[0]) + len(result.front[0])
-        self.set_text(
-            "#slice-caption",
-            f"{objective} vs {parameter} {result.position} · {counts} measured · "
-            f"{len(result.predicted[0])} predicted ±sigma · j: next",
-        )
-        plt.xlabel(f"x: {parameter}")
-        plt.title(f"y: {objective}")
-        if result.categories:
-            plt.xticks(list(range(len(result.categories))), [clean(c, 10) for c in result.categories])
-        if result.predicted[0]:
-            xs, ys, sigmas = result.predicted
-            plt.error(xs, ys, yerr=sigmas, color="magenta")
-        if result.measured[0]:
-            plt.scatter(*result.measured, marker="dot", color="gray")
-        if result.infeasible[0]:
-            plt.scatter(*result.infeasible, marker="x", color="orange")
-        if result.front[0]:
-            plt.scatter(*result.front, marker="◆", color="cyan")
-        canvas.invalidate()
+        self.grid = grid
+        self.query_one("#slice-grid").styles.grid_size_columns = columns
+        self.query_one("#slice-grid").styles.grid_size_rows = rows
+        for k, canvas in enumerate(self.canvases):
+            canvas.display = k < columns * rows
+
+    def show(self, result: SliceTiles) -> None:
+        first = result.tiles[0]
+        self._lay_out(self._grid if len(result.tiles) == self._grid[0] * self._grid[1] else (1, 1))
+        if first.parameter is None or first.objective is None:
+            self.set_text("#slice-caption", "no parameters or objectives yet")
+        else:
+            objective = clean(first.objective, 24)
+            counts = len(first.measured[0]) + len(first.front[0])
+            several = len(result.tiles) > 1
+            what = f"{len(result.tiles)} slices from {first.position}" if several else first.position
+            subject = f"{objective} vs {clean(first.parameter, 24)}" if not several else objective
+            self.set_text(
+                "#slice-caption",
+                f"{subject} {what} · {counts} measured · "
+                f"{len(first.predicted[0])} predicted ±sigma · j: next",
+            )
+        prebuilt = self.prebuilt if isinstance(self.prebuilt, list) else []
+        for k, (tile, canvas) in enumerate(zip(result.tiles, self.canvases, strict=False)):
+            picture = prebuilt[k] if k < len(prebuilt) else None
+            if picture is not None and canvas.fits(picture):
+                canvas.adopt(picture)
+            else:
+                canvas.plt.clear_data()
+                draw_slice(canvas.plt, tile)
+                canvas.invalidate()
+
+
+def draw_slice(plt: Any, result: SliceResult) -> None:
+    """One slice on ``plt`` (a plotext figure)."""
+    if result.parameter is None or result.objective is None:
+        return
+    parameter, objective = clean(result.parameter, 24), clean(result.objective, 24)
+    plt.xlabel(f"x: {parameter}")
+    plt.title(f"y: {objective}")
+    if result.categories:
+        plt.xticks(list(range(len(result.categories))), [clean(c, 10) for c in result.categories])
+    if result.predicted[0]:
+        xs, ys, sigmas = result.predicted
+        plt.error(xs, ys, yerr=sigmas, color="magenta")
+    if result.measured[0]:
+        plt.scatter(*result.measured, marker="dot", color="gray")
+    if result.infeasible[0]:
+        plt.scatter(*result.infeasible, marker="x", color="orange")
+    if result.front[0]:
+        plt.scatter(*result.front, marker="◆", color="cyan")
