@@ -23,9 +23,15 @@ if TYPE_CHECKING:
 
 
 class ActiveFilter:
+    """The ``/`` expression AND the parallel coordinates' brush: each set and cleared on its
+    own (``set``, ``set_brush``); readers see ``compiled``, the two combined."""
+
     def __init__(self) -> None:
-        self.compiled: Filter | None = None
+        self.expression: Filter | None = None  # what ``/`` applied
+        self.brush: Filter | None = None  # what ``b`` brushed on the parallel coordinates
+        self.compiled: Filter | None = None  # both, combined with AND
         self.generation = 0
+        self._kinds: dict[str, str] = {}
         self._key: tuple[object, ...] = ()
         self._mask: Any = None
 
@@ -35,7 +41,16 @@ class ActiveFilter:
 
     @property
     def text(self) -> str:
-        return self.compiled.text if self.compiled is not None else ""
+        """The ``/`` expression (what the filter bar edits)."""
+        return self.expression.text if self.expression is not None else ""
+
+    @property
+    def label(self) -> str:
+        """What is applied, each part named: ``polymer=PA + brush pore_size_nm>=0.8``."""
+        parts = [self.text] if self.expression is not None else []
+        if self.brush is not None:
+            parts.append(f"brush {self.brush.text}")
+        return " + ".join(parts)
 
     def compile(self, columns: CandidateColumns, text: str) -> Filter | None:
         """``text`` compiled against the campaign's fields (None for an empty text);
@@ -43,10 +58,28 @@ class ActiveFilter:
         from materia_tui.output.where import compile_for
 
         compiled = compile_for(columns, text)
+        self._kinds = dict(columns.field_kinds())
         return None if compiled.matches_everything else compiled
 
     def set(self, compiled: Filter | None) -> None:
-        self.compiled = compiled
+        """A new ``/`` expression (None: none); the brush stays."""
+        self.expression = compiled
+        self._combine()
+
+    def set_brush(self, compiled: Filter | None) -> None:
+        """A new brush (None: none); the ``/`` expression stays."""
+        self.brush = compiled
+        self._combine()
+
+    def _combine(self) -> None:
+        expression, brush = self.expression, self.brush
+        if expression is not None and brush is not None:
+            from materia_tui.insight.filter import compile_filter
+
+            both = f"({expression.text}) and ({brush.text})"
+            self.compiled = compile_filter(both, self._kinds)
+        else:
+            self.compiled = expression if expression is not None else brush
         self.generation += 1
         self._key = ()
         self._mask = None

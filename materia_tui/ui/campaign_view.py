@@ -430,10 +430,9 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             self.query_one(ParallelView).cycle()
 
     def action_brush(self) -> None:
-        """``b``: move the brush of the parallel coordinates; it becomes the ``/`` filter."""
+        """``b``: move the brush of the parallel coordinates, ANDed with the ``/`` filter."""
         view = self.query_one(ParallelView)
-        expression = view.next_brush()
-        self.apply_filter(expression or "")
+        self.apply_brush(view.next_brush())
         if view.result is not None:
             view.show_caption(view.result)
 

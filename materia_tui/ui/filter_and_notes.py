@@ -83,6 +83,23 @@ class FilterAndNotes(_ViewBase):
             return exc.message
         self.active_filter.set(compiled)
         self.filter_bar.show_problem(None)
+        self._filter_moved()
+        return None
+
+    def apply_brush(self, text: str | None) -> None:
+        """The parallel coordinates' brush (None: none), ANDed with the ``/`` expression."""
+        from materia_tui.insight.filter import FilterError
+        from materia_tui.state.columns import candidate_columns
+
+        try:
+            compiled = self.active_filter.compile(candidate_columns(self.state), text) if text else None
+        except FilterError:  # a brush is built from the campaign's own axes: cannot happen
+            compiled = None
+        self.active_filter.set_brush(compiled)
+        self._filter_moved()
+
+    def _filter_moved(self) -> None:
+        """The table and every plot follow the new filter."""
         self.table.expression_changed()
         if self.scheduler is not None:
             self.scheduler.paint_all()
@@ -90,7 +107,6 @@ class FilterAndNotes(_ViewBase):
             sync = getattr(widget, "filter_changed", None)
             if callable(sync):
                 sync()
-        return None
 
     def on_filter_bar_submitted(self, message: FilterBar.Submitted) -> None:
         message.stop()

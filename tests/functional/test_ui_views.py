@@ -183,6 +183,41 @@ async def test_slices_cycle_parameters_and_follow_the_filter() -> None:
         assert shown_now == pa < everything
 
 
+async def test_the_brush_and_the_expression_combine_and_clear_on_their_own() -> None:
+    async with monitor(campaign_items(10, complete=True)) as (app, pilot):
+        view = await shown(pilot, app, "9", ParallelView)
+        assert app.view.apply_filter("polymer=PA") is None
+        await pilot.press("b")  # the bottom third of pore size, AND polymer=PA
+        await wait_for(pilot, lambda: app.view.active_filter.brush is not None, what="brush applied")
+        low, high = view.result.axes[0].low, view.result.axes[0].high
+        cut = low + (high - low) / 3
+        candidates = app.view.state.candidate_list
+
+        def pa(c: Any) -> bool:
+            return bool(c.parameters["polymer"] == "PA")
+
+        def brushed(c: Any) -> bool:
+            return bool(low <= c.parameters["pore_size_nm"] <= cut + 1e-6)
+
+        def table_ids() -> list[str]:
+            rows = [app.view.table.record_at(i) for i in range(app.view.table.row_count)]
+            return [r.id for r in rows if r is not None]
+
+        both = [c.id for c in candidates if pa(c) and brushed(c)]
+        assert 0 < len(both) and table_ids() == both
+        label = app.view.active_filter.label
+        assert label.startswith("polymer=PA + brush pore_size_nm>=")
+        assert "polymer=PA + brush" in str(app.view.table.border_title)
+        assert app.view.active_filter.text == "polymer=PA"  # `/` reopens with its own text
+        assert app.view.apply_filter("") is None  # clearing `/` keeps the brush
+        assert table_ids() == [c.id for c in candidates if brushed(c)]
+        assert app.view.apply_filter("polymer=PA") is None
+        for _ in range(3):  # the brush: middle, top, then off; `/` stays
+            await pilot.press("b")
+        await wait_for(pilot, lambda: app.view.active_filter.brush is None, what="brush cleared")
+        assert table_ids() == [c.id for c in candidates if pa(c)]
+
+
 async def test_parallel_coordinates_brush_filters_the_table() -> None:
     async with monitor(campaign_items(10, complete=True)) as (app, pilot):
         view = await shown(pilot, app, "9", ParallelView)
@@ -202,7 +237,8 @@ async def test_parallel_coordinates_brush_filters_the_table() -> None:
         ]
         rows = [app.view.table.record_at(i) for i in range(app.view.table.row_count)]
         assert [r.id for r in rows if r is not None] == expected
-        assert "pore_size_nm>=" in app.view.active_filter.text
+        assert app.view.active_filter.text == ""  # the brush is not the `/` expression
+        assert "brush pore_size_nm>=" in app.view.active_filter.label
         for _ in range(3):  # middle, top, then off
             await pilot.press("b")
         await wait_for(pilot, lambda: not app.view.active_filter.active, what="brush cleared")

@@ -305,7 +305,7 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
             text.append(f" · {FILTER_LABELS[self.filter_mode]}")
         if self.active_filter.active:
             text.append(" · /")
-            text.append(clean(self.active_filter.text, 40))
+            text.append(clean(self.active_filter.label, 60))
         if self.sort_index is not None:
             text.append(" · sort ")
             text.append(self.columns[self.sort_index].title)
