@@ -248,6 +248,8 @@ class MultiMonitorApp(MonitorBase):
         view = self._new_view(campaign_id, source)
         pane = TabPane(tab_label(campaign_id, "connecting"), view, id=self._panes[campaign_id])
         await self.tabs.add_pane(pane)
+        if self.compare:
+            self.compare_view.add_state(view.state)  # the overlay takes every campaign opened
         self._show_campaign(view)
         return view
 

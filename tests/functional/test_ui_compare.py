@@ -67,6 +67,33 @@ async def test_compare_overlays_both_campaigns_on_one_reference_point() -> None:
         assert app.tabs.active == COMPARE_PANE
 
 
+async def test_a_campaign_opened_later_joins_the_overlay() -> None:
+    a = FakeSource(campaign_items(6, campaign_id="camp-a", seed=1, complete=True))
+    b = FakeSource(campaign_items(4, campaign_id="camp-b", seed=2, complete=True))
+    app = MultiMonitorApp([("camp-a", a), ("camp-b", b)], compare=True, now=lambda: T0 + 500)
+    async with app.run_test(size=(160, 48)) as pilot:
+        a.release_all()
+        b.release_all()
+        view = app.query_one(CompareView)
+        await wait_for(pilot, lambda: view.up_to_date and view.result is not None, what="two campaigns")
+        c = FakeSource(campaign_items(3, campaign_id="camp-c", seed=3, complete=True))
+        await app.add_campaign("camp-c", c)  # as the picker and a new tab open one
+        c.release_all()
+        await pilot.press("c")  # back to the Compare tab
+
+        def three() -> bool:
+            result = view.result
+            return view.up_to_date and result is not None and len(result.curves) == 3
+
+        await wait_for(pilot, lambda: c.drained and three(), timeout=20, what="three campaigns")
+        result = view.result
+        assert result is not None
+        assert [curve.campaign_id for curve in result.curves] == ["camp-a", "camp-b", "camp-c"]
+        assert [len(curve.iterations) for curve in result.curves] == [6, 4, 3]
+        assert len({curve.colour for curve in result.curves}) == 3
+        assert "3 campaigns" in str(view.query_one("#compare-caption").render())
+
+
 def test_compare_needs_two_recordings_and_the_monitor(tmp_path: Path) -> None:
     first = tmp_path / "a.jsonl"
     write_recording(first, 3)

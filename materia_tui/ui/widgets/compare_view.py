@@ -158,6 +158,12 @@ class CompareView(Vertical, can_focus=True):  # focusable: focus keeps its tab o
         self.border_title = "Compare"
         self.note()
 
+    def add_state(self, state: CampaignState) -> None:
+        """A campaign opened later (the picker, a new tab) joins the overlay."""
+        if all(known is not state for known in self.states):
+            self.states.append(state)
+            self.note()
+
     def on_show(self) -> None:
         self.recompute()
 
