@@ -101,3 +101,28 @@ class ActiveFilter:
     def keeps(self, state: CampaignState, row: int) -> bool:
         mask = self.mask(state)
         return mask is None or (row < len(mask) and bool(mask[row]))
+
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    _PanelBase = Widget
+else:
+    _PanelBase = object
+
+
+class FiltersCampaign(_PanelBase):
+    """A panel over one campaign's state that follows the view's ``/`` filter: the one
+    constructor the table, the Pareto plot and the analysis views share (mixed in first)."""
+
+    def __init__(
+        self,
+        state: CampaignState,
+        *,
+        active_filter: ActiveFilter | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.state = state
+        self.active_filter = active_filter if active_filter is not None else ActiveFilter()

@@ -233,14 +233,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
     def watch_compact(self) -> None:
         self._apply_layout()
 
-    def watch_section(self) -> None:
-        self._apply_layout()
-
-    def watch_log_visible(self) -> None:
-        self._apply_layout()
-
-    def watch_plot(self) -> None:
-        self._apply_layout()
+    watch_section = watch_log_visible = watch_plot = watch_compact  # each changes the layout
 
     @property
     def parity_visible(self) -> bool:

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet
-from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.active_filter import FiltersCampaign
 from materia_tui.ui.panel import Cadence
 
 R = TypeVar("R")
@@ -36,22 +36,13 @@ R = TypeVar("R")
 MIN_RECOMPUTE_SECONDS = 2.0
 
 
-class AnalysisView(Vertical, Generic[R]):
+class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
     cadence: ClassVar[Cadence] = "plot"
     TITLE: ClassVar[str] = ""
     MIN_SECONDS: ClassVar[float] = MIN_RECOMPUTE_SECONDS  # between computations while data streams
 
-    def __init__(
-        self,
-        state: CampaignState,
-        *,
-        active_filter: ActiveFilter | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.state = state
-        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+    def __init__(self, state: CampaignState, **panel: Any) -> None:
+        super().__init__(state, **panel)
         self.result: R | None = None
         self.computations = 0  # finished computations, for tests and benchmarks
         self._data_version = 0
@@ -111,8 +102,7 @@ class AnalysisView(Vertical, Generic[R]):
     def filter_changed(self) -> None:
         self.recompute()
 
-    def on_show(self) -> None:
-        self.recompute()
+    on_show = filter_changed  # a hidden view catches up when shown
 
     @property
     def up_to_date(self) -> bool:

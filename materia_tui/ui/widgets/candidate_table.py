@@ -13,6 +13,7 @@ re-renders just the visible lines.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from rich.cells import cell_len
@@ -31,7 +32,7 @@ from materia_tui.state import CampaignState, CandidateLike
 from materia_tui.state.changes import ChangeSet
 from materia_tui.state.ordering import Rows, filter_rows, sort_rows
 from materia_tui.ui import format as fmt
-from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.active_filter import FiltersCampaign
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.textual_compat import NarrowRefresh, set_virtual_size
 from materia_tui.ui.widgets.table_columns import SEPARATOR, Column, build_columns, header_strip, row_strip
@@ -50,7 +51,16 @@ BIG_TABLE_RESORT_SECONDS = 1.0
 FOOTER_ROOM_COLUMNS = 100  # terminal width from which the footer has room for "←→ Columns"
 
 
-class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
+def _unanimated(scroll: str) -> Callable[[ScrollView], None]:
+    """An action that scrolls with ``ScrollView.<scroll>`` at once, without animation."""
+
+    def action(self: ScrollView) -> None:
+        getattr(self, scroll)(animate=False)
+
+    return action
+
+
+class CandidateTable(FiltersCampaign, NarrowRefresh, ScrollView, can_focus=True):
     DEFAULT_CSS: ClassVar[str] = """
     CandidateTable > .candidate-table--header {
         text-style: bold underline;
@@ -101,18 +111,9 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
     sort_reverse: reactive[bool] = reactive(False)
     filter_mode: reactive[FilterMode] = reactive("all")
 
-    def __init__(
-        self,
-        state: CampaignState,
-        *,
-        active_filter: ActiveFilter | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.state = state
-        # The view's ``/`` expression: one more filter, combined (AND) with ``filter_mode``.
-        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+    def __init__(self, state: CampaignState, **panel: Any) -> None:
+        # ``active_filter``, the view's ``/`` expression: one more filter, ANDed with ``filter_mode``.
+        super().__init__(state, **panel)
         self.columns: list[Column] = build_columns(10, [], [])
         self.row_count = 0
         self._view: Rows | None = None  # None: arrival order, row i is candidate_list[i]
@@ -365,23 +366,12 @@ class CandidateTable(NarrowRefresh, ScrollView, can_focus=True):
 
     # Keyboard scrolling without animation: an animated page is ~20 redraws of
     # the whole table, which costs far more than the one frame it should be.
-    def action_scroll_up(self) -> None:
-        self.scroll_up(animate=False)
-
-    def action_scroll_down(self) -> None:
-        self.scroll_down(animate=False)
-
-    def action_page_up(self) -> None:
-        self.scroll_page_up(animate=False)
-
-    def action_page_down(self) -> None:
-        self.scroll_page_down(animate=False)
-
-    def action_scroll_home(self) -> None:
-        self.scroll_home(animate=False)
-
-    def action_scroll_end(self) -> None:
-        self.scroll_end(animate=False)
+    action_scroll_up = _unanimated("scroll_up")
+    action_scroll_down = _unanimated("scroll_down")
+    action_page_up = _unanimated("scroll_page_up")
+    action_page_down = _unanimated("scroll_page_down")
+    action_scroll_home = _unanimated("scroll_home")
+    action_scroll_end = _unanimated("scroll_end")
 
     # Sideways a column at a time: a cell at a time, the last columns were ~35 presses away.
     def action_scroll_left(self) -> None:

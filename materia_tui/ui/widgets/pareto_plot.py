@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet
-from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.active_filter import FiltersCampaign
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import Overlay, PlotCanvas
 from materia_tui.ui.widgets.thinned_cloud import DENSITY_MARKERS, Grid, ThinnedCloud
@@ -89,22 +89,13 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes:
     return data
 
 
-class ParetoPlot(PlotCanvas):
+class ParetoPlot(FiltersCampaign, PlotCanvas):
     """Rebuilds only on new data, axes or size (and at most ``MAX_DRAWS_PER_SECOND``)."""
 
     cadence: ClassVar[Cadence] = "plot"
 
-    def __init__(
-        self,
-        state: CampaignState,
-        *,
-        active_filter: ActiveFilter | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.state = state
-        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+    def __init__(self, state: CampaignState, **panel: Any) -> None:
+        super().__init__(state, **panel)
         self._filter_generation = self.active_filter.generation
         self.x_index = 0
         self.y_index = 1
