@@ -48,6 +48,8 @@ from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character cell
 ERROR_BAR_MAX = 40  # error bars only while they stay readable
+# A first catch-up pairs this many rows a step (~20 ms of the UI thread), letting it run between.
+CATCH_UP_ROWS = 2_000
 MAX_DRAWS_PER_SECOND = 4  # like the Pareto plot: a plotext build costs ~10-30 ms
 MARGIN = 0.05  # of the data's span, around the plotted square
 
@@ -275,6 +277,8 @@ class ParityPlot(Vertical):
         if self.state is not None:
             self.refresh_from_state(self.state)
 
+    on_show = on_resize
+
     @property
     def canvas(self) -> ParityCanvas:
         return self.query_one(ParityCanvas)
@@ -314,6 +318,8 @@ class ParityPlot(Vertical):
         while data streams in, at most ``MAX_DRAWS_PER_SECOND`` times a second."""
         if state is not self.state:
             self.state, self._key = state, ()
+        if not self.display:
+            return  # hidden: nothing to draw; ``on_show`` catches up (the scheduler keeps the changes)
         size = self.canvas.size
         generation = self.active_filter.generation
         key = (self._data_version, self.objective_index, size.width, size.height, generation)
@@ -326,7 +332,7 @@ class ParityPlot(Vertical):
             return
         self._key = key
         changes, self._pending = self._pending, ChangeSet()
-        self.tracker.update(state, changes)
+        self.tracker.update(state, changes, chunk=CATCH_UP_ROWS)
         if not self.tracker.complete:
             self._key = ()  # a first catch-up over many candidates: go on shortly, letting the UI run
             self._defer(0.01)
