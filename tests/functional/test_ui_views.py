@@ -204,7 +204,7 @@ async def test_the_brush_and_the_expression_combine_and_clear_on_their_own() -> 
             return [r.id for r in rows if r is not None]
 
         both = [c.id for c in candidates if pa(c) and brushed(c)]
-        assert 0 < len(both) and table_ids() == both
+        assert both and table_ids() == both
         label = app.view.active_filter.label
         assert label.startswith("polymer=PA + brush pore_size_nm>=")
         assert "polymer=PA + brush" in str(app.view.table.border_title)

@@ -42,7 +42,7 @@ from materia_tui.state.calibration import (
     calibration_stats,
 )
 from materia_tui.state.changes import ChangeSet
-from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.active_filter import FiltersCampaign
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
@@ -216,7 +216,7 @@ class ParityCanvas(PlotCanvas):
         self.invalidate()
 
 
-class ParityPlot(Vertical):
+class ParityPlot(FiltersCampaign, Vertical):
     cadence: ClassVar[Cadence] = "plot"
 
     """Predicted vs measured for one objective, with its calibration figures.
@@ -240,17 +240,8 @@ class ParityPlot(Vertical):
     }
     """
 
-    def __init__(
-        self,
-        state: CampaignState | None = None,
-        *,
-        active_filter: ActiveFilter | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.state = state
-        self.active_filter = active_filter if active_filter is not None else ActiveFilter()
+    def __init__(self, state: CampaignState, **panel: Any) -> None:
+        super().__init__(state, **panel)
         self.tracker = CalibrationTracker()
         self.objective_index = 0
         self.objective: str | None = None
