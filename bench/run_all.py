@@ -38,6 +38,7 @@ BENCHES = (
     "startup",
     "fanout",
     "insight",
+    "insight_ui",
     "optimizer",
     "run",
     "executor",
@@ -84,6 +85,12 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
   one core at 200 x 5,000 candidates: hypervolume against moocore, the
   per-iteration trace against recomputing every iteration, importance against
   one forest fit, a filter mask against the same predicate in numpy.
+- `bench_insight_ui.py`: the headless monitor (160x48) holding 100k
+  candidates while the last iterations stream in, with each analysis view
+  shown and the `/` filter on: the event loop's lateness (a 10 ms ticker,
+  worst and p99) against the same app idle and streaming with only the
+  Pareto plot; and the UI thread's share of an analysis pass (the columns'
+  byte copy, the filter's mask) against the whole `candidate_columns` copy.
 - `bench_run.py`: `materia-tui run`'s own cost: one evaluation through its
   process-group leader against the same process started directly, and a
   campaign's time per iteration split into optimizer, evaluations and the

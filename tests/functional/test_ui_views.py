@@ -138,6 +138,20 @@ async def test_the_stop_alert_comes_with_the_hypervolume_view_never_opened() -> 
         assert 1 <= advisor.computations <= 2 * app.view.state.completed_iterations
 
 
+async def test_a_campaign_folded_before_the_monitor_starts_gets_its_stop_alert() -> None:
+    from materia_tui.state import CampaignState
+    from materia_tui.state.intake import apply_item
+
+    state = CampaignState("camp-123")
+    for item in stalled_campaign():
+        apply_item(state, item)  # as a head start folds before the view mounts
+    source = FakeSource([])
+    app = MonitorApp(source, "camp-123", state=state, now=lambda: T0 + 1000)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: any(a.kind == "advice" for a in app.alerts_shown), what="alert")
+        assert app.view.stop_advisor.computations == 1
+
+
 async def test_a_campaign_that_still_gains_raises_no_stop_alert() -> None:
     async with monitor(campaign_items(12, complete=True)) as (app, pilot):
         advisor = app.view.stop_advisor
