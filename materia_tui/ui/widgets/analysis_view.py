@@ -52,6 +52,7 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
         self.prebuilt: Any = None  # what ``prebuild`` made for the result being shown
         self._finished_at = 0.0
         self._retry_timer = False
+        self._awaited_layout = False
 
     # ----- what subclasses provide ---------------------------------------------------
 
@@ -72,6 +73,11 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
     def picture_context(self) -> Any:  # on the UI thread, before a computation
         """What ``prebuild`` needs to draw off the UI thread (None: the view draws in ``show``)."""
         return None
+
+    def awaits_layout(self) -> bool:
+        """True while the view's plots have no size yet (just shown): a computation waits for
+        the layout so its picture can be built off the UI thread at the right size."""
+        return False
 
     def prebuild(self, result: R, context: Any) -> Any:  # runs in a thread
         """A picture for ``show`` (``self.prebuilt``), built with the result; None: none."""
@@ -123,6 +129,11 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
                 self._retry_timer = True
                 self.set_timer(wait, self._timer_fired)
             return
+        if self.awaits_layout() and not self._awaited_layout:
+            self._awaited_layout = True  # once: a view that never gets a size still computes
+            self.call_after_refresh(self.recompute)
+            return
+        self._awaited_layout = False
         from materia_tui.state.columns import snapshot_columns
 
         key = self._key()

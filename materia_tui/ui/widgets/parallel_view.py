@@ -157,6 +157,9 @@ class ParallelView(AnalysisView[ParallelResult]):
     def compute_filtered(self, columns: Any, keep: Any, state: Any) -> ParallelResult:
         return parallel_of(columns, keep)
 
+    def awaits_layout(self) -> bool:
+        return not self.query_one(PlotCanvas).size.area
+
     def picture_context(self) -> Any:
         canvas = self.query_one(PlotCanvas)
         return canvas.build_context() if canvas.size.area else None  # not laid out yet: ``show`` draws

@@ -189,6 +189,13 @@ class SliceView(AnalysisView[SliceTiles]):
         self._grid = self._grid_for_size()
         super().recompute()
 
+    def awaits_layout(self) -> bool:
+        if not self.is_attached:
+            return False
+        self._lay_out(self._grid)  # tiles shown or hidden: their sizes come with the next layout
+        count = self._grid[0] * self._grid[1]
+        return not all(canvas.size.area for canvas in self.canvases[:count])
+
     def picture_context(self) -> Any:
         if not self.is_attached or not self.size.area:
             return None
