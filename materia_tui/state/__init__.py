@@ -1,12 +1,12 @@
 """The campaign's state: a pure reducer from protocol events to what the monitor shows.
 
 `reducer` folds events into `CampaignState` (its records in `records`, best values and the front
-in `scoring`); `store` is the columnar candidate store (views in `candidates`); `pareto` keeps the
-front; `calibration` pairs predictions with measurements; `best_series` gives each objective's best
-per completed iteration. No Textual, no I/O.
+in `scoring`); `store` is the columnar candidate store (its key layouts and the readers'
+`CandidateLike` in `candidates`); `pareto` keeps the front; `calibration` pairs predictions with
+measurements; `best_series` gives each objective's best per completed iteration. No Textual, no I/O.
 """
 
-from materia_tui.state.candidates import CandidateLike, CandidateRecord, CandidateStatus
+from materia_tui.state.candidates import CandidateLike, CandidateStatus
 from materia_tui.state.records import (
     BestValue,
     ConvergencePoint,
@@ -24,7 +24,6 @@ __all__ = [
     "BestValue",
     "CampaignState",
     "CandidateLike",
-    "CandidateRecord",
     "CandidateRows",
     "CandidateStatus",
     "CandidateStore",
