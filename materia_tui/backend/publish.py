@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from materia_tui.backend.server import layout, redis_writes
 from materia_tui.backend.server.layout import InvalidCampaign, InvalidEvent
 from materia_tui.protocol import Campaign, CampaignStatus, Event
+from materia_tui.source import AclosesOnExit, ClosesOnExit
 
 if TYPE_CHECKING:
     import redis
@@ -70,7 +71,7 @@ def _bodies(campaign_id: str, events: Iterable[EventLike]) -> list[str]:
     return [layout.event_body(campaign_id, event, now=now) for event in events]
 
 
-class _SyncPublisher:
+class _SyncPublisher(ClosesOnExit):
     """What the synchronous publishers share: ``publish`` as a batch of one (``publish_many``
     is the real work), and ``with publisher:`` closing it."""
 
@@ -80,15 +81,6 @@ class _SyncPublisher:
     def publish(self, campaign_id: str, event: EventLike) -> int:
         """Publish one event; returns the seq it was given."""
         return self.publish_many(campaign_id, [event])[0]
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
 class Publisher(_SyncPublisher):
@@ -138,7 +130,7 @@ class Publisher(_SyncPublisher):
 
 
 
-class AsyncPublisher:
+class AsyncPublisher(AclosesOnExit):
     """Asynchronous publisher (redis.asyncio), same semantics as :class:`Publisher`."""
 
     def __init__(self, redis_url: str | None = None, *, client: redis.asyncio.Redis | None = None) -> None:
@@ -168,12 +160,6 @@ class AsyncPublisher:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-    async def __aenter__(self) -> AsyncPublisher:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
 
 
 class MemoryPublisher:
