@@ -172,7 +172,7 @@ _VALIDATE_BY_TYPE: dict[str, Callable[[str | bytes | bytearray], Any]] = {
     name: adapter.validator.validate_json for name, adapter in _ADAPTER_BY_TYPE.items()
 }
 _VALIDATE_EVENT_JSON: Callable[[str | bytes | bytearray], Any] = _EVENT_ADAPTER.validator.validate_json
-_VALIDATE_EVENT: Callable[[Any], Any] = _EVENT_ADAPTER.validator.validate_python
+_VALIDATE_EVENT: Callable[[Any], Event] = _EVENT_ADAPTER.validator.validate_python
 _TYPE_STR_RE = re.compile(r'"type"\s*:\s*"([a-z_]{1,32})"')
 _TYPE_BYTES_RE = re.compile(rb'"type"\s*:\s*"([a-z_]{1,32})"')
 
@@ -224,8 +224,7 @@ def _fast_validator(frame: str | bytes | bytearray) -> Callable[[str | bytes | b
 def parse_object(obj: Any) -> Event | Rejected:
     """Validate an already-decoded JSON value (e.g. an item of a REST history page)."""
     try:
-        event: Event = _VALIDATE_EVENT(obj)
-        return event
+        return _VALIDATE_EVENT(obj)
     except ValidationError as exc:
         return _rejection_from_value(obj, exc)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
