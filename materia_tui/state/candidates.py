@@ -1,10 +1,9 @@
-"""What a candidate is to its readers, and the shared key layouts of the candidate store.
+"""A candidate's status, and the shared key layouts of the candidate store.
 
-``CandidateLike`` is what readers of a candidate use: a store's ``CandidateView``
-(what ``state.candidates`` and ``state.candidate_list`` hand out). A ``Layout`` is
-the key tuples of a candidate's four sections (parameters, predictions,
-uncertainties, measured objectives); the store (``state/store.py``) keeps one
-per row instead of four dicts.
+A ``Layout`` is the key tuples of a candidate's four sections (parameters,
+predictions, uncertainties, measured objectives); the store (``state/store.py``)
+keeps one per row instead of four dicts. Readers see a candidate as the store's
+``CandidateView`` (``state.CandidateLike``).
 
 The layouts are shared by every campaign of the process, on purpose: a
 ``Layout`` never changes once built, so the module's tables (``_layouts`` and
@@ -18,50 +17,12 @@ is only a miss.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal, Protocol
-
-from materia_tui.protocol import ParameterValue
+from typing import Literal
 
 CandidateStatus = Literal["proposed", "evaluated", "infeasible", "failed"]
 Keys = tuple[str, ...]
 Sections = tuple[Keys, Keys, Keys, Keys]
 MAX_LAYOUTS = 4096  # distinct key sets remembered; a hostile stream cannot grow this
-
-
-class CandidateLike(Protocol):
-    """What readers of a candidate use: a store's ``CandidateView`` (what
-    ``state.candidates`` and ``state.candidate_list`` hand out)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def row(self) -> int: ...
-    @property
-    def iteration(self) -> int | None: ...
-    @property
-    def acquisition_value(self) -> float | None: ...
-    @property
-    def status(self) -> CandidateStatus: ...
-    @property
-    def on_front(self) -> bool: ...
-    @property
-    def feasible(self) -> bool: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def revision(self) -> int: ...
-    @property
-    def parameter_names(self) -> tuple[str, ...]: ...
-    @property
-    def parameters(self) -> Mapping[str, ParameterValue]: ...
-    @property
-    def predicted(self) -> Mapping[str, float]: ...
-    @property
-    def uncertainty(self) -> Mapping[str, float]: ...
-    @property
-    def objectives(self) -> Mapping[str, float]: ...
-    def measured(self, name: str) -> float | None: ...
 
 
 class Layout:
