@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from materia_tui.cli.common import add_connection_arguments, settings_from_args
+from materia_tui.cli.common import add_connection_arguments, add_optuna_arguments, settings_from_args
 from materia_tui.cli.main import Subparsers, add_command
 
 if TYPE_CHECKING:
@@ -48,11 +48,7 @@ def register(subparsers: Subparsers) -> None:
         subparsers, "ls", "List the backend's campaigns (REST) as a table, or as JSON with --json.", run
     )
     parser.add_argument("--json", action="store_true", help="one JSON document, for jq")
-    parser.add_argument(
-        "--optuna",
-        metavar="STORAGE",
-        help="list the studies of an Optuna storage (RDB URL or journal file) instead",
-    )
+    add_optuna_arguments(parser, "list the studies of an Optuna storage (RDB URL or journal file) instead")
     add_connection_arguments(parser)
 
 

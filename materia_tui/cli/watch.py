@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from materia_tui.cli.common import (
     add_connection_arguments,
     add_display_arguments,
+    add_optuna_arguments,
+    add_trial_grouping_arguments,
     check_campaign_id,
-    positive_int,
     settings_from_args,
 )
 from materia_tui.cli.display import report_app_exit, several_app, wants_lines, watch_one
@@ -57,32 +58,18 @@ def register(subparsers: Subparsers) -> None:
         metavar="FILE",
         help="append every applied event to FILE (JSON lines; replay it with `materia-tui replay`)",
     )
-    add_optuna_arguments(parser)
-    add_connection_arguments(parser)
-
-
-def add_optuna_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Optuna studies (pip install 'materia-tui[optuna]')")
-    group.add_argument(
-        "--optuna",
-        metavar="STORAGE",
-        help="watch studies of an Optuna storage: an RDB URL (sqlite:///study.db, postgresql://...) "
+    optuna = add_optuna_arguments(
+        parser,
+        "watch studies of an Optuna storage: an RDB URL (sqlite:///study.db, postgresql://...) "
         "or a journal file; the ids are study names; the storage is only read",
     )
-    group.add_argument(
-        "--batch",
-        type=positive_int,
-        metavar="N",
-        help="with --optuna: trials per iteration, grouped by completion "
-        "(default: the number of trials that ran at once)",
-    )
-    group.add_argument(
-        "--n-trials",
-        type=positive_int,
-        metavar="N",
-        help="with --optuna: the study's number of trials; progress counts towards it and "
+    add_trial_grouping_arguments(
+        optuna,
+        needs="--optuna",
+        n_trials_help="the study's number of trials; progress counts towards it and "
         "the watch ends like a completed campaign once N trials have finished",
     )
+    add_connection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
