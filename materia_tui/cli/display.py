@@ -30,7 +30,7 @@ def wants_lines(args: argparse.Namespace, count: int, *, several: str, one: str,
     if args.compare and count < 2:
         raise UsageError(f"--compare needs two or more {several}.")
     if count != 1:
-        if getattr(args, "record", None):
+        if getattr(args, "record", None):  # watch only: replay has no --record
             raise UsageError(f"--record records exactly one {one}.")
         if lines:
             raise UsageError(f"--plain and --json (and output to a pipe) {verb} exactly one {one}.")
