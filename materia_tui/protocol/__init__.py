@@ -71,6 +71,12 @@ class SurrogateMetrics(_Model):
     val_loss: Number
 
 
+# Iterations are stored in 32-bit columns; a larger number is a malformed frame (skipped and
+# counted), not an overflow in the store.
+MAX_ITERATION = 2**31 - 1
+IterationNumber = Annotated[StrictInt, Field(ge=1, le=MAX_ITERATION)]
+
+
 class _Envelope(_Model):
     seq: Annotated[StrictInt, Field(ge=1)] | None = None
     campaign_id: StrictStr | None = None
@@ -79,7 +85,7 @@ class _Envelope(_Model):
 
 class IterationStarted(_Envelope):
     type: Literal["iteration_started"] = "iteration_started"
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
     timestamp: StrictStr
 
 
@@ -91,18 +97,18 @@ class SurrogateTrained(_Envelope):
 class CandidatesProposed(_Envelope):
     type: Literal["candidates_proposed"] = "candidates_proposed"
     candidates: list[Candidate]
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
 
 
 class CandidatesEvaluated(_Envelope):
     type: Literal["candidates_evaluated"] = "candidates_evaluated"
     results: list[EvaluationResult]
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
 
 
 class IterationCompleted(_Envelope):
     type: Literal["iteration_completed"] = "iteration_completed"
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
     best_value: Number
     pareto_size: Annotated[StrictInt, Field(ge=0)]
 
