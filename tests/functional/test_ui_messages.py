@@ -26,7 +26,9 @@ async def test_a_burst_of_refreshed_messages_is_handled_once() -> None:
     app.refreshed_for = []
     async with app.run_test(size=(80, 24)) as pilot:
         source.release_all()
-        await wait_for(pilot, lambda: app.view.up_to_date and app.view.state.completed_iterations == 2, what="caught up")
+        await wait_for(
+            pilot, lambda: app.view.up_to_date and app.view.state.completed_iterations == 2, what="caught up"
+        )
         await pilot.pause(0.2)
         app.refreshed_for.clear()
         for _ in range(50):  # posted in one go, before the view's queue runs
