@@ -17,9 +17,13 @@ with
 
 The insight functions (``materia_tui.insight``) and the filter language take
 these columns as they are (``filter_columns()`` names them as the filter
-expects). Every view reads candidates in bulk through this function only; it
+expects). Every view reads candidates in bulk through this module only; it
 copies the columnar store's typed columns (``state/store.py``), so a million
-candidates cost no Python object each.
+candidates cost no Python object each. A UI splits the read in two:
+``snapshot_columns(state)`` copies the bytes on the thread that folds events
+(a few ms at 100k), ``ColumnSnapshot.columns()`` builds the columns in a
+worker. ``filter_columns_of(state, fields)`` reads only what a filter names,
+categories dictionary-encoded, for the ``/`` mask on the UI thread.
 numpy is imported with this module: import it where used, never at start-up.
 """
 
