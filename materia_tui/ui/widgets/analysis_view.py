@@ -74,6 +74,11 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
         """What ``prebuild`` needs to draw off the UI thread (None: the view draws in ``show``)."""
         return None
 
+    def picture_wanted(self) -> None:
+        """A canvas drawn off the UI thread lost its size: compute and build it again."""
+        self._computed = ()
+        self.recompute()
+
     def awaits_layout(self) -> bool:
         """True while the view's plots have no size yet (just shown): a computation waits for
         the layout so its picture can be built off the UI thread at the right size."""

@@ -157,6 +157,10 @@ class ParallelView(AnalysisView[ParallelResult]):
     def compute_filtered(self, columns: Any, keep: Any, state: Any) -> ParallelResult:
         return parallel_of(columns, keep)
 
+    def on_mount(self) -> None:
+        # (Textual runs AnalysisView.on_mount too: a handler per class.)
+        self.query_one(PlotCanvas).request_picture = self.picture_wanted
+
     def awaits_layout(self) -> bool:
         return not self.query_one(PlotCanvas).size.area
 

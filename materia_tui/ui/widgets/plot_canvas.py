@@ -167,6 +167,9 @@ class PlotCanvas(Widget):
         self._overlay_version = 0
         self._built: _Build | None = None
         self._adopted: Prebuilt | None = None
+        # Set by a view that draws off the UI thread (``prebuild``): called, instead of a build
+        # on the UI thread, when the canvas needs a picture that no adopted one fits.
+        self.request_picture: Callable[[], None] | None = None
         self._base: list[Strip] = []  # the plotext picture, without the overlay
         self._base_key: tuple[object, ...] | None = None
         self._strips: list[Strip] = []
@@ -220,12 +223,20 @@ class PlotCanvas(Widget):
         return self._strips
 
     def _build(self, width: int, height: int, base: Style) -> list[Strip]:
-        self._built = None
+        previous, self._built = self._built, None
         if width <= 0 or height <= 0:
             return []
         adopted, self._adopted = self._adopted, None
         if adopted is not None and adopted.key == (width, height, self.app.theme):
             built = adopted.built  # built off the UI thread (``prebuild``)
+        elif self.request_picture is not None:
+            # A picture built off the UI thread, now at another size (a caption that wrapped,
+            # a resize): keep the last one, cut to the new size, and ask for one that fits.
+            self.call_after_refresh(self.request_picture)
+            self._built = previous
+            blank = Strip.blank(width, self.visual_style.rich_style)
+            kept = [strip.crop_extend(0, width, self.visual_style.rich_style) for strip in self._base]
+            return (kept + [blank] * height)[:height]
         else:
             built = _matrix(self._plot, width, height, self._theme_name())
             self.builds += 1

@@ -160,6 +160,11 @@ class SliceView(AnalysisView[SliceTiles]):
             for k in range(MAX_TILES):
                 yield PlotCanvas(id="slice-canvas" if k == 0 else f"slice-canvas-{k}")
 
+    def on_mount(self) -> None:
+        # (Textual runs AnalysisView.on_mount too: a handler per class.)
+        for canvas in self.canvases:
+            canvas.request_picture = self.picture_wanted
+
     def on_resize(self) -> None:
         self.recompute()
 
