@@ -3,18 +3,32 @@ a bad one is explained inline (caret + sentence) and never applied."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from textual.pilot import Pilot
+
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.widgets.filter_bar import FilterBar
 from tests.support.fake_source import T0, FakeSource, campaign_items
 from tests.support.waiting import wait_for
 
 
-async def test_a_good_expression_filters_the_table_and_the_plot() -> None:
-    source = FakeSource(campaign_items(8))
+@asynccontextmanager
+async def drawn_monitor(
+    iterations: int = 8, size: tuple[int, int] = (120, 40)
+) -> AsyncIterator[tuple[MonitorApp, Pilot[int]]]:
+    """The monitor with ``iterations`` iterations streamed and drawn."""
+    source = FakeSource(campaign_items(iterations))
     app = MonitorApp(source, "camp-123", now=lambda: T0 + 400)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         source.release_all()
         await wait_for(pilot, lambda: source.drained and app.view.up_to_date, what="stream drawn")
+        yield app, pilot
+
+
+async def test_a_good_expression_filters_the_table_and_the_plot() -> None:
+    async with drawn_monitor() as (app, pilot):
         total = app.view.table.row_count
         assert total == 40
         await pilot.press("slash")
@@ -49,11 +63,7 @@ async def test_a_good_expression_filters_the_table_and_the_plot() -> None:
 
 
 async def test_a_bad_expression_is_explained_inline_and_not_applied() -> None:
-    source = FakeSource(campaign_items(4))
-    app = MonitorApp(source, "camp-123", now=lambda: T0 + 400)
-    async with app.run_test(size=(80, 24)) as pilot:
-        source.release_all()
-        await wait_for(pilot, lambda: source.drained and app.view.up_to_date, what="stream drawn")
+    async with drawn_monitor(4, (80, 24)) as (app, pilot):
         total = app.view.table.row_count
         await pilot.press("slash")
         await pilot.press(*"water_flux>>3")
@@ -75,11 +85,7 @@ async def test_a_bad_expression_is_explained_inline_and_not_applied() -> None:
 async def test_the_parity_plot_follows_the_expression() -> None:
     from materia_tui.state.calibration import calibration_stats, parity_pairs
 
-    source = FakeSource(campaign_items(8))
-    app = MonitorApp(source, "camp-123", now=lambda: T0 + 400)
-    async with app.run_test(size=(120, 40)) as pilot:
-        source.release_all()
-        await wait_for(pilot, lambda: source.drained and app.view.up_to_date, what="stream drawn")
+    async with drawn_monitor() as (app, pilot):
         await pilot.press("v")  # the parity plot in the plot slot
         parity = app.view.parity
         await wait_for(pilot, lambda: parity.up_to_date and parity.stats is not None, what="parity drawn")
