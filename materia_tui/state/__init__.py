@@ -17,7 +17,8 @@ from materia_tui.state.records import (
     Note,
 )
 from materia_tui.state.reducer import ETA_WINDOW, CampaignState
-from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore, CandidateView
+from materia_tui.state.store import CandidateStore
+from materia_tui.state.views import CandidateRows, CandidatesById, CandidateView
 
 __all__ = [
     "ETA_WINDOW",
