@@ -8,11 +8,32 @@ they are cheap, they show the store's current values, and the store never keeps 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import overload
+from typing import Generic, TypeVar, overload
 
 from materia_tui.protocol import ParameterValue
 from materia_tui.state.candidates import CandidateStatus
 from materia_tui.state.store import NO_ITERATION, STATUSES, CandidateStore
+
+V = TypeVar("V")
+
+
+class _Section(Generic[V]):
+    """A view's mapping of one section (parameters, predictions, uncertainties or
+    measurements), read from the store on each access."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    @overload
+    def __get__(self, view: None, owner: type) -> _Section[V]: ...
+    @overload
+    def __get__(self, view: CandidateView, owner: type) -> dict[str, V]: ...
+    def __get__(self, view: CandidateView | None, owner: type) -> _Section[V] | dict[str, V]:
+        if view is None:
+            return self
+        return view._store.section(view.row, self.number)
 
 
 class CandidateView:
@@ -64,21 +85,10 @@ class CandidateView:
         """The same tuple object for every candidate sharing a layout."""
         return self._store.layout_of(self.row).keys[0]
 
-    @property
-    def parameters(self) -> dict[str, ParameterValue]:
-        return self._store.section(self.row, 0)
-
-    @property
-    def predicted(self) -> dict[str, float]:
-        return self._store.section(self.row, 1)
-
-    @property
-    def uncertainty(self) -> dict[str, float]:
-        return self._store.section(self.row, 2)
-
-    @property
-    def objectives(self) -> dict[str, float]:
-        return self._store.section(self.row, 3)
+    parameters: _Section[ParameterValue] = _Section(0)
+    predicted: _Section[float] = _Section(1)
+    uncertainty: _Section[float] = _Section(2)
+    objectives: _Section[float] = _Section(3)
 
     def measured(self, name: str) -> float | None:
         return self._store.measured(self.row, name)
