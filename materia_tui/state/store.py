@@ -47,7 +47,7 @@ NO_ITERATION = -1
 _PROPOSAL_SECTIONS = (attrgetter("parameters"), attrgetter("predicted"), attrgetter("uncertainty"))
 _ACQUISITION = attrgetter("acquisition_value")
 # New proposals held as models (the tail) before their values are written into the columns.
-TAIL_ROWS = 2048
+TAIL_ROWS = 256
 SECTIONS = ("param", "pred", "unc", "obj")
 Section = Literal[0, 1, 2, 3]
 
