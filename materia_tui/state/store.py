@@ -425,3 +425,12 @@ class CandidateStore:
     def rows_where_status(self, codes: Iterable[int]) -> list[int]:
         wanted = set(codes)
         return [row for row, code in enumerate(self.status) if code in wanted]
+
+
+def __getattr__(name: str) -> Any:
+    """The views moved to ``state/views.py``; importing them from here still works."""
+    if name in ("CandidateView", "CandidateRows", "CandidatesById"):
+        from materia_tui.state import views
+
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
