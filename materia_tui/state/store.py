@@ -30,7 +30,7 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from materia_tui.protocol import Candidate, EvaluationResult
 from materia_tui.state.candidates import CandidateStatus, Keys, Layout, layout_for
@@ -50,6 +50,29 @@ _ACQUISITION = attrgetter("acquisition_value")
 TAIL_ROWS = 256
 SECTIONS = ("param", "pred", "unc", "obj")
 Section = Literal[0, 1, 2, 3]
+
+
+T = TypeVar("T")
+
+
+class _Written(Generic[T]):
+    """A column attribute of the store (``store.status``...): the private one
+    (``_status``), read after the tail is written into the columns."""
+
+    __slots__ = ("private",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = "_" + name
+
+    @overload
+    def __get__(self, store: None, owner: type) -> _Written[T]: ...
+    @overload
+    def __get__(self, store: CandidateStore, owner: type) -> T: ...
+    def __get__(self, store: CandidateStore | None, owner: type) -> _Written[T] | T:
+        if store is None:
+            return self
+        value: T = getattr(store._flushed(), self.private)
+        return value
 
 
 class CandidateStore:
@@ -90,41 +113,15 @@ class CandidateStore:
 
     # ----- the columns (each read writes the tail first) -------------------------
 
-    @property
-    def iterations(self) -> array[int]:
-        return self._flushed()._iterations
-
-    @property
-    def acquisition(self) -> array[float]:
-        return self._flushed()._acquisition
-
-    @property
-    def status(self) -> array[int]:
-        return self._flushed()._status
-
-    @property
-    def on_front(self) -> array[int]:
-        return self._flushed()._on_front
-
-    @property
-    def feasible(self) -> array[int]:
-        return self._flushed()._feasible
-
-    @property
-    def revisions(self) -> array[int]:
-        return self._flushed()._revisions
-
-    @property
-    def row_layouts(self) -> array[int]:
-        return self._flushed()._row_layouts
-
-    @property
-    def sections(self) -> tuple[dict[str, Column], ...]:
-        return self._flushed()._sections
-
-    @property
-    def layouts(self) -> list[Layout]:
-        return self._flushed()._layouts
+    iterations: _Written[array[int]] = _Written()
+    acquisition: _Written[array[float]] = _Written()
+    status: _Written[array[int]] = _Written()
+    on_front: _Written[array[int]] = _Written()
+    feasible: _Written[array[int]] = _Written()
+    revisions: _Written[array[int]] = _Written()
+    row_layouts: _Written[array[int]] = _Written()
+    sections: _Written[tuple[dict[str, Column], ...]] = _Written()
+    layouts: _Written[list[Layout]] = _Written()
 
     def _flushed(self) -> CandidateStore:
         if self._filled != len(self.ids):
