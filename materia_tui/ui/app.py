@@ -24,7 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
@@ -40,7 +40,9 @@ from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.keys import bindings, palette_entries
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.textual_compat import install_scrollbar_renderer
-from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
+
+if TYPE_CHECKING:
+    from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
 
 
 class MonitorBase(App[int]):

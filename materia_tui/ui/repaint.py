@@ -92,6 +92,12 @@ class RepaintScheduler:
         self.finished = False  # nothing more will come: paint everything at once
         self.passes: dict[Cadence, int] = dict.fromkeys(CADENCES, 0)  # paints per cadence
 
+    def add(self, panels: Sequence[Panel]) -> None:
+        """Panels mounted later (``CampaignView.mount_the_rest``): they catch up with everything."""
+        for panel in panels:
+            self._panels.append(panel)
+            self._pending[id(panel)] = ChangeSet.everything(len(self._state.log))
+
     # ----- asking ----------------------------------------------------------------
 
     def note(self) -> None:
