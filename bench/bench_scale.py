@@ -96,8 +96,14 @@ def _items(shape: Shape) -> AsyncGenerator[Any, None]:
 
     async def items() -> AsyncGenerator[Any, None]:
         yield MetadataReceived(Campaign.model_validate(metadata("big", shape)))
+        # As a source holds a frame: one string, let go once parsed, nothing kept past the yield.
         for seq, text in enumerate(events(shape), start=1):
-            yield EventReceived(parse(f'{{"seq":{seq},{text[1:]}'), float(seq))  # type: ignore[arg-type]
+            frame = f'{{"seq":{seq},{text[1:]}'
+            del text
+            item = EventReceived(parse(frame), float(seq))  # type: ignore[arg-type]
+            del frame
+            yield item
+            del item
             await asyncio.sleep(0)  # a source awaits its socket between frames
 
     return items()
