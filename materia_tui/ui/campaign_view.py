@@ -49,7 +49,7 @@ from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.filter_and_notes import FilterAndNotes
 from materia_tui.ui.keys import actions, bindings
-from materia_tui.ui.panel import Panel
+from materia_tui.ui.panel import CADENCES, Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
@@ -129,11 +129,13 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             self.view = view
             self.failure = failure
 
-    paused: reactive[bool] = reactive(False)
-    compact: reactive[bool] = reactive(True)
-    section: reactive[Section] = reactive("overview")
-    plot: reactive[Section] = reactive("pareto")  # what the wide layout's plot slot shows
-    log_visible: reactive[bool] = reactive(True)
+    # init=False: on_mount lays out once; watchers run at start would lay out and paint
+    # everything four more times before the first frame (start-up).
+    paused: reactive[bool] = reactive(False, init=False)
+    compact: reactive[bool] = reactive(True, init=False)
+    section: reactive[Section] = reactive("overview", init=False)
+    plot: reactive[Section] = reactive("pareto", init=False)  # what the wide layout's plot slot shows
+    log_visible: reactive[bool] = reactive(True, init=False)
 
     def __init__(
         self,
@@ -232,11 +234,20 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         )
         # Set without the watcher: it would run the layout pass that follows a second time.
         self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
-        self._apply_layout()
+        self._apply_layout(first=True)
         self.set_interval(CLOCK_INTERVAL, self.scheduler.tick, name="clock")
-        self.scheduler.paint_all()
+        # The text panels and the table now. Over data folded before the view existed
+        # (``watch``'s head start), the plots (plotext's import, a first drawing) once the
+        # first frame is out: the data shows sooner, and they draw at their laid-out size.
+        held = self.state.counters.applied > 0
+        self.scheduler.paint_all(("small", "bulk") if held else CADENCES)
         self.consume_source()
-        self.call_after_refresh(self.mount_the_rest)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self.mount_the_rest()
+        if self.scheduler is not None:
+            self.scheduler.paint_all()
 
     @property
     def table(self) -> CandidateTable:
@@ -278,12 +289,13 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
     def parity_visible(self) -> bool:
         return self.plot == "parity"
 
-    def _apply_layout(self) -> None:
-        """Say the layout in classes; app.tcss shows and hides the sections by them."""
+    def _apply_layout(self, first: bool = False) -> None:
+        """Say the layout in classes; app.tcss shows and hides the sections by them.
+        ``first``: the layout of the first frame (on_mount paints it)."""
         if self.scheduler is None:
             return
-        if self._rest_mounted or self.compact or self.section != "overview" or self.plot != "pareto":
-            self.mount_the_rest()
+        if not first:
+            self.mount_the_rest()  # a layout change may show any plot, or the section tabs
         compact, section = self.compact, self.section
         self.set_class(compact, "-compact")
         for name in SECTIONS:
@@ -296,7 +308,8 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         for tabs in self.query("#tabs").results(Tabs):
             if tabs.active != f"tab-{section}":
                 tabs.active = f"tab-{section}"
-        self.scheduler.paint_all()
+        if not first:
+            self.scheduler.paint_all()
         self.call_after_refresh(self.keep_focus)
 
     def _shown(self, widget: Widget) -> bool:

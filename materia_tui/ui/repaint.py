@@ -108,11 +108,12 @@ class RepaintScheduler:
         delay = max(0.001, self._last_pass + self.rates.small - time.monotonic())
         self._pass_timer = self._timers.set_timer(delay, self._pass, name="repaint")
 
-    def paint_all(self) -> None:
-        """Every panel now, with all it has not painted (resume, layout change, a user action)."""
+    def paint_all(self, cadences: Sequence[Cadence] = CADENCES) -> None:
+        """Every panel (of ``cadences``) now, with all it has not painted (resume, layout
+        change, a user action)."""
         self._collect()
         now = self._now()
-        for cadence in CADENCES:
+        for cadence in cadences:
             self._paint(cadence, now, only_shown=cadence == "plot")
         self._on_pass()
 
