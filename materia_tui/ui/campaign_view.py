@@ -188,7 +188,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
     def _section_tabs(self) -> Tabs:
         labels = [TAB_LABELS.get(name, name.capitalize()) for name in SECTIONS]
         tabs = (Tab(label, id=f"tab-{name}") for label, name in zip(labels, SECTIONS, strict=True))
-        return Tabs(*tabs, id="tabs", active=f"tab-{self.section}")
+        return Tabs(*tabs, id="tabs")
 
     def _hidden_plots(self) -> list[Widget]:
         """The plots that share the plot slot with the Pareto plot, hidden until chosen."""
@@ -216,6 +216,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         self._rest_mounted = True
         if not self.query("#tabs"):
             self.mount(self._section_tabs(), before="#body")
+            self.call_after_refresh(self._select_section_tab)
         plots = self._hidden_plots()
         self.query_one("#left").mount(*plots)
         self.scheduler.add([p for p in plots if isinstance(p, Panel)])
@@ -305,12 +306,16 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         for name in PLOTS:
             self.set_class(not compact and self.plot == name, f"-plot-{name}")
         self.set_class(not compact and not self.log_visible, "-log-hidden")
-        for tabs in self.query("#tabs").results(Tabs):
-            if tabs.active != f"tab-{section}":
-                tabs.active = f"tab-{section}"
+        self._select_section_tab()
         if not first:
             self.scheduler.paint_all()
         self.call_after_refresh(self.keep_focus)
+
+    def _select_section_tab(self) -> None:
+        # Tabs mounted a moment ago have no tabs to select yet: mount_the_rest calls again.
+        for tabs in self.query("#tabs").results(Tabs):
+            if tabs.is_mounted and tabs.active != f"tab-{self.section}":
+                tabs.active = f"tab-{self.section}"
 
     def _shown(self, widget: Widget) -> bool:
         return widget.display and all(a.display for a in widget.ancestors if isinstance(a, Widget))
