@@ -25,7 +25,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 from textual import work
 from textual.app import ComposeResult
@@ -47,6 +47,7 @@ from materia_tui.source import (
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.children import OneChild
 from materia_tui.ui.filter_and_notes import FilterAndNotes
 from materia_tui.ui.keys import actions, bindings
 from materia_tui.ui.panel import CADENCES, Panel
@@ -93,6 +94,13 @@ YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
 
 PlotT = TypeVar("PlotT", bound=Widget)
+
+
+class ViewOptions(TypedDict, total=False):
+    """What a monitor app hands through to its ``CampaignView``."""
+
+    state: CampaignState | None  # a state to show (default: a new, empty one)
+    now: Callable[[], float]  # the clock of shown times (default: time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +150,17 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         source: EventSource,
         campaign_id: str,
         *,
-        state: CampaignState | None = None,
-        now: Callable[[], float] = time.time,
         rates: RefreshRates | None = None,
         id: str | None = None,
+        **options: Unpack[ViewOptions],
     ) -> None:
         super().__init__(id=id)
         self.rates = rates if rates is not None else RefreshRates()
         self.source = source
         self.campaign_id = campaign_id
+        state = options.get("state")
         self.state = state if state is not None else CampaignState(campaign_id)
-        self.now = now
+        self.now = options.get("now", time.time)
         self.link = LinkStatus()
         # A replay is steered from the view: space pauses the replay itself, n / G / + / -.
         self.replay = replay_steering(source)
@@ -250,13 +258,8 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         if self.scheduler is not None:
             self.scheduler.paint_all()
 
-    @property
-    def table(self) -> CandidateTable:
-        return self.query_one(CandidateTable)
-
-    @property
-    def pareto(self) -> ParetoPlot:
-        return self.query_one(ParetoPlot)
+    table = OneChild(CandidateTable)
+    pareto = OneChild(ParetoPlot)
 
     @property
     def parity(self) -> ParityPlot:

@@ -55,6 +55,11 @@ class RefreshRates:
             plot=seconds * PLOT_REFRESH_INTERVAL / BULK_REFRESH_INTERVAL,
         )
 
+    @classmethod
+    def of_option(cls, refresh: float | None) -> RefreshRates:
+        """From ``--refresh SECONDS`` (None: the defaults)."""
+        return cls.every(refresh) if refresh is not None else cls()
+
     def of(self, cadence: Cadence) -> float:
         return {"small": self.small, "bulk": self.bulk, "plot": self.plot}[cadence]
 
