@@ -40,9 +40,10 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from materia_tui.backend.server import layout
+from materia_tui.backend.server import layout, redis_writes
 from materia_tui.backend.server.layout import InvalidCampaign, InvalidEvent
 from materia_tui.protocol import Campaign, CampaignStatus, Event
+from materia_tui.source import AclosesOnExit, ClosesOnExit
 
 if TYPE_CHECKING:
     import redis
@@ -70,8 +71,9 @@ def _bodies(campaign_id: str, events: Iterable[EventLike]) -> list[str]:
     return [layout.event_body(campaign_id, event, now=now) for event in events]
 
 
-class _PublishesOne:
-    """``publish`` as a batch of one, for publishers whose ``publish_many`` is the real work."""
+class _SyncPublisher(ClosesOnExit):
+    """What the synchronous publishers share: ``publish`` as a batch of one (``publish_many``
+    is the real work), and ``with publisher:`` closing it."""
 
     def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
         raise NotImplementedError
@@ -81,7 +83,7 @@ class _PublishesOne:
         return self.publish_many(campaign_id, [event])[0]
 
 
-class Publisher(_PublishesOne):
+class Publisher(_SyncPublisher):
     """Synchronous publisher (redis-py). Thread-safe: redis-py pools connections."""
 
     def __init__(self, redis_url: str | None = None, *, client: redis.Redis | None = None) -> None:
@@ -126,14 +128,9 @@ class Publisher(_PublishesOne):
     def close(self) -> None:
         self._redis.close()
 
-    def __enter__(self) -> Publisher:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
-class AsyncPublisher:
+class AsyncPublisher(AclosesOnExit):
     """Asynchronous publisher (redis.asyncio), same semantics as :class:`Publisher`."""
 
     def __init__(self, redis_url: str | None = None, *, client: redis.asyncio.Redis | None = None) -> None:
@@ -150,41 +147,19 @@ class AsyncPublisher:
         return "AsyncPublisher(<redis>)"
 
     async def set_metadata(self, campaign: CampaignLike) -> None:
-        campaign_id, meta_json = layout.campaign_json(campaign)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(layout.meta_key(campaign_id), meta_json)
-            pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
-            await pipe.execute()
+        await redis_writes.set_campaign(self._redis, *layout.campaign_json(campaign))
 
     async def publish(self, campaign_id: str, event: EventLike) -> int:
         return (await self.publish_many(campaign_id, [event]))[0]
 
     async def publish_many(self, campaign_id: str, events: Iterable[EventLike]) -> list[int]:
-        bodies = _bodies(campaign_id, events)
-        if not bodies:
-            return []
-        keys, args = layout.publish_script_call(campaign_id, bodies)
-        return [int(s) for s in await self._script(keys=keys, args=args)]
+        return await redis_writes.publish(self._script, campaign_id, _bodies(campaign_id, events))
 
     async def set_status(self, campaign_id: str, status: CampaignStatus) -> None:
-        key = layout.meta_key(layout.check_campaign_id(campaign_id))
-
-        async def update(pipe: Any) -> None:
-            current = await pipe.get(key)
-            pipe.multi()
-            pipe.set(key, layout.with_status(current, campaign_id, status))
-            pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
-
-        await self._redis.transaction(update, key)
+        await redis_writes.set_status(self._redis, layout.check_campaign_id(campaign_id), status)
 
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-    async def __aenter__(self) -> AsyncPublisher:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
 
 
 class MemoryPublisher:
@@ -223,7 +198,7 @@ class PublishUnavailable(Exception):
     ``str()`` is one sentence without the token."""
 
 
-class HttpPublisher(_PublishesOne):
+class HttpPublisher(_SyncPublisher):
     """Synchronous publisher over HTTP: ``PUT {base}/campaigns/{id}`` and
     ``POST {base}/campaigns/{id}/events`` (docs/serve.md), for publishers without
     Redis access. Raises ``AuthError`` (401/403), ``InvalidEvent`` /
@@ -302,8 +277,3 @@ class HttpPublisher(_PublishesOne):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> HttpPublisher:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
+from materia_tui.cli.common import add_history_arguments, check_campaign_id, settings_from_args
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
@@ -33,17 +33,11 @@ def register(subparsers: Subparsers) -> None:
         ),
         run,
     )
-    parser.add_argument(
-        "campaign_id", metavar="CAMPAIGN_ID", nargs="?", help="the campaign (not with --from-recording)"
-    )
-    parser.add_argument(
-        "--from-recording", metavar="FILE", help="analyse a recording instead of a server's history"
-    )
+    add_history_arguments(parser, "the campaign (not with --from-recording)", "analyse a recording instead")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--no-importance", action="store_true", help="skip parameter importance (seconds per objective)"
     )
-    add_connection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,12 +13,12 @@ from materia_tui.source.settings import ConnectionSettings
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection (flags > environment > config file)")
-    group.add_argument("--url", help=f"REST base URL, e.g. https://api.matcraft.ai/api/v1 (env {ENV_URL})")
+    url_help = f"REST base URL, e.g. https://api.matcraft.ai/api/v1 (env {ENV_URL})"
+    add_server_arguments(group, url_help, "read the JWT from this file")
     group.add_argument(
         "--token",
         help=f"JWT (visible in the process list: prefer env {ENV_TOKEN} or --token-file)",
     )
-    group.add_argument("--token-file", metavar="PATH", help="read the JWT from this file")
     group.add_argument("--ca-bundle", metavar="PATH", help="verify TLS against this CA bundle")
     group.add_argument("--insecure", action="store_true", help="do NOT verify TLS certificates (dangerous)")
     group.add_argument(
@@ -27,6 +27,13 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="give up (exit 5) after N failed reconnects in a row (default: retry forever)",
     )
+
+
+def add_server_arguments(group: argparse._ArgumentGroup, url_help: str, token_file_help: str) -> None:
+    """``--url`` and ``--token-file``: the server a command talks to and the file of its token,
+    completed from the environment and the config file by ``cli.config.resolve_settings``."""
+    group.add_argument("--url", metavar="URL", help=url_help)
+    group.add_argument("--token-file", metavar="PATH", help=token_file_help)
 
 
 MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS = 0.1, 60.0
@@ -82,6 +89,53 @@ def add_display_arguments(parser: argparse.ArgumentParser, *, what: str = "the c
         help="also send desktop notifications through the terminal (OSC 9 / OSC 777) on completion, "
         "errors and convergence (the bell and toasts are always on)",
     )
+
+
+def add_campaign_id_argument(parser: argparse.ArgumentParser, help: str, *, optional: bool = False) -> None:
+    """The CAMPAIGN_ID positional (``args.campaign_id``; check it with ``check_campaign_id``)."""
+    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID", nargs="?" if optional else None, help=help)
+
+
+def add_port_argument(parser: argparse.ArgumentParser, default: int) -> None:
+    """``--port``: where the command's server listens (0: any free port)."""
+    shown = "any free port" if default == 0 else default
+    parser.add_argument(
+        "--port", type=int, default=default, help=f"port to serve on (0: any free one; default {shown})"
+    )
+
+
+def add_history_arguments(parser: argparse.ArgumentParser, campaign_help: str, recording_help: str) -> None:
+    """What a command that reads a campaign's whole state from a server or from a recording
+    takes: CAMPAIGN_ID (its REST history: the connection options) or ``--from-recording FILE``."""
+    add_campaign_id_argument(parser, campaign_help, optional=True)
+    parser.add_argument("--from-recording", metavar="FILE", help=recording_help)
+    add_connection_arguments(parser)
+
+
+def add_optuna_arguments(parser: argparse.ArgumentParser, storage_help: str) -> argparse._ArgumentGroup:
+    """``--optuna STORAGE`` (an RDB URL or a journal file, only ever read) in the group of a
+    command's Optuna options, which it returns for the command's other study options."""
+    group = parser.add_argument_group("Optuna studies (pip install 'materia-tui[optuna]')")
+    group.add_argument("--optuna", metavar="STORAGE", help=storage_help)
+    return group
+
+
+def add_trial_grouping_arguments(
+    group: argparse._ArgumentGroup, *, needs: str = "", n_trials_help: str | None = None
+) -> None:
+    """``--batch N`` and (given its help) ``--n-trials N``: how a study's trials become
+    iterations, the same in every command that reads a study; ``needs`` names the
+    option they go with."""
+    prefix = f"with {needs}: " if needs else ""
+    group.add_argument(
+        "--batch",
+        type=positive_int,
+        metavar="N",
+        help=f"{prefix}trials per iteration, grouped by completion (default: the number of trials "
+        "that ran at once)",
+    )
+    if n_trials_help is not None:
+        group.add_argument("--n-trials", type=positive_int, metavar="N", help=prefix + n_trials_help)
 
 
 def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:

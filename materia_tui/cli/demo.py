@@ -15,7 +15,7 @@ import sys
 import tempfile
 from importlib import resources
 
-from materia_tui.cli.common import add_display_arguments, positive_int, speed_factor
+from materia_tui.cli.common import add_display_arguments, add_port_argument, positive_int, speed_factor
 from materia_tui.cli.main import Subparsers, add_command
 
 DEMO_CAMPAIGN_ID = "demo-ro-membrane"
@@ -47,7 +47,7 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--workers", type=positive_int, default=1, help="evaluations at once (default 1)")
     parser.add_argument("--journal", metavar="PATH", help="keep the journal here (default: a temporary file)")
-    parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
+    add_port_argument(parser, 0)
     add_display_arguments(parser)
 
 

@@ -14,9 +14,11 @@ import time
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import (
+    add_campaign_id_argument,
     add_connection_arguments,
+    add_optuna_arguments,
+    add_trial_grouping_arguments,
     check_campaign_id,
-    positive_int,
     settings_from_args,
 )
 from materia_tui.cli.main import Subparsers, add_command
@@ -41,7 +43,7 @@ def register(subparsers: Subparsers) -> None:
         ),
         run,
     )
-    parser.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="a campaign (a study name with --optuna)")
+    add_campaign_id_argument(parser, "a campaign (a study name with --optuna)")
     parser.add_argument(
         "--format",
         choices=EXPORT_FORMATS,
@@ -56,13 +58,8 @@ def register(subparsers: Subparsers) -> None:
         "e.g. 'polymer=PA and salt_rejection>95')",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
-    optuna = parser.add_argument_group("Optuna studies")
-    optuna.add_argument(
-        "--optuna", metavar="STORAGE", help="export a study of this Optuna storage (RDB URL or journal file)"
-    )
-    optuna.add_argument(
-        "--batch", type=positive_int, metavar="N", help="with --optuna: trials per iteration (as for watch)"
-    )
+    optuna = add_optuna_arguments(parser, "export a study of this Optuna storage (RDB URL or journal file)")
+    add_trial_grouping_arguments(optuna, needs="--optuna")
     add_connection_arguments(parser)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from materia_tui.cli.common import add_connection_arguments, settings_from_args
+from materia_tui.cli.common import add_connection_arguments, add_optuna_arguments, settings_from_args
 from materia_tui.cli.main import Subparsers, add_command
 
 if TYPE_CHECKING:
@@ -47,11 +48,7 @@ def register(subparsers: Subparsers) -> None:
         subparsers, "ls", "List the backend's campaigns (REST) as a table, or as JSON with --json.", run
     )
     parser.add_argument("--json", action="store_true", help="one JSON document, for jq")
-    parser.add_argument(
-        "--optuna",
-        metavar="STORAGE",
-        help="list the studies of an Optuna storage (RDB URL or journal file) instead",
-    )
+    add_optuna_arguments(parser, "list the studies of an Optuna storage (RDB URL or journal file) instead")
     add_connection_arguments(parser)
 
 
@@ -60,14 +57,22 @@ def run(args: argparse.Namespace) -> int:
         from materia_tui.cli.ls_optuna import run_optuna
 
         return run_optuna(args)
-    settings = settings_from_args(args)
-    listings = asyncio.run(fetch_listings(settings))
-    if args.json:
-        print(json.dumps({"campaigns": [listing_json(item) for item in listings]}, indent=2, allow_nan=False))
-    else:
-        for line in table_lines(listings):
-            print(line)
+    listings = asyncio.run(fetch_listings(settings_from_args(args)))
+    print_listing(
+        args.json, "campaigns", [listing_json(item) for item in listings], lambda: table_lines(listings)
+    )
     return 0
+
+
+def print_listing(
+    as_json: bool, key: str, documents: list[dict[str, Any]], lines: Callable[[], list[str]]
+) -> None:
+    """The listing as one JSON document (``{key: documents}``), or as the table's lines."""
+    if as_json:
+        print(json.dumps({key: documents}, indent=2, allow_nan=False))
+    else:
+        for line in lines():
+            print(line)
 
 
 # ----- fetching ------------------------------------------------------------------
@@ -199,12 +204,16 @@ HEADERS = ("ID", "NAME", "STATUS", "ITER", "BEST")
 
 def table_lines(listings: list[CampaignListing]) -> list[str]:
     """An aligned table; every network string is cleaned and cut to fit."""
-    if not listings:
-        return ["No campaigns."]
-    rows = [HEADERS, *(_cells(item) for item in listings)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    return aligned_table(HEADERS, [_cells(item) for item in listings]) if listings else ["No campaigns."]
+
+
+def aligned_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """The header and the rows, each column as wide as its widest cell, two spaces apart."""
+    lines = [headers, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
     ]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
+
+from materia_tui.cli.ls import aligned_table, print_listing
 
 if TYPE_CHECKING:
     from materia_tui.source.optuna_listing import StudyRow
@@ -16,11 +17,7 @@ def run_optuna(args: argparse.Namespace) -> int:
     from materia_tui.source.optuna_listing import study_rows
 
     rows = study_rows(args.optuna)
-    if args.json:
-        print(json.dumps({"studies": [row_json(row) for row in rows]}, indent=2, allow_nan=False))
-    else:
-        for line in table_lines(rows):
-            print(line)
+    print_listing(args.json, "studies", [row_json(row) for row in rows], lambda: table_lines(rows))
     return 0
 
 
@@ -42,11 +39,7 @@ def row_json(row: StudyRow) -> dict[str, Any]:
 
 
 def table_lines(rows: list[StudyRow]) -> list[str]:
-    if not rows:
-        return ["No studies."]
-    cells = [HEADERS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
-    return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    return aligned_table(HEADERS, [_cells(row) for row in rows]) if rows else ["No studies."]
 
 
 def _cells(row: StudyRow) -> tuple[str, str, str, str, str]:

@@ -9,7 +9,11 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from materia_tui.cli.common import positive_int
+from materia_tui.cli.common import (
+    add_campaign_id_argument,
+    add_server_arguments,
+    add_trial_grouping_arguments,
+)
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 from materia_tui.sanitize import clean
@@ -52,9 +56,7 @@ def register(subparsers: Subparsers) -> None:
         ),
         run,
     )
-    parser.add_argument(
-        "campaign_id", metavar="CAMPAIGN_ID", nargs="?", help="the campaign (--from-optuna: the study's name)"
-    )
+    add_campaign_id_argument(parser, "the campaign (--from-optuna: the study's name)", optional=True)
     parser.add_argument(
         "events",
         nargs="?",
@@ -72,17 +74,13 @@ def register(subparsers: Subparsers) -> None:
     optuna = parser.add_argument_group("from an Optuna study (pip install 'materia-tui[optuna]')")
     optuna.add_argument("--from-optuna", metavar="STORAGE", help="follow a study of this storage (read only)")
     optuna.add_argument("--study", metavar="NAME", help="the study to follow")
-    optuna.add_argument(
-        "--url",
-        metavar="URL",
-        help="publish to a materia-tui serve at this REST base URL instead of Redis (token: "
+    add_server_arguments(
+        optuna,
+        "publish to a materia-tui serve at this REST base URL instead of Redis (token: "
         "MATERIA_TOKEN, MATERIA_TOKEN_FILE or --token-file, minted with --publish)",
+        "with --url: read the token from this file",
     )
-    optuna.add_argument("--token-file", metavar="PATH", help="with --url: read the token from this file")
-    optuna.add_argument("--batch", type=positive_int, metavar="N", help="trials per iteration (as for watch)")
-    optuna.add_argument(
-        "--n-trials", type=positive_int, metavar="N", help="complete the campaign once N trials have finished"
-    )
+    add_trial_grouping_arguments(optuna, n_trials_help="complete the campaign once N trials have finished")
     parser.__class__ = _IntermixedParser
 
 

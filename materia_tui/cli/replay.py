@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 
 from materia_tui.cli.common import add_display_arguments, speed_factor
-from materia_tui.cli.display import display
+from materia_tui.cli.display import display, several_app, wants_lines
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
@@ -55,12 +54,8 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.is_file():
             raise UsageError(f"The recording {path} does not exist or is not a file.")
-    lines = args.json or args.plain or not sys.stdout.isatty()
-    if args.compare and len(paths) < 2:
-        raise UsageError("--compare needs two or more recordings.")
+    lines = wants_lines(args, len(paths), several="recordings", one="recording", verb="replay")
     if len(paths) > 1:
-        if lines:
-            raise UsageError("--plain and --json (and output to a pipe) replay exactly one recording.")
         return _replay_several(args, paths)
     path = paths[0]
     campaign_id = recording_campaign_id(path) or path.stem or "replay"
@@ -73,10 +68,8 @@ def run(args: argparse.Namespace) -> int:
 def _replay_several(args: argparse.Namespace, paths: list[Path]) -> int:
     """One tab per recording (the several-campaign monitor), with ``--compare`` a Compare tab."""
     from materia_tui.cli.display import report_app_exit
-    from materia_tui.output.alerts import AlertSettings
     from materia_tui.source.recording import recording_campaign_id
     from materia_tui.source.replay import ReplaySource
-    from materia_tui.ui.multi_app import MultiMonitorApp
 
     campaigns = []
     seen: set[str] = set()
@@ -86,12 +79,5 @@ def _replay_several(args: argparse.Namespace, paths: list[Path]) -> int:
             campaign_id = f"{campaign_id} ({path.name})"
         seen.add(campaign_id)
         campaigns.append((campaign_id, ReplaySource(path, speed=args.speed or None)))
-    app = MultiMonitorApp(
-        campaigns,
-        exit_on_complete=args.exit_on_complete,
-        alerts=AlertSettings(desktop=args.notify),
-        refresh=args.refresh,
-        compare=args.compare,
-        title="materia-tui replay " + " ".join(path.name for path in paths),
-    )
+    app = several_app(args, campaigns, title="materia-tui replay " + " ".join(path.name for path in paths))
     return report_app_exit(app, app.run())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from importlib.util import find_spec
 
-from materia_tui.cli.common import add_display_arguments, positive_int
+from materia_tui.cli.common import add_display_arguments, add_port_argument, positive_int
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import UsageError
 
@@ -72,7 +72,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted campaign from its journal"
     )
-    parser.add_argument("--port", type=int, default=0, help="port to serve on (default: any free port)")
+    add_port_argument(parser, 0)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from materia_tui.cli.common import add_connection_arguments, check_campaign_id, settings_from_args
+from materia_tui.cli.common import add_history_arguments, check_campaign_id, settings_from_args
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import MateriaError, UsageError
 
@@ -47,11 +47,10 @@ def register(subparsers: Subparsers) -> None:
         run,
         exit_codes=True,
     )
-    parser.add_argument(
-        "campaign_id",
-        metavar="CAMPAIGN_ID",
-        nargs="?",
-        help="the campaign (optional with --from-recording, where it only names an unnamed recording)",
+    add_history_arguments(
+        parser,
+        "the campaign (optional with --from-recording, where it only names an unnamed recording)",
+        "render a recording (watch --record, or a watch --json capture) instead of a live campaign",
     )
     parser.add_argument("output", metavar="OUT.svg", help="the SVG file to write")
     parser.add_argument(
@@ -61,12 +60,6 @@ def register(subparsers: Subparsers) -> None:
         metavar="COLSxROWS",
         help=f"terminal size to render (default: {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})",
     )
-    parser.add_argument(
-        "--from-recording",
-        metavar="FILE",
-        help="render a recording (watch --record, or a watch --json capture) instead of a live campaign",
-    )
-    add_connection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from asyncio import AbstractEventLoop
 
+from materia_tui.cli.common import add_port_argument
 from materia_tui.cli.main import Subparsers, add_command
 from materia_tui.errors import ExitCode, MateriaError, UsageError
 from materia_tui.source.settings import is_loopback
@@ -28,7 +29,7 @@ def register(subparsers: Subparsers) -> None:
         run,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free one)")
+    add_port_argument(parser, DEFAULT_PORT)
     parser.add_argument(
         "--redis", metavar="URL", help="use Redis (docs/PROTOCOL.md section 6) instead of memory"
     )

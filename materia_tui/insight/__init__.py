@@ -5,7 +5,9 @@
 - ``importance``: per-objective parameter importance (permutation importance on
   a random forest);
 - ``filter``: the filter language of ``/`` and ``export --where``;
-- ``advisor``: the stop advisor.
+- ``advisor``: the stop advisor;
+- ``dominance``: Pareto dominance of two points (plain Python: the state's front
+  and the Optuna source use it).
 
 The submodules import numpy (and ``importance`` scikit-learn, lazily, inside
 its function), so nothing here is imported at start-up: import a submodule

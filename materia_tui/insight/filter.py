@@ -60,7 +60,6 @@ from materia_tui.insight.filter_tree import (
     Everything,
     Field,
     Join,
-    Kind,
     Node,
     Not,
     Value,
@@ -73,13 +72,14 @@ STATUSES = ("proposed", "evaluated", "infeasible", "failed")  # state's Candidat
 MAX_LENGTH = 4096
 MAX_DEPTH = 64
 
-_BUILTINS: dict[str, tuple[str, Kind]] = {
-    "it": ("iteration", "number"),
-    "iteration": ("iteration", "number"),
-    "status": ("status", "status"),
-    "front": ("front", "flag"),
-    "feasible": ("feasible", "flag"),
-    "id": ("id", "category"),
+_ITERATION = Field("iteration", "number")
+_BUILTINS: dict[str, Field] = {
+    "it": _ITERATION,
+    "iteration": _ITERATION,
+    "status": Field("status", "status"),
+    "front": Field("front", "flag"),
+    "feasible": Field("feasible", "flag"),
+    "id": Field("id", "category"),
 }
 _KEYWORDS = {"and", "or", "not"}
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -262,8 +262,8 @@ class _Parser:
         name = token.text
         builtin = _BUILTINS.get(name.casefold())
         if builtin is not None and token.kind == "word":
-            self.used.add(builtin[0])
-            return Field(*builtin)
+            self.used.add(builtin.column)
+            return builtin
         kind = self.fields.get(name)
         if kind is None and token.kind == "word":
             same = self.folded.get(name.casefold(), [])
@@ -271,8 +271,8 @@ class _Parser:
                 name, kind = same[0], self.fields[same[0]]
         if kind is None:
             if builtin is not None:
-                self.used.add(builtin[0])
-                return Field(*builtin)
+                self.used.add(builtin.column)
+                return builtin
             close = difflib.get_close_matches(name, [*self.fields, *_BUILTINS], n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise FilterError(f"unknown field '{_clip(name)}'{hint}", token.position)

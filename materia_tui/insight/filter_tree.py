@@ -42,6 +42,9 @@ Column = Sequence[object] | NDArray[np.generic] | EncodedColumn
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """A comparison's left side: the column it reads, and how that column's values compare
+    (``number`` ordered, ``category`` by text or wildcard, ``status`` by name, ``flag`` as a bool)."""
+
     column: str
     kind: Kind
 

@@ -71,6 +71,12 @@ class SurrogateMetrics(_Model):
     val_loss: Number
 
 
+# Iterations are stored in 32-bit columns; a larger number is a malformed frame (skipped and
+# counted), not an overflow in the store.
+MAX_ITERATION = 2**31 - 1
+IterationNumber = Annotated[StrictInt, Field(ge=1, le=MAX_ITERATION)]
+
+
 class _Envelope(_Model):
     seq: Annotated[StrictInt, Field(ge=1)] | None = None
     campaign_id: StrictStr | None = None
@@ -79,7 +85,7 @@ class _Envelope(_Model):
 
 class IterationStarted(_Envelope):
     type: Literal["iteration_started"] = "iteration_started"
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
     timestamp: StrictStr
 
 
@@ -91,18 +97,18 @@ class SurrogateTrained(_Envelope):
 class CandidatesProposed(_Envelope):
     type: Literal["candidates_proposed"] = "candidates_proposed"
     candidates: list[Candidate]
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
 
 
 class CandidatesEvaluated(_Envelope):
     type: Literal["candidates_evaluated"] = "candidates_evaluated"
     results: list[EvaluationResult]
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
 
 
 class IterationCompleted(_Envelope):
     type: Literal["iteration_completed"] = "iteration_completed"
-    iteration: Annotated[StrictInt, Field(ge=1)]
+    iteration: IterationNumber
     best_value: Number
     pareto_size: Annotated[StrictInt, Field(ge=0)]
 
@@ -172,7 +178,7 @@ _VALIDATE_BY_TYPE: dict[str, Callable[[str | bytes | bytearray], Any]] = {
     name: adapter.validator.validate_json for name, adapter in _ADAPTER_BY_TYPE.items()
 }
 _VALIDATE_EVENT_JSON: Callable[[str | bytes | bytearray], Any] = _EVENT_ADAPTER.validator.validate_json
-_VALIDATE_EVENT: Callable[[Any], Any] = _EVENT_ADAPTER.validator.validate_python
+_VALIDATE_EVENT: Callable[[Any], Event] = _EVENT_ADAPTER.validator.validate_python
 _TYPE_STR_RE = re.compile(r'"type"\s*:\s*"([a-z_]{1,32})"')
 _TYPE_BYTES_RE = re.compile(rb'"type"\s*:\s*"([a-z_]{1,32})"')
 
@@ -224,8 +230,7 @@ def _fast_validator(frame: str | bytes | bytearray) -> Callable[[str | bytes | b
 def parse_object(obj: Any) -> Event | Rejected:
     """Validate an already-decoded JSON value (e.g. an item of a REST history page)."""
     try:
-        event: Event = _VALIDATE_EVENT(obj)
-        return event
+        return _VALIDATE_EVENT(obj)
     except ValidationError as exc:
         return _rejection_from_value(obj, exc)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:

@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from materia_tui.errors import MateriaError, UsageError
 from materia_tui.sanitize import clean
@@ -38,27 +38,28 @@ YIELD_EVERY_ITEMS = 512  # hand the loop back this often while a long history is
 T = TypeVar("T")
 
 
+class FollowOptions(TypedDict, total=False):
+    """How a study is followed: the keyword options of ``StudyFollower`` (and of
+    ``OptunaSource``, which passes them on)."""
+
+    campaign_id: str | None  # default: ``campaign_id_for(study_name)``
+    batch: int | None  # trials per iteration (default: as many as ran at once)
+    n_trials: int | None  # the campaign completes once this many trials have finished
+    clock: Callable[[], float]  # default: time.time
+    info_refresh_seconds: float  # default: INFO_REFRESH_SECONDS
+
+
 class StudyFollower:
     """The synchronous half: one storage, one study, one mapper (call from one thread)."""
 
-    def __init__(
-        self,
-        storage: str,
-        study_name: str,
-        *,
-        campaign_id: str | None = None,
-        batch: int | None = None,
-        n_trials: int | None = None,
-        clock: Callable[[], float] = time.time,
-        info_refresh_seconds: float = INFO_REFRESH_SECONDS,
-    ) -> None:
+    def __init__(self, storage: str, study_name: str, **options: Unpack[FollowOptions]) -> None:
         self.storage = storage
         self.study_name = study_name
-        self.campaign_id = campaign_id or campaign_id_for(study_name)
-        self._batch = batch
-        self._n_trials = n_trials
-        self._clock = clock
-        self._info_refresh_seconds = info_refresh_seconds
+        self.campaign_id = options.get("campaign_id") or campaign_id_for(study_name)
+        self._batch = options.get("batch")
+        self._n_trials = options.get("n_trials")
+        self._clock = options.get("clock", time.time)
+        self._info_refresh_seconds = options.get("info_refresh_seconds", INFO_REFRESH_SECONDS)
         self._store: StudyStore | None = None
         self._study_id = -1
         self._info_read_at = 0.0
@@ -176,15 +177,10 @@ class OptunaSource(GeneratorSource):
         storage: str,
         study_name: str,
         *,
-        campaign_id: str | None = None,
-        batch: int | None = None,
-        n_trials: int | None = None,
         poll_seconds: float = POLL_SECONDS,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[FollowOptions],
     ) -> None:
-        self.follower = StudyFollower(
-            storage, study_name, campaign_id=campaign_id, batch=batch, n_trials=n_trials, clock=clock
-        )
+        self.follower = StudyFollower(storage, study_name, **options)
         self.campaign_id = self.follower.campaign_id
         self.poll_seconds = poll_seconds
         self.polls = 0  # polls whose items were handed on (the history's included)

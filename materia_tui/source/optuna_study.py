@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from materia_tui.insight.dominance import dominates
 from materia_tui.protocol import Direction, ParameterSpec, ParameterValue, is_valid_campaign_id
 
 FINISHED_STATES = frozenset({"COMPLETE", "PRUNED", "FAIL"})
@@ -220,22 +221,10 @@ class FrontSize:
     def add(self, point: tuple[float, ...]) -> None:
         points = self._points
         for other in points:
-            if _dominates(other, point):
+            if dominates(other, point):
                 return
         # One objective: the front is the ties of the best, so one comparison says all.
-        if len(point) > 1 or (points and _dominates(point, points[0])):
-            points = [other for other in points if not _dominates(point, other)]
+        if len(point) > 1 or (points and dominates(point, points[0])):
+            points = [other for other in points if not dominates(point, other)]
         points.append(point)
         self._points = points
-
-
-def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    """At least as good everywhere and better somewhere (an explicit loop: this runs
-    for every trial against the front)."""
-    better = False
-    for x, y in zip(a, b, strict=True):
-        if x < y:
-            return False
-        if x > y:
-            better = True
-    return better

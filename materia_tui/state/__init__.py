@@ -1,12 +1,15 @@
 """The campaign's state: a pure reducer from protocol events to what the monitor shows.
 
 `reducer` folds events into `CampaignState` (its records in `records`, best values and the front
-in `scoring`); `store` is the columnar candidate store (views in `candidates`); `pareto` keeps the
-front; `calibration` pairs predictions with measurements; `best_series` gives each objective's best
-per completed iteration. No Textual, no I/O.
+in `scoring`); `store` is the columnar candidate store (its views are what readers get, as
+`CandidateLike`; its key layouts in `candidates`); `pareto` keeps the front; `calibration` pairs
+predictions with measurements; `best_series` gives each objective's best per completed iteration.
+No Textual, no I/O.
 """
 
-from materia_tui.state.candidates import CandidateLike, CandidateRecord, CandidateStatus
+from typing import TypeAlias
+
+from materia_tui.state.candidates import CandidateStatus
 from materia_tui.state.records import (
     BestValue,
     ConvergencePoint,
@@ -19,12 +22,14 @@ from materia_tui.state.records import (
 from materia_tui.state.reducer import ETA_WINDOW, CampaignState
 from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore, CandidateView
 
+# What readers of a candidate use: the store's view (``state.candidates``, ``state.candidate_list``).
+CandidateLike: TypeAlias = CandidateView
+
 __all__ = [
     "ETA_WINDOW",
     "BestValue",
     "CampaignState",
     "CandidateLike",
-    "CandidateRecord",
     "CandidateRows",
     "CandidateStatus",
     "CandidateStore",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from materia_tui.state.candidates import CandidateLike
+from materia_tui.state.store import CandidateView
 
 # better(name, value, than): whether ``value`` beats ``than`` for objective ``name``
 Better = Callable[[str, float, float], bool]
@@ -14,7 +14,7 @@ Series = dict[str, list[tuple[int, float]]]
 
 
 def best_by_iteration(
-    measured: Iterable[CandidateLike], completed: Sequence[int], better: Better
+    measured: Iterable[CandidateView], completed: Sequence[int], better: Better
 ) -> Series:
     """For each completed iteration (in ``completed``'s order, repeats kept), each
     objective's best over the ``measured`` candidates of that iteration and earlier

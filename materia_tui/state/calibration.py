@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import NamedTuple
 
-from materia_tui.state.candidates import CandidateLike
 from materia_tui.state.changes import ChangeSet, RowFollower
 from materia_tui.state.reducer import CampaignState
+from materia_tui.state.store import CandidateView
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10))
 MEASURED_STATUSES = frozenset({"evaluated", "infeasible"})
@@ -95,7 +95,7 @@ def usable_sigma(value: float | None) -> float | None:
     return value
 
 
-def pair_of(cand: CandidateLike, objective: str) -> ParityPair | None:
+def pair_of(cand: CandidateView, objective: str) -> ParityPair | None:
     """The candidate's (predicted, measured, sigma) for ``objective``, if it was measured and predicted."""
     if cand.status not in MEASURED_STATUSES:
         return None
@@ -293,7 +293,7 @@ class CalibrationTracker:
         changes = self._follower.after(changes)
         self._take(rows[row] for row in sorted(changes.changed_rows(len(rows))))
 
-    def _take(self, candidates: Iterable[CandidateLike]) -> None:
+    def _take(self, candidates: Iterable[CandidateView]) -> None:
         added: dict[str, list[ParityPair]] = {}
         removed: dict[str, list[ParityPair]] = {}
         tracked = self.pairs

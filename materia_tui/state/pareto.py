@@ -1,21 +1,12 @@
-"""Pareto dominance in "maximize everything" space (minimized objectives are negated)."""
+"""The Pareto front in "maximize everything" space (minimized objectives are negated)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+
+from materia_tui.insight.dominance import dominates
 
 Point = tuple[float, ...]
-
-
-def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
-    """True when ``a`` is at least as good as ``b`` everywhere and better somewhere."""
-    better = False
-    for x, y in zip(a, b, strict=True):
-        if x < y:
-            return False
-        if x > y:
-            better = True
-    return better
 
 
 class ParetoFront:

@@ -34,7 +34,6 @@ from materia_tui.protocol import (
 )
 from materia_tui.protocol.seqs import SeqLedger
 from materia_tui.protocol.timestamps import event_time as _event_time
-from materia_tui.state.candidates import CandidateRecord as CandidateRecord
 from materia_tui.state.candidates import CandidateStatus as CandidateStatus
 from materia_tui.state.changes import ChangeSet
 from materia_tui.state.pareto import ParetoFront, Point

@@ -129,6 +129,10 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             super().__init__()
             self.view = view
 
+        def can_replace(self, message: Message) -> bool:
+            # Handlers read the view's current state, so a burst of repaints needs only its last.
+            return isinstance(message, CampaignView.Refreshed) and message.view is self.view
+
     class SourceFailed(Message):
         """The source gave up before any data arrived."""
 

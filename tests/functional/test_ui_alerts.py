@@ -9,29 +9,28 @@ from materia_tui.output.alerts import Alerter, AlertSettings
 from materia_tui.source import MetadataReceived
 from materia_tui.ui.app import MonitorApp
 from tests.support.fake_source import T0, CampaignScript, FakeSource, campaign_items, campaign_metadata
+from tests.support.toasts import record_toasts
 from tests.support.waiting import wait_for
 
 
-def capturing_app(source: FakeSource, settings: AlertSettings) -> tuple[MonitorApp, list[str]]:
-    """A monitor whose alert bytes land in a list (a headless driver writes none)."""
+def capturing_app(
+    source: FakeSource, settings: AlertSettings
+) -> tuple[MonitorApp, list[str], list[tuple[str, str]]]:
+    """A monitor whose alert bytes (a headless driver writes none) and toasts land in lists."""
     app = MonitorApp(source, "camp-123", now=lambda: T0 + 500, alerts=settings)
     written: list[str] = []
     app.alerter = Alerter(settings, written.append, env={"TERM": "xterm-256color"})
-    return app, written
-
-
-def toasts(app: MonitorApp) -> list[tuple[str, str]]:
-    return [(n.title, n.message) for n in app._notifications]
+    return app, written, record_toasts(app)
 
 
 async def test_convergence_and_completion_toast_and_ring_once() -> None:
     source = FakeSource(campaign_items(4, complete=True, converge_at=3))
-    app, written = capturing_app(source, AlertSettings())
+    app, written, shown_toasts = capturing_app(source, AlertSettings())
     async with app.run_test(size=(120, 40)) as pilot:
         source.release_all()
         await wait_for(pilot, lambda: len(app.alerts_shown) == 2, what="two alerts")
         assert [a.kind for a in app.alerts_shown] == ["converged", "completed"]
-        shown = toasts(app)
+        shown = list(shown_toasts)
         assert ("RO membrane screen: converged", "at iteration 3") in shown
         assert ("RO membrane screen: completed", "4 iterations, 20 evaluations") in shown
         assert written == ["\x07", "\x07"]  # the bell, no desktop notification unless enabled
@@ -47,7 +46,7 @@ async def test_notify_sends_a_desktop_notification_with_inert_text() -> None:
     hostile = "cell 3 leaked \x1b]0;pwned\x07; rm -rf"
     items = [MetadataReceived(campaign_metadata()), *script.iteration(1)]
     source = FakeSource([*items, *script.error(hostile, fatal=False, iteration=1)])
-    app, written = capturing_app(source, AlertSettings(desktop=True, protocol="osc9"))
+    app, written, shown_toasts = capturing_app(source, AlertSettings(desktop=True, protocol="osc9"))
     async with app.run_test(size=(80, 24)) as pilot:
         source.release_all()
         await wait_for(pilot, lambda: len(app.alerts_shown) == 1, what="error alert")
@@ -58,12 +57,12 @@ async def test_notify_sends_a_desktop_notification_with_inert_text() -> None:
         assert data.startswith("\x07\x1b]9;RO membrane screen: error: iteration 1: cell 3 leaked")
         assert data.endswith("\x07") and data.count("\x1b") == 1 and data.count("\x07") == 2
         assert "pwned" in data and ";" not in data.removeprefix("\x07\x1b]9;")  # no field injection
-        assert any(title == "RO membrane screen: error" for title, _ in toasts(app))
+        assert any(title == "RO membrane screen: error" for title, _ in shown_toasts)
 
 
 async def test_failure_alert_and_no_desktop_bytes_without_notify() -> None:
     source = FakeSource(campaign_items(2, fail="optimizer crashed"))
-    app, written = capturing_app(source, AlertSettings())
+    app, written, _ = capturing_app(source, AlertSettings())
     async with app.run_test(size=(80, 24)) as pilot:
         source.release_all()
         await wait_for(pilot, lambda: any(a.kind == "failed" for a in app.alerts_shown), what="failed")

@@ -53,20 +53,20 @@ def test_values_use_the_shared_unit_formatting() -> None:
 
 
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=300), st.integers(8, 120), st.integers(1, 5))
-def test_the_panels_incremental_sparkline_equals_the_one_from_scratch(
+def test_the_incremental_sparkline_equals_the_one_from_scratch(
     values: list[float], width: int, steps: int
 ) -> None:
-    from materia_tui.ui.widgets.convergence_panel import ConvergencePanel, _last_per_cell
+    from materia_tui.ui.widgets.convergence_panel import RunningRange, last_per_cell
 
-    panel = ConvergencePanel()
+    running = RunningRange()
     history: list[tuple[int, float]] = []
     chunk = max(1, len(values) // steps)
     for start in range(0, len(values), chunk):  # the history grows between refreshes
         history.extend((i, v) for i, v in enumerate(values[start : start + chunk], start))
-        bounds = panel._range(history)
+        bounds = running.of(history)
         plain = [v for _, v in history]
         assert bounds == (min(plain), max(plain))
-        assert sparkline(_last_per_cell(history, width), width, bounds) == sparkline(plain, width)
+        assert sparkline(last_per_cell(history, width), width, bounds) == sparkline(plain, width)
 
 
 def test_the_quiet_marker_changes_at_a_few_steps_only() -> None:

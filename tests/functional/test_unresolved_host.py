@@ -17,6 +17,7 @@ from materia_tui.source.websocket import WebSocketSource
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.widgets.event_log import EventLog
 from materia_tui.ui.widgets.status_bar import StatusBar
+from tests.support.toasts import record_toasts
 from tests.support.waiting import wait_for
 
 EXE = str(Path(sys.executable).with_name("materia-tui"))
@@ -81,6 +82,7 @@ async def test_the_monitor_shows_the_sentence_in_the_status_bar_and_nothing_else
     origin = f"{UNRESOLVABLE} comes from --url; check the host name."
     settings = ConnectionSettings(UNRESOLVABLE, url_origin=origin, backoff_initial=0.02, backoff_max=0.05)
     app = MonitorApp(WebSocketSource("camp-1", settings), "camp-1")
+    toasts = record_toasts(app)
     async with app.run_test(size=(80, 24)) as pilot:
         bar = app.query_one(StatusBar)
         await wait_for(pilot, lambda: app.view.link.attempt >= 3, timeout=20, what="the third failure")
@@ -92,5 +94,5 @@ async def test_the_monitor_shows_the_sentence_in_the_status_bar_and_nothing_else
         assert all(len(line) <= 80 for line in reason)
         assert len(reason) >= 2 and bar.size.height == 1 + len(reason)  # every line on screen
         # Quietly: no toast, no log line per attempt.
-        assert not app._notifications and app.query_one(EventLog).line_count == 0
+        assert not toasts and app.query_one(EventLog).line_count == 0
         await pilot.press("q")

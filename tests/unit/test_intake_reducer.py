@@ -16,9 +16,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from materia_tui.protocol import CandidatesProposed, parse
+from materia_tui.protocol import CandidatesEvaluated, CandidatesProposed, parse
 from materia_tui.state import CampaignState
-from materia_tui.state.candidates import CandidateRecord
 
 
 def proposed(seq: int, candidates: list[dict[str, Any]], iteration: int = 1) -> CandidatesProposed:
@@ -52,20 +51,35 @@ def test_same_keys_in_another_order_or_another_section_keep_their_own_order() ->
     assert cands["a"].parameter_names is cands["e"].parameter_names  # one shared layout
 
 
+def evaluated(seq: int, results: list[dict[str, Any]], iteration: int = 1) -> CandidatesEvaluated:
+    frame = {"type": "candidates_evaluated", "seq": seq, "iteration": iteration, "results": results}
+    event = parse(json.dumps(frame))
+    assert isinstance(event, CandidatesEvaluated), event
+    return event
+
+
 def test_a_new_proposal_after_a_measured_layout_has_no_measurement() -> None:
-    measured = CandidateRecord("m", 0, 1, {"x": 1.0}, {"f": 1.0}, {}, None, {"f": 9.0})
-    assert measured.objectives == {"f": 9.0}
-    fresh = CandidateRecord("n", 1, 1, {"x": 2.0}, {"f": 2.0}, {})
+    state = CampaignState("c")
+    state.apply(proposed(1, [{"id": "m", "parameters": {"x": 1.0}, "predicted": {"f": 1.0}}]), 1.0)
+    state.apply(evaluated(2, [{"candidate_id": "m", "objectives": {"f": 9.0}}]), 2.0)
+    state.apply(proposed(3, [{"id": "n", "parameters": {"x": 2.0}, "predicted": {"f": 2.0}}], 2), 3.0)
+    assert state.candidates["m"].objectives == {"f": 9.0}
+    fresh = state.candidates["n"]
     assert fresh.objectives == {} and fresh.measured("f") is None
     assert fresh.parameters == {"x": 2.0} and fresh.predicted == {"f": 2.0}
 
 
 def test_a_re_proposal_keeps_the_measurement_and_takes_new_keys() -> None:
-    cand = CandidateRecord("c", 0, 1, {"x": 1.0}, {"f": 1.0}, {"f": 0.1})
-    cand.objectives = {"f": 5.0}
-    cand.propose({"x": 2.0}, {"f": 3.0}, {"f": 0.2})  # same keys
+    state = CampaignState("c")
+    first = {"id": "c", "parameters": {"x": 1.0}, "predicted": {"f": 1.0}, "uncertainty": {"f": 0.1}}
+    state.apply(proposed(1, [first]), 1.0)
+    state.apply(evaluated(2, [{"candidate_id": "c", "objectives": {"f": 5.0}}]), 2.0)
+    same_keys = {"id": "c", "parameters": {"x": 2.0}, "predicted": {"f": 3.0}, "uncertainty": {"f": 0.2}}
+    state.apply(proposed(3, [same_keys], 2), 3.0)
+    cand = state.candidates["c"]
     assert cand.parameters == {"x": 2.0} and cand.objectives == {"f": 5.0}
-    cand.propose({"x": 2.0}, {}, {"x": 3.0, "f": 0.2})  # "x" moved to another section
+    moved = {"id": "c", "parameters": {"x": 2.0}, "uncertainty": {"x": 3.0, "f": 0.2}}  # "x" in another section
+    state.apply(proposed(4, [moved], 3), 4.0)
     assert cand.predicted == {} and list(cand.uncertainty.items()) == [("x", 3.0), ("f", 0.2)]
     assert cand.objectives == {"f": 5.0} and cand.measured("f") == 5.0
 
@@ -118,21 +132,3 @@ def test_seq_bookkeeping_matches_a_set_of_seen_seqs(seqs: list[int]) -> None:
             seen.add(seq)
     assert state.last_seq == newest and state.counters.gaps == gaps
     assert state.counters.duplicates == len(seqs) - len(seen)
-
-
-@settings(max_examples=200, deadline=None)
-@given(section, section, section, st.none() | st.floats(-1, 1), st.integers(0, 5))
-def test_the_short_constructor_builds_what_the_long_one_does(
-    parameters: dict[str, float],
-    predicted: dict[str, float],
-    uncertainty: dict[str, float],
-    acquisition: float | None,
-    revision: int,
-) -> None:
-    CandidateRecord("m", 0, 1, {"x": 1.0}, {}, {}, None, {"f": 2.0})  # a measured previous layout
-    short = CandidateRecord.proposed("c", 3, 2, parameters, predicted, uncertainty, acquisition, revision)
-    long = CandidateRecord("c", 3, 2, parameters, predicted, uncertainty, acquisition, revision=revision)
-    assert short == long and short.parameter_names == long.parameter_names
-    for name in ("parameters", "predicted", "uncertainty", "objectives"):
-        assert list(getattr(short, name).items()) == list(getattr(long, name).items())
-    assert short.objectives == {} and short.measured("f") is None

@@ -210,3 +210,15 @@ def test_campaign_metadata_tolerates_bad_fields() -> None:
     assert campaign is not None and campaign.max_iterations is None and campaign.objectives == []
     assert parse_campaign({"name": "no id"}) is None
     assert parse_campaign([1]) is None
+
+
+@pytest.mark.parametrize("event_type", ["candidates_proposed", "candidates_evaluated", "iteration_completed"])
+def test_an_iteration_past_32_bits_is_a_malformed_frame_not_an_overflow(event_type: str) -> None:
+    bodies = {
+        "candidates_proposed": {"candidates": []},
+        "candidates_evaluated": {"results": []},
+        "iteration_completed": {"best_value": 1.0, "pareto_size": 0},
+    }
+    for iteration, accepted in ((2**31 - 1, True), (2**31, False)):
+        frame = json.dumps({"type": event_type, "iteration": iteration, **bodies[event_type]})
+        assert isinstance(parse(frame), Rejected) is not accepted, iteration

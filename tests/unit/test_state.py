@@ -337,13 +337,15 @@ def test_best_by_iteration_is_each_objectives_best_so_far_not_the_backends_best_
 
 
 def test_best_by_iteration_keeps_the_order_and_repeats_of_completed_iterations() -> None:
-    from materia_tui.state import CandidateRecord
+    from materia_tui.state import CandidateStore, CandidateView
     from materia_tui.state.best_series import best_by_iteration
 
-    def measured(row: int, iteration: int | None, flux: float) -> CandidateRecord:
-        record = CandidateRecord(f"c{row}", row, iteration)
-        record.objectives = {"water_flux": flux}
-        return record
+    store = CandidateStore()
+
+    def measured(row: int, iteration: int | None, flux: float) -> CandidateView:
+        assert store.add_rows([f"c{row}"], iteration) == row
+        store.measure(row, {"water_flux": flux}, True, None, 1)
+        return CandidateView(store, row)
 
     records = [measured(0, 2, 30.0), measured(1, None, 10.0), measured(2, 1, 20.0), measured(3, 3, 5.0)]
     series = best_by_iteration(records, [1, 2, 2, 3], lambda _name, value, than: value > than)

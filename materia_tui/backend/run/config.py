@@ -14,7 +14,7 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,28 +36,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ContinuousSpec(_Strict):
-    type: Literal["continuous"]
+class _RangeSpec(_Strict):
+    """A numeric parameter's range: low below high, both above 0 on a log scale."""
+
     low: float
     high: float
     log: bool = False
 
     @model_validator(mode="after")
-    def _range(self) -> ContinuousSpec:
+    def _range(self) -> Self:
         _check_range(self.low, self.high, self.log)
         return self
 
 
-class IntegerSpec(_Strict):
+class ContinuousSpec(_RangeSpec):
+    type: Literal["continuous"]
+
+
+class IntegerSpec(_RangeSpec):
     type: Literal["integer"]
     low: int
     high: int
-    log: bool = False
-
-    @model_validator(mode="after")
-    def _range(self) -> IntegerSpec:
-        _check_range(self.low, self.high, self.log)
-        return self
 
 
 class CategoricalSpec(_Strict):

@@ -30,7 +30,9 @@ Direction: TypeAlias = Literal["maximize", "minimize"]
 
 
 @dataclass(frozen=True, slots=True)
-class ContinuousParameter:
+class _RangeParameter:
+    """A numeric parameter: its range (low below high, both above 0 with ``log``)."""
+
     name: str
     low: float
     high: float
@@ -41,14 +43,14 @@ class ContinuousParameter:
 
 
 @dataclass(frozen=True, slots=True)
-class IntegerParameter:
-    name: str
+class ContinuousParameter(_RangeParameter):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class IntegerParameter(_RangeParameter):
     low: int
     high: int
-    log: bool = False
-
-    def __post_init__(self) -> None:
-        _check_range(self.name, self.low, self.high, self.log)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
-from materia_tui.backend.server import layout
+from materia_tui.backend.server import layout, redis_writes
 
 REDIS_POOL_SIZE = 64
 REDIS_POOL_TIMEOUT = 10.0  # seconds a request waits for a pooled Redis connection
@@ -335,30 +335,15 @@ class RedisBus:
 
     @_unavailable_on_redis_errors
     async def set_campaign(self, campaign_id: str, meta_json: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(layout.meta_key(campaign_id), meta_json)
-            pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
-            await pipe.execute()
+        await redis_writes.set_campaign(self.redis, campaign_id, meta_json)
 
     @_unavailable_on_redis_errors
     async def set_status(self, campaign_id: str, status: str) -> None:
-        key = layout.meta_key(campaign_id)
-
-        async def update(pipe: Any) -> None:
-            current = await pipe.get(key)
-            pipe.multi()
-            pipe.set(key, layout.with_status(current, campaign_id, status))
-            pipe.sadd(layout.CAMPAIGNS_KEY, campaign_id)
-
-        await self.redis.transaction(update, key)
+        await redis_writes.set_status(self.redis, campaign_id, status)
 
     @_unavailable_on_redis_errors
     async def publish(self, campaign_id: str, bodies: Sequence[str]) -> list[int]:
-        if not bodies:
-            return []
-        keys, args = layout.publish_script_call(campaign_id, bodies)
-        seqs = await self._publish_script(keys=keys, args=args)
-        return [int(s) for s in seqs]
+        return await redis_writes.publish(self._publish_script, campaign_id, bodies)
 
     @_unavailable_on_redis_errors
     async def history(self, campaign_id: str, after_seq: int, limit: int) -> HistoryPage:

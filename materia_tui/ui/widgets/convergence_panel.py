@@ -59,9 +59,7 @@ class ConvergencePanel(TextPanel):
         super().__init__(id=id, classes=classes)
         self._state: CampaignState | None = None
         self._synced_key: tuple[object, ...] | None = None
-        self._history: list[tuple[int, float]] | None = None
-        self._scanned = 0  # entries of that history folded into the range below
-        self._low = self._high = 0.0
+        self._range = RunningRange()
 
     def on_resize(self) -> None:
         if self._state is not None:  # the sparkline spans the panel: redraw at the new width
@@ -94,8 +92,8 @@ class ConvergencePanel(TextPanel):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{label} per iteration\n")
         if history:
-            low, high = self._range(history)
-            text.append(sparkline(_last_per_cell(history, width), width, (low, high)), "bold")
+            low, high = self._range.of(history)
+            text.append(sparkline(last_per_cell(history, width), width, (low, high)), "bold")
             minimize = label != "backend best_value" and state.directions.get(primary or "") == "minimize"
             text.append(
                 f"\nfirst {fmt.number(history[0][1])}  last {fmt.number(history[-1][1])}"
@@ -113,9 +111,17 @@ class ConvergencePanel(TextPanel):
             text.append(f" ✔ CONVERGED at iteration {state.converged_at} ", "bold reverse")
         self.show(text)
 
-    def _range(self, history: list[tuple[int, float]]) -> tuple[float, float]:
-        """(min, max) of the history, folding in only what arrived since the last
-        call: a refresh must not cost more as the campaign grows."""
+
+class RunningRange:
+    """(min, max) of a growing history, folding in only what arrived since the last
+    call: a refresh must not cost more as the campaign grows."""
+
+    def __init__(self) -> None:
+        self._history: list[tuple[int, float]] | None = None
+        self._scanned = 0  # entries of that history folded into the range below
+        self._low = self._high = 0.0
+
+    def of(self, history: list[tuple[int, float]]) -> tuple[float, float]:
         if history is not self._history or len(history) < self._scanned:
             self._history, self._scanned = history, 0
         if self._scanned == 0:
@@ -129,7 +135,7 @@ class ConvergencePanel(TextPanel):
         return self._low, self._high
 
 
-def _last_per_cell(history: Sequence[tuple[int, float]], width: int) -> list[float]:
+def last_per_cell(history: Sequence[tuple[int, float]], width: int) -> list[float]:
     """The value ``sparkline`` shows in each cell, picked without copying the history."""
     count = len(history)
     if count <= width:
