@@ -301,8 +301,8 @@ class ParityPlot(Vertical):
         while data streams in, at most ``MAX_DRAWS_PER_SECOND`` times a second."""
         if state is not self.state:
             self.state, self._key = state, ()
-        if not self.is_mounted:
-            return  # mounted while the view was already painting: on_mount draws
+        if not self.query(ParityCanvas):
+            return  # mounted while the view was painting, not composed yet: on_mount draws
         size = self.canvas.size
         key = (self._data_version, self.objective_index, size.width, size.height)
         if key == self._key:
