@@ -179,8 +179,11 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         """What the first frame shows; the rest is mounted just after it (``mount_the_rest``)."""
+        # The layout's classes before the children exist: each is styled once, with them.
+        self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
+        self._layout_classes()
         yield StatusBar(self.link, self.replay, id="status")
-        if is_compact(self.app.size.width, self.app.size.height):
+        if self.compact:
             yield self._section_tabs()  # on the first frame only in the compact layout
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -245,8 +248,6 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             now=self.now,
             on_pass=self._painted,
         )
-        # Set without the watcher: it would run the layout pass that follows a second time.
-        self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
         self._apply_layout(first=True)
         self.set_interval(CLOCK_INTERVAL, self.scheduler.tick, name="clock")
         # The text panels and the table now. Over data folded before the view existed
@@ -304,6 +305,13 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             return
         if not first:
             self.mount_the_rest()  # a layout change may show any plot, or the section tabs
+        self._layout_classes()
+        self._select_section_tab()
+        if not first:
+            self.scheduler.paint_all()
+        self.call_after_refresh(self.keep_focus)
+
+    def _layout_classes(self) -> None:
         compact, section = self.compact, self.section
         self.set_class(compact, "-compact")
         for name in SECTIONS:
@@ -313,10 +321,6 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         for name in PLOTS:
             self.set_class(not compact and self.plot == name, f"-plot-{name}")
         self.set_class(not compact and not self.log_visible, "-log-hidden")
-        self._select_section_tab()
-        if not first:
-            self.scheduler.paint_all()
-        self.call_after_refresh(self.keep_focus)
 
     def _select_section_tab(self) -> None:
         # Tabs mounted a moment ago have no tabs to select yet: mount_the_rest calls again.
