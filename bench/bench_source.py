@@ -221,6 +221,22 @@ def bench(quick: bool) -> BenchResult:
                 meets_target=total / seconds >= TARGET_RATE and ratio >= TARGET_RATIO,
             )
         )
+    # Issue 17's intake target: the state against a client that only decodes (json.loads), same run.
+    decode_only = min(times[CEILINGS[0][0]])
+    for what, _, kind in cases:
+        if kind == "alone":
+            continue
+        ratio = decode_only / min(times[what])
+        result.rows.append(
+            Row(
+                f"{what}: against the json.loads client",
+                f">= {TARGET_RATIO}x json.loads client",
+                per_second(total, min(times[what])),
+                f"recv + json.loads {per_second(total, decode_only)}",
+                f"{ratio:.2f}x",
+                meets_target=ratio >= TARGET_RATIO,
+            )
+        )
     result.notes.append(
         f"{total:,} frames of ~{frame_bytes:,} bytes; best of {repeat} interleaved run(s) per client; "
         "timed from the first frame received to the last one applied (or yielded, for the source alone)."

@@ -114,6 +114,8 @@ def import_breakdown(env: dict[str, str]) -> tuple[dict[str, float], dict[str, f
     median of 3), the total, and the forbidden modules the watch path imported."""
     code = (
         "import sys\n"
+        "from materia_tui.cli.watch import skip_httpx_command_line\n"
+        "skip_httpx_command_line()\n"  # as `watch` does before its source's imports
         + "".join(f"import {name}\n" for name in WATCH_PATH)
         + f"print(' '.join(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} or "
         f"any(m == f or m.startswith(f + '.') for f in {FORBIDDEN!r})))\n"

@@ -119,6 +119,7 @@ def events(shape: Shape) -> Iterator[str]:
         yield f'{{"type":"surrogate_trained","metrics":{{"train_loss":{train!r},"val_loss":{val!r}}}}}'
         proposal, truths = _proposal(iteration, shape, rng)
         yield proposal
+        del proposal  # held here, it would outlive its consumer's use (memory benchmarks)
         yield _evaluation(iteration, truths)
         best = max(best, max(flux for flux, _ in truths))
         front = min(shape.candidates, 5 + iteration % 20)

@@ -10,6 +10,7 @@ With ``--optuna STORAGE`` the ids are Optuna study names, read from the storage
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from materia_tui.cli.common import (
@@ -72,6 +73,12 @@ def register(subparsers: Subparsers) -> None:
     add_connection_arguments(parser)
 
 
+def skip_httpx_command_line() -> None:
+    """httpx's package imports its own command-line tool (click, pygments, rich.progress:
+    ~20 ms of a start) unless that import fails; nothing here runs it."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: "cannot import"
+
+
 def run(args: argparse.Namespace) -> int:
     if args.optuna is not None:
         from materia_tui.cli.watch_optuna import run_optuna
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
+    skip_httpx_command_line()
     from materia_tui.source.websocket import WebSocketSource
 
     settings = settings_from_args(args)
@@ -95,6 +103,7 @@ def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
 
 
 def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:
+    skip_httpx_command_line()
     from materia_tui.protocol import Campaign
     from materia_tui.source.rest import RestClient
     from materia_tui.source.websocket import WebSocketSource

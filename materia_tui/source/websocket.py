@@ -337,7 +337,8 @@ class WebSocketSource(GeneratorSource):
         self, rest: RestClient, buffer: LiveBuffer, link: Link
     ) -> AsyncGenerator[SourceItem, None]:
         while True:
-            frame = await buffer.get()
+            # A coroutine per frame costs more than the check: frames arrive in bursts.
+            frame = buffer.get_nowait() if len(buffer) else await buffer.get()
             if isinstance(frame, Closed):
                 raise self._closed_error(frame.error)
             self._live_frame_seen = True
@@ -361,7 +362,7 @@ class WebSocketSource(GeneratorSource):
             if admitted is None:
                 continue
             yield admitted
-            if isinstance(admitted, EventReceived):
+            if isinstance(admitted, EventReceived) and type(admitted.event) in _ENDING_TYPES:
                 event = admitted.event
                 if self._ends_campaign(event) and self._stop_at_end:
                     self._ended = True
@@ -402,6 +403,10 @@ class WebSocketSource(GeneratorSource):
 
     def _closed_error(self, error: BaseException) -> Exception:
         return closed_error(error, self._ws_url, self._shown_url, self.campaign_id, self._settings.token)
+
+
+# The events after which the live loop may stop or ask for the campaign's status.
+_ENDING_TYPES = (CampaignCompleted, CampaignError)
 
 
 def _fatality_unknown(event: Event) -> bool:

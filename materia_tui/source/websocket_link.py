@@ -61,6 +61,10 @@ class LiveBuffer:
         while not self._items:
             self._not_empty.clear()
             await self._not_empty.wait()
+        return self.get_nowait()
+
+    def get_nowait(self) -> str | bytes | Closed:
+        """The oldest item; the buffer must not be empty (``len``)."""
         item, size = self._items.popleft()
         self._bytes -= size
         self._has_room.set()

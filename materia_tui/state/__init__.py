@@ -20,7 +20,8 @@ from materia_tui.state.records import (
     Note,
 )
 from materia_tui.state.reducer import ETA_WINDOW, CampaignState
-from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore, CandidateView
+from materia_tui.state.store import CandidateStore
+from materia_tui.state.views import CandidateRows, CandidatesById, CandidateView
 
 # What readers of a candidate use: the store's view (``state.candidates``, ``state.candidate_list``).
 CandidateLike: TypeAlias = CandidateView

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from materia_tui.state.store import CandidateView
+from materia_tui.state.views import CandidateView
 
 # better(name, value, than): whether ``value`` beats ``than`` for objective ``name``
 Better = Callable[[str, float, float], bool]

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from materia_tui.state.changes import ChangeSet, RowFollower
 from materia_tui.state.reducer import CampaignState
-from materia_tui.state.store import CandidateView
+from materia_tui.state.views import CandidateView
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10))
 MEASURED_STATUSES = frozenset({"evaluated", "infeasible"})

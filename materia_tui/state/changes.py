@@ -88,9 +88,8 @@ class ChangeSet:
         self.rows_added += other.rows_added
         if other.all_rows:
             self.every_row()
-        else:
-            for row in other.rows_changed:
-                self.row_changed(row)
+        elif other.rows_changed:
+            self.rows_changed_many(other.rows_changed)  # one set union: batches change 5,000 rows
         self.front |= other.front
         self.best |= other.best
         self.log_added += other.log_added

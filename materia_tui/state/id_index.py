@@ -29,8 +29,7 @@ class IdIndex:
         self._ids = ids  # row -> id, owned by the store; only read here
         self._table = array("i", [EMPTY]) * FIRST_SIZE
         self._mask = FIRST_SIZE - 1
-        for row, key in enumerate(ids):
-            self._insert(key, row)
+        self.added(0)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -84,26 +83,50 @@ class IdIndex:
         """Rows ``first_row..`` were appended to the store's ids (all new ids): index them."""
         ids = self._ids
         if 2 * len(ids) > len(self._table):
-            self._grow(4 * len(ids))
-        else:
-            for row in range(first_row, len(ids)):
-                self._insert(ids[row], row)
-
-    def _insert(self, key: str, row: int) -> None:
+            self._grow(4 * len(ids), len(ids))
+            return
         table, mask = self._table, self._mask
-        slot = hash(key) & mask
-        while table[slot] != EMPTY:
-            slot = (slot + 1) & mask
-        table[slot] = row
+        for row in range(first_row, len(ids)):  # a call per row would cost more than the probing
+            slot = hash(ids[row]) & mask
+            while table[slot] != EMPTY:
+                slot = (slot + 1) & mask
+            table[slot] = row
 
-    def _grow(self, at_least: int) -> None:
+    def added_if_new(self, first_row: int) -> bool:
+        """Rows ``first_row..`` were appended to the store's ids: index them if none of
+        their ids is known (nor repeated among them), else leave the index as it was
+        and say so. One probe per id both checks it and finds its slot."""
+        ids = self._ids
+        if 2 * len(ids) > len(self._table):
+            self._grow(4 * len(ids), first_row)
+        table, mask = self._table, self._mask
+        taken: list[int] = []
+        for row in range(first_row, len(ids)):
+            key = ids[row]
+            slot = hash(key) & mask
+            while True:
+                held = table[slot]
+                if held == EMPTY:
+                    break
+                if ids[held] == key:  # known (or repeated in this batch): undo this batch's slots
+                    for slot in taken:
+                        table[slot] = EMPTY
+                    return False
+                slot = (slot + 1) & mask
+            table[slot] = row
+            taken.append(slot)
+        return True
+
+    def _grow(self, at_least: int, rows: int) -> None:
+        """A larger table holding rows ``0..rows``."""
         size = len(self._table)
         while size < at_least:
             size *= 2
         self._table = table = array("i", [EMPTY]) * size
         self._mask = mask = size - 1
-        for row, key in enumerate(self._ids):  # _insert, inlined: this runs for every row
-            slot = hash(key) & mask
+        ids = self._ids
+        for row in range(rows):
+            slot = hash(ids[row]) & mask
             while table[slot] != EMPTY:
                 slot = (slot + 1) & mask
             table[slot] = row

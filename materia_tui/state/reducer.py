@@ -53,7 +53,8 @@ from materia_tui.state.records import (
 )
 from materia_tui.state.records import Counters as Counters
 from materia_tui.state.scoring import FrontScoring, _skyline_2d
-from materia_tui.state.store import CandidateRows, CandidatesById, CandidateStore
+from materia_tui.state.store import CandidateStore
+from materia_tui.state.views import CandidateRows, CandidatesById
 
 NAN = math.nan
 LOG_LENGTH = 1000

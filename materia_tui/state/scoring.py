@@ -17,7 +17,8 @@ from materia_tui.state.best_series import best_by_iteration
 from materia_tui.state.changes import ChangeSet
 from materia_tui.state.pareto import ParetoFront, Point
 from materia_tui.state.records import BestValue
-from materia_tui.state.store import CandidateRows, CandidateStore
+from materia_tui.state.store import CandidateStore
+from materia_tui.state.views import CandidateRows
 
 NAN = math.nan
 

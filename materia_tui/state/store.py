@@ -17,7 +17,7 @@ A row's layout (``candidates.Layout``: the key tuples of its four sections,
 interned per store) says which names the row has and in which order, so a
 view reads back exactly the mappings the wire gave, while bulk readers take
 whole columns (``column("obj:water_flux")``) without a Python object per
-candidate. Views (``CandidateView``) are built on access and read through
+candidate. Views (``state/views.py``) are built on access and read through
 to the store: they are cheap, and they are never kept by the store.
 
 NaN in a float column means "no value" for bulk readers; presence for views
@@ -28,45 +28,105 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, overload
+from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from materia_tui.protocol import Candidate, EvaluationResult, ParameterValue
+from materia_tui.protocol import Candidate, EvaluationResult
 from materia_tui.state.candidates import CandidateStatus, Keys, Layout, layout_for
 from materia_tui.state.id_index import IdIndex
 from materia_tui.state.typed_columns import Column, FloatColumn, ParameterColumn, transpose
+
+if TYPE_CHECKING:
+    from materia_tui.state.views import CandidateView
 
 NAN = math.nan
 STATUSES: tuple[CandidateStatus, ...] = ("proposed", "evaluated", "infeasible", "failed")
 STATUS_CODES: dict[str, int] = {name: code for code, name in enumerate(STATUSES)}
 NO_ITERATION = -1
+_PROPOSAL_SECTIONS = (attrgetter("parameters"), attrgetter("predicted"), attrgetter("uncertainty"))
+_ACQUISITION = attrgetter("acquisition_value")
+# New proposals held as models (the tail) before their values are written into the columns.
+TAIL_ROWS = 256
 SECTIONS = ("param", "pred", "unc", "obj")
 Section = Literal[0, 1, 2, 3]
 
 
+T = TypeVar("T")
+
+
+class _Written(Generic[T]):
+    """A column attribute of the store (``store.status``...): the private one
+    (``_status``), read after the tail is written into the columns."""
+
+    __slots__ = ("private",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = "_" + name
+
+    @overload
+    def __get__(self, store: None, owner: type) -> _Written[T]: ...
+    @overload
+    def __get__(self, store: CandidateStore, owner: type) -> T: ...
+    def __get__(self, store: CandidateStore | None, owner: type) -> _Written[T] | T:
+        if store is None:
+            return self
+        value: T = getattr(store._flushed(), self.private)
+        return value
+
+
 class CandidateStore:
-    """Every candidate of one campaign, by row (the order first seen)."""
+    """Every candidate of one campaign, by row (the order first seen).
+
+    A proposal of new candidates is held as it came (the *tail*: its models, in
+    order) and written into the columns ``TAIL_ROWS`` rows at a time, or as
+    soon as anything reads a column: per-frame column writes cost more than
+    the frame's parse for a small batch. ``ids`` and ``index`` are always
+    current; every column attribute below writes the tail first, so readers
+    never see it.
+    """
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.index = IdIndex(self.ids)
-        self.iterations = array("i")
-        self.acquisition = array("d")
-        self.status = array("b")
-        self.on_front = array("b")
-        self.feasible = array("b")
-        self.revisions = array("I")
-        self.row_layouts = array("I")
+        self._iterations = array("i")
+        self._acquisition = array("d")
+        self._status = array("b")
+        self._on_front = array("b")
+        self._feasible = array("b")
+        self._revisions = array("I")
+        self._row_layouts = array("I")
         self.errors: dict[int, str] = {}
-        self.sections: tuple[dict[str, Column], ...] = ({}, {}, {}, {})
-        self.layouts: list[Layout] = []
+        self._sections: tuple[dict[str, Column], ...] = ({}, {}, {}, {})
+        self._layouts: list[Layout] = []
         self._layout_ids: dict[tuple[Keys, Keys, Keys, Keys], int] = {}
         self._measured_layouts: dict[tuple[int, Keys], int] = {}  # (layout, objective keys) -> layout
         self._last_layout = self.layout_id(((), (), (), ()))
         self._parameter_names: list[str] = []
+        self._filled = 0  # rows written into the columns; the rest (to len(ids)) are the tail
+        self._tail: list[Candidate] = []
+        self._tail_iterations: list[int] = []
+        self._tail_revisions: list[int] = []
         # False: proposals keep only ids and iterations (no parameters, predictions,
         # uncertainties or acquisition values): what line output needs, ~90 B a candidate less.
         self.keep_proposals = True
+
+    # ----- the columns (each read writes the tail first) -------------------------
+
+    iterations: _Written[array[int]] = _Written()
+    acquisition: _Written[array[float]] = _Written()
+    status: _Written[array[int]] = _Written()
+    on_front: _Written[array[int]] = _Written()
+    feasible: _Written[array[int]] = _Written()
+    revisions: _Written[array[int]] = _Written()
+    row_layouts: _Written[array[int]] = _Written()
+    sections: _Written[tuple[dict[str, Column], ...]] = _Written()
+    layouts: _Written[list[Layout]] = _Written()
+
+    def _flushed(self) -> CandidateStore:
+        if self._filled != len(self.ids):
+            self.flush()
+        return self
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -76,24 +136,24 @@ class CandidateStore:
     def layout_id(self, keys: tuple[Keys, Keys, Keys, Keys]) -> int:
         found = self._layout_ids.get(keys)
         if found is None:
-            found = self._layout_ids[keys] = len(self.layouts)
+            found = self._layout_ids[keys] = len(self._layouts)
             layout = layout_for(keys)
-            self.layouts.append(layout)
+            self._layouts.append(layout)
             for section, names in enumerate(keys):
                 for name in names:
-                    if name not in self.sections[section]:
+                    if name not in self._sections[section]:
                         self._add_column(section, name)
         return found
 
     def _add_column(self, section: int, name: str) -> None:
-        length = len(self.ids)
-        self.sections[section][name] = ParameterColumn(length) if section == 0 else FloatColumn(length)
+        length = len(self._iterations)  # the rows written so far (a tail is written after)
+        self._sections[section][name] = ParameterColumn(length) if section == 0 else FloatColumn(length)
         if section == 0:
             self._parameter_names.append(name)
 
     def _proposal_layout(self, c: Candidate, keys3: Keys) -> int:
         """The layout of a proposal whose measurement keys are ``keys3``: usually the previous one."""
-        last = self.layouts[self._last_layout]
+        last = self._layouts[self._last_layout]
         parameters, predicted, uncertainty = c.parameters, c.predicted, c.uncertainty
         if [*parameters, 0, *predicted, 0, *uncertainty] == last.head and last.keys[3] == keys3:
             return self._last_layout
@@ -101,53 +161,50 @@ class CandidateStore:
         self._last_layout = found
         return found
 
-    def _batch_layouts(self, fresh: list[Candidate]) -> list[int]:
-        """Each new proposal's layout; a batch whose candidates share their keys
-        (the usual one) is recognised with C-level key comparisons."""
-        first = fresh[0]
-        keys = (tuple(first.parameters), tuple(first.predicted), tuple(first.uncertainty), ())
-        count = len(fresh)
-        if (
-            list(map(tuple, (c.parameters for c in fresh))).count(keys[0]) == count
-            and list(map(tuple, (c.predicted for c in fresh))).count(keys[1]) == count
-            and list(map(tuple, (c.uncertainty for c in fresh))).count(keys[2]) == count
-        ):
-            self._last_layout = self.layout_id(keys)
-            return [self._last_layout] * count
-        return [self._proposal_layout(c, ()) for c in fresh]
-
     def parameter_names(self) -> list[str]:
         """Every parameter name seen, in order of first appearance."""
-        return list(self._parameter_names)
+        return list(self._flushed()._parameter_names)
 
     def layout_of(self, row: int) -> Layout:
-        return self.layouts[self.row_layouts[row]]
+        return self.layouts[self._row_layouts[row]]
 
     # ----- writing ---------------------------------------------------------------
 
     def add_rows(self, ids: Sequence[str], iteration: int | None) -> int:
         """New rows for ``ids`` (not yet known), no values yet. Returns the first new row."""
+        self._flushed()
         start = len(self.ids)
-        count = len(ids)
         self.ids.extend(ids)
         self.index.added(start)
-        self.iterations.extend(array("i", [NO_ITERATION if iteration is None else iteration]) * count)
-        self.acquisition.extend(array("d", [NAN]) * count)
+        self._extend(len(ids), array("i", [NO_ITERATION if iteration is None else iteration]) * len(ids))
+        self._filled = len(self.ids)
+        return start
+
+    def _extend(self, count: int, iterations: array[int]) -> None:
+        """``count`` more rows in every column (no values yet; ``iterations`` theirs)."""
+        self._iterations.extend(iterations)
+        self._acquisition.extend(array("d", [NAN]) * count)
         zeros = array("b", [0]) * count
-        self.status.extend(zeros)
-        self.on_front.extend(zeros)
-        self.feasible.extend(array("b", [1]) * count)
-        self.revisions.extend(array("I", [0]) * count)
-        self.row_layouts.extend(array("I", [0]) * count)
-        for columns in self.sections:
+        self._status.extend(zeros)
+        self._on_front.extend(zeros)
+        self._feasible.extend(array("b", [1]) * count)
+        self._revisions.extend(array("I", [0]) * count)
+        self._row_layouts.extend(array("I", [0]) * count)
+        for columns in self._sections:
             for column in columns.values():
                 column.extend(count)
-        return start
 
     def propose(self, batch: Sequence[Candidate], iteration: int, revision: int) -> tuple[int, list[int]]:
         """Fold a proposal: new candidates appended, known ones re-proposed (their
         measurement kept). Returns (rows added, earlier rows changed)."""
-        index = self.index
+        ids, index = self.ids, self.index
+        start = len(ids)
+        ids.extend([c.id for c in batch])
+        if index.added_if_new(start):  # all new: the usual proposal
+            self._to_tail(batch, iteration, revision)
+            return len(batch), []
+        del ids[start:]
+        self._flushed()
         fresh: list[Candidate] = []
         fresh_ids: set[str] = set()
         again: list[Candidate] = []
@@ -159,44 +216,69 @@ class CandidateStore:
                 fresh.append(c)
         changed: list[int] = []
         if fresh:
-            start = self.add_rows([c.id for c in fresh], iteration)
-            self._fill_proposals(start, fresh, revision)
+            ids.extend([c.id for c in fresh])
+            index.added(start)
+            self._to_tail(fresh, iteration, revision)
+            self.flush()
         for c in again:
             row = index[c.id]
             self._repropose(row, c, iteration, revision)
-            if row < len(self.ids) - len(fresh):
+            if row < start:
                 changed.append(row)
         return len(fresh), changed
 
-    def _fill_proposals(self, start: int, fresh: list[Candidate], revision: int) -> None:
+    def _to_tail(self, fresh: Sequence[Candidate], iteration: int, revision: int) -> None:
+        """The models of new rows (their ids appended and indexed already), written later."""
         count = len(fresh)
-        self.revisions[start : start + count] = array("I", [revision]) * count
-        if not self.keep_proposals:
-            return  # the rows keep the empty layout
-        layouts = self._batch_layouts(fresh)
-        self.acquisition[start : start + count] = array(
-            "d", [NAN if c.acquisition_value is None else c.acquisition_value for c in fresh]
-        )
-        first = layouts[0]
-        if layouts.count(first) == count:  # the usual batch: one layout, columns filled by slices
-            self.row_layouts[start : start + count] = array("I", [first]) * count
-            keys = self.layouts[first].keys
-            sections: tuple[list[Mapping[str, Any]], ...] = (
-                [c.parameters for c in fresh], [c.predicted for c in fresh], [c.uncertainty for c in fresh]
-            )  # fmt: skip
+        if self.keep_proposals:
+            self._tail.extend(fresh)
+        self._tail_iterations.extend([iteration] * count)
+        self._tail_revisions.extend([revision] * count)
+        if len(self._tail_iterations) >= TAIL_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the tail (proposals held as they came) into the columns."""
+        start, count = self._filled, len(self.ids) - self._filled
+        if not count:
+            return
+        tail, self._tail = self._tail, []
+        iterations, self._tail_iterations = self._tail_iterations, []
+        revisions, self._tail_revisions = self._tail_revisions, []
+        self._extend(count, array("i", iterations))
+        self._filled = len(self.ids)
+        self._revisions[start:] = array("I", revisions)
+        if tail:  # kept proposals (``keep_proposals``): their values too
+            self._fill_proposals(start, tail)
+
+    def _fill_proposals(self, start: int, fresh: list[Candidate]) -> None:
+        count = len(fresh)
+        acquisition = list(map(_ACQUISITION, fresh))
+        if None in acquisition:
+            acquisition = [NAN if value is None else value for value in acquisition]
+        self._acquisition[start : start + count] = array("d", acquisition)
+        sections = [list(map(get, fresh)) for get in _PROPOSAL_SECTIONS]
+        keys = (tuple(sections[0][0]), tuple(sections[1][0]), tuple(sections[2][0]), ())
+        # The usual batch: one layout (recognised with C-level key comparisons), columns filled by slices.
+        if all(
+            list(map(tuple, mappings)).count(names) == count
+            for mappings, names in zip(sections, keys, strict=False)
+        ):
+            self._last_layout = first = self.layout_id(keys)
+            self._row_layouts[start : start + count] = array("I", [first]) * count
             for section, mappings in enumerate(sections):
-                columns = self.sections[section]
+                columns = self._sections[section]
                 for name, values in zip(keys[section], transpose(mappings, keys[section]), strict=True):
                     columns[name].fill(start, values)
             return
-        for row, (c, layout) in enumerate(zip(fresh, layouts, strict=True), start):
-            self.row_layouts[row] = layout
+        for row, c in enumerate(fresh, start):
+            self._row_layouts[row] = self._proposal_layout(c, ())
             self._write(row, 0, c.parameters)
             self._write(row, 1, c.predicted)
             self._write(row, 2, c.uncertainty)
 
     def _write(self, row: int, section: int, mapping: Mapping[str, Any], old: Keys = ()) -> None:
-        columns = self.sections[section]
+        columns = self._sections[section]
         for name in old:
             if name not in mapping:
                 columns[name].clear(row)
@@ -205,70 +287,72 @@ class CandidateStore:
 
     def _repropose(self, row: int, c: Candidate, iteration: int, revision: int) -> None:
         old = self.layout_of(row).keys
-        self.iterations[row] = iteration
-        self.revisions[row] = revision
+        self._iterations[row] = iteration
+        self._revisions[row] = revision
         if not self.keep_proposals:
             return
         layout = self._proposal_layout(c, old[3])
-        self.row_layouts[row] = layout
+        self._row_layouts[row] = layout
         self._write(row, 0, c.parameters, old[0])
         self._write(row, 1, c.predicted, old[1])
         self._write(row, 2, c.uncertainty, old[2])
-        self.acquisition[row] = NAN if c.acquisition_value is None else c.acquisition_value
+        self._acquisition[row] = NAN if c.acquisition_value is None else c.acquisition_value
 
     def measure(
         self, row: int, objectives: Mapping[str, float], feasible: bool, error: str | None, revision: int
     ) -> None:
         """Replace the row's measurement (and status, feasibility, error)."""
-        old_id = self.row_layouts[row]
+        self._flushed()
+        old_id = self._row_layouts[row]
         keys = tuple(objectives)
         new_id = self._measured_layouts.get((old_id, keys))
         if new_id is None:
-            old = self.layouts[old_id].keys
+            old = self._layouts[old_id].keys
             new_id = self.layout_id((old[0], old[1], old[2], keys))
             self._measured_layouts[(old_id, keys)] = new_id
-        old_keys = self.layouts[old_id].keys[3]
-        self.row_layouts[row] = new_id
-        columns = self.sections[3]
+        old_keys = self._layouts[old_id].keys[3]
+        self._row_layouts[row] = new_id
+        columns = self._sections[3]
         if old_keys != keys:
             for name in old_keys:
                 if name not in objectives:
                     columns[name].clear(row)
         for name, value in objectives.items():
             columns[name].set(row, value)
-        self.feasible[row] = feasible
+        self._feasible[row] = feasible
         if error is None:
             self.errors.pop(row, None)
         else:
             self.errors[row] = error
-        self.status[row] = 3 if error else (1 if feasible else 2)
-        self.revisions[row] = revision
+        self._status[row] = 3 if error else (1 if feasible else 2)
+        self._revisions[row] = revision
 
     def measure_fresh(self, rows: list[int], results: Sequence[EvaluationResult], revision: int) -> None:
         """``measure`` for rows never measured before, in one pass per column: the
         usual evaluation batch (rows distinct, objective keys of every row the same)."""
+        self._flushed()
         keys = tuple(results[0].objectives)
         first = rows[0]
         contiguous = rows[-1] - first == len(rows) - 1 and rows == list(range(first, first + len(rows)))
-        old_ids = self.row_layouts[first : first + len(rows)] if contiguous else None
+        old_ids = self._row_layouts[first : first + len(rows)] if contiguous else None
         same_keys = list(map(tuple, (r.objectives for r in results))).count(keys) == len(results)
         if contiguous and same_keys and old_ids is not None and old_ids.count(old_ids[0]) == len(rows):
             new_id = self._measured_layouts.get((old_ids[0], keys))
             if new_id is None:
-                old = self.layouts[old_ids[0]].keys
+                old = self._layouts[old_ids[0]].keys
                 new_id = self.layout_id((old[0], old[1], old[2], keys))
                 self._measured_layouts[(old_ids[0], keys)] = new_id
             stop = first + len(rows)
-            self.row_layouts[first:stop] = array("I", [new_id]) * len(rows)
-            columns = self.sections[3]
+            self._row_layouts[first:stop] = array("I", [new_id]) * len(rows)
+            columns = self._sections[3]
             mappings: list[Mapping[str, Any]] = [r.objectives for r in results]
             for name, values in zip(keys, transpose(mappings, keys), strict=True):
                 columns[name].fill(first, values)
-            self.feasible[first:stop] = array("b", [r.feasible for r in results])
-            self.status[first:stop] = array(
+            self._feasible[first:stop] = array("b", [r.feasible for r in results])
+            self._status[first:stop] = array(
                 "b", [3 if r.error else (1 if r.feasible else 2) for r in results]
             )
-            self.revisions[first:stop] = array("I", [revision]) * len(rows)
+            self._revisions[first:stop] = array("I", [revision]) * len(rows)
             for row, r in zip(rows, results, strict=True):
                 if r.error is not None:
                     self.errors[row] = r.error
@@ -331,6 +415,8 @@ class CandidateStore:
         return column if isinstance(column, ParameterColumn) else None
 
     def view(self, row: int) -> CandidateView:
+        from materia_tui.state.views import CandidateView  # the views read the store: imported when used
+
         return CandidateView(self, row)
 
     def rows_where_status(self, codes: Iterable[int]) -> list[int]:
@@ -338,138 +424,10 @@ class CandidateStore:
         return [row for row, code in enumerate(self.status) if code in wanted]
 
 
-class CandidateView:
-    """One candidate read through to the store (built on access, a snapshot of nothing:
-    its attributes always show the store's current values)."""
+def __getattr__(name: str) -> Any:
+    """The views moved to ``state/views.py``; importing them from here still works."""
+    if name in ("CandidateView", "CandidateRows", "CandidatesById"):
+        from materia_tui.state import views
 
-    __slots__ = ("_store", "row")
-
-    def __init__(self, store: CandidateStore, row: int) -> None:
-        self._store = store
-        self.row = row
-
-    @property
-    def id(self) -> str:
-        return self._store.ids[self.row]
-
-    @property
-    def iteration(self) -> int | None:
-        value = self._store.iterations[self.row]
-        return None if value == NO_ITERATION else value
-
-    @property
-    def acquisition_value(self) -> float | None:
-        value = self._store.acquisition[self.row]
-        return None if value != value else value
-
-    @property
-    def status(self) -> CandidateStatus:
-        return STATUSES[self._store.status[self.row]]
-
-    @property
-    def on_front(self) -> bool:
-        return bool(self._store.on_front[self.row])
-
-    @property
-    def feasible(self) -> bool:
-        return bool(self._store.feasible[self.row])
-
-    @property
-    def error(self) -> str | None:
-        return self._store.errors.get(self.row)
-
-    @property
-    def revision(self) -> int:
-        return self._store.revisions[self.row]
-
-    @property
-    def parameter_names(self) -> tuple[str, ...]:
-        """The same tuple object for every candidate sharing a layout."""
-        return self._store.layout_of(self.row).keys[0]
-
-    @property
-    def parameters(self) -> dict[str, ParameterValue]:
-        return self._store.section(self.row, 0)
-
-    @property
-    def predicted(self) -> dict[str, float]:
-        return self._store.section(self.row, 1)
-
-    @property
-    def uncertainty(self) -> dict[str, float]:
-        return self._store.section(self.row, 2)
-
-    @property
-    def objectives(self) -> dict[str, float]:
-        return self._store.section(self.row, 3)
-
-    def measured(self, name: str) -> float | None:
-        return self._store.measured(self.row, name)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CandidateView):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in _COMPARED)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _COMPARED)
-        return f"CandidateView({fields})"
-
-
-_COMPARED = (
-    "id", "row", "iteration", "parameters", "predicted", "uncertainty", "acquisition_value",
-    "objectives", "feasible", "error", "status", "on_front", "revision",
-)  # fmt: skip
-
-
-class CandidateRows(Sequence[CandidateView]):
-    """``state.candidate_list``: the candidates by row, as views built on access."""
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: CandidateStore) -> None:
-        self._store = store
-
-    def __len__(self) -> int:
-        return len(self._store.ids)
-
-    @overload
-    def __getitem__(self, index: int) -> CandidateView: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[CandidateView]: ...
-    def __getitem__(self, index: int | slice) -> CandidateView | list[CandidateView]:
-        store = self._store
-        if isinstance(index, slice):
-            return [CandidateView(store, row) for row in range(*index.indices(len(store.ids)))]
-        if index < 0:
-            index += len(store.ids)
-        if not 0 <= index < len(store.ids):
-            raise IndexError("candidate row out of range")
-        return CandidateView(store, index)
-
-    def __iter__(self) -> Iterator[CandidateView]:
-        store = self._store
-        return (CandidateView(store, row) for row in range(len(store.ids)))
-
-
-class CandidatesById(Mapping[str, CandidateView]):
-    """``state.candidates``: id -> view, in the order candidates were first seen."""
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: CandidateStore) -> None:
-        self._store = store
-
-    def __getitem__(self, key: str) -> CandidateView:
-        return CandidateView(self._store, self._store.index[key])
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._store.index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._store.ids)
-
-    def __len__(self) -> int:
-        return len(self._store.ids)
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -88,6 +88,12 @@ class ParameterColumn:
             if self.codes is not None:
                 self.codes[start:stop] = array("i", [FLOAT_CODE]) * len(values)
             return
+        if kinds == {int} and min(values) > -_INT_EXACT and max(values) < _INT_EXACT:
+            self.floats[start:stop] = array("d", values)
+            if self.codes is None:
+                self.codes = array("i", [FLOAT_CODE]) * len(self.floats)
+            self.codes[start:stop] = array("i", [INT_CODE]) * len(values)
+            return
         if kinds == {str}:  # a categorical column: encoded a batch at a time
             lookup = {value: self.code_of(value) for value in set(values)}
             if self.codes is None:

@@ -21,10 +21,9 @@ Exit codes (``app.run()`` returns one of ``materia_tui.errors.ExitCode``):
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Unpack
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
@@ -35,12 +34,13 @@ from materia_tui.errors import exit_code_for
 from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource, FoldsAhead
-from materia_tui.state import CampaignState
-from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.campaign_view import CampaignView, ViewOptions
 from materia_tui.ui.keys import bindings, palette_entries
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.textual_compat import install_scrollbar_renderer
-from materia_tui.ui.widgets.stop_advisor import StopAdvisor
+
+if TYPE_CHECKING:
+    from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 
 
 class MonitorBase(App[int]):
@@ -112,15 +112,14 @@ class MonitorApp(MonitorBase):
         campaign_id: str,
         *,
         exit_on_complete: bool = False,
-        state: CampaignState | None = None,
         title: str | None = None,
-        now: Callable[[], float] = time.time,
         alerts: AlertSettings | None = None,
         refresh: float | None = None,
+        **options: Unpack[ViewOptions],  # state, now: the view's
     ) -> None:
         super().__init__(alerts=alerts)
-        rates = RefreshRates.every(refresh) if refresh is not None else RefreshRates()
-        self.view = CampaignView(source, campaign_id, state=state, now=now, rates=rates, id="campaign")
+        rates = RefreshRates.of_option(refresh)
+        self.view = CampaignView(source, campaign_id, rates=rates, id="campaign", **options)
         if isinstance(source, FoldsAhead):
             self._follow_head_start(source)
         self.exit_on_complete = exit_on_complete

@@ -25,7 +25,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, Unpack
 
 from textual import work
 from textual.app import ComposeResult
@@ -47,24 +47,23 @@ from materia_tui.source import (
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter
+from materia_tui.ui.children import OneChild
 from materia_tui.ui.filter_and_notes import FilterAndNotes
 from materia_tui.ui.keys import actions, bindings
-from materia_tui.ui.panel import Panel
+from materia_tui.ui.panel import CADENCES, Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
 from materia_tui.ui.widgets.filter_bar import FilterBar
-from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
-from materia_tui.ui.widgets.importance_view import ImportanceView
 from materia_tui.ui.widgets.newest_panel import NewestPanel
-from materia_tui.ui.widgets.parallel_view import ParallelView
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
-from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
-from materia_tui.ui.widgets.slice_view import SliceView
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar
 from materia_tui.ui.widgets.stop_advisor import StopAdvisor
+
+if TYPE_CHECKING:
+    from materia_tui.ui.widgets.parity_plot import ParityPlot
 
 Section = Literal[
     "overview", "candidates", "pareto", "log", "parity", "importance", "hypervolume", "slices", "parallel"
@@ -93,6 +92,16 @@ CLOCK_INTERVAL = 1.0
 NOTE_PLACEHOLDER = "note for the current iteration (enter pins it: event log, recording, exports)"
 REPLAY_ACTIONS = actions("replay")
 YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
+
+
+PlotT = TypeVar("PlotT", bound=Widget)
+
+
+class ViewOptions(TypedDict, total=False):
+    """What a monitor app hands through to its ``CampaignView``."""
+
+    state: CampaignState | None  # a state to show (default: a new, empty one)
+    now: Callable[[], float]  # the clock of shown times (default: time.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,28 +142,30 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             self.view = view
             self.failure = failure
 
-    paused: reactive[bool] = reactive(False)
-    compact: reactive[bool] = reactive(True)
-    section: reactive[Section] = reactive("overview")
-    plot: reactive[Section] = reactive("pareto")  # what the wide layout's plot slot shows
-    log_visible: reactive[bool] = reactive(True)
+    # init=False: on_mount lays out once; watchers run at start would lay out and paint
+    # everything four more times before the first frame (start-up).
+    paused: reactive[bool] = reactive(False, init=False)
+    compact: reactive[bool] = reactive(True, init=False)
+    section: reactive[Section] = reactive("overview", init=False)
+    plot: reactive[Section] = reactive("pareto", init=False)  # what the wide layout's plot slot shows
+    log_visible: reactive[bool] = reactive(True, init=False)
 
     def __init__(
         self,
         source: EventSource,
         campaign_id: str,
         *,
-        state: CampaignState | None = None,
-        now: Callable[[], float] = time.time,
         rates: RefreshRates | None = None,
         id: str | None = None,
+        **options: Unpack[ViewOptions],
     ) -> None:
         super().__init__(id=id)
         self.rates = rates if rates is not None else RefreshRates()
         self.source = source
         self.campaign_id = campaign_id
+        state = options.get("state")
         self.state = state if state is not None else CampaignState(campaign_id)
-        self.now = now
+        self.now = options.get("now", time.time)
         self.link = LinkStatus()
         # A replay is steered from the view: space pauses the replay itself, n / G / + / -.
         self.replay = replay_steering(source)
@@ -162,6 +173,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         self.stream_ended = False
         self.received_anything = False
         self.scheduler: RepaintScheduler | None = None  # once the panels exist
+        self._rest_mounted = False  # the hidden plots and tabs (``mount_the_rest``)
         self.active_filter = ActiveFilter()  # ``/``: the table and every plot read it
         # Advises on the whole campaign whether or not the Hypervolume view is shown.
         self.stop_advisor = StopAdvisor(self, self.state)
@@ -169,11 +181,13 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
     # ----- layout --------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        """What the first frame shows; the rest is mounted just after it (``mount_the_rest``)."""
+        # The layout's classes before the children exist: each is styled once, with them.
+        self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
+        self._layout_classes()
         yield StatusBar(self.link, self.replay, id="status")
-        labels = [TAB_LABELS.get(name, name.capitalize()) for name in SECTIONS]
-        yield Tabs(
-            *(Tab(label, id=f"tab-{name}") for label, name in zip(labels, SECTIONS, strict=True)), id="tabs"
-        )
+        if self.compact:
+            yield self._section_tabs()  # on the first frame only in the compact layout
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 with Vertical(id="overview", classes="section"):
@@ -181,14 +195,6 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
                     yield ConvergencePanel(id="convergence")
                     yield NewestPanel(id="newest")
                 yield ParetoPlot(self.state, active_filter=self.active_filter, id="pareto", classes="section")
-                yield ParityPlot(self.state, active_filter=self.active_filter, id="parity", classes="section")
-                selection = self.active_filter
-                yield ImportanceView(self.state, active_filter=selection, id="importance", classes="section")
-                yield HypervolumeView(
-                    self.state, active_filter=selection, id="hypervolume", classes="section"
-                )
-                yield SliceView(self.state, active_filter=selection, id="slices", classes="section")
-                yield ParallelView(self.state, active_filter=selection, id="parallel", classes="section")
             with Vertical(id="right"):
                 yield CandidateTable(
                     self.state, active_filter=self.active_filter, id="candidates", classes="section"
@@ -197,11 +203,46 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         yield FilterBar(id="filter-bar")
         yield FilterBar(prompt="note", placeholder=NOTE_PLACEHOLDER, input_id="note-input", id="note-bar")
 
+    def _section_tabs(self) -> Tabs:
+        labels = [TAB_LABELS.get(name, name.capitalize()) for name in SECTIONS]
+        tabs = (Tab(label, id=f"tab-{name}") for label, name in zip(labels, SECTIONS, strict=True))
+        return Tabs(*tabs, id="tabs")
+
+    def _hidden_plots(self) -> list[Widget]:
+        """The plots that share the plot slot with the Pareto plot, hidden until chosen."""
+        from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
+        from materia_tui.ui.widgets.importance_view import ImportanceView
+        from materia_tui.ui.widgets.parallel_view import ParallelView
+        from materia_tui.ui.widgets.parity_plot import ParityPlot
+        from materia_tui.ui.widgets.slice_view import SliceView
+
+        selection = self.active_filter
+        return [
+            ParityPlot(self.state, active_filter=selection, id="parity", classes="section"),
+            ImportanceView(self.state, active_filter=selection, id="importance", classes="section"),
+            HypervolumeView(self.state, active_filter=selection, id="hypervolume", classes="section"),
+            SliceView(self.state, active_filter=selection, id="slices", classes="section"),
+            ParallelView(self.state, active_filter=selection, id="parallel", classes="section"),
+        ]
+
+    def mount_the_rest(self) -> None:
+        """The hidden plots (and, side by side, the hidden section tabs), once the first
+        frame is out: ~30 nodes less to style, lay out and import before the first data
+        shows (start-up). Anything that needs them calls this first; it runs once."""
+        if self._rest_mounted or self.scheduler is None or not self.is_attached:
+            return  # not yet, or already (or leaving: an exit before the first frame)
+        self._rest_mounted = True
+        if not self.query("#tabs"):
+            self.mount(self._section_tabs(), before="#body")
+            self.call_after_refresh(self._select_section_tab)
+        plots = self._hidden_plots()
+        self.query_one("#left").mount(*plots)
+        self.scheduler.add([p for p in plots if isinstance(p, Panel)])
+
     def on_mount(self) -> None:
         self.query_one("#overview").border_title = "progress"
         self.query_one("#pareto").border_title = "Pareto front"
         self.query_one("#log").border_title = "events"
-        self.query_one("#parity").border_title = "predicted vs measured"
         self.scheduler = RepaintScheduler(
             self,
             self.state,
@@ -210,24 +251,34 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             now=self.now,
             on_pass=self._painted,
         )
-        # Set without the watcher: it would run the layout pass that follows a second time.
-        self.set_reactive(CampaignView.compact, is_compact(self.app.size.width, self.app.size.height))
-        self._apply_layout()
+        self._apply_layout(first=True)
         self.set_interval(CLOCK_INTERVAL, self.scheduler.tick, name="clock")
-        self.scheduler.paint_all()
+        # The text panels and the table now. Over data folded before the view existed
+        # (``watch``'s head start), the plots (plotext's import, a first drawing) once the
+        # first frame is out: the data shows sooner, and they draw at their laid-out size.
+        held = self.state.counters.applied > 0
+        self.scheduler.paint_all(("small", "bulk") if held else CADENCES)
         self.consume_source()
+        self.call_after_refresh(self._after_first_frame)
 
-    @property
-    def table(self) -> CandidateTable:
-        return self.query_one(CandidateTable)
+    def _after_first_frame(self) -> None:
+        self.mount_the_rest()
+        if self.scheduler is not None:
+            self.scheduler.paint_all()
 
-    @property
-    def pareto(self) -> ParetoPlot:
-        return self.query_one(ParetoPlot)
+    table = OneChild(CandidateTable)
+    pareto = OneChild(ParetoPlot)
 
     @property
     def parity(self) -> ParityPlot:
-        return self.query_one(ParityPlot)
+        from materia_tui.ui.widgets.parity_plot import ParityPlot
+
+        return self._plot("#parity", ParityPlot)
+
+    def _plot(self, selector: str, kind: type[PlotT]) -> PlotT:
+        """One of the plots ``mount_the_rest`` mounts (mounted now if not yet)."""
+        self.mount_the_rest()
+        return self.query_one(selector, kind)
 
     def on_resize(self) -> None:
         self.compact = is_compact(self.app.size.width, self.app.size.height)
@@ -243,10 +294,20 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
     def parity_visible(self) -> bool:
         return self.plot == "parity"
 
-    def _apply_layout(self) -> None:
-        """Say the layout in classes; app.tcss shows and hides the sections by them."""
+    def _apply_layout(self, first: bool = False) -> None:
+        """Say the layout in classes; app.tcss shows and hides the sections by them.
+        ``first``: the layout of the first frame (on_mount paints it)."""
         if self.scheduler is None:
             return
+        if not first:
+            self.mount_the_rest()  # a layout change may show any plot, or the section tabs
+        self._layout_classes()
+        self._select_section_tab()
+        if not first:
+            self.scheduler.paint_all()
+        self.call_after_refresh(self.keep_focus)
+
+    def _layout_classes(self) -> None:
         compact, section = self.compact, self.section
         self.set_class(compact, "-compact")
         for name in SECTIONS:
@@ -256,11 +317,12 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         for name in PLOTS:
             self.set_class(not compact and self.plot == name, f"-plot-{name}")
         self.set_class(not compact and not self.log_visible, "-log-hidden")
-        tabs = self.query_one(Tabs)
-        if tabs.active != f"tab-{section}":
-            tabs.active = f"tab-{section}"
-        self.scheduler.paint_all()
-        self.call_after_refresh(self.keep_focus)
+
+    def _select_section_tab(self) -> None:
+        # Tabs mounted a moment ago have no tabs to select yet: mount_the_rest calls again.
+        for tabs in self.query("#tabs").results(Tabs):
+            if tabs.is_mounted and tabs.active != f"tab-{self.section}":
+                tabs.active = f"tab-{self.section}"
 
     def _shown(self, widget: Widget) -> bool:
         return widget.display and all(a.display for a in widget.ancestors if isinstance(a, Widget))
@@ -282,7 +344,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             self.focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        if event.tabs is not self.query_one("#tabs"):
+        if event.tabs.id != "tabs" or event.tabs.parent is not self:
             return
         event.stop()  # the section tabs are this view's business, not a campaign switch
         name = (event.tab.id or "").removeprefix("tab-")
@@ -297,6 +359,9 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         try:
             async for item in self.source:
                 self._take(item)
+                # Folded: let it go now, not when the next one arrives (a batch of thousands
+                # of parsed candidates would otherwise live on while the next one parses).
+                del item
                 count += 1
                 if count % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
@@ -420,15 +485,20 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
 
     def action_cycle_in_view(self) -> None:
         """``j``: the next parameter of the slice plot, or the next axis of the parallel coordinates."""
+        from materia_tui.ui.widgets.parallel_view import ParallelView
+        from materia_tui.ui.widgets.slice_view import SliceView
+
         shown = self.section if self.compact else self.plot
         if shown == "slices":
-            self.query_one(SliceView).cycle()
+            self._plot("#slices", SliceView).cycle()
         elif shown == "parallel":
-            self.query_one(ParallelView).cycle()
+            self._plot("#parallel", ParallelView).cycle()
 
     def action_brush(self) -> None:
         """``b``: move the brush of the parallel coordinates, ANDed with the ``/`` filter."""
-        view = self.query_one(ParallelView)
+        from materia_tui.ui.widgets.parallel_view import ParallelView
+
+        view = self._plot("#parallel", ParallelView)
         self.apply_brush(view.next_brush())
         if view.result is not None:
             view.show_caption(view.result)
@@ -444,6 +514,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
 
     def action_panel(self, panel_id: str, method: str) -> None:
         """A key that acts on one panel (``KEYS`` names the panel and its method)."""
+        self.mount_the_rest()
         getattr(self.query_one(f"#{panel_id}"), method)()
 
     def action_replay(self, method: str) -> None:

@@ -30,6 +30,7 @@ from materia_tui.sanitize import clean
 from materia_tui.source import EventSource
 from materia_tui.ui.app import MonitorBase
 from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.children import OneChild
 from materia_tui.ui.keys import bindings
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.screens.campaign_picker import CampaignLister, CampaignPicker
@@ -72,7 +73,7 @@ class MultiMonitorApp(MonitorBase):
         super().__init__(alerts=alerts)
         self.compare = compare  # a "Compare" tab overlaying the campaigns (``--compare``)
         self.now = now
-        self.rates = RefreshRates.every(refresh) if refresh is not None else RefreshRates()
+        self.rates = RefreshRates.of_option(refresh)
         self.exit_on_complete = exit_on_complete
         self.open_source = open_source
         self.list_campaigns = list_campaigns
@@ -118,9 +119,7 @@ class MultiMonitorApp(MonitorBase):
         elif self.list_campaigns is not None:
             self.action_open_picker()
 
-    @property
-    def tabs(self) -> TabbedContent:
-        return self.query_one("#campaigns", TabbedContent)
+    tabs = OneChild(TabbedContent, "#campaigns")
 
     @property
     def compare_view(self) -> CompareView:
@@ -128,9 +127,7 @@ class MultiMonitorApp(MonitorBase):
 
         return self.query_one(CompareView)
 
-    @property
-    def overview(self) -> CampaignsOverview:
-        return self.query_one(CampaignsOverview)
+    overview = OneChild(CampaignsOverview)
 
     @property
     def active_view(self) -> CampaignView | None:

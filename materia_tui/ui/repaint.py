@@ -55,6 +55,11 @@ class RefreshRates:
             plot=seconds * PLOT_REFRESH_INTERVAL / BULK_REFRESH_INTERVAL,
         )
 
+    @classmethod
+    def of_option(cls, refresh: float | None) -> RefreshRates:
+        """From ``--refresh SECONDS`` (None: the defaults)."""
+        return cls.every(refresh) if refresh is not None else cls()
+
     def of(self, cadence: Cadence) -> float:
         return {"small": self.small, "bulk": self.bulk, "plot": self.plot}[cadence]
 
@@ -92,6 +97,12 @@ class RepaintScheduler:
         self.finished = False  # nothing more will come: paint everything at once
         self.passes: dict[Cadence, int] = dict.fromkeys(CADENCES, 0)  # paints per cadence
 
+    def add(self, panels: Sequence[Panel]) -> None:
+        """Panels mounted later (``CampaignView.mount_the_rest``): they catch up with everything."""
+        for panel in panels:
+            self._panels.append(panel)
+            self._pending[id(panel)] = ChangeSet.everything(len(self._state.log))
+
     # ----- asking ----------------------------------------------------------------
 
     def note(self) -> None:
@@ -102,11 +113,12 @@ class RepaintScheduler:
         delay = max(0.001, self._last_pass + self.rates.small - time.monotonic())
         self._pass_timer = self._timers.set_timer(delay, self._pass, name="repaint")
 
-    def paint_all(self) -> None:
-        """Every panel now, with all it has not painted (resume, layout change, a user action)."""
+    def paint_all(self, cadences: Sequence[Cadence] = CADENCES) -> None:
+        """Every panel (of ``cadences``) now, with all it has not painted (resume, layout
+        change, a user action)."""
         self._collect()
         now = self._now()
-        for cadence in CADENCES:
+        for cadence in cadences:
             self._paint(cadence, now, only_shown=cadence == "plot")
         self._on_pass()
 

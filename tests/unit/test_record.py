@@ -10,7 +10,8 @@ import tracemalloc
 
 from materia_tui.protocol import Candidate, EvaluationResult
 from materia_tui.state import candidates as layouts
-from materia_tui.state.store import CandidateStore, CandidateView
+from materia_tui.state.store import CandidateStore
+from materia_tui.state.views import CandidateView
 
 
 def proposal(id: str, parameters: dict[str, float | str], predicted: dict[str, float] | None = None,

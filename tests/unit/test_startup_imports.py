@@ -29,6 +29,14 @@ def test_the_watch_path_imports_no_server_demo_or_heavy_package() -> None:
     assert imported(modules, FORBIDDEN) == []
 
 
+def test_watch_skips_httpx_command_line_tool() -> None:
+    """httpx imports click and pygments for its own CLI unless told not to; watch tells it."""
+    skip = "from materia_tui.cli.watch import skip_httpx_command_line\nskip_httpx_command_line()\n"
+    modules = modules_after(skip + "".join(f"import {name}\n" for name in WATCH_PATH))
+    assert "httpx" in modules and "textual.app" in modules
+    assert imported(modules, ("click", "pygments")) == []
+
+
 def test_help_and_version_import_no_subcommand_module_and_no_asyncio() -> None:
     code = (
         "from materia_tui.cli.main import build_parser, named_command\n"

@@ -230,3 +230,50 @@ def test_a_lines_state_without_proposals_scores_like_a_full_one(frames: list[dic
             b.id, b.iteration, b.status, b.on_front, b.objectives
         )  # fmt: skip
         assert a.parameters == {} and a.predicted == {} and a.acquisition_value is None
+
+
+proposals_only = st.lists(
+    st.builds(lambda cs, it: {"type": "candidates_proposed", "iteration": it, "candidates": cs},
+              st.lists(proposal, min_size=1, max_size=6), st.integers(1, 4)),
+    min_size=1, max_size=12,
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(proposals_only, st.lists(frame, min_size=1, max_size=10)), st.integers(1, 20))
+def test_the_tail_of_new_proposals_is_invisible(frames: list[dict[str, Any]], tail_rows: int) -> None:
+    """Proposals written a tail at a time (or read in the middle of one) give exactly
+    what proposals written at once give."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("materia_tui.state.store.TAIL_ROWS", 1)
+        at_once = fold(CampaignState("c"), frames)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("materia_tui.state.store.TAIL_ROWS", tail_rows)
+        held = CampaignState("c")
+        read_midway = CampaignState("c")
+        for seq, body in enumerate(frames, start=1):
+            for state in (held, read_midway):
+                event = parse(json.dumps({**body, "seq": seq}))
+                assert not isinstance(event, Rejected)
+                state.apply(event, float(seq))
+            # a reader in the middle of a tail (as a repaint is) sees every row whole
+            assert list(read_midway.store.column("iteration")) == [c.iteration for c in read_midway.candidate_list]
+            assert len(read_midway.store.status) == len(read_midway.candidate_list)
+    assert fingerprint(held) == fingerprint(at_once) == fingerprint(read_midway)
+    assert [c.parameters for c in held.candidate_list] == [c.parameters for c in at_once.candidate_list]
+
+
+def test_a_batch_with_a_known_or_repeated_id_leaves_the_id_index_as_it_was() -> None:
+    from materia_tui.state.id_index import IdIndex
+
+    ids = [f"k{n}" for n in range(600)]
+    index = IdIndex(ids)  # built over rows that exist already (more than its first table holds)
+    assert [index.get(key) for key in ids] == list(range(600))
+    for batch in (["new1", "k17", "new2"], ["new1", "new2", "new1"]):
+        ids.extend(batch)
+        assert not index.added_if_new(600)
+        del ids[600:]
+        assert index.get("new1") is None and index.get("new2") is None and index.get("k17") == 17
+    ids.extend(["new1", "new2"])
+    assert index.added_if_new(600)
+    assert index.get_many(["new1", "new2", "k0", "nope"]) == [600, 601, 0, None]

@@ -261,11 +261,15 @@ class ParityPlot(FiltersCampaign, Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "predicted vs measured"
-        if self.state is not None:
-            self.refresh_from_state(self.state)
+        self._refresh_if_shown()
 
     def on_resize(self) -> None:
-        if self.state is not None:
+        self._refresh_if_shown()
+
+    def _refresh_if_shown(self) -> None:
+        # Hidden (the monitor's plot slot shows another plot), it pairs nothing: at 100k
+        # measured candidates the pairs are ~40 MB, built only once someone looks.
+        if self.state is not None and self.display:
             self.refresh_from_state(self.state)
 
     on_show = on_resize
@@ -311,6 +315,8 @@ class ParityPlot(FiltersCampaign, Vertical):
             self.state, self._key = state, ()
         if not self.display:
             return  # hidden: nothing to draw; ``on_show`` catches up (the scheduler keeps the changes)
+        if not self.query(ParityCanvas):
+            return  # mounted while the view was painting, not composed yet: on_mount draws
         size = self.canvas.size
         generation = self.active_filter.generation
         key = (self._data_version, self.objective_index, size.width, size.height, generation)
