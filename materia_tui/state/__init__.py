@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from materia_tui.state.candidates import CandidateStatus
 from materia_tui.state.records import (
+    BatchSummary,
     BestValue,
     ConvergencePoint,
     Counters,
@@ -28,6 +29,7 @@ CandidateLike: TypeAlias = CandidateView
 
 __all__ = [
     "ETA_WINDOW",
+    "BatchSummary",
     "BestValue",
     "CampaignState",
     "CandidateLike",

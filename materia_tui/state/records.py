@@ -8,7 +8,7 @@ Plain dataclasses with no behaviour beyond derived properties; the reducer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, cast
 
 from materia_tui.protocol import CandidatesEvaluated, CandidatesProposed, Event, Rejected
 
@@ -92,30 +92,43 @@ class Note:
 MAX_NOTE_LENGTH = 500
 
 
+class BatchSummary(NamedTuple):
+    """A ``candidates_proposed``/``candidates_evaluated`` event as the log keeps it:
+    what its line shows, without the candidates or results (the entry has the counts)."""
+
+    type: Literal["candidates_proposed", "candidates_evaluated"]
+    seq: int | None
+    iteration: int
+
+
 class LogEntry(NamedTuple):
     """One line of the event log: an applied event, a rejected frame or a note.
 
-    A batch event of more than ``LOG_BATCH_KEPT`` candidates or results is kept
-    without them (a thousand log lines of 5,000-candidate events would hold the
-    whole campaign twice): ``batch`` is then its size and ``failed`` its failed
-    evaluations. (A named tuple: one is built per event, and a frozen dataclass
-    costs three times as much to build.)"""
+    A batch event is kept as a ``BatchSummary``: ``batch`` is then its size and
+    ``failed`` its failed evaluations. Keeping the parsed event would keep its
+    candidates alive for a thousand more events: a thousand log lines of
+    5,000-candidate events would hold the whole campaign twice, and at 5
+    candidates the ~30 objects per frame kept alive cost the collector and the
+    allocator more than the rest of the fold. (A named tuple: one is built per
+    event, and a frozen dataclass costs three times as much to build.)"""
 
     received_at: float
-    item: Event | Rejected | Note
+    item: Event | BatchSummary | Rejected | Note
     batch: int | None = None
     failed: int = 0
 
 
-LOG_BATCH_KEPT = 32
-
-
 def log_entry(received_at: float, event: Event) -> LogEntry:
-    if isinstance(event, CandidatesProposed) and len(event.candidates) > LOG_BATCH_KEPT:
-        return LogEntry(received_at, event.model_copy(update={"candidates": []}), len(event.candidates))
-    if isinstance(event, CandidatesEvaluated) and len(event.results) > LOG_BATCH_KEPT:
-        failed = sum(1 for r in event.results if r.error)
-        return LogEntry(received_at, event.model_copy(update={"results": []}), len(event.results), failed)
+    kind = event.type
+    if kind == "candidates_proposed":
+        proposed = cast(CandidatesProposed, event)
+        summary = BatchSummary(kind, proposed.seq, proposed.iteration)
+        return LogEntry(received_at, summary, len(proposed.candidates))
+    if kind == "candidates_evaluated":
+        evaluated = cast(CandidatesEvaluated, event)
+        failed = sum(1 for r in evaluated.results if r.error)
+        summary = BatchSummary(kind, evaluated.seq, evaluated.iteration)
+        return LogEntry(received_at, summary, len(evaluated.results), failed)
     return LogEntry(received_at, event)
 
 

@@ -16,6 +16,7 @@ from materia_tui.protocol import Rejected, parse
 from materia_tui.state import CampaignState, ordering
 from materia_tui.state.ordering import filter_rows, sort_rows
 from materia_tui.state.pareto import brute_force_front
+from materia_tui.state.records import BatchSummary
 from materia_tui.state.store import STATUSES
 from materia_tui.ui.widgets.table_columns import build_columns
 from tests.support.fingerprint import fingerprint
@@ -153,10 +154,11 @@ def test_filters_with_and_without_numpy_agree(frames: list[dict[str, Any]]) -> N
             assert [int(r) for r in filter_rows(*args)] == rows, mode  # type: ignore[arg-type]
 
 
-def test_a_batch_log_entry_keeps_counts_not_candidates() -> None:
-    candidates = [{"id": f"c{k}", "parameters": {"x": float(k)}} for k in range(100)]
+@pytest.mark.parametrize("size", [100, 5])
+def test_a_batch_log_entry_keeps_counts_not_candidates(size: int) -> None:
+    candidates = [{"id": f"c{k}", "parameters": {"x": float(k)}} for k in range(size)]
     results = [{"candidate_id": f"c{k}", "objectives": {"f": 1.0}, **({"error": "x"} if k < 3 else {})}
-               for k in range(100)]  # fmt: skip
+               for k in range(size)]  # fmt: skip
     state = fold(
         CampaignState("c"),
         [
@@ -165,12 +167,13 @@ def test_a_batch_log_entry_keeps_counts_not_candidates() -> None:
         ],
     )
     proposed, evaluated = list(state.log)
-    assert proposed.batch == 100 and not proposed.item.candidates  # type: ignore[union-attr]
-    assert evaluated.batch == 100 and evaluated.failed == 3 and not evaluated.item.results  # type: ignore[union-attr]
+    assert proposed.item == BatchSummary("candidates_proposed", 1, 1) and proposed.batch == size
+    assert evaluated.item == BatchSummary("candidates_evaluated", 2, 1)
+    assert evaluated.batch == size and evaluated.failed == 3
     from materia_tui.ui.widgets.event_log import log_line
 
-    assert "100 candidates proposed" in log_line(proposed)
-    assert "100 evaluated (3 failed)" in log_line(evaluated)
+    assert f"{size} candidates proposed" in log_line(proposed)
+    assert f"{size} evaluated (3 failed)" in log_line(evaluated)
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,7 @@ from textual.strip import Strip
 
 from materia_tui.protocol import Event, Rejected
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, LogEntry, Note
+from materia_tui.state import BatchSummary, CampaignState, LogEntry, Note
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui import format as fmt
 from materia_tui.ui.panel import Cadence
@@ -23,7 +23,9 @@ from materia_tui.ui.textual_compat import set_virtual_size
 MAX_LINES = 1000
 
 
-def describe(item: Event | Rejected | Note, batch: int | None = None, failed: int | None = None) -> str:
+def describe(
+    item: Event | BatchSummary | Rejected | Note, batch: int | None = None, failed: int | None = None
+) -> str:
     """Plain text for one log line; every network string goes through ``clean``.
     ``batch`` and ``failed``: a batch event's counts, when the log kept it without its items."""
     if isinstance(item, Note):
@@ -41,10 +43,10 @@ def describe(item: Event | Rejected | Note, batch: int | None = None, failed: in
                 f" val {fmt.number(item.metrics.val_loss)}"
             )
         case "candidates_proposed":
-            count = len(item.candidates) if batch is None else batch
+            count = len(item.candidates) if batch is None and not isinstance(item, BatchSummary) else batch
             body = f"iteration {item.iteration}: {count} candidates proposed"
         case "candidates_evaluated":
-            if batch is None or failed is None:
+            if (batch is None or failed is None) and not isinstance(item, BatchSummary):
                 batch, failed = len(item.results), sum(1 for r in item.results if r.error)
             body = f"iteration {item.iteration}: {batch} evaluated" + (
                 f" ({failed} failed)" if failed else ""
