@@ -8,6 +8,7 @@ Unknown fields are ignored; unknown event types are rejected with
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 CAMPAIGN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -51,17 +53,44 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 
-class Candidate(_Model):
+_BATCH_ITEM_CONFIG = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class _BatchItem:
+    """A candidate or result: a slotted pydantic dataclass, not a model. A batch
+    holds thousands: a model's instance dict and fields-set cost twice the
+    memory of the values (9.4 MB against 4.8 MB for 5,000 candidates)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def model_construct(cls, **values: Any) -> Any:
+        """Build without validation (trusted values), as ``BaseModel.model_construct``."""
+        item = object.__new__(cls)
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if field.name in values:
+                value = values[field.name]
+            elif field.default_factory is not dataclasses.MISSING:
+                value = field.default_factory()
+            else:
+                value = field.default
+            object.__setattr__(item, field.name, value)
+        return item
+
+
+@pydantic_dataclass(slots=True, config=_BATCH_ITEM_CONFIG)
+class Candidate(_BatchItem):
     id: StrictStr
-    parameters: dict[str, ParameterValue] = Field(default_factory=dict)
-    predicted: dict[str, Number] = Field(default_factory=dict)
-    uncertainty: dict[str, Number] = Field(default_factory=dict)
+    parameters: dict[str, ParameterValue] = dataclasses.field(default_factory=dict)
+    predicted: dict[str, Number] = dataclasses.field(default_factory=dict)
+    uncertainty: dict[str, Number] = dataclasses.field(default_factory=dict)
     acquisition_value: Number | None = None
 
 
-class EvaluationResult(_Model):
+@pydantic_dataclass(slots=True, config=_BATCH_ITEM_CONFIG)
+class EvaluationResult(_BatchItem):
     candidate_id: StrictStr
-    objectives: dict[str, Number] = Field(default_factory=dict)
+    objectives: dict[str, Number] = dataclasses.field(default_factory=dict)
     feasible: StrictBool = True
     error: StrictStr | None = None
 
