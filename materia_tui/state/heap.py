@@ -1,0 +1,52 @@
+"""Handing freed memory back to the system after large folds (glibc's ``malloc_trim``).
+
+Parsing and folding a 5,000-candidate batch allocates and frees ~10 MB of small
+objects; glibc keeps most of what was freed in its heap rather than returning
+it, so a monitor's resident size ratchets up by tens of MB over a large
+campaign (41 MB of 146 MB, at 100,000 candidates) though the live state is a
+fraction of that. Trimming once every ``TRIM_EVERY`` folded candidates costs a
+few milliseconds per trim. A no-op where the C library has no ``malloc_trim``.
+
+Not the reducer's business (the state stays pure): ``intake.apply_item`` calls it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from collections.abc import Callable
+
+TRIM_EVERY = 10_000  # candidates or results folded between two trims
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    return trim
+
+
+class HeapTrimmer:
+    """Counts folded batch items; trims the heap every ``every`` of them."""
+
+    __slots__ = ("_every", "_pending", "_trim")
+
+    def __init__(self, every: int = TRIM_EVERY, trim: Callable[[int], int] | None = None) -> None:
+        self._every = every
+        self._pending = 0
+        self._trim = trim if trim is not None else _load_trim()
+
+    def folded(self, items: int) -> bool:
+        """``items`` more were folded; trims (and says so) when enough have been."""
+        self._pending += items
+        if self._pending < self._every or self._trim is None:
+            return False
+        self._pending = 0
+        self._trim(0)
+        return True
+
+
+TRIMMER = HeapTrimmer()
