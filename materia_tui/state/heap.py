@@ -16,7 +16,7 @@ import ctypes
 import ctypes.util
 from collections.abc import Callable
 
-TRIM_EVERY = 10_000  # candidates or results folded between two trims
+TRIM_EVERY = 5_000  # candidates or results folded between two trims
 
 
 def _load_trim() -> Callable[[int], int] | None:
