@@ -182,7 +182,7 @@ def snapshot_rows(result: BenchResult, state: Any, repeat: int) -> None:
     from materia_tui.ui.active_filter import ActiveFilter
 
     selection = ActiveFilter()
-    selection.set(selection.compile(candidate_columns(state), FILTER))
+    selection.set(selection.compile(state, FILTER))
 
     def mask() -> None:
         selection._key = ()  # a new state revision: the mask again
