@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import TabPane
 
 from materia_tui.errors import AuthError, ExitCode
 from materia_tui.protocol import Campaign
@@ -33,7 +34,9 @@ def three_campaigns() -> list[tuple[str, FakeSource]]:
 
 
 def tab_text(app: MultiMonitorApp, campaign_id: str) -> str:
-    return app.tabs.get_tab(app._panes[campaign_id]).label.plain
+    view = next(v for v in app.views if v.campaign_id == campaign_id)
+    pane = next(node for node in view.ancestors if isinstance(node, TabPane))
+    return app.tabs.get_tab(pane).label.plain
 
 
 def overview_row(app: MultiMonitorApp, campaign_id: str) -> list[str]:

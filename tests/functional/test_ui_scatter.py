@@ -21,6 +21,7 @@ from materia_tui.ui.widgets.pareto_plot import (
 )
 from materia_tui.ui.widgets.thinned_cloud import COLD_CHUNK, ThinnedCloud
 from tests.support.fake_source import T0, CampaignScript, campaign_items
+from tests.support.waiting import wait_for
 
 GRID = (12, 6)
 
@@ -244,3 +245,37 @@ async def test_a_latest_mark_beyond_the_drawn_points_moves_the_axes() -> None:
             reference.set_overlay(())
             await pilot.pause()
             assert segments_of(reference) == segments_of(plot), latest
+
+
+class OnePlot(App[None]):
+    CSS = "ParetoPlot { width: 1fr; height: 1fr; }"
+
+    def __init__(self, state: CampaignState) -> None:
+        super().__init__()
+        self.state = state
+
+    def compose(self) -> ComposeResult:
+        yield ParetoPlot(self.state)
+
+
+async def test_a_resized_plot_redraws_its_density_for_the_new_size_without_new_data() -> None:
+    state = CampaignState("camp-123")
+    script = CampaignScript(batch=300)
+    for number in range(1, 11):
+        for item in script.iteration(number):
+            apply_item(state, item)
+    app = OnePlot(state)
+    async with app.run_test(size=(60, 20)) as pilot:
+        plot = app.query_one(ParetoPlot)
+        plot.apply_changes(state, state.take_changes(), 0.0)
+        await wait_for(pilot, lambda: plot.up_to_date, what="the first picture")
+        small = plot.data
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause(0.1)
+        width, height = plot.size
+        fresh = ThinnedCloud(*(plot.axes() or (None, "")))
+        expected = ScatterData()
+        while not fresh.complete:
+            expected = scatter_data(state, fresh, (max(10, width - 10), max(5, height - 4)), ChangeSet())
+        assert plot.data.density != small.density  # the finer grid holds the points differently
+        assert plot.data.density == expected.density and plot.data.cloud == expected.cloud

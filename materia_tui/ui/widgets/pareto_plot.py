@@ -189,6 +189,10 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         self._matched = mask
         return mask
 
+    def on_resize(self) -> None:
+        # The density grid follows the plot's cells: a new size re-buckets with no new data.
+        self.sync()
+
     def filter_changed(self) -> None:
         """The view's ``/`` expression changed: redraw with the matching points only."""
         self.sync()
