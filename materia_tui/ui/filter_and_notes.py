@@ -74,10 +74,9 @@ class FilterAndNotes(_ViewBase):
     def apply_filter(self, text: str) -> str | None:
         """Apply ``text`` (empty: no filter); the reason it cannot be applied, else None."""
         from materia_tui.insight.filter import FilterError
-        from materia_tui.state.columns import candidate_columns
 
         try:
-            compiled = self.active_filter.compile(candidate_columns(self.state), text)
+            compiled = self.active_filter.compile(self.state, text)
         except FilterError as exc:
             self.filter_bar.show_problem((text, exc.position, exc.message))
             return exc.message
@@ -89,10 +88,9 @@ class FilterAndNotes(_ViewBase):
     def apply_brush(self, text: str | None) -> None:
         """The parallel coordinates' brush (None: none), ANDed with the ``/`` expression."""
         from materia_tui.insight.filter import FilterError
-        from materia_tui.state.columns import candidate_columns
 
         try:
-            compiled = self.active_filter.compile(candidate_columns(self.state), text) if text else None
+            compiled = self.active_filter.compile(self.state, text) if text else None
         except FilterError:  # a brush is built from the campaign's own axes: cannot happen
             compiled = None
         self.active_filter.set_brush(compiled)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from textual.pilot import Pilot
 
 from materia_tui.ui.app import MonitorApp
@@ -82,19 +83,26 @@ async def test_a_bad_expression_is_explained_inline_and_not_applied() -> None:
         await wait_for(pilot, lambda: app.focused is app.view, what="focus back on the view")
 
 
-async def test_the_parity_plot_follows_the_expression() -> None:
+@pytest.mark.parametrize("figures_in_thread", [False, True])
+async def test_the_parity_plot_follows_the_expression(figures_in_thread: bool) -> None:
     from materia_tui.state.calibration import calibration_stats, parity_pairs
 
     async with drawn_monitor() as (app, pilot):
         await pilot.press("v")  # the parity plot in the plot slot
         parity = app.view.parity
+        if figures_in_thread:  # as a broad filter at 100k candidates: the figures in a thread
+            parity.stats_in_thread = 0
         await wait_for(pilot, lambda: parity.up_to_date and parity.stats is not None, what="parity drawn")
         name = parity.objective
         assert name is not None and parity.stats is not None
         everything = parity_pairs(app.view.state, name)
         assert parity.stats.count == len(everything) and parity.shown.sampled == len(everything)
         app.view.apply_filter("polymer=PA")
-        await wait_for(pilot, lambda: parity.shown.sampled < len(everything), what="filtered parity")
+        await wait_for(
+            pilot,
+            lambda: parity.shown.sampled < len(everything) and parity.up_to_date,
+            what="filtered parity",
+        )
         rows = app.view.state.candidate_list
         matching = [p for p in everything if rows[p.row].parameters["polymer"] == "PA"]
         assert 0 < len(matching) < len(everything)

@@ -13,7 +13,6 @@ batch are drawn over it in full (one mark per cell of theirs).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -158,7 +157,7 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
             if self._cloud is None or (self._cloud.x_name, self._cloud.y_name) != axes:
                 self._cloud = ThinnedCloud(*axes)
                 self._matched = None  # a new cloud reads every row
-            self._cloud.keep = self._keeper()
+            self._cloud.kept = self._matched_rows()
             # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
             grid = (max(10, size.width - 10), max(5, size.height - 4))
             changes, self._pending = self._pending, ChangeSet()
@@ -172,10 +171,11 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
             self.data = data
             self._draw()
 
-    def _keeper(self) -> Callable[[int], bool] | None:
-        """The ``/`` filter as a per-row test for the cloud. A row's match may change without
-        the row changing (``front``, a best value): the rows whose match flipped since the
-        last sync are re-read, whole arrays compared rather than every row re-read."""
+    def _matched_rows(self) -> Any:
+        """The ``/`` filter as the cloud reads it (a bool per row, None: no filter). A row's
+        match may change without the row changing (``front``, a best value): the rows whose
+        match flipped since the last sync are re-read, whole arrays compared rather than
+        every row re-read."""
         mask = self.active_filter.mask(self.state)
         if mask is None:
             self._matched = None
@@ -187,9 +187,7 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
             common = min(len(before), len(mask))
             self._pending.rows_changed_many(np.flatnonzero(before[:common] != mask[:common]).tolist())
         self._matched = mask
-        kept: list[bool] = mask.tolist()
-        count = len(kept)
-        return lambda row: row < count and kept[row]
+        return mask
 
     def on_resize(self) -> None:
         # The density grid follows the plot's cells: a new size re-buckets with no new data.

@@ -50,6 +50,9 @@ MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character ce
 ERROR_BAR_MAX = 40  # error bars only while they stay readable
 # A first catch-up pairs this many rows a step (~20 ms of the UI thread), letting it run between.
 CATCH_UP_ROWS = 2_000
+# Matching pairs above which the filtered figures are computed in a thread: a Python pass
+# over the pairs, ~50-90 ms at 100k, would stall the UI on each redraw under a broad filter.
+STATS_IN_THREAD = 5_000
 MAX_DRAWS_PER_SECOND = 4  # like the Pareto plot: a plotext build costs ~10-30 ms
 MARGIN = 0.05  # of the data's span, around the plotted square
 
@@ -254,6 +257,8 @@ class ParityPlot(FiltersCampaign, Vertical):
         self._deferred = False
         self._pending = ChangeSet()  # changes not yet given to the tracker
         self._data_version = 0  # bumped by every change set that arrives
+        self.stats_in_thread = STATS_IN_THREAD
+        self._stats_for: tuple[object, ...] | None = None  # the picture whose figures a thread computes
 
     def compose(self) -> ComposeResult:
         yield Static(id="parity-caption")
@@ -295,6 +300,7 @@ class ParityPlot(FiltersCampaign, Vertical):
             and self._key[0] == self._data_version
             and not self._deferred
             and self.tracker.complete
+            and self._stats_for is None
         )
 
     def cycle_objective(self) -> None:
@@ -365,17 +371,46 @@ class ParityPlot(FiltersCampaign, Vertical):
         name = names[self.objective_index % len(names)] if names else None
         pairs = matching_pairs(tracker.pairs[name], selection.mask(state)) if name is not None else {}
         stats: CalibrationStats | None = None
-        if name is not None:  # under a filter, the figures of the matching pairs only
-            stats = calibration_stats(name, pairs.values()) if selection.active else tracker.stats(name)
+        self._stats_for = None
+        if name is not None and not selection.active:
+            stats = tracker.stats(name)
+        elif name is not None and len(pairs) <= self.stats_in_thread:  # the matching pairs' figures
+            stats = calibration_stats(name, pairs.values())
+        elif name is not None:  # the last figures until the thread's arrive
+            stats = self.stats if self.stats is not None and self.stats.objective == name else None
+            self._figures_in_thread(name, list(pairs.values()), picture_key)
         sample = systematic_sample(pairs, len(state.candidate_list), MAX_POINTS) if name else []
         # The plot area is about the canvas less its axes.
         shown = picture(sample, (max(10, size.width - 10), max(5, size.height - 4)))
         self.objective, self.stats, self.shown = name, stats, shown
-        position = f"({self.objective_index % len(names) + 1}/{len(names)})" if names else ""
-        loading = "" if self.tracker.complete else " (loading…)"
-        caption = caption_text(name, state.units.get(name) if name else None, stats, shown.sampled, position)
-        caption.append(loading, "dim")
-        self.caption_widget.update(caption)
+        self._caption(state, len(names))
         self.canvas.draw(shown, name)
         self.draws += 1
         self._drawn_at = time.monotonic()
+
+    def _caption(self, state: CampaignState, objectives: int) -> None:
+        name = self.objective
+        position = f"({self.objective_index % objectives + 1}/{objectives})" if objectives else ""
+        caption = caption_text(
+            name, state.units.get(name) if name else None, self.stats, self.shown.sampled, position
+        )
+        caption.append("" if self.tracker.complete else " (loading…)", "dim")
+        caption.append(" (figures: updating…)" if self._stats_for is not None else "", "dim")
+        self.caption_widget.update(caption)
+
+    def _figures_in_thread(self, name: str, pairs: list[ParityPair], key: tuple[object, ...]) -> None:
+        """The matching pairs' figures computed in a thread (the pairs are immutable tuples)."""
+        self._stats_for = key
+
+        def compute() -> None:
+            stats = calibration_stats(name, pairs)
+            self.app.call_from_thread(self._figures_done, key, stats)
+
+        self.run_worker(compute, thread=True, exclusive=True, group="parity-figures", exit_on_error=False)
+
+    def _figures_done(self, key: tuple[object, ...], stats: CalibrationStats) -> None:
+        if key != self._stats_for or self.state is None:
+            return  # a later drawing asked for other figures
+        self._stats_for = None
+        self.stats = stats
+        self._caption(self.state, len(self.tracker.objectives(self.state)))

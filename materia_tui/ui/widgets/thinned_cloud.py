@@ -10,13 +10,14 @@ import math
 from array import array
 from collections.abc import Callable, Iterator
 from itertools import repeat
+from typing import Any
 
 from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet, RowFollower
 
 DENSITY_MARKERS = ("⠁", "⠃", "⠇", "⡇", "⡏", "⡟", "⡿", "⣿")  # 1 to 8 dots: sparse to dense
 Grid = tuple[int, int]
-COLD_CHUNK = 20_000  # rows per step of a first catch-up (~20-40 ms)
+COLD_CHUNK = 20_000  # rows per step of a first catch-up (a few ms: numpy over the columns)
 GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
 NAN = math.nan
 
@@ -54,7 +55,7 @@ class ThinnedCloud:
         self.moved: set[int] = set()  # rows whose point changed in the last update
         self.front: tuple[list[str], list[int], list[tuple[float, float]]] | None = None  # ids, rows, sorted
         self._follower = RowFollower(COLD_CHUNK)  # the first catch-up in chunks, then change sets
-        self.keep: Callable[[int], bool] | None = None  # the view's ``/`` filter: rows left out
+        self.kept: Any = None  # the view's ``/`` filter: a numpy bool per row (None: every row)
 
     @property
     def complete(self) -> bool:
@@ -112,13 +113,48 @@ class ThinnedCloud:
         return sorted(changes.changed_rows(count))
 
     def _cold_step(self, state: CampaignState, rows: range, grid: Grid) -> None:
+        """``rows``' points read at once from the columns (``_reader`` row by row took 25 ms a
+        chunk, and the re-bucketing after the last one 40 ms more, at 100k candidates)."""
+        import numpy as np
+
         self.front = None
-        point_of = self._reader(state)
-        for row in rows:
-            self._set(row, point_of(row))
+        start, stop = rows.start, rows.stop
+        if stop > len(self.xs):
+            self.xs.extend(repeat(NAN, stop - len(self.xs)))
+            self.ys.extend(repeat(NAN, stop - len(self.ys)))
+        new_xs, new_ys = self._points_of(state, start, stop)
+        xs = np.frombuffer(self.xs, dtype=np.float64)  # views: written through into the arrays
+        ys = np.frombuffer(self.ys, dtype=np.float64)
+        self.count += int(np.count_nonzero(~np.isnan(new_xs)) - np.count_nonzero(~np.isnan(xs[start:stop])))
+        xs[start:stop], ys[start:stop] = new_xs, new_ys
+        del xs, ys  # the arrays cannot grow while a view holds their buffer
         self.grid = grid
         if self._follower.complete:
             self._rebucket()
+
+    def _points_of(self, state: CampaignState, start: int, stop: int) -> tuple[Any, Any]:
+        """``_reader`` over rows ``start:stop`` at once: x and y columns, NaN where no point."""
+        import numpy as np
+
+        store = state.store
+        y_column = store.float_column("obj:" + self.y_name)
+        x_column = store.float_column("obj:" + self.x_name) if self.x_name else None
+        none = np.full(stop - start, NAN)
+        if y_column is None or (self.x_name and x_column is None):
+            return none, none.copy()
+        ys = np.frombuffer(y_column[start:stop], dtype=np.float64)
+        if x_column is not None:
+            xs = np.frombuffer(x_column[start:stop], dtype=np.float64)
+        else:
+            xs = np.maximum(np.frombuffer(store.iterations[start:stop], dtype=np.int32), 0).astype(np.float64)
+        shown = np.frombuffer(store.status[start:stop], dtype=np.int8) == 1  # evaluated
+        shown &= np.isfinite(xs) & np.isfinite(ys)  # NaN: not measured
+        if self.kept is not None:
+            kept = np.zeros(stop - start, dtype=bool)
+            matched = self.kept[start:stop]
+            kept[: len(matched)] = matched
+            shown &= kept
+        return np.where(shown, xs, NAN), np.where(shown, ys, NAN)
 
     def front_points(self, state: CampaignState) -> list[tuple[float, float]]:
         """The front's points, sorted (by x): kept while the front and its points stay."""
@@ -161,12 +197,13 @@ class ThinnedCloud:
         if ys is None or (self.x_name and xs is None):
             return lambda row: None
         isfinite = math.isfinite
-        keep = self.keep  # the view's ``/`` filter
+        kept: list[bool] | None = None if self.kept is None else self.kept.tolist()  # the ``/`` filter
+        matched = len(kept) if kept is not None else 0
 
         def point_of(row: int) -> tuple[float, float] | None:
             if status[row] != 1:  # evaluated
                 return None
-            if keep is not None and not keep(row):
+            if kept is not None and not (row < matched and kept[row]):
                 return None
             y = ys[row]
             x = xs[row] if xs is not None else float(max(0, iterations[row]))
@@ -189,28 +226,34 @@ class ThinnedCloud:
         return (x1 - x0) <= GROWTH * columns * width and (y1 - y0) <= GROWTH * rows * height
 
     def _rebucket(self) -> None:
+        """Every point into cells sized for the grid, with numpy (40 ms a loop at 100k): each
+        cell's count, and its first point by row as its mark, cells in order of first point."""
+        import numpy as np
+
         self.cells, self.marks = {}, {}
         if not self.count:
             self.bounds = None
             return
-        x0 = y0 = math.inf
-        x1 = y1 = -math.inf
-        for _, x, y in self.points():
-            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+        all_xs = np.frombuffer(self.xs, dtype=np.float64).copy()
+        present = ~np.isnan(all_xs)
+        xs, ys = all_xs[present], np.frombuffer(self.ys, dtype=np.float64)[present]
+        x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
         self.bounds = (x0, x1, y0, y1)
         columns, rows = self.grid
         self.cell_size = ((x1 - x0) / columns or 1.0, (y1 - y0) / rows or 1.0)
         width, height = self.cell_size
+        cx, cy = np.floor(xs / width), np.floor(ys / height)  # as ``cell``: x / width, floored
+        order = np.lexsort((cy, cx))  # stable: a cell's points stay in row order
+        sx, sy = cx[order], cy[order]
+        starts = np.flatnonzero(np.r_[True, (sx[1:] != sx[:-1]) | (sy[1:] != sy[:-1])])
+        counts = np.diff(np.r_[starts, len(order)])
+        firsts = order[starts]
+        by_first = np.argsort(firsts, kind="stable")
         cells, marks = self.cells, self.marks
-        floor = math.floor
-        for _, x, y in self.points():
-            cell = (floor(x / width), floor(y / height))
-            count = cells.get(cell)
-            if count is None:
-                cells[cell] = 1
-                marks[cell] = (x, y)
-            else:
-                cells[cell] = count + 1
+        for first, count in zip(firsts[by_first].tolist(), counts[by_first].tolist(), strict=True):
+            cell = (math.floor(xs[first] / width), math.floor(ys[first] / height))
+            cells[cell] = count
+            marks[cell] = (float(xs[first]), float(ys[first]))
 
     def cell(self, x: float, y: float) -> Grid:
         width, height = self.cell_size
