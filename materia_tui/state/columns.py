@@ -157,28 +157,50 @@ class ColumnSnapshot:
         )
 
 
-def snapshot_columns(state: CampaignState, *, parameters: bool = True, ids: bool = True) -> ColumnSnapshot:
+@dataclass(frozen=True, slots=True)
+class RowChoice:
+    """Which rows a snapshot copies: ``start`` onwards, after the rows of ``before``
+    (row numbers under ``start``, ascending)."""
+
+    start: int
+    before: tuple[int, ...] = ()
+
+
+def snapshot_columns(
+    state: CampaignState, *, parameters: bool = True, ids: bool = True, rows: RowChoice | None = None
+) -> ColumnSnapshot:
     """The store's columns copied as bytes (see ``ColumnSnapshot``); ``parameters`` /
-    ``ids`` False leaves those out (empty), for readers that need only the measurements."""
+    ``ids`` False leaves those out (empty), for readers that need only the measurements;
+    ``rows`` copies only those rows (without parameters), for readers of a recent window."""
     store = state.store
     count = len(store)
+    if rows is not None and parameters:
+        raise ValueError("a snapshot of chosen rows leaves the parameters out")
+
+    def take(values: array[int] | array[float]) -> array[int] | array[float]:
+        if rows is None:
+            return values[:count]
+        picked = array(values.typecode, [values[row] for row in rows.before])
+        picked.extend(values[rows.start : count])
+        return picked
 
     def floats(key: str) -> array[float] | None:
         values = store.float_column(key)
-        return None if values is None else values[:count]
+        return None if values is None else take(values)  # type: ignore[return-value]
 
     def section(prefix: str) -> dict[str, array[float]]:
         names = store.sections[SECTIONS.index(prefix)]
         found = {name: floats(f"{prefix}:{name}") for name in names}
         return {name: values for name, values in found.items() if values is not None}
 
+    chosen = count if rows is None else len(rows.before) + max(0, count - rows.start)
     return ColumnSnapshot(
         campaign_id=state.campaign_id,
-        count=count,
-        ids=store.ids[:count] if ids else [""] * count,
-        iterations=store.iterations[:count],
-        status=store.status[:count],
-        on_front=store.on_front[:count],
+        count=chosen,
+        ids=store.ids[:count] if ids and rows is None else [""] * chosen,
+        iterations=take(store.iterations),  # type: ignore[arg-type]
+        status=take(store.status),  # type: ignore[arg-type]
+        on_front=take(store.on_front),  # type: ignore[arg-type]
         objectives={name: floats("obj:" + name) for name in state.objectives},
         predicted=section("pred"),
         uncertainty=section("unc"),

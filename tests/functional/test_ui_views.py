@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -257,3 +258,26 @@ async def test_parallel_coordinates_brush_filters_the_table() -> None:
             await pilot.press("b")
         await wait_for(pilot, lambda: not app.view.active_filter.active, what="brush cleared")
         assert app.view.table.row_count == len(app.view.state.candidate_list)
+
+
+async def test_past_its_row_budget_the_advisor_reads_the_recent_window_and_still_alerts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if the campaign were past 50,000 candidates.
+    monkeypatch.setattr("materia_tui.ui.widgets.stop_advisor.WHOLE_CAMPAIGN_ROWS", 10)
+    async with monitor(stalled_campaign(20)) as (app, pilot):
+        advisor = app.view.stop_advisor
+        await wait_for(pilot, lambda: any(a.kind == "advice" for a in app.alerts_shown), what="alert")
+        await wait_for(pilot, lambda: advisor.up_to_date, what="advisor caught up")
+        state = app.view.state
+        chosen = advisor.rows_to_read()
+        assert chosen is not None
+        rows = state.candidate_list
+        recent = [c.row for c in rows if (c.iteration or 0) > state.current_iteration - 12]
+        assert chosen.start == recent[0] and recent == list(range(chosen.start, len(rows)))
+        assert list(chosen.before) == [c.row for c in rows[: chosen.start] if c.on_front]
+        assert chosen.before  # the first two iterations' front
+        earlier = sorted({rows[row].iteration or 0 for row in chosen.before})
+        assert advisor.trace is not None
+        assert [p.iteration for p in advisor.trace.points] == [*earlier, *range(9, 21)]
+        assert advisor.advice is not None and advisor.advice.stop

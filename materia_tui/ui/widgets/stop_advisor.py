@@ -30,7 +30,11 @@ from materia_tui.ui.panel import Cadence
 if TYPE_CHECKING:  # numpy: never on the start-up path
     from materia_tui.insight.advisor import Advice
     from materia_tui.insight.hypervolume import Trace
-    from materia_tui.state.columns import ColumnSnapshot
+    from materia_tui.state.columns import ColumnSnapshot, RowChoice
+
+
+WHOLE_CAMPAIGN_ROWS = 50_000  # up to here the advice reads every candidate
+WINDOW_ITERATIONS = 12  # past it, these last iterations (patience 5 + 6 to start advising + 1)
 
 
 class StopAdvisor:
@@ -54,6 +58,7 @@ class StopAdvisor:
         self._asked: tuple[int, int] = (0, 0)  # (completed iterations, current iteration) last computed
         self._worker: Worker[Any] | None = None
         self._advised_stop = False
+        self.whole_campaign_rows = WHOLE_CAMPAIGN_ROWS
 
     def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
         self.recompute()
@@ -73,7 +78,7 @@ class StopAdvisor:
         from materia_tui.state.columns import snapshot_columns
 
         self._asked = wanted
-        snapshot = snapshot_columns(self.state, parameters=False, ids=False)
+        snapshot = snapshot_columns(self.state, parameters=False, ids=False, rows=self.rows_to_read())
         self._worker = self.host.run_worker(
             lambda: self._advise_in_thread(snapshot),
             thread=True,
@@ -81,6 +86,29 @@ class StopAdvisor:
             group="stop-advisor",
             exit_on_error=False,
         )
+
+    def rows_to_read(self) -> RowChoice | None:
+        """Past ``whole_campaign_rows`` candidates, the rows of the last ``WINDOW_ITERATIONS``
+        iterations and the current front's earlier rows (None: every row).
+
+        Copying every candidate's measurements each iteration costs the monitor about
+        200 bytes a candidate at its peak (~20 MB at 100k, ~200 MB at 1M). The advice
+        rests on the recent iterations; an earlier point that has since left the front
+        is missing from the window, which can only make the window's earlier hypervolume
+        values lower, so the advice to stop comes later, never earlier, than from the
+        whole campaign."""
+        store = self.state.store
+        if len(store) <= self.whole_campaign_rows:
+            return None
+        import numpy as np  # imported already past this size (the scatter's columns)
+
+        from materia_tui.state.columns import RowChoice
+
+        iterations = np.frombuffer(store.iterations, dtype=np.int32, count=len(store))
+        recent = np.flatnonzero(iterations > self.state.current_iteration - WINDOW_ITERATIONS)
+        start = int(recent[0]) if len(recent) else len(store)
+        fronts = np.frombuffer(store.on_front, dtype=np.int8, count=start)
+        return RowChoice(start, tuple(np.flatnonzero(fronts).tolist()))
 
     def _advise_in_thread(self, snapshot: ColumnSnapshot) -> None:
         from materia_tui.output.analysis import advice_for, campaign_trace, coverage_of
