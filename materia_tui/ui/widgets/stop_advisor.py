@@ -93,10 +93,10 @@ class StopAdvisor:
 
         Copying every candidate's measurements each iteration costs the monitor about
         200 bytes a candidate at its peak (~20 MB at 100k, ~200 MB at 1M). The advice
-        rests on the recent iterations; an earlier point that has since left the front
-        is missing from the window, which can only make the window's earlier hypervolume
-        values lower, so the advice to stop comes later, never earlier, than from the
-        whole campaign."""
+        rests on the recent iterations. It may differ from ``analyze``'s: an earlier point
+        that has since left the front is missing from the window, so the window's first
+        hypervolume values can be lower (it errs towards seeing gains, i.e. advising to
+        stop later), and the automatic reference point is chosen from the window's points."""
         store = self.state.store
         if len(store) <= self.whole_campaign_rows:
             return None
