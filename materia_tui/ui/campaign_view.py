@@ -49,7 +49,6 @@ from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter
 from materia_tui.ui.children import OneChild
 from materia_tui.ui.filter_and_notes import FilterAndNotes
-from materia_tui.ui.gc_freeze import GcFreezer
 from materia_tui.ui.keys import actions, bindings
 from materia_tui.ui.panel import CADENCES, Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
@@ -178,7 +177,6 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         self.active_filter = ActiveFilter()  # ``/``: the table and every plot read it
         # Advises on the whole campaign whether or not the Hypervolume view is shown.
         self.stop_advisor = StopAdvisor(self, self.state)
-        self.gc_freezer = GcFreezer()  # a large campaign's objects out of the collector's full passes
 
     # ----- layout --------------------------------------------------------------
 
@@ -412,7 +410,6 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             scheduler.note()
 
     def _painted(self) -> None:
-        self.gc_freezer.note(len(self.state.store))
         self.post_message(self.Refreshed(self))
 
     def _paint_status(self) -> None:

@@ -1,11 +1,6 @@
-"""The key press's field kinds read from the store's headers, and the collector's freeze on growth."""
+"""The key press's field kinds read from the store's headers."""
 
 from __future__ import annotations
-
-import gc
-from collections.abc import Iterator
-
-import pytest
 
 from materia_tui.protocol import Candidate, CandidatesProposed
 from materia_tui.source import EventReceived
@@ -13,7 +8,6 @@ from materia_tui.state import CampaignState
 from materia_tui.state.columns import candidate_columns
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.active_filter import ActiveFilter, field_kinds_of
-from materia_tui.ui.gc_freeze import MINIMUM, GcFreezer
 from tests.support.fake_source import campaign_items
 
 
@@ -51,44 +45,3 @@ def test_a_filter_compiled_from_the_state_masks_as_one_compiled_from_the_columns
     mask = selection.mask(state)
     assert mask.tolist() == expected.mask(columns.filter_columns(), len(columns)).tolist()
     assert 0 < int(mask.sum()) < len(columns)
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    """No freeze left over, and no automatic collection in between (only the freezer's own)."""
-    gc.unfreeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
-
-
-def test_the_freezer_freezes_only_when_the_campaign_grew_enough(unfrozen: None) -> None:
-    freezer = GcFreezer()
-    assert not freezer.note(MINIMUM - 1)
-    assert gc.get_freeze_count() == 0
-    kept = [[i] for i in range(1000)]  # long-lived, tracked
-    assert freezer.note(MINIMUM)
-    assert gc.get_freeze_count() >= len(kept)
-    gc.unfreeze()
-    assert not freezer.note(MINIMUM * 2 - 1)  # grew less than MINIMUM since
-    assert freezer.note(200_000)
-    assert not freezer.note(200_000 + 19_999)  # a tenth of 200k: 20k
-    assert freezer.note(220_000)
-    assert freezer.freezes == 3 and freezer.frozen_at == 220_000
-
-
-def test_a_cycle_dropped_before_the_freeze_is_collected_not_frozen(unfrozen: None) -> None:
-    import weakref
-
-    class Node:
-        pass
-
-    node = Node()
-    node.self = node  # type: ignore[attr-defined]
-    alive = weakref.ref(node)
-    del node
-    GcFreezer().note(MINIMUM)
-    assert alive() is None
