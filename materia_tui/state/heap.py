@@ -13,16 +13,16 @@ Not the reducer's business (the state stays pure): ``intake.apply_item`` calls i
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
 
 TRIM_EVERY = 5_000  # candidates or results folded between two trims
 
 
 def _load_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
+    # The running process's own symbols (libc included): ``ctypes.util.find_library``
+    # would run ldconfig in a subprocess on the start-up path.
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)
         trim: Callable[[int], int] = libc.malloc_trim
     except (OSError, AttributeError, TypeError):
         return None
