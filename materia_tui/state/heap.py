@@ -7,6 +7,12 @@ campaign (41 MB of 146 MB, at 100,000 candidates) though the live state is a
 fraction of that. Trimming once every ``TRIM_EVERY`` folded candidates costs ~0.6 ms
 a trim (1.2% of folding 100,000 candidates). A no-op where the C library has no ``malloc_trim``.
 
+Large blocks (numpy columns, a page's bytes) come from their own mappings,
+returned to the system when freed: glibc raises its mmap threshold after each
+such free (up to 32 MB), after which those blocks come from the heap and stay
+there; ``fix_mmap_threshold`` pins it at its default of 128 KiB (a monitor of 1M
+candidates peaked at 392 MB with it, 412-420 MB without, same code).
+
 Not the reducer's business (the state stays pure): ``intake.apply_item`` calls it.
 """
 
@@ -16,6 +22,8 @@ import ctypes
 from collections.abc import Callable
 
 TRIM_EVERY = 5_000  # candidates or results folded between two trims
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD = 128 * 1024  # glibc's default, kept fixed
 
 
 def _load_trim() -> Callable[[int], int] | None:
@@ -27,6 +35,15 @@ def _load_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError, TypeError):
         return None
     return trim
+
+
+def fix_mmap_threshold() -> bool:
+    """Pin glibc's mmap threshold (see the module docstring); False where there is no mallopt."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 class HeapTrimmer:
@@ -50,3 +67,4 @@ class HeapTrimmer:
 
 
 TRIMMER = HeapTrimmer()
+fix_mmap_threshold()

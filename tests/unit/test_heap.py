@@ -26,3 +26,11 @@ def test_trims_once_every_so_many_folded_items() -> None:
 def test_the_real_trim_runs_on_glibc() -> None:
     trimmer = HeapTrimmer(every=1)
     assert trimmer.folded(1)
+
+
+def test_the_mmap_threshold_is_pinned_on_glibc() -> None:
+    from materia_tui.state.heap import fix_mmap_threshold
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert fix_mmap_threshold()
