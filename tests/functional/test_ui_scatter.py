@@ -247,26 +247,15 @@ async def test_a_latest_mark_beyond_the_drawn_points_moves_the_axes() -> None:
             assert segments_of(reference) == segments_of(plot), latest
 
 
-class OnePlot(App[None]):
-    CSS = "ParetoPlot { width: 1fr; height: 1fr; }"
-
-    def __init__(self, state: CampaignState) -> None:
-        super().__init__()
-        self.state = state
-
-    def compose(self) -> ComposeResult:
-        yield ParetoPlot(self.state)
-
-
 async def test_a_resized_plot_redraws_its_density_for_the_new_size_without_new_data() -> None:
     state = CampaignState("camp-123")
     script = CampaignScript(batch=300)
     for number in range(1, 11):
         for item in script.iteration(number):
             apply_item(state, item)
-    app = OnePlot(state)
+    app = TwoPlots(state)
     async with app.run_test(size=(60, 20)) as pilot:
-        plot = app.query_one(ParetoPlot)
+        plot = app.query_one("#streamed", ParetoPlot)
         plot.apply_changes(state, state.take_changes(), 0.0)
         await wait_for(pilot, lambda: plot.up_to_date, what="the first picture")
         small = plot.data
