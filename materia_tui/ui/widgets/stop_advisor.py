@@ -59,13 +59,22 @@ class StopAdvisor:
         self._worker: Worker[Any] | None = None
         self._advised_stop = False
         self.whole_campaign_rows = WHOLE_CAMPAIGN_ROWS
+        self._queued = False  # a recompute waits for the next frame
 
     def apply_changes(self, state: CampaignState, changes: ChangeSet, now: float) -> None:
+        # After the frame this pass paints: the first advice imports numpy and copies
+        # columns on this thread, which must not hold back the first data on screen.
+        if not self._queued:
+            self._queued = True
+            self.host.call_after_refresh(self._queued_recompute)
+
+    def _queued_recompute(self) -> None:
+        self._queued = False
         self.recompute()
 
     @property
     def up_to_date(self) -> bool:
-        return self._worker is None and self._asked == self._iterations()
+        return not self._queued and self._worker is None and self._asked == self._iterations()
 
     def _iterations(self) -> tuple[int, int]:
         return (self.state.completed_iterations, self.state.current_iteration)
