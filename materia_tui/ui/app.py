@@ -34,10 +34,11 @@ from materia_tui.errors import exit_code_for
 from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
 from materia_tui.source import EventSource, FoldsAhead
-from materia_tui.ui.campaign_view import CampaignView, ViewOptions
+from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.keys import bindings, palette_entries
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.textual_compat import install_scrollbar_renderer
+from materia_tui.ui.view_sections import ViewOptions
 
 if TYPE_CHECKING:
     from materia_tui.ui.widgets.stop_advisor import StopAdvisor

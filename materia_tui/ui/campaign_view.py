@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, ClassVar, TypeVar, Unpack
 
 from textual import work
 from textual.app import ComposeResult
@@ -52,6 +50,15 @@ from materia_tui.ui.filter_and_notes import FilterAndNotes
 from materia_tui.ui.keys import actions, bindings
 from materia_tui.ui.panel import CADENCES, Panel
 from materia_tui.ui.repaint import RefreshRates, RepaintScheduler
+from materia_tui.ui.view_sections import (
+    PLOTS,
+    SECTIONS,
+    TAB_LABELS,
+    Section,
+    SourceFailure,
+    ViewOptions,
+    is_compact,
+)
 from materia_tui.ui.widgets.candidate_table import CandidateTable
 from materia_tui.ui.widgets.convergence_panel import ConvergencePanel
 from materia_tui.ui.widgets.event_log import EventLog
@@ -65,29 +72,6 @@ from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 if TYPE_CHECKING:
     from materia_tui.ui.widgets.parity_plot import ParityPlot
 
-Section = Literal[
-    "overview", "candidates", "pareto", "log", "parity", "importance", "hypervolume", "slices", "parallel"
-]
-SECTIONS: tuple[Section, ...] = (
-    "overview",
-    "candidates",
-    "pareto",
-    "log",
-    "parity",
-    "importance",
-    "hypervolume",
-    "slices",
-    "parallel",
-)
-# The plots that share the wide layout's plot slot, in the order ``w`` cycles them.
-PLOTS: tuple[Section, ...] = ("pareto", "parity", "importance", "hypervolume", "slices", "parallel")
-TAB_LABELS: dict[Section, str] = {
-    "importance": "Importance",
-    "hypervolume": "Hypervol.",
-    "parallel": "Parallel",
-}
-WIDE_MIN_WIDTH = 120  # below this, or below WIDE_MIN_HEIGHT, one section at a time
-WIDE_MIN_HEIGHT = 30
 CLOCK_INTERVAL = 1.0
 NOTE_PLACEHOLDER = "note for the current iteration (enter pins it: event log, recording, exports)"
 REPLAY_ACTIONS = actions("replay")
@@ -95,23 +79,6 @@ YIELD_EVERY = 256  # let the UI breathe during a burst of buffered items
 
 
 PlotT = TypeVar("PlotT", bound=Widget)
-
-
-class ViewOptions(TypedDict, total=False):
-    """What a monitor app hands through to its ``CampaignView``."""
-
-    state: CampaignState | None  # a state to show (default: a new, empty one)
-    now: Callable[[], float]  # the clock of shown times (default: time.time)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFailure:
-    exit_code: int
-    message: str  # one plain, cleaned sentence
-
-
-def is_compact(width: int, height: int) -> bool:
-    return width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
 
 
 class CampaignView(FilterAndNotes, Vertical, can_focus=True):
