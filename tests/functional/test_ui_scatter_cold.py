@@ -1,5 +1,6 @@
-"""The scatter cloud's first pass and re-bucketing (numpy over the columns) agree with the
-row-by-row reader and a plain-Python bucketing, filter and iteration axis included."""
+"""The scatter cloud's first pass and re-bucketing (numpy over the columns, or row by row for a
+small cloud) agree with the row-by-row reader and a plain-Python bucketing, filter and iteration
+axis included."""
 
 from __future__ import annotations
 
@@ -40,7 +41,12 @@ def reference_buckets(
 
 @pytest.mark.parametrize("x_name", ["water_flux", None])
 @pytest.mark.parametrize("filtered", [False, True])
-def test_the_first_pass_reads_what_the_row_reader_reads(x_name: str | None, filtered: bool) -> None:
+@pytest.mark.parametrize("small_cloud", [0, 5_000], ids=["numpy", "row by row"])
+def test_the_first_pass_reads_what_the_row_reader_reads(
+    x_name: str | None, filtered: bool, small_cloud: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Up to SMALL_CLOUD rows the cloud is read and bucketed without numpy: both ways agree.
+    monkeypatch.setattr("materia_tui.ui.widgets.thinned_cloud.SMALL_CLOUD", small_cloud)
     state = campaign()
     cloud = ThinnedCloud(x_name, "salt_rejection")
     cloud._follower.chunk = 40  # several steps over the 150 rows

@@ -17,6 +17,7 @@ from materia_tui.state.changes import ChangeSet, RowFollower
 
 DENSITY_MARKERS = ("⠁", "⠃", "⠇", "⡇", "⡏", "⡟", "⡿", "⣿")  # 1 to 8 dots: sparse to dense
 Grid = tuple[int, int]
+SMALL_CLOUD = 5_000  # rows up to which the cloud is read and bucketed without numpy
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (a few ms: numpy over the columns)
 GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
 NAN = math.nan
@@ -114,10 +115,20 @@ class ThinnedCloud:
 
     def _cold_step(self, state: CampaignState, rows: range, grid: Grid) -> None:
         """``rows``' points read at once from the columns (``_reader`` row by row took 25 ms a
-        chunk, and the re-bucketing after the last one 40 ms more, at 100k candidates)."""
+        chunk, and the re-bucketing after the last one 40 ms more, at 100k candidates).
+        A small campaign is read row by row: importing numpy for it (about 60 ms) would
+        hold back the first data on screen."""
+        self.front = None
+        if rows.stop <= SMALL_CLOUD:
+            point_of = self._reader(state)
+            for row in rows:
+                self._set(row, point_of(row))
+            self.grid = grid
+            if self._follower.complete:
+                self._rebucket()
+            return
         import numpy as np
 
-        self.front = None
         start, stop = rows.start, rows.stop
         if stop > len(self.xs):
             self.xs.extend(repeat(NAN, stop - len(self.xs)))
@@ -228,12 +239,15 @@ class ThinnedCloud:
     def _rebucket(self) -> None:
         """Every point into cells sized for the grid, with numpy (40 ms a loop at 100k): each
         cell's count, and its first point by row as its mark, cells in order of first point."""
-        import numpy as np
-
         self.cells, self.marks = {}, {}
         if not self.count:
             self.bounds = None
             return
+        if len(self.xs) <= SMALL_CLOUD:
+            self._rebucket_rows()
+            return
+        import numpy as np
+
         all_xs = np.frombuffer(self.xs, dtype=np.float64).copy()
         present = ~np.isnan(all_xs)
         xs, ys = all_xs[present], np.frombuffer(self.ys, dtype=np.float64)[present]
@@ -254,6 +268,18 @@ class ThinnedCloud:
             cell = (math.floor(xs[first] / width), math.floor(ys[first] / height))
             cells[cell] = count
             marks[cell] = (float(xs[first]), float(ys[first]))
+
+    def _rebucket_rows(self) -> None:
+        """``_rebucket`` row by row, for a small cloud (the same cells, counts and marks)."""
+        x0 = y0 = math.inf
+        x1 = y1 = -math.inf
+        for _, x, y in self.points():
+            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+        self.bounds = (x0, x1, y0, y1)
+        columns, rows = self.grid
+        self.cell_size = ((x1 - x0) / columns or 1.0, (y1 - y0) / rows or 1.0)
+        for _, x, y in self.points():
+            self._add((x, y))
 
     def cell(self, x: float, y: float) -> Grid:
         width, height = self.cell_size
