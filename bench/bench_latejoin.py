@@ -46,18 +46,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.big_campaign import Shape, post_http, publish_redis  # noqa: E402
+from bench.big_campaign import Shape, events, post_http, publish_redis  # noqa: E402
 from bench.common import BenchResult, Row, ensure_bytecode, render_table  # noqa: E402
 
 CAMPAIGN = "big"
 PLAIN_TARGET_RATIO = 1.5
 RSS_TARGET_MB = {100_000: 100, 1_000_000: 250}
+SCREEN_RSS_TARGET_MB = {100_000: 100, 1_000_000: 400}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ROUNDS = 3  # of each client, interleaved, at sizes up to ROUNDS_UP_TO candidates (1 above)
 ROUNDS_UP_TO = 200_000
 # The code under test (``--tree``, e.g. an older checkout to compare with): serve, the
 # clients and watch run from there; the campaign generator is this tree's.
 TREE = Path(os.environ.get("BENCH_LATEJOIN_TREE", ROOT))
+CLIENTS = ("bare", "identity", "source", "plain", "screen", "wire")
+OPTIONS = argparse.Namespace(url=None, only=list(CLIENTS), rounds=None)  # set by main()
 
 
 # ----- children: each measurement in a fresh interpreter -------------------------
@@ -156,9 +159,9 @@ def run_plain(base_url: str) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, done_line
 
 
-def run_fullscreen(base_url: str, iterations: int) -> tuple[float, float] | None:
-    """(seconds until the last iteration is complete on screen, peak RSS in MB) of the
-    full-screen ``watch`` in a 120x40 tmux pane of a private tmux server; None without tmux."""
+def run_fullscreen(base_url: str, shape: Shape) -> tuple[float, float] | None:
+    """(seconds until the final screen is on it, peak RSS in MB) of the full-screen
+    ``watch`` in a 120x40 tmux pane of a private tmux server; None without tmux."""
     tmux = shutil.which("tmux")
     if tmux is None:
         return None
@@ -167,24 +170,67 @@ def run_fullscreen(base_url: str, iterations: int) -> tuple[float, float] | None
     command = f"exec {python} -m materia_tui watch {CAMPAIGN} --url {url}"
     base = [tmux, "-L", socket_name]
     env = {**os.environ, "TERM": "xterm-256color"}
+    wanted = final_screen(shape)
     start = time.perf_counter()
     subprocess.run([*base, "new-session", "-d", "-x", "120", "-y", "40", "-c", str(TREE), command],
                    check=True, env=env)
-    marker = f"iteration {iterations}/{iterations}"
-    seconds, peak = float("nan"), float("nan")
+    seconds, peak, screen = float("nan"), float("nan"), ""
     try:
         pid = int(subprocess.check_output([*base, "list-panes", "-F", "#{pane_pid}"], text=True).split()[0])
         deadline = start + 1800
         while time.perf_counter() < deadline:
             screen = subprocess.check_output([*base, "capture-pane", "-p"], text=True)
-            if marker in screen and "100%" in screen:
+            if all(text in screen for text in wanted):
                 seconds = time.perf_counter() - start
                 break
             time.sleep(0.1)
         peak = _peak_rss_mb(pid)
     finally:
         subprocess.run([*base, "kill-server"], check=False, stderr=subprocess.DEVNULL)
+    if seconds != seconds:
+        missing = [text for text in wanted if text not in screen]
+        print(f"full screen: never showed {missing}; last screen:\n{screen}", file=sys.stderr)
     return seconds, peak
+
+
+_FINAL_SCREENS: dict[Shape, list[str]] = {}
+
+
+def final_screen(shape: Shape) -> list[str]:
+    """Texts the monitor's final screen of ``shape``'s campaign shows, worked out from the
+    generated events without materia-tui's state: the last iteration and 100%, every
+    evaluation counted in the progress panel, the table and the Pareto plot (which is
+    drawn last), the best value of each objective and its candidate, the size of the
+    front, the newest candidate in the (following) table, and the convergence."""
+    if shape in _FINAL_SCREENS:
+        return _FINAL_SCREENS[shape]
+    from materia_tui.output.numbers import format_value
+
+    best: dict[str, tuple[float, str]] = {}
+    points: list[tuple[float, float]] = []
+    for text in events(shape):
+        if not text.startswith('{"type":"candidates_evaluated"'):
+            continue
+        for result in json.loads(text)["results"]:
+            objectives = result["objectives"]
+            for name, value in objectives.items():
+                if name not in best or value > best[name][0]:  # both maximized; the first of equals
+                    best[name] = (value, result["candidate_id"])
+            points.append((objectives["water_flux"], objectives["salt_rejection"]))
+    points.sort(key=lambda point: (-point[0], -point[1]))
+    front, highest = 0, float("-inf")
+    for _, rejection in points:  # by flux descending: on the front if it beats every higher flux's rejection
+        if rejection > highest:
+            front, highest = front + 1, rejection
+    total, last = shape.total_candidates, shape.iterations
+    wanted = [
+        f"iteration {last}/{last}", "100%", f"evaluations {total:,}", f"candidates {total:,}",
+        f"{total:,} measured · {front} on front", f"c{last}-{shape.candidates - 1} ", "CONVERGED",
+    ]
+    for name, (value, candidate_id) in best.items():
+        wanted += [f"best {name} {format_value(value)}", f"({candidate_id})"]
+    _FINAL_SCREENS[shape] = wanted
+    return wanted
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -285,6 +331,7 @@ def wire_pass(base_url: str, pids: list[int], *, gzip: bool) -> dict[str, float]
                 break
     seconds = time.perf_counter() - start
     cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+    cpu = cpu or [float("nan")]  # a serve of someone else's (--url): its CPU unknown
     return {"pages": pages, "wire": wire, "body": body, "seconds": seconds, "serve_cpu": cpu[0],
             "redis_cpu": cpu[1] if len(cpu) > 1 else 0.0}
 
@@ -294,7 +341,9 @@ def wire_pass(base_url: str, pids: list[int], *, gzip: bool) -> dict[str, float]
 
 def measure(result: BenchResult, bus: str, shape: Shape, quick: bool) -> None:
     label = f"{bus}, {shape.total_candidates:,} candidates"
-    if bus == "redis":
+    if bus.startswith("http"):  # a serve already holding the campaign (``--url``)
+        _measure_on(result, label, bus, [], shape, quick)
+    elif bus == "redis":
         with redis_server() as (redis_url, redis_pid):
             started = time.perf_counter()
             publish_redis(redis_url, CAMPAIGN, shape)  # before serve: no live fan-out of the load
@@ -307,9 +356,6 @@ def measure(result: BenchResult, bus: str, shape: Shape, quick: bool) -> None:
             post_http(base_url, CAMPAIGN, shape)
             result.notes.append(f"{label}: posted in {time.perf_counter() - started:.1f} s.")
             _measure_on(result, label, base_url, [serve_pid], shape, quick)
-
-
-CLIENTS = ("bare", "identity", "source", "plain", "screen", "wire")
 
 
 def _measure_on(
@@ -400,8 +446,8 @@ def _rows(label: str, shape: Shape, runs: dict[str, list[Any]]) -> list[Row]:
         screen_rss = max(run[1] for run in runs["screen"])
         screen_target = SCREEN_RSS_TARGET_MB.get(shape.total_candidates)
         rows += [
-            Row(f"{label}: watch (full screen, 120x40) until the final screen is on it "
-                f"(iteration {shape.iterations}/{shape.iterations}, 100%, best values, table){_rounds(runs['screen'])}",
+            Row(f"{label}: watch (full screen, 120x40) until the final screen is on it (last iteration, "
+                f"100%, counts, best values, front, table){_rounds(runs['screen'])}",
                 f"<= {PLAIN_TARGET_RATIO}x bare", f"{screen_seconds:.2f} s",
                 f"{base:.2f} s", f"{screen_seconds / base:.2f}", screen_seconds <= PLAIN_TARGET_RATIO * base),
             Row(f"{label}: watch (full screen) peak RSS (the highest of the rounds)",
@@ -431,7 +477,7 @@ def bench(quick: bool, use_redis: bool, sizes: list[int]) -> BenchResult:
     ensure_bytecode(TREE)
     result = BenchResult("Late join at scale (bench_latejoin.py)")
     shapes = [Shape(10, 2000)] if quick else [Shape(200, size // 200) for size in sizes]
-    buses = ["memory", "redis"] if use_redis else ["memory"]
+    buses = [OPTIONS.url] if OPTIONS.url else ["memory", "redis"] if use_redis else ["memory"]
     for shape in shapes:
         for bus in buses:
             measure(result, bus, shape, quick)
@@ -453,8 +499,12 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true", help="the memory bus only")
     parser.add_argument("--sizes", default="100000,1000000", help="candidates, comma-separated")
     parser.add_argument("--tree", type=Path, help="run serve and the clients from this checkout")
+    parser.add_argument("--url", help="measure against this running serve (campaign 'big' of one --sizes)")
+    parser.add_argument("--only", default=",".join(CLIENTS), help=f"which clients, of {','.join(CLIENTS)}")
+    parser.add_argument("--rounds", type=int, help="rounds of each client (default: 3 up to 200k, then 1)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    OPTIONS.url, OPTIONS.only, OPTIONS.rounds = args.url, args.only.split(","), args.rounds
     if args.tree:
         global TREE
         TREE = args.tree.resolve()
