@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,12 +31,15 @@ from materia_tui.source.rest import RestClient, RestUnavailableError
 from materia_tui.source.settings import ConnectionSettings
 from materia_tui.source.websocket import WebSocketSource
 from materia_tui.state import CampaignState
+from materia_tui.state.changes import ChangeSet
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.campaign_view import CampaignView
+from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
-from materia_tui.ui.widgets.status_bar import StatusBar
+from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar, history_percent, status_label
+from materia_tui.ui.widgets.thinned_cloud import ThinnedCloud
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until
 from tests.support.scripted_server import ScriptedServer
 
@@ -283,3 +287,48 @@ async def test_the_screen_after_a_throttled_catch_up_is_the_reducers_state(
 def _objectives(state: CampaignState, candidate_id: str) -> tuple[float, float]:
     measured = state.candidates[candidate_id].objectives
     return measured["water_flux"], measured["salt_rejection"]
+
+
+def test_the_status_says_how_much_of_the_history_is_in() -> None:
+    state = CampaignState("c")
+    link = LinkStatus(status="backfilling", history=(100, 300))
+    assert status_label(state, link, 0.0) == "loading history 0%"  # nothing past 100 yet
+    state.last_seq = 250
+    assert status_label(state, link, 0.0) == "loading history 75%"
+    state.last_seq = 299
+    assert status_label(state, link, 0.0) == "loading history 99%"  # 100 only when all is in
+    state.last_seq = 300
+    assert history_percent(state, (100, 300)) == 100
+    assert status_label(state, LinkStatus(status="backfilling"), 0.0) == "backfilling"  # one page
+
+
+def test_catch_up_rates_are_never_faster_than_asked() -> None:
+    assert RefreshRates().catching_up() == RefreshRates(0.25, 3.0, math.inf)
+    slow = RefreshRates.every(5.0)  # --refresh 5: already slower than the catch-up's table
+    assert slow.catching_up().bulk == 5.0 and slow.catching_up().plot == math.inf
+
+
+def test_a_cloud_told_every_row_changed_reads_them_all_again_as_a_fresh_one_would() -> None:
+    shape = Shape(12, 600)  # 7,200 rows: past the row-by-row size
+    state = CampaignState("c")
+    texts = list(events(shape))
+    half = len(texts) // 2
+    for seq, text in enumerate(texts[:half], start=1):
+        apply_item(state, EventReceived(parse(f'{{"seq":{seq},{text[1:]}'), 0.0))  # type: ignore[arg-type]
+    cloud = ThinnedCloud("water_flux", "salt_rejection")
+    while not cloud.complete:
+        cloud.update(state, (40, 20), ChangeSet())
+    for seq, text in enumerate(texts[half:], start=half + 1):
+        apply_item(state, EventReceived(parse(f'{{"seq":{seq},{text[1:]}'), 0.0))  # type: ignore[arg-type]
+    changes = state.take_changes()
+    changes.every_row()  # as a pending set of many batches says
+    scans = cloud.scans
+    cloud.update(state, (40, 20), changes)
+    fresh = ThinnedCloud("water_flux", "salt_rejection")
+    while not fresh.complete:
+        fresh.update(state, (40, 20), ChangeSet())
+    assert cloud.scans == scans + 1
+    assert cloud.count == fresh.count == shape.total_candidates
+    assert list(cloud.points()) == list(fresh.points())
+    assert cloud.cells == fresh.cells and cloud.marks == fresh.marks and cloud.bounds == fresh.bounds
+    assert cloud.front_points(state) == fresh.front_points(state)
