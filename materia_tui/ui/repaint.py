@@ -195,6 +195,8 @@ class RepaintScheduler:
         for panel in self._panels:
             if panel.cadence != cadence or (self.paused and not _paints_while_paused(panel)):
                 continue
+            if self._catching_up and _waits_for_history(panel):
+                continue
             if only_shown and not _is_shown(panel):
                 continue
             pending = self._pending[id(panel)]
@@ -244,3 +246,8 @@ class RepaintScheduler:
 
 def _paints_while_paused(panel: Panel) -> bool:
     return bool(getattr(panel, "paints_while_paused", False))
+
+
+def _waits_for_history(panel: Panel) -> bool:
+    """A panel with nothing to say until the history is in (``waits_for_history``)."""
+    return bool(getattr(panel, "waits_for_history", False))

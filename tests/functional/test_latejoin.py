@@ -39,6 +39,7 @@ from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar, history_percent, status_label
+from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 from materia_tui.ui.widgets.thinned_cloud import ThinnedCloud
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until
 from tests.support.scripted_server import ScriptedServer
@@ -247,6 +248,15 @@ async def test_the_screen_after_a_throttled_catch_up_is_the_reducers_state(
         follow(view)
         catch_up.append(view.scheduler is not None and view.scheduler.catching_up)
 
+    advise = StopAdvisor.apply_changes
+    advisor_calls: list[bool] = []  # catching up, at each change set the stop advisor is handed
+
+    def recorded_advise(advisor: StopAdvisor, *args: Any) -> None:
+        scheduler = advisor.host.scheduler  # type: ignore[attr-defined]  # the view
+        advisor_calls.append(scheduler is not None and scheduler.catching_up)
+        advise(advisor, *args)
+
+    monkeypatch.setattr(StopAdvisor, "apply_changes", recorded_advise)
     monkeypatch.setattr(ParetoPlot, "apply_changes", recorded_paint)
     monkeypatch.setattr(CampaignView, "_follow_catch_up", recorded_follow)
     # Small pages (a few events each): a history of dozens of pages.
@@ -282,6 +292,7 @@ async def test_the_screen_after_a_throttled_catch_up_is_the_reducers_state(
         await server.close()
     assert True in catch_up and catch_up[-1] is False  # it caught up, throttled, and that ended
     assert plot_paints and not any(plot_paints), plot_paints  # the plot waited for the whole history
+    assert advisor_calls and not any(advisor_calls), advisor_calls  # and so did the stop advisor
 
 
 def _objectives(state: CampaignState, candidate_id: str) -> tuple[float, float]:
