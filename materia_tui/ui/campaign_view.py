@@ -338,7 +338,6 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         self.stream_ended = True
         if self.link.status not in ("failed",):
             self.link.status = "closed"
-        self._follow_catch_up()
         self._note_change()
 
     def _take(self, item: SourceItem) -> None:
@@ -352,28 +351,17 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             retrying = item.status == "connecting" and item.attempt > 0 and not item.detail
             self.link.detail = self.link.detail if retrying else item.detail
             self.link.degraded = item.degraded
-            if item.status != "backfilling":
-                self.link.history = None
-            elif item.history is not None:
-                self.link.history = item.history
-            self._follow_catch_up()
+            self.link.follow_history(item.status, item.history)
         else:
             apply_item(self.state, item)
             self.received_anything = True
         self._note_change()
-
-    def _follow_catch_up(self) -> None:
-        """A long history loading: the scheduler paints at its catch-up rates until it is in."""
-        if self.scheduler is not None:
-            loading = self.link.status == "backfilling" and self.link.history is not None
-            self.scheduler.catching_up = loading and not self.stream_ended
 
     def _source_failed(self, exc: MateriaError) -> None:
         self.failure = SourceFailure(int(exc.exit_code), clean(exc.message))
         self.link.error = exc.message
         self.link.status = "failed"
         self.stream_ended = True
-        self._follow_catch_up()
         if not self.received_anything:
             self.post_message(self.SourceFailed(self, self.failure))
         self._note_change()
@@ -387,6 +375,8 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         scheduler = self.scheduler
         if scheduler is not None:
             scheduler.finished = self.stream_ended or self.finished
+            # A long history loading: paint at the catch-up rates until it is in.
+            scheduler.catching_up = self.link.loading_history and not self.stream_ended
             scheduler.note()
 
     def _painted(self) -> None:

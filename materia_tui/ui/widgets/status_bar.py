@@ -35,6 +35,17 @@ class LinkStatus:
     error: str | None = None  # a final source error, shown after the first event
     history: tuple[int, int] | None = None  # while a long history loads: the seqs it runs from and to
 
+    def follow_history(self, status: ConnectionStatus, history: tuple[int, int] | None) -> None:
+        """Keep the history being loaded while backfilling (announced once), drop it after."""
+        if status != "backfilling":
+            self.history = None
+        elif history is not None:
+            self.history = history
+
+    @property
+    def loading_history(self) -> bool:
+        return self.status == "backfilling" and self.history is not None
+
 
 STATUS_STYLES = {
     "live": "bold green",
@@ -63,7 +74,7 @@ class Item:
 
 
 def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
-    if link.status == "backfilling" and link.history is not None:  # even of a campaign that ended
+    if link.loading_history and link.history is not None:  # even of a campaign that ended
         return f"loading history {history_percent(state, link.history)}%"
     if state.status in ("completed", "failed", "cancelled"):
         return state.status
