@@ -19,10 +19,6 @@ import pytest
 from aiohttp import web
 
 from bench.big_campaign import Shape, events, metadata
-from materia_tui.backend.publish import MemoryPublisher
-from materia_tui.backend.server.app import RunningServer, start_server
-from materia_tui.backend.server.auth import NoAuth
-from materia_tui.backend.server.bus import MemoryBus
 from materia_tui.errors import GaveUpError
 from materia_tui.output.numbers import format_value
 from materia_tui.protocol import Rejected, parse, parse_campaign
@@ -41,6 +37,7 @@ from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar, history_percent, status_label
 from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 from materia_tui.ui.widgets.thinned_cloud import ThinnedCloud
+from tests.functional.test_history_scale import memory_server
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until
 from tests.support.scripted_server import ScriptedServer
 
@@ -207,14 +204,6 @@ async def test_a_page_that_keeps_failing_gives_up_in_one_sentence_after_every_ev
 # ----- the monitor: a throttled catch-up, exactly right at the end -----------------------
 
 
-async def serve_campaign(shape: Shape, campaign_id: str) -> RunningServer:
-    bus = MemoryBus()
-    publisher = MemoryPublisher(bus)
-    await publisher.set_metadata(metadata(campaign_id, shape))
-    await publisher.publish_many(campaign_id, [json.loads(text) for text in events(shape)])
-    return await start_server("127.0.0.1", 0, bus=bus, auth=NoAuth())
-
-
 def reducer_state(shape: Shape, campaign_id: str) -> CampaignState:
     """The reducer alone over the same events (stamped with their seqs, as ``serve`` does)."""
     state = CampaignState(campaign_id)
@@ -232,7 +221,7 @@ async def test_the_screen_after_a_throttled_catch_up_is_the_reducers_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shape = Shape(30, 200)  # 6,000 candidates: past the cloud's small size (numpy)
-    server = await serve_campaign(shape, "late")
+    server = await memory_server(shape, "late")  # serve's app, a memory bus
     plot_paints: list[bool] = []  # catching up, at each paint of the Pareto plot
     catch_up: list[bool] = []  # the scheduler's mode after each item folded
     paint = ParetoPlot.apply_changes
