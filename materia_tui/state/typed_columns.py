@@ -10,6 +10,7 @@ non-float value): ``FLOAT_CODE`` says the float array holds the value,
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from collections.abc import Mapping
 from operator import itemgetter
@@ -22,6 +23,22 @@ NAN = math.nan
 FLOAT_CODE = -1  # a parameter column's code for "the float column holds the value"
 INT_CODE = -2  # "the float column holds an int" (exact below 2**53)
 _INT_EXACT = 2**53
+# Below this many values array's own conversion is as cheap as packing them.
+_PACK_FROM = 32
+
+
+def float_array(values: list[Any]) -> array[float]:
+    """``array("d", values)``, two to three times faster for long lists: array converts
+    item by item through a format parser, ``struct.pack`` does not. Raises
+    ``TypeError`` where array would (a value that is not a real number)."""
+    if len(values) < _PACK_FROM:
+        return array("d", values)
+    floats = array("d")
+    try:
+        floats.frombytes(struct.pack(f"{len(values)}d", *values))
+    except struct.error as exc:
+        raise TypeError(str(exc)) from None
+    return floats
 
 
 class ParameterColumn:
@@ -84,12 +101,12 @@ class ParameterColumn:
         stop = start + len(values)
         kinds = set(map(type, values))
         if kinds == {float}:
-            self.floats[start:stop] = array("d", values)
+            self.floats[start:stop] = float_array(values)
             if self.codes is not None:
                 self.codes[start:stop] = array("i", [FLOAT_CODE]) * len(values)
             return
         if kinds == {int} and min(values) > -_INT_EXACT and max(values) < _INT_EXACT:
-            self.floats[start:stop] = array("d", values)
+            self.floats[start:stop] = float_array(values)
             if self.codes is None:
                 self.codes = array("i", [FLOAT_CODE]) * len(self.floats)
             self.codes[start:stop] = array("i", [INT_CODE]) * len(values)
@@ -137,7 +154,7 @@ class FloatColumn:
         self.floats[row] = NAN
 
     def fill(self, start: int, values: list[Any]) -> None:
-        self.floats[start : start + len(values)] = array("d", values)
+        self.floats[start : start + len(values)] = float_array(values)
 
 
 Column = ParameterColumn | FloatColumn
