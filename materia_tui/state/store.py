@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from materia_tui.protocol import Candidate, EvaluationResult
 from materia_tui.state.candidates import CandidateStatus, Keys, Layout, Sections, layout_for
 from materia_tui.state.id_index import IdIndex
-from materia_tui.state.typed_columns import Column, FloatColumn, ParameterColumn, float_array, transpose
+from materia_tui.state.typed_columns import (
+    Column,
+    FloatColumn,
+    ParameterColumn,
+    float_array,
+    packed_array,
+    transpose,
+)
 
 if TYPE_CHECKING:
     from materia_tui.state.views import CandidateView
@@ -47,6 +54,7 @@ STATUS_CODES: dict[str, int] = {name: code for code, name in enumerate(STATUSES)
 NO_ITERATION = -1
 _PROPOSAL_SECTIONS = (attrgetter("parameters"), attrgetter("predicted"), attrgetter("uncertainty"))
 _ACQUISITION = attrgetter("acquisition_value")
+_ID = attrgetter("id")
 # New proposals held as models (the tail) before their values are written into the columns.
 TAIL_ROWS = 256
 SECTIONS = ("param", "pred", "unc", "obj")
@@ -200,7 +208,7 @@ class CandidateStore:
         measurement kept). Returns (rows added, earlier rows changed)."""
         ids, index = self.ids, self.index
         start = len(ids)
-        ids.extend([c.id for c in batch])
+        ids.extend(map(_ID, batch))
         if index.added_if_new(start):  # all new: the usual proposal
             self._to_tail(batch, iteration, revision)
             return len(batch), []
@@ -246,9 +254,9 @@ class CandidateStore:
         tail, self._tail = self._tail, []
         iterations, self._tail_iterations = self._tail_iterations, []
         revisions, self._tail_revisions = self._tail_revisions, []
-        self._extend(count, array("i", iterations))
+        self._extend(count, packed_array("i", iterations))
         self._filled = len(self.ids)
-        self._revisions[start:] = array("I", revisions)
+        self._revisions[start:] = packed_array("I", revisions)
         if tail:  # kept proposals (``keep_proposals``): their values too
             self._fill_proposals(start, tail)
 
