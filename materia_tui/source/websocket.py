@@ -45,6 +45,7 @@ from materia_tui.source import (
     GeneratorSource,
     MetadataReceived,
     SourceItem,
+    event_received,
 )
 from materia_tui.source.backoff import Backoff
 from materia_tui.source.rest import (
@@ -394,7 +395,7 @@ class WebSocketSource(GeneratorSource):
             if seq <= self.last_seq:
                 return None
             self.last_seq = seq
-        return EventReceived(parsed, now)
+        return event_received(parsed, now)
 
     @staticmethod
     def _ends_campaign(event: Event) -> bool:
