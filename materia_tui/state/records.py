@@ -151,7 +151,10 @@ class Counters:
         return self.applied + self.duplicates + self.rejected + self.unknown_type
 
 
+
 def _span(start: float | None, end: float | None) -> float | None:
     if start is None or end is None:
         return None
     return max(0.0, end - start)
+
+
