@@ -79,8 +79,10 @@ class GeneratorSource:
 
     _items: AsyncGenerator[SourceItem, None]
 
-    def __aiter__(self) -> Self:
-        return self
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        # ``async for`` runs the generator itself: a coroutine of ``__anext__`` per item
+        # costs more than the item's handling in a fast consumer.
+        return self._items
 
     async def __anext__(self) -> SourceItem:
         return await self._items.__anext__()
