@@ -95,11 +95,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
     skip_httpx_command_line()
-    from materia_tui.source.websocket import WebSocketSource
-
     settings = settings_from_args(args)
     redact = [settings.token] if settings.token else []  # the token stays out of --record's file
-    return watch_one(args, WebSocketSource(campaign_id, settings), campaign_id, lines=lines, redact=redact)
+    source: EventSource
+    if lines:
+        from materia_tui.source.websocket import WebSocketSource
+
+        source = WebSocketSource(campaign_id, settings)
+    else:
+        # The monitor: the first page before the live source's imports (websockets, httpx),
+        # which wait for the first frame (source/first_page.py).
+        from materia_tui.source.first_page import FirstPageSource
+
+        source = FirstPageSource(campaign_id, settings, wait_for_first_frame=True)
+    return watch_one(args, source, campaign_id, lines=lines, redact=redact)
 
 
 def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:

@@ -33,7 +33,7 @@ from textual.widgets import Footer
 from materia_tui.errors import exit_code_for
 from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
-from materia_tui.source import EventSource, FoldsAhead
+from materia_tui.source import EventSource, FoldsAhead, first_frame_shown
 from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.keys import bindings, palette_entries
 from materia_tui.ui.repaint import RefreshRates
@@ -144,6 +144,8 @@ class MonitorApp(MonitorBase):
 
     def on_mount(self) -> None:
         self.view.table.focus()
+        # After the view's first frame: what it did without may load now (source/first_page.py).
+        self.call_after_refresh(first_frame_shown, self.view.source)
 
     @property
     def active_view(self) -> CampaignView:
