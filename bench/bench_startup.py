@@ -127,7 +127,8 @@ def import_breakdown(env: dict[str, str]) -> tuple[dict[str, float], dict[str, f
         "from materia_tui.cli.watch import skip_httpx_command_line\n"
         "skip_httpx_command_line()\n"  # as `watch` does before its source's imports
         + "".join(f"import {name}\n" for name in FIRST_FRAME_PATH)
-        + f"print(' '.join(m for m in sys.modules if "
+        # A name set to None (httpx._main, by skip_httpx_command_line) was refused, not imported.
+        + f"print(' '.join(m for m, module in sys.modules.items() if module is not None and "
         f"any(m == f or m.startswith(f + '.') for f in {FIRST_FRAME_FORBIDDEN!r})))\n"
     )
     packages: dict[str, list[float]] = defaultdict(list)

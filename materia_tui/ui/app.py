@@ -104,6 +104,15 @@ class MonitorBase(App[int]):
                 yield SystemCommand(key.palette, key.help, partial(view.run_action, key.action))
 
 
+class MonitorScreen(Screen[object]):
+    """The monitor's screen: it gives the focus to the candidate table straight away.
+    Its default, the first focusable widget, is the campaign view, and moving the focus
+    from it to the table restyled the whole view twice before the first frame
+    (~15 ms of start-up)."""
+
+    AUTO_FOCUS = "CandidateTable"
+
+
 class MonitorApp(MonitorBase):
     """One campaign, full screen."""
 
@@ -137,6 +146,9 @@ class MonitorApp(MonitorBase):
             received()
         else:
             head.on_data = received
+
+    def get_default_screen(self) -> Screen[object]:
+        return MonitorScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield self.view

@@ -11,6 +11,7 @@ from materia_tui.source import ConnectionChanged
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 from materia_tui.ui.app import MonitorApp
+from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
 from tests.support.fake_source import T0, FakeSource, campaign_items
 from tests.support.waiting import wait_for
@@ -61,3 +62,21 @@ async def test_over_held_data_the_pareto_plot_waits_for_the_first_frame(monkeypa
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.view.up_to_date and bool(painted_before_the_rest), what="drawn")
     assert painted_before_the_rest[0] is False
+
+
+async def test_the_table_has_the_focus_from_the_start_and_the_view_never_had_it(monkeypatch: Any) -> None:
+    """Focusing the view first (the default: the first focusable widget) and then the
+    table restyled the whole view twice before the first frame."""
+    focus_changes: list[bool] = []
+    restyle = CampaignView.watch_has_focus
+
+    def noted(self: CampaignView, has_focus: bool) -> None:
+        focus_changes.append(has_focus)
+        restyle(self, has_focus)
+
+    monkeypatch.setattr(CampaignView, "watch_has_focus", noted)
+    app = MonitorApp(FakeSource([]), "camp-123", state=held_state(2), now=lambda: T0 + 200)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.view.up_to_date, what="first paint")
+        assert app.focused is app.view.table
+    assert focus_changes == []
