@@ -192,7 +192,8 @@ async def _get(url: str, settings: ConnectionSettings, accept: str) -> HttpAnswe
             headers,
             tls=lambda: ssl_context(settings),
             connect_timeout=settings.open_timeout,
-            read_timeout=settings.read_timeout,
+            # A server that stalls here costs this wait before the live source asks again.
+            read_timeout=min(settings.read_timeout, settings.open_timeout),
             max_body=MAX_FIRST_PAGE_BYTES,
         )
     except HttpGetError:
