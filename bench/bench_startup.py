@@ -123,7 +123,10 @@ def import_breakdown(env: dict[str, str]) -> tuple[dict[str, float], dict[str, f
     """Self time per top-level package and cumulative time of WATCHED_MODULES (seconds,
     median of 3), the total, and the forbidden modules the watch path imported."""
     code = (
-        "import sys\n"
+        # As `watch` runs its monitor's start (cli/main.py pause_collector): with the
+        # default thresholds a full collection lands in whichever module is importing.
+        "import gc, sys\n"
+        "gc.disable()\n"
         "from materia_tui.cli.watch import skip_httpx_command_line\n"
         "skip_httpx_command_line()\n"  # as `watch` does before its source's imports
         + "".join(f"import {name}\n" for name in FIRST_FRAME_PATH)
