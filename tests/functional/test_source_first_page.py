@@ -6,8 +6,6 @@ viewer's first frame; every failure is reported as WebSocketSource reports it.""
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,17 @@ from materia_tui.source import (
 from materia_tui.source.first_page import FirstPageSource, fetch_first_page
 from materia_tui.source.rest import FIRST_PAGE_LIMIT
 from materia_tui.source.websocket import WebSocketSource
+from tests.functional import test_source_tls
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until
 from tests.support.scripted_server import ScriptedServer
 
 CAMPAIGN = "camp-first"
+# The https server of test_source_tls (its fixtures, used here by name) and its campaign.
+authority, tls_server, TLS_CAMPAIGN = (
+    test_source_tls.authority,
+    test_source_tls.tls_server,
+    test_source_tls.CAMPAIGN,
+)
 NEVER = 3600.0  # patience for the first frame that a test must not end up waiting out
 
 
@@ -183,40 +188,23 @@ async def test_closing_while_it_waits_for_the_first_frame(scripted_server: Scrip
     assert scripted_server.ws_handshakes == 0
 
 
-@pytest.fixture
-def authority() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-async def tls_server(authority: trustme.CA) -> AsyncIterator[ScriptedServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(context)
-    server = ScriptedServer(ssl_context=context)
-    server.add_campaign(CAMPAIGN, events=ended_in_first_page())
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
 async def test_over_tls_the_first_page_trusts_what_the_settings_trust(
     tls_server: ScriptedServer, authority: trustme.CA, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(bundle))
     trusted = fast_settings(tls_server.base_url, ca_bundle=str(bundle))
-    campaign, page = await fetch_first_page(CAMPAIGN, trusted)
-    assert campaign is not None and page is not None and len(page) == 5
-    assert await fetch_first_page(CAMPAIGN, fast_settings(tls_server.base_url)) == (None, None)
-    insecure = await fetch_first_page(CAMPAIGN, fast_settings(tls_server.base_url, insecure=True))
+    campaign, page = await fetch_first_page(TLS_CAMPAIGN, trusted)
+    assert campaign is not None and page is not None
+    assert len(page) == min(FIRST_PAGE_LIMIT, len(tls_server.history(TLS_CAMPAIGN)))
+    assert await fetch_first_page(TLS_CAMPAIGN, fast_settings(tls_server.base_url)) == (None, None)
+    insecure = await fetch_first_page(TLS_CAMPAIGN, fast_settings(tls_server.base_url, insecure=True))
     assert insecure[1] is not None
 
 
 async def test_an_untrusted_certificate_is_the_live_sources_error(tls_server: ScriptedServer) -> None:
     source = FirstPageSource(
-        CAMPAIGN, fast_settings(tls_server.base_url), wait_for_first_frame=True, patience=NEVER
+        TLS_CAMPAIGN, fast_settings(tls_server.base_url), wait_for_first_frame=True, patience=NEVER
     )
     with pytest.raises(UsageError, match="certificate verification failed"):
         await collect(source, Collected(), timeout=10)

@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from materia_tui.source import ConnectionChanged
-from materia_tui.state import CampaignState
-from materia_tui.state.intake import apply_item
 from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
-from tests.support.fake_source import T0, FakeSource, campaign_items
+from tests.functional.test_ui_first_frame import held_state
+from tests.support.fake_source import T0, FakeSource
 from tests.support.waiting import wait_for
 
 
@@ -27,13 +26,6 @@ class FrameWatchingSource(FakeSource):
 
     def first_frame_shown(self) -> None:
         self.rows_when_told.append(self._rows())
-
-
-def held_state(iterations: int) -> CampaignState:
-    state = CampaignState("camp-123")
-    for item in campaign_items(iterations):
-        apply_item(state, item)
-    return state
 
 
 async def test_the_source_is_told_once_when_the_first_frame_with_the_data_is_out() -> None:

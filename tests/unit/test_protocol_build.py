@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from materia_tui.protocol import Event, Rejected, _event_union, _rejection_from_value, parse_object
+from materia_tui.protocol import (
+    EVENT_TYPES,
+    Event,
+    Rejected,
+    _event_union,
+    _rejection_from_value,
+    parse_object,
+)
 from tests.support import campaign_events
 
 VALID: list[dict[str, Any]] = [
@@ -67,13 +74,4 @@ def test_valid_events_of_every_type_need_no_union() -> None:
         [sys.executable, "-c", code, json.dumps(VALID)], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "0"
-    assert {obj["type"] for obj in VALID} == {
-        "iteration_started",
-        "surrogate_trained",
-        "candidates_proposed",
-        "candidates_evaluated",
-        "iteration_completed",
-        "campaign_completed",
-        "campaign_error",
-        "convergence_update",
-    }
+    assert {obj["type"] for obj in VALID} == set(EVENT_TYPES)
