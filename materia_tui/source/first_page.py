@@ -50,7 +50,7 @@ from materia_tui.source import (
     MetadataReceived,
     SourceItem,
 )
-from materia_tui.source.http_get import HttpAnswer, HttpGetError, http_get
+from materia_tui.source.http_get import HttpAnswer, http_get
 from materia_tui.source.rest import (
     FIRST_PAGE_LIMIT,
     HISTORY_ACCEPT,
@@ -196,6 +196,6 @@ async def _get(url: str, settings: ConnectionSettings, accept: str) -> HttpAnswe
             read_timeout=min(settings.read_timeout, settings.open_timeout),
             max_body=MAX_FIRST_PAGE_BYTES,
         )
-    except HttpGetError:
+    except Exception:  # HttpGetError, or anything unforeseen: the live source asks again, through httpx
         return None
     return answer if answer.status == 200 else None
