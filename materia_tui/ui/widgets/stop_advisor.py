@@ -13,8 +13,9 @@ last ``WINDOW_ITERATIONS`` iterations and the earlier rows still on the front
 (``snapshot_columns``, without ids or parameters: about a millisecond at 100k
 candidates) and handed to a thread worker (``Handoff``: the copy is freed when
 the worker is done, not at the next full garbage collection), where the trace
-and the advice (``output.analysis``, the functions ``materia-tui analyze``
-prints) are computed. When the advice first
+and the advice are computed from it one iteration at a time
+(``output.snapshot_advice``: what ``output.analysis``, the functions
+``materia-tui analyze`` prints, computes over the same rows). When the advice first
 says stop, the advisor posts ``Advised`` on its view, and the app raises the
 alert once per campaign (``Alerter.stop_advised``).
 """
@@ -130,12 +131,10 @@ class StopAdvisor:
         self.host.app.call_from_thread(self._finished, trace, advice)
 
     def _advise(self, snapshot: ColumnSnapshot) -> tuple[Trace | None, Advice | None]:
-        from materia_tui.output.analysis import advice_for, campaign_trace, coverage_of
+        from materia_tui.output.snapshot_advice import snapshot_advice
 
         try:
-            columns = snapshot.columns()
-            trace = campaign_trace(columns)
-            return trace, advice_for(trace, columns, coverage_of(columns)) if trace is not None else None
+            return snapshot_advice(snapshot)
         except (IndexError, KeyError, ValueError, RuntimeError):  # a torn copy at worst: the next iteration
             return self.trace, self.advice
 
