@@ -54,7 +54,7 @@ def _values(column: Any, count: int) -> Any:
 def _trace(snapshot: ColumnSnapshot, objectives: list[Any], evaluated: Any) -> Trace | None:
     """``hypervolume_trace``: each distinct iteration's rows (in row order) added in
     ascending iteration order, values NaN but where evaluated (None: no row has an
-    iteration, where ``hypervolume_trace`` raises)."""
+    iteration yet, so there is nothing to advise on)."""
     iterations = np.frombuffer(snapshot.iterations, dtype=np.int32, count=snapshot.count)
     rows = np.flatnonzero(iterations != NO_ITERATION)
     its = iterations[rows].astype(np.int64)
