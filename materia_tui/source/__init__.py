@@ -159,8 +159,29 @@ def replay_steering(source: object) -> ReplaySteering | None:
 
 def note_sink(source: object) -> NoteSink | None:
     """The source, or one it wraps (``.source``), that keeps notes; None when none does."""
+    found = _wrapped(source, NoteSink)
+    return found if isinstance(found, NoteSink) else None
+
+
+@runtime_checkable
+class AwaitsFirstFrame(Protocol):
+    """A source that holds back work a first frame does without (imports, the live
+    connection) until the viewer says that frame is out (source/first_page.py)."""
+
+    def first_frame_shown(self) -> None: ...
+
+
+def first_frame_shown(source: object) -> None:
+    """Tell the source, or one it wraps, that the viewer's first frame is out (if it waits for that)."""
+    found = _wrapped(source, AwaitsFirstFrame)
+    if isinstance(found, AwaitsFirstFrame):
+        found.first_frame_shown()
+
+
+def _wrapped(source: object, capability: type) -> object | None:
+    """The source, or the first one it wraps (``.source``, and so on) that is a ``capability``."""
     for _ in range(8):  # wrappers are few; a cycle must not hang the UI
-        if isinstance(source, NoteSink):
+        if isinstance(source, capability):
             return source
         source = getattr(source, "source", None)
         if source is None:
