@@ -5,7 +5,8 @@ parameters (one categorical), 2 objectives with predictions, uncertainties
 and an acquisition value, then measured; full sizes are 100k and 1M
 candidates, ``--quick`` 20k (correctness checks, figures only indicative).
 
-- Memory: peak RSS of a fresh process (a) folding the events into a
+- Memory: peak RSS (VmHWM) of a fresh process, with the garbage collector's
+  thresholds as ``materia-tui`` sets them, (a) folding the events into a
   ``CampaignState``, (b) printing them as ``--plain`` lines (``print_stream``,
   the code of ``watch --plain``, fed from the generator, output to
   /dev/null), (c) the full-screen monitor, headless at 120x40, caught up with
@@ -80,6 +81,11 @@ def folded_state(shape: Shape) -> Any:
 
 
 def child(mode: str, candidates: int) -> dict[str, Any]:
+    from materia_tui.cli.main import tune_garbage_collector
+
+    # The collector as `materia-tui` runs it: with Python's default thresholds garbage cycles
+    # (a finished worker and what it captured) are collected far sooner than in the app.
+    tune_garbage_collector()
     shape = shape_of(candidates) if candidates else Shape(iterations=1, candidates=1)
     if mode == "state":
         state = folded_state(shape)

@@ -77,8 +77,10 @@ alone (`.venv/bin/python bench/bench_NAME.py [--quick]`):
 - `bench_startup.py`: `materia-tui watch` to the first data on screen in a
   pty (120x40), wall and CPU time, interleaved with a minimal Textual app and
   `python -c pass`, plus `--help`/`--version` and an import-time breakdown;
-  a floor, the minimal app importing first the stack the monitor needs to
-  show data (pydantic models, httpx, websockets), bounds any monitor here.
+  two floors: the minimal app importing first the protocol's pydantic models
+  (what the first data still needs), and the same with httpx and websockets
+  (the stack the monitor loaded before its first frame until the first page
+  came over asyncio, source/first_page.py).
 - `bench_fanout.py`: `serve` processes with many raw-socket clients
   (`load_clients.py`, two load processes), and publish -> client state.
 - `bench_insight.py`: the analysis computations (`materia_tui.insight`) on

@@ -66,8 +66,10 @@ async def _monitor(
     handshake, history) and folds into ``state`` while the UI is imported in a
     thread, so the first frame shows the history (issue #5: start-up)."""
     from materia_tui.cli.headstart import HeadStart
+    from materia_tui.cli.main import resume_collector
 
     head = HeadStart(source, state)
+    head.on_first_frame = resume_collector  # `watch` pauses it for its start (cli/main.py)
     try:
         await asyncio.to_thread(importlib.import_module, "materia_tui.ui.app")
         return await display(args, head, state, campaign_id, lines=False, title=title)

@@ -19,6 +19,9 @@ iterated from the start, except that:
 - an exception that ended the source during the head start (a ``MateriaError``,
   or its end) is raised to the consumer after that status.
 
+The viewer's "first frame is out" (``first_frame_shown``, the ``AwaitsFirstFrame``
+capability) calls ``on_first_frame`` (optional) and goes on to the source.
+
 An item that was in flight when the consumer arrived is the consumer's: the
 head start's pending ``__anext__`` is awaited by the consumer, never repeated
 and never cancelled, so no item is lost or delivered twice.
@@ -31,7 +34,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Self
 
-from materia_tui.source import ConnectionChanged, EventSource, SourceItem
+from materia_tui.source import ConnectionChanged, EventSource, SourceItem, first_frame_shown
 from materia_tui.state import CampaignState
 from materia_tui.state.intake import apply_item
 
@@ -44,6 +47,7 @@ class HeadStart:
         self.state = state
         self.received_data = False
         self.on_data: Callable[[], None] | None = None
+        self.on_first_frame: Callable[[], None] | None = None
         self.folded = 0  # data items folded into the state during the head start
         self._iterator: AsyncIterator[SourceItem] = aiter(source)
         self._pending: asyncio.Future[SourceItem] | None = None
@@ -84,6 +88,12 @@ class HeadStart:
             self.received_data = True
             if self.on_data is not None:
                 self.on_data()
+
+    def first_frame_shown(self) -> None:
+        """The viewer's first frame is out (``AwaitsFirstFrame``)."""
+        if self.on_first_frame is not None:
+            self.on_first_frame()
+        first_frame_shown(self.source)
 
     def hand_over(self) -> None:
         """End the head start now (the first ``__anext__`` does this by itself)."""

@@ -22,7 +22,7 @@ from materia_tui.cli.common import (
     settings_from_args,
 )
 from materia_tui.cli.display import report_app_exit, several_app, wants_lines, watch_one
-from materia_tui.cli.main import Subparsers, add_command
+from materia_tui.cli.main import Subparsers, add_command, pause_collector, resume_collector
 from materia_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -80,6 +80,22 @@ def skip_httpx_command_line() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if _one_campaign_monitor(args):
+        pause_collector()  # until the monitor's first frame is out (cli/display.py)
+    try:
+        return _run(args)
+    finally:
+        resume_collector()
+
+
+def _one_campaign_monitor(args: argparse.Namespace) -> bool:
+    """Whether this command line shows one campaign full screen (``wants_lines`` decides it
+    for good, with its usage errors, once the ids are checked)."""
+    lines = args.json or args.plain or not sys.stdout.isatty()
+    return args.optuna is None and len(args.campaign_ids) == 1 and not lines
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.optuna is not None:
         from materia_tui.cli.watch_optuna import run_optuna
 
@@ -95,11 +111,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _watch_one(args: argparse.Namespace, campaign_id: str, lines: bool) -> int:
     skip_httpx_command_line()
-    from materia_tui.source.websocket import WebSocketSource
-
     settings = settings_from_args(args)
     redact = [settings.token] if settings.token else []  # the token stays out of --record's file
-    return watch_one(args, WebSocketSource(campaign_id, settings), campaign_id, lines=lines, redact=redact)
+    source: EventSource
+    if lines:
+        from materia_tui.source.websocket import WebSocketSource
+
+        source = WebSocketSource(campaign_id, settings)
+    else:
+        # The monitor: the first page before the live source's imports (websockets, httpx),
+        # which wait for the first frame (source/first_page.py).
+        from materia_tui.source.first_page import FirstPageSource
+
+        source = FirstPageSource(campaign_id, settings, wait_for_first_frame=True)
+    return watch_one(args, source, campaign_id, lines=lines, redact=redact)
 
 
 def _watch_several(args: argparse.Namespace, campaign_ids: list[str]) -> int:

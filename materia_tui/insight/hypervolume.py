@@ -391,6 +391,8 @@ def hypervolume_trace(
             raise ValueError(f"{len(mask)} feasibility flags for {len(table)} rows of values")
         table = np.where(mask[:, None], table, math.nan)
     tracker = HypervolumeTracker(directions, reference, margin=margin)
+    if not len(its):
+        return tracker.trace()
     order = np.argsort(its, kind="stable")
     sorted_its = its[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_its[1:] != sorted_its[:-1])))

@@ -23,6 +23,20 @@ class EventReceived:
     received_at: float  # epoch seconds
 
 
+_new_object = object.__new__
+_set_event = EventReceived.__dict__["event"].__set__
+_set_received_at = EventReceived.__dict__["received_at"].__set__
+
+
+def event_received(event: Event, received_at: float) -> EventReceived:
+    """``EventReceived(event, received_at)`` at half the cost, for a source's hot path: a
+    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``."""
+    item: EventReceived = _new_object(EventReceived)
+    _set_event(item, event)
+    _set_received_at(item, received_at)
+    return item
+
+
 @dataclass(frozen=True, slots=True)
 class FrameRejected:
     rejected: Rejected
@@ -68,8 +82,10 @@ class GeneratorSource:
 
     _items: AsyncGenerator[SourceItem, None]
 
-    def __aiter__(self) -> Self:
-        return self
+    def __aiter__(self) -> AsyncIterator[SourceItem]:
+        # ``async for`` runs the generator itself: a coroutine of ``__anext__`` per item
+        # costs more than the item's handling in a fast consumer.
+        return self._items
 
     async def __anext__(self) -> SourceItem:
         return await self._items.__anext__()
@@ -146,8 +162,29 @@ def replay_steering(source: object) -> ReplaySteering | None:
 
 def note_sink(source: object) -> NoteSink | None:
     """The source, or one it wraps (``.source``), that keeps notes; None when none does."""
+    found = _wrapped(source, NoteSink)
+    return found if isinstance(found, NoteSink) else None
+
+
+@runtime_checkable
+class AwaitsFirstFrame(Protocol):
+    """A source that holds back work a first frame does without (imports, the live
+    connection) until the viewer says that frame is out (source/first_page.py)."""
+
+    def first_frame_shown(self) -> None: ...
+
+
+def first_frame_shown(source: object) -> None:
+    """Tell the source, or one it wraps, that the viewer's first frame is out (if it waits for that)."""
+    found = _wrapped(source, AwaitsFirstFrame)
+    if isinstance(found, AwaitsFirstFrame):
+        found.first_frame_shown()
+
+
+def _wrapped(source: object, capability: type) -> object | None:
+    """The source, or the first one it wraps (``.source``, and so on) that is a ``capability``."""
     for _ in range(8):  # wrappers are few; a cycle must not hang the UI
-        if isinstance(source, NoteSink):
+        if isinstance(source, capability):
             return source
         source = getattr(source, "source", None)
         if source is None:

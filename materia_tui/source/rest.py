@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import replace
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
 from pydantic_core import from_json
 
 from materia_tui.errors import AuthError, ExitCode, MateriaError, NotFoundError, UsageError
@@ -25,6 +24,9 @@ from materia_tui.protocol import Campaign, Event, Rejected, parse, parse_campaig
 from materia_tui.sanitize import clean
 from materia_tui.source import AclosesOnExit
 from materia_tui.source.settings import ConnectionSettings, is_loopback
+
+if TYPE_CHECKING:
+    import httpx
 
 READ_TIMEOUT_SECONDS = 60.0  # ConnectionSettings.read_timeout's default, for callers with their own client
 FIRST_PAGE_LIMIT = 16  # events: until the first page shows their size, ask for few
@@ -99,6 +101,9 @@ class RestClient(AclosesOnExit):
     """``async with RestClient(settings) as rest: await rest.get_campaign("camp-1")``."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
+        # Here, not at the top: the monitor's first page comes without httpx (source/first_page.py).
+        import httpx
+
         self._settings = settings
         self._base = settings.base_url.rstrip("/")
         self._http = httpx.AsyncClient(
@@ -107,6 +112,7 @@ class RestClient(AclosesOnExit):
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.open_timeout),
             follow_redirects=False,
         )
+        self._http_error = httpx.HTTPError
         self._history_headers = {"Accept": HISTORY_ACCEPT}
         self.prefetch = True  # ask for the next history page while the consumer folds one
         if is_loopback(urlsplit(self._base).hostname or ""):
@@ -207,16 +213,7 @@ class RestClient(AclosesOnExit):
     ) -> HistoryPage:
         params = {"after_seq": str(cursor), "limit": str(limit)}
         body, headers = await self._get(url, params, what, headers=self._history_headers, trace=trace)
-        if headers.get("content-type", "").startswith(NDJSON):
-            lines = [line for line in body.split(b"\n") if line.strip()]
-            return HistoryPage(lines, _header_int(headers.get(LAST_SEQ_HEADER)), len(body), raw=True)
-        try:
-            decoded = from_json(body)
-        except ValueError:
-            shown = display_url(url)
-            raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
-        raw_events, last_seq = _history_page(decoded, url)
-        return HistoryPage(raw_events, last_seq, len(body), raw=False)
+        return history_page(body, headers, url)
 
     def _unresolved(self, url: str) -> str:
         """The sentence for a host name that does not resolve, with where the URL came from."""
@@ -259,7 +256,7 @@ class RestClient(AclosesOnExit):
                 if response.status_code != 200:
                     raise http_status_error(response.status_code, url, what)
                 chunks = [chunk async for chunk in response.aiter_bytes()]
-        except httpx.HTTPError as exc:
+        except self._http_error as exc:
             if _caused_by(exc, ssl.SSLCertVerificationError):
                 raise UsageError(
                     f"TLS certificate verification failed for {display_url(url)}; "
@@ -271,6 +268,21 @@ class RestClient(AclosesOnExit):
                 f"Could not reach {display_url(url)} ({type(exc).__name__})."
             ) from None
         return b"".join(chunks), response.headers
+
+
+def history_page(body: bytes, headers: Mapping[str, str], url: str) -> HistoryPage:
+    """The page a 200 answer of ``url`` holds (JSON lines or a JSON object; ``headers``'
+    names in lower case, or case-insensitive)."""
+    if headers.get("content-type", "").startswith(NDJSON):
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        return HistoryPage(lines, _header_int(headers.get(LAST_SEQ_HEADER.lower())), len(body), raw=True)
+    try:
+        decoded = from_json(body)
+    except ValueError:
+        shown = display_url(url)
+        raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
+    raw_events, last_seq = _history_page(decoded, url)
+    return HistoryPage(raw_events, last_seq, len(body), raw=False)
 
 
 class HistoryPage:

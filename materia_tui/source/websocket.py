@@ -45,6 +45,7 @@ from materia_tui.source import (
     GeneratorSource,
     MetadataReceived,
     SourceItem,
+    event_received,
 )
 from materia_tui.source.backoff import Backoff
 from materia_tui.source.rest import (
@@ -353,20 +354,24 @@ class WebSocketSource(GeneratorSource):
                 continue
             parsed = parse(frame)
             seq = parsed.seq
-            if not isinstance(parsed, Rejected) and seq is not None and seq > self.last_seq + 1:
-                # A gap: fetch what we missed first, so events stay in seq order.
-                async with aclosing(self._backfill(rest, link)) as missing:
-                    async for item in missing:
-                        yield item
-                if self._ended:
-                    return
-                if seq > self.last_seq + 1:  # history is unavailable: never lose events silently
-                    hole = f"{self.last_seq + 1}-{seq - 1}" if seq - 1 > self.last_seq + 1 else str(seq - 1)
-                    detail = f"Events {hole} are missing. {self._history_note}"
-                    yield ConnectionChanged("live", detail=detail.strip(), degraded=True)
-            admitted = self._admit(parsed)
-            if admitted is None:
-                continue
+            admitted: SourceItem | None
+            if seq is not None and seq == self.last_seq + 1 and not isinstance(parsed, Rejected):
+                # The usual frame, the next event in order: what ``_admit`` hands on.
+                self.last_seq = seq
+                admitted = event_received(parsed, self._clock())
+            else:
+                if not isinstance(parsed, Rejected) and seq is not None and seq > self.last_seq + 1:
+                    # A gap: fetch what we missed first, so events stay in seq order.
+                    async with aclosing(self._backfill(rest, link)) as missing:
+                        async for item in missing:
+                            yield item
+                    if self._ended:
+                        return
+                    if seq > self.last_seq + 1:  # history is unavailable: never lose events silently
+                        yield self._missing(seq)
+                admitted = self._admit(parsed)
+                if admitted is None:
+                    continue
             yield admitted
             if isinstance(admitted, EventReceived) and type(admitted.event) in _ENDING_TYPES:
                 event = admitted.event
@@ -378,6 +383,13 @@ class WebSocketSource(GeneratorSource):
                         yield meta
                     if self._ended:
                         return
+
+    def _missing(self, seq: int) -> ConnectionChanged:
+        """The degraded status saying which events before ``seq`` are missing for good."""
+        first, last = self.last_seq + 1, seq - 1
+        hole = f"{first}-{last}" if last > first else str(last)
+        detail = f"Events {hole} are missing. {self._history_note}"
+        return ConnectionChanged("live", detail=detail.strip(), degraded=True)
 
     def _admit(self, parsed: Event | Rejected) -> SourceItem | None:
         """The item for one parsed event, or None for one at or below the resume point.
@@ -400,7 +412,7 @@ class WebSocketSource(GeneratorSource):
             if seq <= self.last_seq:
                 return None
             self.last_seq = seq
-        return EventReceived(parsed, now)
+        return event_received(parsed, now)
 
     @staticmethod
     def _ends_campaign(event: Event) -> bool:

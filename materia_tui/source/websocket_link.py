@@ -50,12 +50,19 @@ class LiveBuffer:
         return len(self._items)
 
     async def put(self, item: str | bytes | Closed, size: int) -> None:
-        while self._items and (len(self._items) >= self._max_frames or self._bytes + size > self._max_bytes):
+        while not self.offer(item, size):
             self._has_room.clear()
             await self._has_room.wait()
-        self._items.append((item, size))
+
+    def offer(self, item: str | bytes | Closed, size: int) -> bool:
+        """Append ``item`` if there is room (what ``put`` waits for), and say whether it did."""
+        items = self._items
+        if items and (len(items) >= self._max_frames or self._bytes + size > self._max_bytes):
+            return False
+        items.append((item, size))
         self._bytes += size
         self._not_empty.set()
+        return True
 
     async def get(self) -> str | bytes | Closed:
         while not self._items:
@@ -75,7 +82,8 @@ async def read_frames(ws: ClientConnection, buffer: LiveBuffer) -> None:
     try:
         while True:
             message = await ws.recv()
-            await buffer.put(message, len(message))
+            if not buffer.offer(message, len(message)):  # a coroutine per frame costs more than the check
+                await buffer.put(message, len(message))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the close, or anything else that ends this connection

@@ -118,7 +118,9 @@ class ColumnSnapshot:
     at 100k candidates, so it is taken on the thread that folds events, and
     the reducer never sees a column it is appending to exported to another
     thread. ``columns()`` does the costly part (status names, categorical
-    values, NaN masks) and may run on any thread."""
+    values, NaN masks) and may run on any thread. Its float columns are views of
+    the snapshot's own copies, not copies again (the snapshot is private to its
+    reader: the measured objectives are masked in place, which a second call repeats)."""
 
     campaign_id: str
     count: int
@@ -139,7 +141,7 @@ class ColumnSnapshot:
         iteration = _iterations(self.iterations, count)
         objectives = {}
         for name, values in self.objectives.items():
-            column = np.full(count, NAN) if values is None else _floats(values, count)
+            column = np.full(count, NAN) if values is None else _view(values, count)
             column[~measured] = NAN
             objectives[name] = column
         return CandidateColumns(
@@ -151,8 +153,8 @@ class ColumnSnapshot:
             feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
             parameters={name: _parameter(column, count) for name, column in self.parameters.items()},
             objectives=objectives,
-            predicted={name: _floats(values, count) for name, values in self.predicted.items()},
-            uncertainty={name: _floats(values, count) for name, values in self.uncertainty.items()},
+            predicted={name: _view(values, count) for name, values in self.predicted.items()},
+            uncertainty={name: _view(values, count) for name, values in self.uncertainty.items()},
             directions=self.directions,
         )
 
@@ -214,7 +216,13 @@ def snapshot_columns(
 
 
 def _floats(values: array[float], count: int) -> FloatArray:
-    return np.frombuffer(values, dtype=np.float64, count=count).copy()
+    """A copy of a column the store goes on writing."""
+    return _view(values, count).copy()
+
+
+def _view(values: array[float], count: int) -> FloatArray:
+    """A writable view of a snapshot's own copy (it cannot grow while viewed)."""
+    return np.frombuffer(values, dtype=np.float64, count=count)
 
 
 def _parameter_snapshot(store: CandidateStore, name: str, count: int) -> ParameterSnapshot | None:
@@ -230,7 +238,7 @@ def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
     if column is None:
         return np.full(count, NAN)
     if column.codes is None:
-        return _floats(column.floats, count)
+        return _view(column.floats, count)
     values = _decoded(column)
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
         return np.array([NAN if v is None else v for v in values], dtype=np.float64)

@@ -26,22 +26,35 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 MMAP_THRESHOLD = 128 * 1024  # glibc's default, kept fixed
 
 
-def _load_trim() -> Callable[[int], int] | None:
-    # The running process's own symbols (libc included): ``ctypes.util.find_library``
+def _libc() -> ctypes.CDLL | None:
+    # The running process's own symbols (libc included), opened once: ``ctypes.util.find_library``
     # would run ldconfig in a subprocess on the start-up path.
     try:
-        libc = ctypes.CDLL(None)
-        trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError, TypeError):
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
+
+
+LIBC = _libc()
+
+
+def _load_trim() -> Callable[[int], int] | None:
+    if LIBC is None:
+        return None
+    try:
+        trim: Callable[[int], int] = LIBC.malloc_trim
+    except AttributeError:  # not glibc
         return None
     return trim
 
 
 def fix_mmap_threshold() -> bool:
     """Pin glibc's mmap threshold (see the module docstring); False where there is no mallopt."""
+    if LIBC is None:
+        return False
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):
+        mallopt = LIBC.mallopt
+    except AttributeError:  # not glibc
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 

@@ -100,22 +100,30 @@ class IdIndex:
         if 2 * len(ids) > len(self._table):
             self._grow(4 * len(ids), first_row)
         table, mask = self._table, self._mask
-        taken: list[int] = []
-        for row in range(first_row, len(ids)):
-            key = ids[row]
+        row = first_row
+        for key in ids[first_row:]:
             slot = hash(key) & mask
-            while True:
-                held = table[slot]
-                if held == EMPTY:
-                    break
-                if ids[held] == key:  # known (or repeated in this batch): undo this batch's slots
-                    for slot in taken:
-                        table[slot] = EMPTY
+            held = table[slot]
+            while held != EMPTY:
+                if ids[held] == key:  # known (or repeated in this batch)
+                    self._forget(first_row, row)
                     return False
                 slot = (slot + 1) & mask
+                held = table[slot]
             table[slot] = row
-            taken.append(slot)
+            row += 1
         return True
+
+    def _forget(self, first_row: int, stop: int) -> None:
+        """Take rows ``first_row..stop`` (the newest indexed) out of the table again.
+        Newest first: each removal then restores the table exactly as it was before
+        that row came (no later row's probe can have passed over its slot)."""
+        ids, table, mask = self._ids, self._table, self._mask
+        for row in range(stop - 1, first_row - 1, -1):
+            slot = hash(ids[row]) & mask
+            while table[slot] != row:
+                slot = (slot + 1) & mask
+            table[slot] = EMPTY
 
     def _grow(self, at_least: int, rows: int) -> None:
         """A larger table holding rows ``0..rows``."""

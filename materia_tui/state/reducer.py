@@ -278,13 +278,14 @@ class CampaignState(FrontScoring):
 
     def _on_candidates_proposed(self, event: CandidatesProposed, at: float) -> None:
         batch = event.candidates
-        record = self._iteration(event.iteration)
+        iteration = event.iteration
+        record = self.iterations.get(iteration) or self._iteration(iteration)
         record.proposed_at = at
         record.proposed += len(batch)
-        added, changed = self.store.propose(batch, event.iteration, self.revision)
+        added, changed = self.store.propose(batch, iteration, self.revision)
         changes = self.changes
-        for row in changed:
-            changes.row_changed(row)
+        if changed:
+            changes.rows_changed_many(changed)
         changes.rows_added += added
         if added and self._columns:  # the new rows' measurements: none yet
             gap = _NAN_ROW * added

@@ -29,13 +29,21 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from materia_tui.protocol import Candidate, EvaluationResult
-from materia_tui.state.candidates import CandidateStatus, Keys, Layout, layout_for
+from materia_tui.state.candidates import CandidateStatus, Keys, Layout, Sections, layout_for
 from materia_tui.state.id_index import IdIndex
-from materia_tui.state.typed_columns import Column, FloatColumn, ParameterColumn, transpose
+from materia_tui.state.typed_columns import (
+    Column,
+    FloatColumn,
+    ParameterColumn,
+    float_array,
+    packed_array,
+    transpose,
+)
 
 if TYPE_CHECKING:
     from materia_tui.state.views import CandidateView
@@ -46,6 +54,7 @@ STATUS_CODES: dict[str, int] = {name: code for code, name in enumerate(STATUSES)
 NO_ITERATION = -1
 _PROPOSAL_SECTIONS = (attrgetter("parameters"), attrgetter("predicted"), attrgetter("uncertainty"))
 _ACQUISITION = attrgetter("acquisition_value")
+_ID = attrgetter("id")
 # New proposals held as models (the tail) before their values are written into the columns.
 TAIL_ROWS = 256
 SECTIONS = ("param", "pred", "unc", "obj")
@@ -199,7 +208,7 @@ class CandidateStore:
         measurement kept). Returns (rows added, earlier rows changed)."""
         ids, index = self.ids, self.index
         start = len(ids)
-        ids.extend([c.id for c in batch])
+        ids.extend(map(_ID, batch))
         if index.added_if_new(start):  # all new: the usual proposal
             self._to_tail(batch, iteration, revision)
             return len(batch), []
@@ -245,9 +254,9 @@ class CandidateStore:
         tail, self._tail = self._tail, []
         iterations, self._tail_iterations = self._tail_iterations, []
         revisions, self._tail_revisions = self._tail_revisions, []
-        self._extend(count, array("i", iterations))
+        self._extend(count, packed_array("i", iterations))
         self._filled = len(self.ids)
-        self._revisions[start:] = array("I", revisions)
+        self._revisions[start:] = packed_array("I", revisions)
         if tail:  # kept proposals (``keep_proposals``): their values too
             self._fill_proposals(start, tail)
 
@@ -256,26 +265,45 @@ class CandidateStore:
         acquisition = list(map(_ACQUISITION, fresh))
         if None in acquisition:
             acquisition = [NAN if value is None else value for value in acquisition]
-        self._acquisition[start : start + count] = array("d", acquisition)
+        self._acquisition[start : start + count] = float_array(acquisition)
         sections = [list(map(get, fresh)) for get in _PROPOSAL_SECTIONS]
         keys = (tuple(sections[0][0]), tuple(sections[1][0]), tuple(sections[2][0]), ())
-        # The usual batch: one layout (recognised with C-level key comparisons), columns filled by slices.
+        # The usual batch: one layout, recognised by each section's keys end to end (a
+        # dict repeats no key, so they match the first row's keys repeated only if every
+        # row has exactly those keys, in that order); columns filled by strided slices.
         if all(
-            list(map(tuple, mappings)).count(names) == count
+            list(chain.from_iterable(mappings)) == list(names) * count
             for mappings, names in zip(sections, keys, strict=False)
         ):
             self._last_layout = first = self.layout_id(keys)
             self._row_layouts[start : start + count] = array("I", [first]) * count
-            for section, mappings in enumerate(sections):
-                columns = self._sections[section]
-                for name, values in zip(keys[section], transpose(mappings, keys[section]), strict=True):
-                    columns[name].fill(start, values)
+            self._fill_sections(start, sections, keys)
             return
         for row, c in enumerate(fresh, start):
             self._row_layouts[row] = self._proposal_layout(c, ())
             self._write(row, 0, c.parameters)
             self._write(row, 1, c.predicted)
             self._write(row, 2, c.uncertainty)
+
+    def _fill_sections(self, start: int, sections: list[list[dict[str, Any]]], keys: Sections) -> None:
+        """Rows ``start..`` of each proposal section's columns, from mappings that all
+        have that section's ``keys`` in order: each section's values end to end, one
+        strided slice a column."""
+        stop = start + len(sections[0])
+        for section, (mappings, names) in enumerate(zip(sections, keys, strict=False)):
+            width = len(names)
+            if not width:
+                continue
+            columns = self._sections[section]
+            values = chain.from_iterable(map(dict.values, mappings))
+            if section == 0:  # parameters: any JSON scalar
+                held = list(values)
+                for k, name in enumerate(names):
+                    columns[name].fill(start, held[k::width])
+            else:  # predictions and uncertainties: floats
+                floats = float_array(list(values))
+                for k, name in enumerate(names):
+                    columns[name].floats[start:stop] = floats[k::width]
 
     def _write(self, row: int, section: int, mapping: Mapping[str, Any], old: Keys = ()) -> None:
         columns = self._sections[section]

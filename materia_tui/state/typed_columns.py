@@ -10,6 +10,7 @@ non-float value): ``FLOAT_CODE`` says the float array holds the value,
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from collections.abc import Mapping
 from operator import itemgetter
@@ -22,6 +23,27 @@ NAN = math.nan
 FLOAT_CODE = -1  # a parameter column's code for "the float column holds the value"
 INT_CODE = -2  # "the float column holds an int" (exact below 2**53)
 _INT_EXACT = 2**53
+# Below this many values array's own conversion is as cheap as packing them.
+_PACK_FROM = 32
+
+
+def packed_array(typecode: str, values: list[Any]) -> array[Any]:
+    """``array(typecode, values)``, two to three times faster for long lists: array
+    converts item by item through a format parser, ``struct.pack`` does not. A value
+    struct refuses is left to array, so errors are array's own."""
+    if len(values) < _PACK_FROM:
+        return array(typecode, values)
+    packed = array(typecode)
+    try:
+        packed.frombytes(struct.pack(f"{len(values)}{typecode}", *values))
+    except struct.error:
+        return array(typecode, values)
+    return packed
+
+
+def float_array(values: list[Any]) -> array[float]:
+    """``array("d", values)`` (see ``packed_array``)."""
+    return packed_array("d", values)
 
 
 class ParameterColumn:
@@ -84,12 +106,12 @@ class ParameterColumn:
         stop = start + len(values)
         kinds = set(map(type, values))
         if kinds == {float}:
-            self.floats[start:stop] = array("d", values)
+            self.floats[start:stop] = float_array(values)
             if self.codes is not None:
                 self.codes[start:stop] = array("i", [FLOAT_CODE]) * len(values)
             return
         if kinds == {int} and min(values) > -_INT_EXACT and max(values) < _INT_EXACT:
-            self.floats[start:stop] = array("d", values)
+            self.floats[start:stop] = float_array(values)
             if self.codes is None:
                 self.codes = array("i", [FLOAT_CODE]) * len(self.floats)
             self.codes[start:stop] = array("i", [INT_CODE]) * len(values)
@@ -98,7 +120,7 @@ class ParameterColumn:
             lookup = {value: self.code_of(value) for value in set(values)}
             if self.codes is None:
                 self.codes = array("i", [FLOAT_CODE]) * len(self.floats)
-            self.codes[start:stop] = array("i", map(lookup.__getitem__, values))
+            self.codes[start:stop] = packed_array("i", list(map(lookup.__getitem__, values)))
             self.floats[start:stop] = array("d", [NAN]) * len(values)
             return
         for row, value in enumerate(values, start):
@@ -137,7 +159,7 @@ class FloatColumn:
         self.floats[row] = NAN
 
     def fill(self, start: int, values: list[Any]) -> None:
-        self.floats[start : start + len(values)] = array("d", values)
+        self.floats[start : start + len(values)] = float_array(values)
 
 
 Column = ParameterColumn | FloatColumn

@@ -33,7 +33,7 @@ from textual.widgets import Footer
 from materia_tui.errors import exit_code_for
 from materia_tui.output.alerts import Alert, Alerter, AlertSettings, app_writer
 from materia_tui.sanitize import clean
-from materia_tui.source import EventSource, FoldsAhead
+from materia_tui.source import EventSource, FoldsAhead, first_frame_shown
 from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.keys import bindings, palette_entries
 from materia_tui.ui.repaint import RefreshRates
@@ -104,6 +104,15 @@ class MonitorBase(App[int]):
                 yield SystemCommand(key.palette, key.help, partial(view.run_action, key.action))
 
 
+class MonitorScreen(Screen[object]):
+    """The monitor's screen: it gives the focus to the candidate table straight away.
+    Its default, the first focusable widget, is the campaign view, and moving the focus
+    from it to the table restyled the whole view twice before the first frame
+    (~15 ms of start-up)."""
+
+    AUTO_FOCUS = "CandidateTable"
+
+
 class MonitorApp(MonitorBase):
     """One campaign, full screen."""
 
@@ -138,12 +147,17 @@ class MonitorApp(MonitorBase):
         else:
             head.on_data = received
 
+    def get_default_screen(self) -> Screen[object]:
+        return MonitorScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield self.view
         yield Footer()
 
     def on_mount(self) -> None:
         self.view.table.focus()
+        # After the view's first frame: what it did without may load now (source/first_page.py).
+        self.call_after_refresh(first_frame_shown, self.view.source)
 
     @property
     def active_view(self) -> CampaignView:

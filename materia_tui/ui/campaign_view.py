@@ -225,6 +225,8 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         # first frame is out: the data shows sooner, and they draw at their laid-out size.
         held = self.state.counters.applied > 0
         self.scheduler.paint_all(("small", "bulk") if held else CADENCES)
+        if held:  # nor in a pass before that frame (the head start's status asks for one)
+            self.scheduler.hold("plot")
         self.consume_source()
         self.call_after_refresh(self._after_first_frame)
 

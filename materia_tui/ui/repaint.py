@@ -155,6 +155,11 @@ class RepaintScheduler:
             self._paint(cadence, now, only_shown=cadence == "plot")
         self._on_pass()
 
+    def hold(self, cadence: Cadence) -> None:
+        """Count ``cadence`` as painted just now: its next paint waits for its interval, or a
+        ``paint_all`` (the view's plots over held data wait for the first frame this way)."""
+        self._last_paint[cadence] = time.monotonic()
+
     def tick(self) -> None:
         """Time moved on without events: panels that show times repaint (if their text changed)."""
         now = self._now()

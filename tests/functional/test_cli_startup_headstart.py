@@ -5,15 +5,20 @@ consumer takes over with nothing lost or doubled, errors and the end still reach
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 from typing import Any
 
 import pytest
 
+from materia_tui.cli import watch
 from materia_tui.cli.headstart import HeadStart
-from materia_tui.errors import AuthError
-from materia_tui.source import ConnectionChanged, EventReceived, MetadataReceived
+from materia_tui.cli.main import run as run_cli
+from materia_tui.errors import AuthError, ExitCode
+from materia_tui.source import ConnectionChanged, EventReceived, MetadataReceived, first_frame_shown
+from materia_tui.source.first_page import FirstPageSource
 from materia_tui.source.websocket import WebSocketSource
-from materia_tui.state import CampaignState
+from materia_tui.state import CampaignState, Note
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until
 from tests.support.campaigns import campaign_meta
 from tests.support.scripted_server import ScriptedServer
@@ -22,7 +27,7 @@ CAMPAIGN = "camp-head"
 
 
 def applied_seqs(state: CampaignState) -> list[int | None]:
-    return [entry.item.seq for entry in state.log]
+    return [entry.item.seq for entry in state.log if not isinstance(entry.item, Note)]
 
 
 def seqs_of(collected: Collected) -> list[int | None]:
@@ -113,3 +118,40 @@ async def test_closing_before_a_consumer_ends_the_connection(scripted_server: Sc
     await scripted_server.wait_for_no_clients(CAMPAIGN)
     with pytest.raises(StopAsyncIteration):
         await anext(head)
+
+
+async def test_the_first_frame_reaches_the_first_page_source_through_the_head_start(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.add_campaign(CAMPAIGN, meta=campaign_meta(CAMPAIGN), events=campaign_events()[:4])
+    state = CampaignState(CAMPAIGN)
+    source = FirstPageSource(
+        CAMPAIGN, fast_settings(scripted_server.base_url), wait_for_first_frame=True, patience=3600
+    )
+    head = HeadStart(source, state)
+    told: list[bool] = []
+    head.on_first_frame = lambda: told.append(gc.isenabled())
+    await wait_until(lambda: state.last_seq == 4)  # the first page, folded before any frame
+    await asyncio.sleep(0.05)
+    assert source.live is None and scripted_server.ws_handshakes == 0
+    first_frame_shown(head)  # what the monitor does once its first frame is out
+    await scripted_server.wait_for_clients(CAMPAIGN)
+    assert told == [True] and source.live is not None
+    await head.aclose()
+
+
+def test_watch_pauses_the_collector_for_the_monitor_and_always_resumes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    paused: list[bool] = []
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # the monitor, not lines
+
+    def pause() -> None:
+        paused.append(True)
+        gc.disable()
+
+    monkeypatch.setattr(watch, "pause_collector", pause)
+    assert run_cli(["watch", "bad/id"]) == ExitCode.USAGE  # fails before any monitor
+    assert paused == [True] and gc.isenabled()
+    assert run_cli(["watch", "bad/id", "--plain"]) == ExitCode.USAGE
+    assert paused == [True] and gc.isenabled()  # lines: never paused

@@ -375,3 +375,29 @@ async def test_aclose_stops_a_live_source(server: ScriptedServer) -> None:
             break
     await source.aclose()
     await server.wait_for_no_clients(CAMPAIGN)
+
+
+async def test_live_frames_at_or_below_the_resume_point_and_rejected_ones_keep_seq_order(
+    server: ScriptedServer,
+) -> None:
+    """The in-order fast path and the general one agree: a repeated live frame is
+    dropped, a malformed frame holding the next seq occupies it (counted, skipped)."""
+    script = campaign_events(iterations=2)
+    server.add_campaign(CAMPAIGN)
+    source = WebSocketSource(CAMPAIGN, fast_settings(server.base_url))
+    collected, consumer = start_consumer(source)
+    await wait_until(lambda: "live" in collected.statuses)
+    first = await server.publish(CAMPAIGN, script[0])
+    await server.publish(CAMPAIGN, script[1])
+    await server.send_raw(CAMPAIGN, json.dumps({**script[0], "seq": first}))  # again: dropped
+    await server.send_raw(CAMPAIGN, json.dumps({**script[1], "seq": first + 1}))  # again: dropped
+    malformed = {"type": "iteration_started", "iteration": "one"}
+    taken = await server.publish(CAMPAIGN, malformed, live=False)  # its seq, in the history too
+    await server.send_raw(CAMPAIGN, json.dumps({**malformed, "seq": taken}))
+    for event in script[2:]:
+        await server.publish(CAMPAIGN, event)
+    await consumer
+
+    assert collected.seqs == [s for s in range(1, len(script) + 2) if s != taken]
+    assert [(r.rejected.kind, r.rejected.seq) for r in collected.rejected] == [("malformed", taken)]
+    assert "reconnecting" not in collected.statuses

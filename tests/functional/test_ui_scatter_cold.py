@@ -80,3 +80,19 @@ def test_a_first_pass_over_nothing_measured_holds_no_point() -> None:
     cloud = ThinnedCloud("water_flux", "salt_rejection")
     cloud.update(state, GRID, ChangeSet())
     assert cloud.complete and cloud.count == 0 and cloud.cells == {} and cloud.bounds is None
+
+
+@pytest.mark.parametrize("offset", [0.0, -37.0, 1e17], ids=["near", "negative", "far out: lexsort"])
+def test_cell_runs_group_and_order_as_a_lexsort_of_the_cells(offset: float) -> None:
+    from materia_tui.ui.widgets.thinned_cloud import _cell_floors, _cell_runs
+
+    rng = np.random.default_rng(7)
+    xs, ys = rng.uniform(0, 10, 5_000) + offset, rng.uniform(-5, 5, 5_000)
+    cx, cy = _cell_floors(xs, 0.7), _cell_floors(ys, 0.3)
+    assert (cx == np.floor(xs / 0.7)).all()
+    expected = np.lexsort((cy, cx))
+    sx, sy = cx[expected], cy[expected]
+    expected_starts = np.flatnonzero(np.r_[True, (sx[1:] != sx[:-1]) | (sy[1:] != sy[:-1])])
+    order, starts = _cell_runs(cx.copy(), cy.copy())
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(starts, expected_starts)

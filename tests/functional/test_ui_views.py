@@ -281,3 +281,23 @@ async def test_past_its_row_budget_the_advisor_reads_the_recent_window_and_still
         assert advisor.trace is not None
         assert [p.iteration for p in advisor.trace.points] == [*earlier, *range(9, 21)]
         assert advisor.advice is not None and advisor.advice.stop
+
+
+async def test_the_advisor_lets_go_of_its_column_copies_without_a_garbage_collection() -> None:
+    # A worker lives on in reference cycles until a full collection, which the app runs
+    # rarely: a copy its callable captured stayed alive with it (~3 MB each at 100k).
+    import gc
+
+    from materia_tui.state.columns import ColumnSnapshot
+
+    gc.collect()
+    gc.disable()
+    try:
+        async with monitor(stalled_campaign(12)) as (app, pilot):
+            advisor = app.view.stop_advisor
+            await wait_for(pilot, lambda: advisor.up_to_date and advisor.computations >= 1, what="advice")
+            alive = [o for o in gc.get_objects() if isinstance(o, ColumnSnapshot)]
+            assert alive == []
+            assert advisor.trace is not None and advisor.advice is not None and advisor.advice.stop
+    finally:
+        gc.enable()

@@ -34,3 +34,15 @@ def test_the_mmap_threshold_is_pinned_on_glibc() -> None:
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt is glibc's")
     assert fix_mmap_threshold()
+
+
+def test_the_c_library_is_opened_once_for_both_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+
+    from materia_tui.state import heap
+
+    opened: list[object] = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: opened.append(name))
+    heap._load_trim()  # both read the library opened at import
+    heap.fix_mmap_threshold()
+    assert opened == []

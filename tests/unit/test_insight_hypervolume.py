@@ -279,6 +279,11 @@ def test_the_trace_checks_its_columns() -> None:
         hypervolume_trace([1], [[1.0, 2.0]], ["maximize", "maximize"], feasible=[True, False])
 
 
+def test_a_campaign_with_no_rows_has_an_empty_trace() -> None:
+    trace = hypervolume_trace([], np.empty((0, 2)), ["maximize", "minimize"], feasible=[])
+    assert trace.points == ()
+
+
 def test_trace_equals_a_tracker_fed_by_hand_in_every_direction_combination() -> None:
     its, values, feasible = campaign(11, 8, 25, 2)
     for directions in itertools.product(DIRECTIONS, repeat=2):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from materia_tui.cli.main import ALL, SUBCOMMANDS, SUMMARIES, build_parser, named_command
-from tests.support.import_hygiene import FORBIDDEN, WATCH_PATH
+from tests.support.import_hygiene import AFTER_FIRST_FRAME, FIRST_FRAME_PATH, FORBIDDEN, WATCH_PATH
 
 
 def modules_after(code: str) -> set[str]:
@@ -29,10 +29,17 @@ def test_the_watch_path_imports_no_server_demo_or_heavy_package() -> None:
     assert imported(modules, FORBIDDEN) == []
 
 
+def test_the_first_frame_path_imports_neither_httpx_nor_websockets() -> None:
+    modules = modules_after("".join(f"import {name}\n" for name in FIRST_FRAME_PATH))
+    assert "textual.app" in modules and "materia_tui.protocol" in modules  # really imported
+    assert imported(modules, AFTER_FIRST_FRAME) == []
+
+
 def test_watch_skips_httpx_command_line_tool() -> None:
     """httpx imports click and pygments for its own CLI unless told not to; watch tells it."""
     skip = "from materia_tui.cli.watch import skip_httpx_command_line\nskip_httpx_command_line()\n"
-    modules = modules_after(skip + "".join(f"import {name}\n" for name in WATCH_PATH))
+    live = "from materia_tui.source.first_page import live_source_class\nlive_source_class()\n"
+    modules = modules_after(skip + "".join(f"import {name}\n" for name in WATCH_PATH) + live)
     assert "httpx" in modules and "textual.app" in modules
     assert imported(modules, ("click", "pygments")) == []
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from materia_tui.insight.filter import compile_filter
 from materia_tui.state import CampaignState
-from materia_tui.state.columns import candidate_columns
+from materia_tui.state.columns import candidate_columns, snapshot_columns
 from materia_tui.state.intake import apply_item
 from tests.support.fake_source import campaign_items
 
@@ -67,3 +67,24 @@ def test_a_filter_on_the_columns_agrees_with_the_same_predicate_in_python() -> N
 def test_an_empty_campaign_has_empty_columns() -> None:
     columns = candidate_columns(CampaignState("empty"))
     assert len(columns) == 0 and columns.objectives == {} and columns.measured.size == 0
+
+
+def test_columns_view_their_snapshot_once_and_leave_the_store_alone() -> None:
+    state = campaign()
+    store_flux = np.array(state.store.float_column("obj:water_flux"))
+    snapshot = snapshot_columns(state)
+    columns = snapshot.columns()
+    for name, values in snapshot.predicted.items():  # a view of the snapshot's copy, not another copy
+        assert np.shares_memory(columns.predicted[name], np.frombuffer(values, dtype=np.float64))
+    flux = snapshot.objectives["water_flux"]
+    assert flux is not None and np.shares_memory(columns.objectives["water_flux"], np.frombuffer(flux))
+    assert not columns.measured[-5:].any()  # the unmeasured rows masked in the snapshot's copy,
+    stored = np.array(state.store.float_column("obj:water_flux"))
+    np.testing.assert_array_equal(stored, store_flux)  # never in the store
+    again = snapshot.columns()  # a second reading of the same snapshot reads the same
+    for name in columns.objectives:
+        np.testing.assert_array_equal(again.objectives[name], columns.objectives[name])
+    reference = candidate_columns(state)
+    for section in ("objectives", "predicted", "uncertainty"):
+        for name, column in getattr(reference, section).items():
+            np.testing.assert_array_equal(getattr(columns, section)[name], column)

@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui.active_filter import FiltersCampaign
+from materia_tui.ui.handoff import Handoff
 from materia_tui.ui.panel import Cadence
 
 R = TypeVar("R")
@@ -145,7 +146,7 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
         state = self.state
         # The store's typed columns copied as bytes, here, so the worker never reads rows the
         # reducer is changing (a millisecond at 100k); the worker makes them columns.
-        snapshot = snapshot_columns(state)
+        snapshot = Handoff(snapshot_columns(state))  # freed once the worker is done with it
         context = self.picture_context()
         self._worker = self.run_worker(
             lambda: self._compute_in_thread(key, state, snapshot, context),
@@ -160,11 +161,11 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
         self.recompute()
 
     def _compute_in_thread(
-        self, key: tuple[object, ...], state: CampaignState, snapshot: Any, context: Any
+        self, key: tuple[object, ...], state: CampaignState, snapshot: Handoff[Any], context: Any
     ) -> None:
         prebuilt = None
         try:
-            columns = snapshot.columns()
+            columns = snapshot.take().columns()
             facts: Any = _Snapshot(state)
             compiled = self.active_filter.compiled
             keep = compiled.mask(columns.filter_columns(), len(columns)) if compiled is not None else None

@@ -48,6 +48,9 @@ FILTER_LABELS: dict[FilterMode, str] = {
 ID_SAMPLE = 2000
 BIG_TABLE = 20_000
 BIG_TABLE_RESORT_SECONDS = 1.0
+# Rendered rows kept: a dozen screens to scroll back over. Streaming fills the cache with
+# every row it shows (~0.8 KB a row: 2,048 of them held 1.7 MB of a 100k monitor).
+STRIP_CACHE_ROWS = 512
 FOOTER_ROOM_COLUMNS = 100  # terminal width from which the footer has room for "←→ Columns"
 
 
@@ -124,7 +127,7 @@ class CandidateTable(FiltersCampaign, NarrowRefresh, ScrollView, can_focus=True)
         self._layout_key: tuple[Any, ...] = ()
         self._layout_generation = 0
         self._row_width = 0
-        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
+        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(STRIP_CACHE_ROWS)
         self._scrolling_programmatically = False
         self._data_version = 0  # bumped by every change set that touched a row
         self._view_built_at = 0.0

@@ -5,12 +5,17 @@ keeps, and only while it is shown. The alert that the campaign no longer
 pays (toast, bell, ``--notify``) must not wait for someone to open that view,
 so each ``CampaignView`` also owns one ``StopAdvisor``: a ``Panel`` that is
 not a widget (the scheduler hands it every change set at the "bulk" cadence,
-about once a second, whatever is on screen) and that recomputes the advice of
-the whole campaign at most once per completed iteration, the unit the advice
-counts in. The columns are copied as bytes on the UI thread
+about once a second, whatever is on screen) and that recomputes the advice at
+most once per completed iteration, the unit the advice counts in. Up to
+``WHOLE_CAMPAIGN_ROWS`` candidates it reads the whole campaign; past that, the
+last ``WINDOW_ITERATIONS`` iterations and the earlier rows still on the front
+(``rows_to_read``). The columns are copied as bytes on the UI thread
 (``snapshot_columns``, without ids or parameters: about a millisecond at 100k
-candidates); the trace and the advice (``output.analysis``, the functions
-``materia-tui analyze`` prints) run in a thread worker. When the advice first
+candidates) and handed to a thread worker (``Handoff``: the copy is freed when
+the worker is done, not at the next full garbage collection), where the trace
+and the advice are computed from it one iteration at a time
+(``output.snapshot_advice``: what ``output.analysis``, the functions
+``materia-tui analyze`` prints, computes over the same rows). When the advice first
 says stop, the advisor posts ``Advised`` on its view, and the app raises the
 alert once per campaign (``Alerter.stop_advised``).
 """
@@ -25,6 +30,7 @@ from textual.worker import Worker
 
 from materia_tui.state import CampaignState
 from materia_tui.state.changes import ChangeSet
+from materia_tui.ui.handoff import Handoff
 from materia_tui.ui.panel import Cadence
 
 if TYPE_CHECKING:  # numpy: never on the start-up path
@@ -90,7 +96,8 @@ class StopAdvisor:
         from materia_tui.state.columns import snapshot_columns
 
         self._asked = wanted
-        snapshot = snapshot_columns(self.state, parameters=False, ids=False, rows=self.rows_to_read())
+        rows = self.rows_to_read()
+        snapshot = Handoff(snapshot_columns(self.state, parameters=False, ids=False, rows=rows))
         self._worker = self.host.run_worker(
             lambda: self._advise_in_thread(snapshot),
             thread=True,
@@ -122,16 +129,17 @@ class StopAdvisor:
         fronts = np.frombuffer(store.on_front, dtype=np.int8, count=start)
         return RowChoice(start, tuple(np.flatnonzero(fronts).tolist()))
 
-    def _advise_in_thread(self, snapshot: ColumnSnapshot) -> None:
-        from materia_tui.output.analysis import advice_for, campaign_trace, coverage_of
+    def _advise_in_thread(self, snapshot: Handoff[ColumnSnapshot]) -> None:
+        trace, advice = self._advise(snapshot.take())  # the copy is freed on return (see Handoff)
+        self.host.app.call_from_thread(self._finished, trace, advice)
+
+    def _advise(self, snapshot: ColumnSnapshot) -> tuple[Trace | None, Advice | None]:
+        from materia_tui.output.snapshot_advice import snapshot_advice
 
         try:
-            columns = snapshot.columns()
-            trace = campaign_trace(columns)
-            advice = advice_for(trace, columns, coverage_of(columns)) if trace is not None else None
+            return snapshot_advice(snapshot)
         except (IndexError, KeyError, ValueError, RuntimeError):  # a torn copy at worst: the next iteration
-            trace, advice = self.trace, self.advice
-        self.host.app.call_from_thread(self._finished, trace, advice)
+            return self.trace, self.advice
 
     def _finished(self, trace: Trace | None, advice: Advice | None) -> None:
         self._worker = None
