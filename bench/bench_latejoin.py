@@ -46,18 +46,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.big_campaign import Shape, post_http, publish_redis  # noqa: E402
+from bench.big_campaign import Shape, events, post_http, publish_redis  # noqa: E402
 from bench.common import BenchResult, Row, ensure_bytecode, render_table  # noqa: E402
 
 CAMPAIGN = "big"
 PLAIN_TARGET_RATIO = 1.5
 RSS_TARGET_MB = {100_000: 100, 1_000_000: 250}
+SCREEN_RSS_TARGET_MB = {100_000: 100, 1_000_000: 400}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ROUNDS = 3  # of each client, interleaved, at sizes up to ROUNDS_UP_TO candidates (1 above)
 ROUNDS_UP_TO = 200_000
 # The code under test (``--tree``, e.g. an older checkout to compare with): serve, the
 # clients and watch run from there; the campaign generator is this tree's.
 TREE = Path(os.environ.get("BENCH_LATEJOIN_TREE", ROOT))
+CLIENTS = ("bare", "identity", "source", "plain", "screen", "wire")
+OPTIONS = argparse.Namespace(url=None, only=list(CLIENTS), rounds=None)  # set by main()
 
 
 # ----- children: each measurement in a fresh interpreter -------------------------
@@ -126,7 +129,7 @@ def _rss_now_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run_child(*argv: str) -> tuple[dict[str, Any], float]:
+def run_child(*argv: str) -> tuple[Any, float]:
     """(the child's JSON result, its peak RSS in MB)."""
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", *argv], stdout=subprocess.PIPE, cwd=TREE, text=True
@@ -156,9 +159,9 @@ def run_plain(base_url: str) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, done_line
 
 
-def run_fullscreen(base_url: str, iterations: int) -> tuple[float, float] | None:
-    """(seconds until the last iteration is complete on screen, peak RSS in MB) of the
-    full-screen ``watch`` in a 120x40 tmux pane of a private tmux server; None without tmux."""
+def run_fullscreen(base_url: str, shape: Shape) -> tuple[float, float] | None:
+    """(seconds until the final screen is on it, peak RSS in MB) of the full-screen
+    ``watch`` in a 120x40 tmux pane of a private tmux server; None without tmux."""
     tmux = shutil.which("tmux")
     if tmux is None:
         return None
@@ -167,24 +170,79 @@ def run_fullscreen(base_url: str, iterations: int) -> tuple[float, float] | None
     command = f"exec {python} -m materia_tui watch {CAMPAIGN} --url {url}"
     base = [tmux, "-L", socket_name]
     env = {**os.environ, "TERM": "xterm-256color"}
+    wanted = final_screen(shape)
     start = time.perf_counter()
     subprocess.run([*base, "new-session", "-d", "-x", "120", "-y", "40", "-c", str(TREE), command],
                    check=True, env=env)
-    marker = f"iteration {iterations}/{iterations}"
-    seconds, peak = float("nan"), float("nan")
+    seconds, peak, screen = float("nan"), float("nan"), ""
     try:
         pid = int(subprocess.check_output([*base, "list-panes", "-F", "#{pane_pid}"], text=True).split()[0])
         deadline = start + 1800
         while time.perf_counter() < deadline:
             screen = subprocess.check_output([*base, "capture-pane", "-p"], text=True)
-            if marker in screen and "100%" in screen:
+            if all(text in screen for text in wanted):
                 seconds = time.perf_counter() - start
                 break
             time.sleep(0.1)
         peak = _peak_rss_mb(pid)
     finally:
         subprocess.run([*base, "kill-server"], check=False, stderr=subprocess.DEVNULL)
+    if seconds != seconds:
+        missing = [text for text in wanted if text not in screen]
+        print(f"full screen: never showed {missing}; last screen:\n{screen}", file=sys.stderr)
     return seconds, peak
+
+
+_FINAL_SCREENS: dict[Shape, list[str]] = {}
+
+
+def final_screen(shape: Shape) -> list[str]:
+    """Texts the monitor's final screen of ``shape``'s campaign shows, worked out from the
+    generated events without materia-tui's state: the last iteration and 100%, every
+    evaluation counted in the progress panel, the table and the Pareto plot (which is
+    drawn last), the best value of each objective and its candidate, the size of the
+    front, the newest candidate in the (following) table, and the convergence.
+
+    Worked out in a child process: at a million candidates it holds ~300 MB, which this
+    process must not (children forked from it would report it as their peak RSS)."""
+    if shape not in _FINAL_SCREENS:
+        spec = f"{shape.iterations},{shape.candidates},{shape.seed}"
+        texts, _ = run_child("final-screen", spec)
+        _FINAL_SCREENS[shape] = texts
+    return _FINAL_SCREENS[shape]
+
+
+def child_final_screen(spec: str) -> list[str]:
+    """``final_screen``'s texts, in the child (``spec``: iterations,candidates,seed)."""
+    from materia_tui.output.numbers import format_value
+
+    iterations, candidates, seed = (int(part) for part in spec.split(","))
+    shape = Shape(iterations, candidates, seed)
+
+    best: dict[str, tuple[float, str]] = {}
+    points: list[tuple[float, float]] = []
+    for text in events(shape):
+        if not text.startswith('{"type":"candidates_evaluated"'):
+            continue
+        for result in json.loads(text)["results"]:
+            objectives = result["objectives"]
+            for name, value in objectives.items():
+                if name not in best or value > best[name][0]:  # both maximized; the first of equals
+                    best[name] = (value, result["candidate_id"])
+            points.append((objectives["water_flux"], objectives["salt_rejection"]))
+    points.sort(key=lambda point: (-point[0], -point[1]))
+    front, highest = 0, float("-inf")
+    for _, rejection in points:  # by flux descending: on the front if it beats every higher flux's rejection
+        if rejection > highest:
+            front, highest = front + 1, rejection
+    total, last = shape.total_candidates, shape.iterations
+    wanted = [
+        f"iteration {last}/{last}", "100%", f"evaluations {total:,}", f"candidates {total:,}",
+        f"{total:,} measured · {front} on front", f"c{last}-{shape.candidates - 1} ", "CONVERGED",
+    ]
+    for name, (value, candidate_id) in best.items():
+        wanted += [f"best {name} {format_value(value)}", f"({candidate_id})"]
+    return wanted
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -285,6 +343,7 @@ def wire_pass(base_url: str, pids: list[int], *, gzip: bool) -> dict[str, float]
                 break
     seconds = time.perf_counter() - start
     cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+    cpu = cpu or [float("nan")]  # a serve of someone else's (--url): its CPU unknown
     return {"pages": pages, "wire": wire, "body": body, "seconds": seconds, "serve_cpu": cpu[0],
             "redis_cpu": cpu[1] if len(cpu) > 1 else 0.0}
 
@@ -294,7 +353,9 @@ def wire_pass(base_url: str, pids: list[int], *, gzip: bool) -> dict[str, float]
 
 def measure(result: BenchResult, bus: str, shape: Shape, quick: bool) -> None:
     label = f"{bus}, {shape.total_candidates:,} candidates"
-    if bus == "redis":
+    if bus.startswith("http"):  # a serve already holding the campaign (``--url``)
+        _measure_on(result, label, bus, [], shape, quick)
+    elif bus == "redis":
         with redis_server() as (redis_url, redis_pid):
             started = time.perf_counter()
             publish_redis(redis_url, CAMPAIGN, shape)  # before serve: no live fan-out of the load
@@ -312,79 +373,128 @@ def measure(result: BenchResult, bus: str, shape: Shape, quick: bool) -> None:
 def _measure_on(
     result: BenchResult, label: str, base_url: str, pids: list[int], shape: Shape, quick: bool
 ) -> None:
-    wire_pass(base_url, pids, gzip=False)  # warm: the server's one-time checks of big frames
-    rounds = 1 if quick or shape.total_candidates > ROUNDS_UP_TO else ROUNDS
-    bare_runs, identity_runs, source_runs, plain_runs = [], [], [], []
+    only = set(OPTIONS.only)
+    if "wire" in only or "bare" in only:
+        wire_pass(base_url, pids, gzip=False)  # warm: the server's one-time checks of big frames
+    rounds = OPTIONS.rounds or (1 if quick or shape.total_candidates > ROUNDS_UP_TO else ROUNDS)
+    runs: dict[str, list[Any]] = {client: [] for client in CLIENTS}
     for _ in range(rounds):  # interleaved, best of each: the least noisy estimate on a shared box
-        bare_runs.append(run_child("bare", base_url))
-        identity_runs.append(run_child("bare-identity", base_url))
-        source_runs.append(run_child("source", base_url))
-        plain_runs.append(run_plain(base_url))
-    for bare, _ in bare_runs + identity_runs:
+        if "bare" in only or quick:
+            runs["bare"].append(run_child("bare", base_url))
+        if "identity" in only and not quick:
+            runs["identity"].append(run_child("bare-identity", base_url))
+        if "source" in only or quick:
+            runs["source"].append(run_child("source", base_url))
+        if "plain" in only or quick:
+            runs["plain"].append(run_plain(base_url))
+        if "screen" in only and not quick:
+            screen = run_fullscreen(base_url, shape)
+            if screen is not None:
+                runs["screen"].append(screen)
+    _check(result, label, shape, runs)
+    if quick:
+        return
+    result.rows += _rows(label, shape, runs)
+    if "wire" in only:
+        for gzip in (False, True):
+            result.rows.append(_wire_row(label, wire_pass(base_url, pids, gzip=gzip), len(pids) > 1, gzip))
+
+
+def _check(result: BenchResult, label: str, shape: Shape, runs: dict[str, list[Any]]) -> None:
+    for bare, _ in runs["bare"] + runs["identity"]:
         complete = bare["in_order"] and bare["events"] == shape.total_events
         complete = complete and bare["candidates"] == shape.total_candidates
         result.check(complete, f"{label}: the bare client saw {bare}")
-    for source, _ in source_runs:
+    for source, _ in runs["source"]:
         result.check(
             source["candidates"] == shape.total_candidates and source["evaluations"] == shape.total_candidates
             and source["events"] == shape.total_events,
             f"{label}: the state holds {source}",
         )
     expected = f"Done! {shape.iterations} iterations, {shape.total_candidates} evaluations"
-    for _, _, done in plain_runs:
+    for _, _, done in runs["plain"]:
         result.check(done == expected, f"{label}: --plain ended with {done!r}, not {expected!r}")
-    bare, bare_rss = min(bare_runs, key=lambda run: run[0]["seconds"])
-    identity = min(run[0]["seconds"] for run in identity_runs)
-    source, source_rss = min(source_runs, key=lambda run: run[0]["seconds"])
-    plain_seconds, plain_rss, _ = min(plain_runs)
-    if quick:
-        return
+    for seconds, _ in runs["screen"]:
+        result.check(seconds == seconds, f"{label}: the full screen never showed the final state")
+
+
+def _rows(label: str, shape: Shape, runs: dict[str, list[Any]]) -> list[Row]:
+    """The table's rows: the best of each client's rounds, each beside the best bare run."""
+    if not runs["bare"]:
+        return []
+    rows: list[Row] = []
+    bare, bare_rss = min(runs["bare"], key=lambda run: run[0]["seconds"])
     base = bare["seconds"]
+    all_bare = ", ".join(f"{run['seconds']:.2f}" for run, _ in runs["bare"])
+    rows.append(Row(f"{label}: bare httpx + json.loads (peak RSS {bare_rss:.0f} MB; rounds: {all_bare} s)",
+                    "baseline", f"{base:.2f} s", f"{base:.2f} s", "1.00"))
+    if runs["identity"]:
+        identity = min(run[0]["seconds"] for run in runs["identity"])
+        rows.append(Row(
+            f"{label}: bare httpx + json.loads, Accept-Encoding: identity (as the source asks on loopback)",
+            "", f"{identity:.2f} s", f"{base:.2f} s", f"{identity / base:.2f}"))
+    if runs["source"]:
+        source, source_rss = min(runs["source"], key=lambda run: run[0]["seconds"])
+        rows += [
+            Row(f"{label}: source backfill into CampaignState", "", f"{source['seconds']:.2f} s",
+                f"{base:.2f} s", f"{source['seconds'] / base:.2f}"),
+            Row(f"{label}: source peak RSS (after gc: {source['rss_after_mb']:.0f} MB)", "",
+                f"{source_rss:.0f} MB"),
+        ]
     rss_target = RSS_TARGET_MB.get(shape.total_candidates)
-    result.rows += [
-        Row(f"{label}: bare httpx + json.loads (peak RSS {bare_rss:.0f} MB)", "baseline",
-            f"{base:.2f} s", f"{base:.2f} s", "1.00"),
-        Row(f"{label}: bare httpx + json.loads, Accept-Encoding: identity (as the source asks on loopback)",
-            "", f"{identity:.2f} s", f"{base:.2f} s", f"{identity / base:.2f}"),
-        Row(f"{label}: source backfill into CampaignState", "", f"{source['seconds']:.2f} s", f"{base:.2f} s",
-            f"{source['seconds'] / base:.2f}"),
-        Row(f"{label}: source peak RSS (after gc: {source['rss_after_mb']:.0f} MB)", "",
-            f"{source_rss:.0f} MB"),
-        Row(f"{label}: watch --plain to Done!", f"<= {PLAIN_TARGET_RATIO}x bare", f"{plain_seconds:.2f} s",
-            f"{base:.2f} s", f"{plain_seconds / base:.2f}", plain_seconds <= PLAIN_TARGET_RATIO * base),
-        Row(f"{label}: watch --plain peak RSS", f"<= {rss_target} MB" if rss_target else "",
-            f"{plain_rss:.0f} MB", meets_target=plain_rss <= rss_target if rss_target else None),
-    ]
-    fullscreen = run_fullscreen(base_url, shape.iterations)
-    if fullscreen is not None:
-        screen_seconds, screen_rss = fullscreen
-        screen_target = {100_000: 100, 1_000_000: 400}.get(shape.total_candidates)
-        result.rows += [
-            Row(f"{label}: watch (full screen, 120x40) until iteration {shape.iterations}/{shape.iterations} "
-                "and 100% are on screen", f"<= {PLAIN_TARGET_RATIO}x bare", f"{screen_seconds:.2f} s",
+    if runs["plain"]:
+        plain_seconds, _, _ = min(runs["plain"])
+        plain_rss = max(run[1] for run in runs["plain"])
+        rows += [
+            Row(f"{label}: watch --plain to Done!{_rounds(runs['plain'])}", f"<= {PLAIN_TARGET_RATIO}x bare",
+                f"{plain_seconds:.2f} s", f"{base:.2f} s", f"{plain_seconds / base:.2f}",
+                plain_seconds <= PLAIN_TARGET_RATIO * base),
+            Row(f"{label}: watch --plain peak RSS (the highest of the rounds{_rss_rounds(runs['plain'])})",
+                f"<= {rss_target} MB" if rss_target else "",
+                f"{plain_rss:.0f} MB", meets_target=plain_rss <= rss_target if rss_target else None),
+        ]
+    if runs["screen"]:
+        screen_seconds = min(run[0] for run in runs["screen"])
+        screen_rss = max(run[1] for run in runs["screen"])
+        screen_target = SCREEN_RSS_TARGET_MB.get(shape.total_candidates)
+        rows += [
+            Row(f"{label}: watch (full screen, 120x40) until the final screen is on it (last iteration, "
+                f"100%, counts, best values, front, table){_rounds(runs['screen'])}",
+                f"<= {PLAIN_TARGET_RATIO}x bare", f"{screen_seconds:.2f} s",
                 f"{base:.2f} s", f"{screen_seconds / base:.2f}", screen_seconds <= PLAIN_TARGET_RATIO * base),
-            Row(f"{label}: watch (full screen) peak RSS", f"<= {screen_target} MB" if screen_target else "",
-                f"{screen_rss:.0f} MB",
+            Row(f"{label}: watch (full screen) peak RSS (the highest of the rounds"
+                f"{_rss_rounds(runs['screen'])})",
+                f"<= {screen_target} MB" if screen_target else "", f"{screen_rss:.0f} MB",
                 meets_target=screen_rss <= screen_target if screen_target else None),
         ]
-    for gzip in (False, True):
-        wire = wire_pass(base_url, pids, gzip=gzip)
-        pages = wire["pages"]
-        redis_cpu = f", Redis {wire['redis_cpu'] / pages * 1000:.1f} ms" if len(pids) > 1 else ""
-        result.rows.append(Row(
-            f"{label}: history {'gzip' if gzip else 'identity'}, {pages:.0f} pages",
-            "",
-            f"{wire['wire'] / 2**20:.1f} MB on the wire ({wire['body'] / 2**20:.1f} MB of JSON); "
-            f"serve CPU {wire['serve_cpu'] / pages * 1000:.1f} ms/page{redis_cpu}; "
-            f"client {wire['seconds'] / pages * 1000:.1f} ms/page",
-        ))
+    return rows
+
+
+def _rounds(runs: list[Any]) -> str:
+    return f" (rounds: {', '.join(f'{run[0]:.2f}' for run in runs)} s)" if len(runs) > 1 else ""
+
+
+def _rss_rounds(runs: list[Any]) -> str:
+    return f": {', '.join(f'{run[1]:.0f}' for run in runs)} MB" if len(runs) > 1 else ""
+
+
+def _wire_row(label: str, wire: dict[str, float], with_redis: bool, gzip: bool) -> Row:
+    pages = wire["pages"]
+    redis_cpu = f", Redis {wire['redis_cpu'] / pages * 1000:.1f} ms" if with_redis else ""
+    return Row(
+        f"{label}: history {'gzip' if gzip else 'identity'}, {pages:.0f} pages",
+        "",
+        f"{wire['wire'] / 2**20:.1f} MB on the wire ({wire['body'] / 2**20:.1f} MB of JSON); "
+        f"serve CPU {wire['serve_cpu'] / pages * 1000:.1f} ms/page{redis_cpu}; "
+        f"client {wire['seconds'] / pages * 1000:.1f} ms/page",
+    )
 
 
 def bench(quick: bool, use_redis: bool, sizes: list[int]) -> BenchResult:
     ensure_bytecode(TREE)
     result = BenchResult("Late join at scale (bench_latejoin.py)")
     shapes = [Shape(10, 2000)] if quick else [Shape(200, size // 200) for size in sizes]
-    buses = ["memory", "redis"] if use_redis else ["memory"]
+    buses = [OPTIONS.url] if OPTIONS.url else ["memory", "redis"] if use_redis else ["memory"]
     for shape in shapes:
         for bus in buses:
             measure(result, bus, shape, quick)
@@ -406,8 +516,12 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true", help="the memory bus only")
     parser.add_argument("--sizes", default="100000,1000000", help="candidates, comma-separated")
     parser.add_argument("--tree", type=Path, help="run serve and the clients from this checkout")
+    parser.add_argument("--url", help="measure against this running serve (campaign 'big' of one --sizes)")
+    parser.add_argument("--only", default=",".join(CLIENTS), help=f"which clients, of {','.join(CLIENTS)}")
+    parser.add_argument("--rounds", type=int, help="rounds of each client (default: 3 up to 200k, then 1)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    OPTIONS.url, OPTIONS.only, OPTIONS.rounds = args.url, args.only.split(","), args.rounds
     if args.tree:
         global TREE
         TREE = args.tree.resolve()
@@ -415,7 +529,13 @@ def main() -> None:
     if args.child:
         sys.path.insert(0, str(TREE))
         mode, url = args.child
-        outcome = child_source(url) if mode == "source" else child_bare(url, identity=mode == "bare-identity")
+        outcome: object
+        if mode == "final-screen":
+            outcome = child_final_screen(url)
+        elif mode == "source":
+            outcome = child_source(url)
+        else:
+            outcome = child_bare(url, identity=mode == "bare-identity")
         print(json.dumps(outcome))
         return
     use_redis = not args.no_redis and shutil.which("redis-server") is not None

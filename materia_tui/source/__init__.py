@@ -60,6 +60,9 @@ class ConnectionChanged:
     # The host name that does not resolve, when that is why this attempt failed: a
     # viewer may report a repeat of it quietly (a typo or a missing URL stays one).
     unresolved_host: str | None = None
+    # While ``backfilling`` a history of more than one page: the seqs it runs from and to
+    # (a viewer may show "loading history N%" and repaint at a catch-up rate meanwhile).
+    history: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

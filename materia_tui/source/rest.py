@@ -8,11 +8,13 @@ bodies) for everything else.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic_core import from_json
@@ -33,6 +35,11 @@ LAST_SEQ_HEADER = "X-Last-Seq"
 # JSON lines when the server offers them (``serve`` does): each frame is then validated
 # from its own bytes, without building the page's dicts first.
 HISTORY_ACCEPT = f"{NDJSON}, application/json;q=0.9"
+# How long asking for the next page ahead may wait for its request to be sent: a
+# request on an open connection goes out in well under a millisecond, a new
+# connection may take longer (then it is sent while the consumer's next await runs).
+PREFETCH_SEND_WAIT = 0.05
+Trace: TypeAlias = Callable[[str, object], Awaitable[None]]  # httpcore's "trace" extension
 
 
 class RestUnavailableError(MateriaError):
@@ -107,6 +114,7 @@ class RestClient(AclosesOnExit):
         )
         self._http_error = httpx.HTTPError
         self._history_headers = {"Accept": HISTORY_ACCEPT}
+        self.prefetch = True  # ask for the next history page while the consumer folds one
         if is_loopback(urlsplit(self._base).hostname or ""):
             # Compressing costs both ends more CPU than loopback's bandwidth saves (see
             # materia_tui.backend.server.pages); the WebSocket skips deflate there too.
@@ -144,26 +152,67 @@ class RestClient(AclosesOnExit):
         the event in hand are held. The first page asks for ``FIRST_PAGE_LIMIT``
         events, the next ones for as many as fit ``settings.page_bytes`` at the sizes
         seen so far (servers may send fewer, e.g. ``serve`` stops pages at 4 MiB).
+
+        While the consumer folds one page, the next one is already asked for (the
+        server builds it meanwhile, on another core or host): at most one page ahead,
+        and only when the page's own frames say where it ends (``serve`` stamps the
+        seq first). The page ahead is used only if the page in hand really ended
+        there; a failure of it is raised after the page in hand was consumed, so
+        nothing before it is lost.
         """
         url = f"{self.campaign_url(campaign_id)}/events"
         what = f"the history of campaign {campaign_id!r}"
         cursor = after_seq
-        limit = min(self._settings.page_limit, FIRST_PAGE_LIMIT)
-        while True:
-            params = {"after_seq": str(cursor), "limit": str(limit)}
-            page = await self._history_page(url, params, what)
-            if len(page):
-                yield page
-            page_max = max(page.finish(), cursor) if len(page) else cursor
-            # Stop when we hold last_seq, or when the server made no progress
-            # (a page without seqs, or an empty one), which would loop forever.
-            if page_max <= cursor or page.last_seq is None or page_max >= page.last_seq:
-                return
-            cursor = page_max
-            limit = _next_limit(page, self._settings)
+        page = await self._history_page(url, cursor, min(self._settings.page_limit, FIRST_PAGE_LIMIT), what)
+        ahead: Prefetch | None = None
+        try:
+            while True:
+                limit = _next_limit(page, self._settings)
+                ends_at = page.stamped_end() if self.prefetch else None
+                if ends_at is not None and page.last_seq is not None and cursor < ends_at < page.last_seq:
+                    ahead = await self._ask_ahead(url, ends_at, limit, what)
+                if len(page):
+                    yield page
+                page_max = max(page.finish(), cursor) if len(page) else cursor
+                last_seq = page.last_seq
+                del page  # its bytes go before the next page's arrive
+                # Stop when we hold last_seq, or when the server made no progress
+                # (a page without seqs, or an empty one), which would loop forever.
+                if page_max <= cursor or last_seq is None or page_max >= last_seq:
+                    return
+                cursor = page_max
+                if ahead is not None and ahead.cursor == cursor:
+                    page = await ahead.task
+                else:  # no page ahead, or one from a seq the page did not end at
+                    if ahead is not None:
+                        await ahead.cancel()
+                    page = await self._history_page(url, cursor, limit, what)
+                ahead = None
+        finally:
+            if ahead is not None:
+                await ahead.cancel()
 
-    async def _history_page(self, url: str, params: dict[str, str], what: str) -> HistoryPage:
-        body, headers = await self._get(url, params, what, headers=self._history_headers)
+    async def _ask_ahead(self, url: str, cursor: int, limit: int, what: str) -> Prefetch:
+        """The page after ``cursor``, asked for now and awaited later. Returns once its
+        request is on the wire (or after ``PREFETCH_SEND_WAIT``): the consumer's folding
+        keeps the event loop busy, so a request not yet sent would wait for it."""
+        sent = asyncio.Event()
+
+        async def on_trace(name: str, info: object) -> None:
+            if name.endswith("send_request_body.complete"):
+                sent.set()
+
+        task = asyncio.create_task(self._history_page(url, cursor, limit, what, trace=on_trace))
+        waiter = asyncio.create_task(sent.wait())
+        await asyncio.wait((task, waiter), timeout=PREFETCH_SEND_WAIT, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        return Prefetch(cursor, task)
+
+    async def _history_page(
+        self, url: str, cursor: int, limit: int, what: str, *, trace: Trace | None = None
+    ) -> HistoryPage:
+        params = {"after_seq": str(cursor), "limit": str(limit)}
+        body, headers = await self._get(url, params, what, headers=self._history_headers, trace=trace)
         return history_page(body, headers, url)
 
     def _unresolved(self, url: str) -> str:
@@ -183,7 +232,13 @@ class RestClient(AclosesOnExit):
             raise RestUnavailableError(f"The server sent a body that is not JSON from {shown}.") from None
 
     async def _get(
-        self, url: str, params: dict[str, str] | None, what: str, *, headers: dict[str, str] | None = None
+        self,
+        url: str,
+        params: dict[str, str] | None,
+        what: str,
+        *,
+        headers: dict[str, str] | None = None,
+        trace: Trace | None = None,
     ) -> tuple[bytes, httpx.Headers]:
         """The body (decompressed) and headers of a 200 answer.
 
@@ -194,7 +249,10 @@ class RestClient(AclosesOnExit):
         most of the history's 505 MB of pages alive at once.
         """
         try:
-            async with self._http.stream("GET", url, params=params, headers=headers) as response:
+            extensions = {"trace": trace} if trace is not None else None
+            async with self._http.stream(
+                "GET", url, params=params, headers=headers, extensions=extensions
+            ) as response:
                 if response.status_code != 200:
                     raise http_status_error(response.status_code, url, what)
                 chunks = [chunk async for chunk in response.aiter_bytes()]
@@ -262,11 +320,40 @@ class HistoryPage:
                 self.max_seq = parsed.seq
             yield parsed
 
+    def stamped_end(self) -> int | None:
+        """The page's highest seq as its frames state it, before any is parsed (None:
+        unknown, e.g. frames that do not begin with their seq, or a page parsed already)."""
+        if self._next or not self._items:
+            return None
+        if self._raw:
+            seqs = [_stamped_seq(frame) for frame in self._items]
+        else:
+            seqs = [item.get("seq") if isinstance(item, dict) else None for item in self._items]
+        if any(type(seq) is not int for seq in seqs):
+            return None
+        return max(seqs)  # type: ignore[type-var]  # every one an int, checked above
+
     def finish(self) -> int:
         """Parse what the consumer left (normally nothing); the page's highest seq."""
         for _ in self:
             pass
         return self.max_seq
+
+
+class Prefetch:
+    """The page after ``cursor``, being fetched by ``task``."""
+
+    __slots__ = ("cursor", "task")
+
+    def __init__(self, cursor: int, task: asyncio.Task[HistoryPage]) -> None:
+        self.cursor = cursor
+        self.task = task
+
+    async def cancel(self) -> None:
+        """Not wanted after all: stopped, and its outcome (a page, or an error) dropped."""
+        self.task.cancel()
+        with suppress(asyncio.CancelledError, Exception):
+            await self.task
 
 
 def _next_limit(page: HistoryPage, settings: ConnectionSettings) -> int:

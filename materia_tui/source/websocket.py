@@ -199,7 +199,7 @@ class WebSocketSource(GeneratorSource):
         link = Link(ws, reader)
         try:
             yield ConnectionChanged("backfilling")
-            async with aclosing(self._backfill(rest, link)) as history:
+            async with aclosing(self._backfill(rest, link, announce=True)) as history:
                 async for item in history:
                     yield item
             if self._ended:
@@ -279,19 +279,25 @@ class WebSocketSource(GeneratorSource):
     # ----- history --------------------------------------------------------------
 
     async def _backfill(
-        self, rest: RestClient, link: Link | None = None
+        self, rest: RestClient, link: Link | None = None, *, announce: bool = False
     ) -> AsyncGenerator[SourceItem, None]:
         """Every event after ``last_seq`` from REST; sets ``_ended`` if the campaign ended in it.
 
         A REST failure raises (reconnect), unless ``link``'s WebSocket outlived
         ``HISTORY_ATTEMPTS`` of them in a row: then it returns, noting why.
+        ``announce``: a history longer than its first page is announced with
+        ``ConnectionChanged("backfilling", history=(from, to))``.
         """
         if self._rest_absent or self._history_absent:
             return
         unresolved_error = False
+        start = self.last_seq
         try:
-            async with aclosing(rest.events_after(self.campaign_id, self.last_seq)) as pages:
+            async with aclosing(rest.events_after(self.campaign_id, start)) as pages:
                 async for page in pages:
+                    if announce and page.last_seq is not None and page.last_seq - start > len(page):
+                        announce = False  # once: the consumer counts the rest from its seqs
+                        yield ConnectionChanged("backfilling", history=(start, page.last_seq))
                     for parsed in page:
                         item = self._admit(parsed)
                         if item is None:

@@ -353,6 +353,7 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             retrying = item.status == "connecting" and item.attempt > 0 and not item.detail
             self.link.detail = self.link.detail if retrying else item.detail
             self.link.degraded = item.degraded
+            self.link.follow_history(item.status, item.history)
         else:
             apply_item(self.state, item)
             self.received_anything = True
@@ -376,6 +377,8 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         scheduler = self.scheduler
         if scheduler is not None:
             scheduler.finished = self.stream_ended or self.finished
+            # A long history loading: paint at the catch-up rates until it is in.
+            scheduler.catching_up = self.link.loading_history and not self.stream_ended
             scheduler.note()
 
     def _painted(self) -> None:

@@ -17,6 +17,7 @@ since its last paint in one set.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ from materia_tui.ui.panel import CADENCES, Cadence, Panel
 REFRESH_INTERVAL = 1 / 20  # at most 20 paints of the small panels a second
 BULK_REFRESH_INTERVAL = 1.0  # table and event log: at most one a second while data streams
 PLOT_REFRESH_INTERVAL = 2.0  # Pareto / parity plot (~6 KB a paint at 120x40): at most one per 2 s
+# While a long history loads (``RepaintScheduler.catching_up``), the view shows how far it
+# is, not each page: the small panels (the status bar's "loading history N%", the progress)
+# a few times a second, the table and log every few seconds, the plots once it is in (a
+# plot's paint after many batches reads every row). Folding is what the user waits for.
+CATCH_UP_SMALL = 0.25
+CATCH_UP_BULK = 3.0
+CATCH_UP_PLOT = math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,12 @@ class RefreshRates:
 
     def of(self, cadence: Cadence) -> float:
         return {"small": self.small, "bulk": self.bulk, "plot": self.plot}[cadence]
+
+    def catching_up(self) -> RefreshRates:
+        """These rates while a long history loads: never faster than ``CATCH_UP_*``."""
+        return RefreshRates(
+            max(self.small, CATCH_UP_SMALL), max(self.bulk, CATCH_UP_BULK), max(self.plot, CATCH_UP_PLOT)
+        )
 
 
 def _is_shown(panel: Panel) -> bool:
@@ -95,6 +109,7 @@ class RepaintScheduler:
         self._last_pass = 0.0
         self.paused = False  # paint only panels that say ``paints_while_paused``
         self.finished = False  # nothing more will come: paint everything at once
+        self._catching_up = False
         self.passes: dict[Cadence, int] = dict.fromkeys(CADENCES, 0)  # paints per cadence
 
     def add(self, panels: Sequence[Panel]) -> None:
@@ -103,6 +118,24 @@ class RepaintScheduler:
             self._panels.append(panel)
             self._pending[id(panel)] = ChangeSet.everything(len(self._state.log))
 
+    @property
+    def catching_up(self) -> bool:
+        """A long history is loading: paint at ``RefreshRates.catching_up``'s rates. Once it
+        ends, everything waiting is painted at the next pass."""
+        return self._catching_up
+
+    @catching_up.setter
+    def catching_up(self, value: bool) -> None:
+        if self._catching_up and not value:
+            for cadence in CADENCES:
+                self._last_paint[cadence] = -math.inf  # all due now
+            self.note()
+        self._catching_up = value
+
+    def _rate(self, cadence: Cadence) -> float:
+        rates = self.rates.catching_up() if self._catching_up else self.rates
+        return rates.of(cadence)
+
     # ----- asking ----------------------------------------------------------------
 
     def note(self) -> None:
@@ -110,7 +143,7 @@ class RepaintScheduler:
         if self._pass_timer is not None:
             return
         # Timer(0) divides by zero.
-        delay = max(0.001, self._last_pass + self.rates.small - time.monotonic())
+        delay = max(0.001, self._last_pass + self._rate("small") - time.monotonic())
         self._pass_timer = self._timers.set_timer(delay, self._pass, name="repaint")
 
     def paint_all(self, cadences: Sequence[Cadence] = CADENCES) -> None:
@@ -167,6 +200,8 @@ class RepaintScheduler:
         for panel in self._panels:
             if panel.cadence != cadence or (self.paused and not _paints_while_paused(panel)):
                 continue
+            if self._catching_up and _waits_for_history(panel):
+                continue
             if only_shown and not _is_shown(panel):
                 continue
             pending = self._pending[id(panel)]
@@ -194,10 +229,12 @@ class RepaintScheduler:
         for cadence in ("bulk", "plot"):
             if not self._waiting(cadence):
                 continue
-            at = self._last_paint[cadence] + self.rates.of(cadence)
-            if self.finished or clock >= at:
+            at = self._last_paint[cadence] + self._rate(cadence)
+            # A campaign that ended (its metadata says so) while its history still loads is
+            # not finished for the screen: nothing would be throttled.
+            if (self.finished and not self._catching_up) or clock >= at:
                 self._paint(cadence, now, only_shown=cadence == "plot")
-            else:
+            elif at < math.inf:  # never while catching up: painted when it ends
                 due_at.append(at)
         if self._due_timer is not None:
             self._due_timer.stop()
@@ -214,3 +251,8 @@ class RepaintScheduler:
 
 def _paints_while_paused(panel: Panel) -> bool:
     return bool(getattr(panel, "paints_while_paused", False))
+
+
+def _waits_for_history(panel: Panel) -> bool:
+    """A panel with nothing to say until the history is in (``waits_for_history``)."""
+    return bool(getattr(panel, "waits_for_history", False))

@@ -56,7 +56,10 @@ async def test_late_join_backfills_history_then_goes_live_without_duplicates(ser
     await consumer
 
     assert collected.seqs == list(range(1, len(script) + 1))
-    assert collected.statuses == ["connecting", "backfilling", "live", "closed"]
+    # A history of several pages is announced with the seqs it runs from and to.
+    assert collected.statuses == ["connecting", "backfilling", "backfilling", "live", "closed"]
+    changes = [item for item in collected.items if isinstance(item, ConnectionChanged)]
+    assert changes[2].history is not None and changes[2].history[0] == 0 and changes[2].history[1] >= 150
     assert isinstance(collected.items[1], MetadataReceived)
     assert server.ws_handshakes == 1
 

@@ -33,6 +33,18 @@ class LinkStatus:
     detail: str = ""
     degraded: bool = False  # live, but without history or metadata: the detail says what is missing
     error: str | None = None  # a final source error, shown after the first event
+    history: tuple[int, int] | None = None  # while a long history loads: the seqs it runs from and to
+
+    def follow_history(self, status: ConnectionStatus, history: tuple[int, int] | None) -> None:
+        """Keep the history being loaded while backfilling (announced once), drop it after."""
+        if status != "backfilling":
+            self.history = None
+        elif history is not None:
+            self.history = history
+
+    @property
+    def loading_history(self) -> bool:
+        return self.status == "backfilling" and self.history is not None
 
 
 STATUS_STYLES = {
@@ -62,6 +74,8 @@ class Item:
 
 
 def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
+    if link.loading_history and link.history is not None:  # even of a campaign that ended
+        return f"loading history {history_percent(state, link.history)}%"
     if state.status in ("completed", "failed", "cancelled"):
         return state.status
     if link.error is not None:
@@ -72,6 +86,15 @@ def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
             label += f", in {max(0, round(link.retry_at - now))}s"
         return label + ")"
     return link.status
+
+
+def history_percent(state: CampaignState, history: tuple[int, int]) -> int:
+    """How much of the history being loaded the state holds, in whole percent (100 only when all)."""
+    start, end = history
+    if end <= start:
+        return 100
+    done = (state.last_seq - start) / (end - start)
+    return 100 if done >= 1 else max(0, min(99, int(done * 100)))
 
 
 def fit_items(items: list[Item], width: int) -> list[Item]:

@@ -45,6 +45,9 @@ WINDOW_ITERATIONS = 12  # past it, these last iterations (patience 5 + 6 to star
 
 class StopAdvisor:
     cadence: ClassVar[Cadence] = "bulk"
+    # Advice on a history still loading is moot (and its thread competes with the
+    # folding): the scheduler hands it the changes once the history is in.
+    waits_for_history: ClassVar[bool] = True
 
     class Advised(Message):
         """The advisor said stop (posted once per change of verdict to stop)."""
