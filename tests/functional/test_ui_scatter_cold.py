@@ -96,3 +96,26 @@ def test_cell_runs_group_and_order_as_a_lexsort_of_the_cells(offset: float) -> N
     order, starts = _cell_runs(cx.copy(), cy.copy())
     np.testing.assert_array_equal(order, expected)
     np.testing.assert_array_equal(starts, expected_starts)
+
+
+@pytest.mark.parametrize("offset", [0.0, -37.0, 1e17], ids=["near", "negative", "far out: sorted"])
+def test_rebucketing_in_chunks_gives_the_cells_of_a_point_by_point_bucketing(
+    offset: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 1,000 over 7,000 rows (every fifth without a point): counts add up across
+    # chunks and each cell's mark is its first point by row, whichever chunk it is in.
+    monkeypatch.setattr("materia_tui.ui.widgets.thinned_cloud.REBUCKET_CHUNK", 1_000)
+    from array import array
+
+    rng = np.random.default_rng(11)
+    xs, ys = rng.uniform(0, 10, 7_000) + offset, rng.normal(0, 3, 7_000)
+    xs[::5] = ys[::5] = math.nan
+    cloud = ThinnedCloud("water_flux", "salt_rejection")
+    cloud.xs, cloud.ys = array("d", xs.tolist()), array("d", ys.tolist())
+    cloud.count = int(np.count_nonzero(~np.isnan(xs)))
+    cloud.grid = GRID
+    cloud._rebucket()
+    cells, marks = reference_buckets(cloud)
+    assert sum(cells.values()) == cloud.count
+    assert list(cloud.cells.items()) == list(cells.items())
+    assert list(cloud.marks.items()) == list(marks.items())

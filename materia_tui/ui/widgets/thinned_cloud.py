@@ -19,6 +19,8 @@ DENSITY_MARKERS = ("⠁", "⠃", "⠇", "⡇", "⡏", "⡟", "⡿", "⣿")  # 1 
 Grid = tuple[int, int]
 SMALL_CLOUD = 5_000  # rows up to which the cloud is read and bucketed without numpy
 COLD_CHUNK = 20_000  # rows per step of a first catch-up (a few ms: numpy over the columns)
+REBUCKET_CHUNK = 1 << 16  # points per step of a re-bucketing: its temporaries are O(chunk + cells)
+MAX_CELL_KEYS = 1 << 22  # cells a re-bucketing counts in one array (a grid sized to the data has ~10^4)
 GROWTH = 2  # the data's span may grow this much per axis before the cells are resized
 NAN = math.nan
 
@@ -268,27 +270,32 @@ class ThinnedCloud:
             return
         import numpy as np
 
-        # Frugal with temporaries (~50 bytes a point at the high-water mark, was ~80): at a
-        # million rows this runs over a folded campaign, when the monitor holds the most.
-        present = ~np.isnan(np.frombuffer(self.xs, dtype=np.float64))
-        xs = np.frombuffer(self.xs, dtype=np.float64)[present]
-        ys = np.frombuffer(self.ys, dtype=np.float64)[present]
-        del present
-        x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+        xs = np.frombuffer(self.xs, dtype=np.float64)  # views; NaN where no point, in both
+        ys = np.frombuffer(self.ys, dtype=np.float64)
+        x0, x1 = float(np.nanmin(xs)), float(np.nanmax(xs))
+        y0, y1 = float(np.nanmin(ys)), float(np.nanmax(ys))
         self.bounds = (x0, x1, y0, y1)
         columns, rows = self.grid
         self.cell_size = ((x1 - x0) / columns or 1.0, (y1 - y0) / rows or 1.0)
         width, height = self.cell_size
-        order, starts = _cell_runs(_cell_floors(xs, width), _cell_floors(ys, height))
-        counts = np.diff(np.append(starts, len(order)))
-        firsts = order[starts]
-        del order, starts
+        # Division by a positive size is monotone, so every point's cell lies between these.
+        low = (math.floor(x0 / width), math.floor(y0 / height))
+        high = (math.floor(x1 / width), math.floor(y1 / height))
+        span_y = high[1] - low[1] + 1
+        keys = (high[0] - low[0] + 1) * span_y
+        if keys <= MAX_CELL_KEYS and max(map(abs, (*low, *high))) < 2**52:
+            firsts, counts = _first_and_count_per_cell(xs, ys, self.cell_size, low, span_y, keys)
+        else:  # cells this far out do not happen on a grid sized to the data; kept exact anyway
+            firsts, counts = _first_and_count_per_cell_sorted(xs, ys, self.cell_size)
+        del xs, ys  # the arrays cannot grow while a view holds their buffer
         by_first = np.argsort(firsts, kind="stable")
         cells, marks = self.cells, self.marks
+        point_xs, point_ys = self.xs, self.ys
         for first, count in zip(firsts[by_first].tolist(), counts[by_first].tolist(), strict=True):
-            cell = (math.floor(xs[first] / width), math.floor(ys[first] / height))
+            x, y = point_xs[first], point_ys[first]
+            cell = (math.floor(x / width), math.floor(y / height))
             cells[cell] = count
-            marks[cell] = (float(xs[first]), float(ys[first]))
+            marks[cell] = (x, y)
 
     def _rebucket_rows(self) -> None:
         """``_rebucket`` row by row, for a small cloud (the same cells, counts and marks)."""
@@ -347,6 +354,45 @@ class ThinnedCloud:
             split[level][0].append(x)
             split[level][1].append(y)
         return tuple(split)
+
+
+def _first_and_count_per_cell(
+    xs: Any, ys: Any, size: tuple[float, float], low: Grid, span_y: int, keys: int
+) -> tuple[Any, Any]:
+    """Each occupied cell's first row and its count, a chunk at a time (at a million points a
+    sort of them all held ~50 bytes a point at once, when the monitor holds the most). A cell
+    is the key ``(cx - low_x) * span_y + (cy - low_y)``, whole numbers as floats (< 2**52)."""
+    import numpy as np
+
+    counts = np.zeros(keys, dtype=np.int64)
+    first = np.full(keys, -1, dtype=np.int64)
+    for start in range(0, len(xs), REBUCKET_CHUNK):
+        chunk_xs = xs[start : start + REBUCKET_CHUNK]
+        rows = np.flatnonzero(~np.isnan(chunk_xs))
+        cells = _cell_floors(chunk_xs[rows], size[0])
+        cells -= low[0]
+        cells *= span_y
+        cells += _cell_floors(ys[start : start + REBUCKET_CHUNK][rows], size[1])
+        cells -= low[1]
+        chunk_keys = cells.astype(np.int64)
+        del cells
+        counts += np.bincount(chunk_keys, minlength=keys)
+        seen, where = np.unique(chunk_keys, return_index=True)  # each key's first place in the chunk
+        new = first[seen] < 0
+        first[seen[new]] = rows[where[new]] + start
+    occupied = np.flatnonzero(counts)
+    return first[occupied], counts[occupied]
+
+
+def _first_and_count_per_cell_sorted(xs: Any, ys: Any, size: tuple[float, float]) -> tuple[Any, Any]:
+    """``_first_and_count_per_cell`` by sorting every point's cell: exact for any floats,
+    with temporaries of ~50 bytes a point."""
+    import numpy as np
+
+    rows = np.flatnonzero(~np.isnan(xs))
+    order, starts = _cell_runs(_cell_floors(xs[rows], size[0]), _cell_floors(ys[rows], size[1]))
+    counts = np.diff(np.append(starts, len(order)))
+    return rows[order[starts]], counts
 
 
 def _cell_floors(values: Any, size: float) -> Any:
