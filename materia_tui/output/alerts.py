@@ -188,10 +188,12 @@ class Alerter:
                 alerts.append(Alert("error", f"{name}: error", f"{where}{_plain(error.message)}"))
         if state.converged_at is not None and settings.on_converged and self._first(state, "converged"):
             alerts.append(Alert("converged", f"{name}: converged", f"at iteration {state.converged_at}"))
-        if state.status == "completed" and settings.on_completed and self._first(state, "completed"):
-            iterations = state.total_iterations or state.completed_iterations
-            evaluations = state.total_evaluations or state.evaluations
-            body = f"{iterations} iterations, {evaluations} evaluations"
+        # Completion is announced with the totals of its ``campaign_completed`` event: a late
+        # join sees "completed" in the metadata before the history is in, when the counts
+        # so far would be announced as the campaign's (a history without that event: no toast).
+        completed = state.status == "completed" and state.total_iterations is not None
+        if completed and settings.on_completed and self._first(state, "completed"):
+            body = f"{state.total_iterations} iterations, {state.total_evaluations} evaluations"
             alerts.append(Alert("completed", f"{name}: completed", body))
         if state.status == "failed" and settings.on_failed and self._first(state, "failed"):
             last = state.errors[-1].message if state.errors else "the campaign failed"

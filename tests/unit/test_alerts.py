@@ -137,6 +137,19 @@ def test_completion_and_convergence_alert_once() -> None:
     assert len(written) == 2
 
 
+def test_a_late_join_announces_completion_with_the_history_in() -> None:
+    # The metadata says "completed" before the history is folded: no toast with the counts so
+    # far; the campaign_completed event at the end of the history brings it, with its totals.
+    events = campaign_events(2, iterations=3)
+    state = CampaignState("camp-test", parse_campaign(campaign_meta(iterations=3, status="completed")))
+    alerter, written = make_alerter(on_converged=False)
+    fold_into(state, events[:6])  # the first page: one iteration
+    assert state.status == "completed" and alerter.observe(state) == [] and written == []
+    fold_into(state, events[6:])
+    alerts = alerter.observe(state)
+    assert [(a.kind, a.body) for a in alerts] == [("completed", "3 iterations, 9 evaluations")]
+
+
 def test_failure_and_errors() -> None:
     state = CampaignState("camp-x")
     alerter, written = make_alerter()
