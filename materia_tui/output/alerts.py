@@ -193,7 +193,7 @@ class Alerter:
         # so far would be announced as the campaign's (a history without that event: no toast).
         completed = state.status == "completed" and state.total_iterations is not None
         if completed and settings.on_completed and self._first(state, "completed"):
-            body = f"{state.total_iterations} iterations, {state.total_evaluations} evaluations"
+            body = f"{state.total_iterations:,} iterations, {state.total_evaluations:,} evaluations"
             alerts.append(Alert("completed", f"{name}: completed", body))
         if state.status == "failed" and settings.on_failed and self._first(state, "failed"):
             last = state.errors[-1].message if state.errors else "the campaign failed"
