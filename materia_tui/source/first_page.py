@@ -122,6 +122,12 @@ class FirstPageSource(GeneratorSource):
         self.live = live_source(self.campaign_id, self._settings, after_seq=self.held_seq, clock=self._clock)
         try:
             async for item in self.live:
+                if campaign is not None and isinstance(item, MetadataReceived):
+                    # The live source asks for the metadata again as it connects: the same
+                    # answer is no news (and would be written twice into a --record file).
+                    repeated, campaign = item.campaign == campaign, None
+                    if repeated:
+                        continue
                 yield item
         finally:
             await self.live.aclose()

@@ -73,6 +73,26 @@ async def test_first_page_then_live_only_after_the_first_frame_everything_once(
     await consumer
     assert collected.seqs == list(range(1, len(script) + 1))
     assert collected.statuses == ["connecting", "connecting", "backfilling", "live", "closed"]
+    # The live source's metadata, the same as the first page's, is not handed on again.
+    assert sum(isinstance(item, MetadataReceived) for item in collected.items) == 1
+
+
+async def test_metadata_that_changed_before_the_live_source_connected_is_handed_on(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.add_campaign(CAMPAIGN, events=campaign_events(iterations=8)[:30])
+    source = FirstPageSource(
+        CAMPAIGN, fast_settings(scripted_server.base_url), wait_for_first_frame=True, patience=NEVER
+    )
+    collected = Collected()
+    consumer = asyncio.create_task(collect(source, collected, timeout=15))
+    await wait_until(lambda: len(collected.seqs) == FIRST_PAGE_LIMIT)
+    scripted_server.set_status(CAMPAIGN, "pending")
+    first_frame_shown(source)
+    await wait_until(lambda: "live" in collected.statuses)
+    consumer.cancel()
+    metadata = [item.campaign.status for item in collected.items if isinstance(item, MetadataReceived)]
+    assert metadata == ["running", "pending"]
 
 
 def with_garbage() -> list[dict[str, Any]]:
