@@ -237,6 +237,28 @@ class Rejected:
     event_type: str | None = None
 
 
+def _own_model_first(value: Any, own: Callable[[Any], Any] | None, union: Callable[[Any], Any]) -> Event:
+    """``value`` validated by its own type's model when it names one and passes it (the
+    usual case, without the union's tagged dispatch); otherwise the union judges it, and
+    its ``ValidationError`` words the rejection."""
+    if own is not None:
+        try:
+            event: Event = own(value)
+            return event
+        except ValidationError:
+            pass
+    judged: Event = union(value)
+    return judged
+
+
+def _union_from_json(frame: str | bytes | bytearray) -> Any:
+    return _event_union().validator.validate_json(frame)
+
+
+def _union_from_python(obj: Any) -> Any:
+    return _event_union().validator.validate_python(obj)
+
+
 def parse(frame: str | bytes | bytearray | memoryview) -> Event | Rejected:
     """Turn one raw frame into a typed event or a rejection. Never raises."""
     if isinstance(frame, memoryview):
@@ -244,15 +266,7 @@ def parse(frame: str | bytes | bytearray | memoryview) -> Event | Rejected:
     try:
         if len(frame) > MAX_FRAME_BYTES:
             return Rejected("too_large", f"frame of {len(frame)} bytes exceeds 16 MiB")
-        fast = _fast_validator(frame)
-        if fast is not None:
-            try:
-                event: Event = fast(frame)
-                return event
-            except ValidationError:
-                pass
-        union: Event = _event_union().validator.validate_json(frame)
-        return union
+        return _own_model_first(frame, _fast_validator(frame), _union_from_json)
     except ValidationError as exc:
         return _rejection_from_error(frame, exc)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
@@ -278,14 +292,7 @@ def parse_object(obj: Any) -> Event | Rejected:
     try:
         kind = obj.get("type") if isinstance(obj, dict) else None
         own = _VALIDATE_PYTHON_BY_TYPE.get(kind) if isinstance(kind, str) else None
-        if own is not None:
-            try:
-                event: Event = own(obj)
-                return event
-            except ValidationError:
-                pass
-        union: Event = _event_union().validator.validate_python(obj)
-        return union
+        return _own_model_first(obj, own, _union_from_python)
     except ValidationError as exc:
         return _rejection_from_value(obj, exc)
     except (RecursionError, MemoryError, ValueError, TypeError) as exc:
