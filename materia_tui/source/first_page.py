@@ -10,6 +10,10 @@ to a ``WebSocketSource`` resuming after the last seq it handed on, which
 connects, backfills from there and goes live as usual. So the first frame shows
 the history's first page without those imports, and nothing is lost or doubled:
 the WebSocket and the rest of the history come in the order they always do.
+A history that runs past the first page is announced before the page
+(``ConnectionChanged("backfilling", history=(0, last))``, as the live source
+announces one), and the live source's first "connecting" is not handed on while
+it loads: the viewer says "loading history" from its first frame to the last page.
 
 The first page is handed on only while it is plainly the next events (seqs
 rising, nothing that may end the campaign, no unsequenced event); from the
@@ -27,6 +31,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -111,6 +116,9 @@ class FirstPageSource(GeneratorSource):
         campaign, page = await fetch_first_page(self.campaign_id, self._settings)
         if campaign is not None:
             yield MetadataReceived(campaign)
+        history = _history_beyond(page)
+        if history is not None:
+            yield ConnectionChanged("backfilling", history=history)
         if page is not None:
             for item in self._admitted(page):
                 yield item
@@ -122,6 +130,10 @@ class FirstPageSource(GeneratorSource):
         self.live = live_source(self.campaign_id, self._settings, after_seq=self.held_seq, clock=self._clock)
         try:
             async for item in self.live:
+                if history is not None and isinstance(item, ConnectionChanged):
+                    item, history = _continued(item, history)
+                    if item is None:
+                        continue
                 if campaign is not None and isinstance(item, MetadataReceived):
                     # The live source asks for the metadata again as it connects: the same
                     # answer is no news (and would be written twice into a --record file).
@@ -148,6 +160,32 @@ class FirstPageSource(GeneratorSource):
                 return  # whether it ends the stream is the live source's rule
             self.held_seq = seq
             yield EventReceived(parsed, self._clock())
+
+
+def _history_beyond(page: HistoryPage | None) -> tuple[int, int] | None:
+    """The history's seqs (from, to) when it runs past the first page, as
+    ``WebSocketSource`` announces a history of several pages; else None."""
+    if page is None or page.last_seq is None or page.last_seq <= len(page):
+        return None
+    return (0, page.last_seq)
+
+
+def _continued(
+    item: ConnectionChanged, history: tuple[int, int]
+) -> tuple[ConnectionChanged | None, tuple[int, int] | None]:
+    """The live source's status while the history the first page announced still loads,
+    and the history still to follow (None once that is over). Its first "connecting"
+    is no news (the history is still loading: a viewer would flash "connecting"
+    between the first page and the rest); its own announcement keeps the first page's
+    start, so the share loaded does not fall back to 0%. Anything else ends the
+    announcement and passes as it is."""
+    if item.status == "connecting" and item.attempt == 0:
+        return None, history
+    if item.status == "backfilling":
+        if item.history is not None:
+            item = replace(item, history=(history[0], item.history[1]))
+        return item, history
+    return item, None
 
 
 def live_source_class() -> type[WebSocketSource]:

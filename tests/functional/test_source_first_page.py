@@ -63,7 +63,9 @@ async def test_first_page_then_live_only_after_the_first_frame_everything_once(
     await wait_until(lambda: len(collected.seqs) == FIRST_PAGE_LIMIT)
     await asyncio.sleep(0.1)
     assert scripted_server.ws_handshakes == 0 and source.live is None  # waiting for the frame
-    assert collected.statuses == ["connecting"] and isinstance(collected.items[1], MetadataReceived)
+    assert collected.statuses == ["connecting", "backfilling"] and isinstance(collected.items[1], MetadataReceived)
+    # The history runs past the first page: announced before it, as the live source would.
+    assert collected.items[2] == ConnectionChanged("backfilling", history=(0, len(history)))
 
     first_frame_shown(source)
     await wait_until(lambda: "live" in collected.statuses)
@@ -72,9 +74,25 @@ async def test_first_page_then_live_only_after_the_first_frame_everything_once(
         await scripted_server.publish(CAMPAIGN, event)
     await consumer
     assert collected.seqs == list(range(1, len(script) + 1))
-    assert collected.statuses == ["connecting", "connecting", "backfilling", "live", "closed"]
+    # The live source's first "connecting" would flash between the first page and the rest.
+    assert collected.statuses == ["connecting", "backfilling", "backfilling", "live", "closed"]
     # The live source's metadata, the same as the first page's, is not handed on again.
     assert sum(isinstance(item, MetadataReceived) for item in collected.items) == 1
+
+
+async def test_a_history_of_many_pages_is_announced_from_its_start_and_never_says_connecting(
+    scripted_server: ScriptedServer,
+) -> None:
+    script = campaign_events(iterations=20)
+    scripted_server.add_campaign(CAMPAIGN, events=script)
+    source = FirstPageSource(CAMPAIGN, fast_settings(scripted_server.base_url))
+    collected = await collect(source, Collected(), timeout=15)
+    assert collected.seqs == list(range(1, len(script) + 1))
+    announced = [i.history for i in collected.items if isinstance(i, ConnectionChanged) and i.history]
+    # The first page's announcement, then the live source's own (its next page is not the
+    # last either), which keeps the first one's start: the share loaded never falls back.
+    assert announced == [(0, len(script)), (0, len(script))]
+    assert "connecting" not in collected.statuses[1:]
 
 
 async def test_metadata_that_changed_before_the_live_source_connected_is_handed_on(
