@@ -131,9 +131,10 @@ class FirstPageSource(GeneratorSource):
         try:
             async for item in self.live:
                 if history is not None and isinstance(item, ConnectionChanged):
-                    item, history = _continued(item, history)
-                    if item is None:
+                    status, history = _continued(item, history)
+                    if status is None:
                         continue
+                    item = status
                 if campaign is not None and isinstance(item, MetadataReceived):
                     # The live source asks for the metadata again as it connects: the same
                     # answer is no news (and would be written twice into a --record file).
