@@ -205,8 +205,9 @@ def test_candidate_columns_read_what_the_views_read(frames: list[dict[str, Any]]
 @given(st.lists(st.text(max_size=6), max_size=3000, unique=True), st.lists(st.text(max_size=6), max_size=50))
 def test_the_id_index_finds_what_a_dict_finds(keys: list[str], probes: list[str]) -> None:
     from materia_tui.state.id_index import IdIndex
+    from materia_tui.state.id_list import IdList
 
-    ids: list[str] = []
+    ids = IdList()
     index = IdIndex(ids)
     for start in range(0, len(keys), 700):  # batches, so the table grows between them
         ids.extend(keys[start : start + 700])
@@ -268,8 +269,9 @@ def test_the_tail_of_new_proposals_is_invisible(frames: list[dict[str, Any]], ta
 
 def test_a_batch_with_a_known_or_repeated_id_leaves_the_id_index_as_it_was() -> None:
     from materia_tui.state.id_index import IdIndex
+    from materia_tui.state.id_list import IdList
 
-    ids = [f"k{n}" for n in range(600)]
+    ids = IdList(f"k{n}" for n in range(600))
     index = IdIndex(ids)  # built over rows that exist already (more than its first table holds)
     assert [index.get(key) for key in ids] == list(range(600))
     for batch in (["new1", "k17", "new2"], ["new1", "new2", "new1"]):
