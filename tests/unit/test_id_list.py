@@ -166,3 +166,25 @@ def test_the_id_index_is_built_over_rows_already_packed() -> None:
     ids.append("new")
     index.added(3000)
     assert index["new"] == 3000 and index.get("k5") == 5 and "nope" not in index
+
+
+class Colliding(str):
+    """An id whose hash is every other one's: each probe must confirm by the id itself."""
+
+    def __hash__(self) -> int:
+        return 7
+
+
+def test_ids_with_equal_hashes_are_told_apart_by_the_ids_themselves() -> None:
+    keys = [Colliding(f"k{n}") for n in range(40)]
+    ids = IdList()
+    index = IdIndex(ids)
+    for start in range(0, 40, 10):
+        ids.extend(keys[start : start + 10])
+        assert index.added_if_new(start)
+        ids.pack()  # rows 0..31 packed: compared in their chunks
+    assert index.get_many([*keys, Colliding("nope")]) == [*range(40), None]
+    ids.extend([Colliding("new"), Colliding("k3")])
+    assert not index.added_if_new(40)
+    ids.truncate(40)
+    assert index.get(Colliding("new")) is None and index.get(Colliding("k39")) == 39
