@@ -70,7 +70,7 @@ def assert_reads_as(ids: IdList, reference: list[str]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(operation, max_size=25))
 def test_an_id_list_reads_as_the_list_it_was_given(operations: list[tuple[str, object]]) -> None:
-    ids, reference = IdList(), []
+    ids, reference = IdList(), list[str]()
     for name, argument in operations:
         apply(ids, reference, name, argument)
         assert ids.packed <= len(reference) and ids.packed % id_list.CHUNK == 0
@@ -188,3 +188,48 @@ def test_ids_with_equal_hashes_are_told_apart_by_the_ids_themselves() -> None:
     assert not index.added_if_new(40)
     ids.truncate(40)
     assert index.get(Colliding("new")) is None and index.get(Colliding("k39")) == 39
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from([f"c{k}" for k in range(60)] + ["ü", "", "a\0b"]), min_size=1, max_size=12),
+             min_size=1, max_size=15),
+    st.booleans(),
+)  # fmt: skip
+def test_a_store_with_packed_ids_reads_them_back_everywhere(batches: list[list[str]], numpy_sort: bool) -> None:
+    """Proposals (some re-proposing known ids) and evaluations folded with 8-row chunks:
+    the ids, the index, the order by id, the snapshots and the filter read what came."""
+    import json
+
+    from materia_tui.protocol import Rejected, parse
+    from materia_tui.state import CampaignState, ordering
+    from materia_tui.state.columns import filter_columns_of, snapshot_columns
+
+    state = CampaignState("c")
+    seen: dict[str, None] = {}
+    for seq, batch in enumerate(batches, start=1):
+        kind = "candidates_evaluated" if seq % 3 == 0 else "candidates_proposed"
+        if kind == "candidates_proposed":
+            body = {"candidates": [{"id": key, "parameters": {"x": 1.0}} for key in batch]}
+        else:
+            body = {"results": [{"candidate_id": key, "objectives": {"f": float(len(key))}} for key in batch]}
+        event = parse(json.dumps({"type": kind, "iteration": 1, "seq": seq, **body}))
+        assert not isinstance(event, Rejected), event
+        state.apply(event, float(seq))
+        seen.update(dict.fromkeys(batch))
+    store, expected = state.store, list(seen)
+    assert list(store.ids) == expected and [c.id for c in state.candidate_list] == expected
+    assert store.ids.packed == len(expected) >> 3 << 3
+    assert [store.index.get(key) for key in expected] == list(range(len(expected)))
+    if numpy_sort:
+        ordering.NUMPY_ROWS, saved = 1, ordering.NUMPY_ROWS
+    try:
+        for rows in (range(len(expected)), list(range(0, len(expected), 3))):
+            for reverse in (False, True):
+                order = ordering.sort_rows(store, "id", rows, reverse)
+                assert [int(row) for row in order] == sorted(rows, key=expected.__getitem__, reverse=reverse)
+    finally:
+        if numpy_sort:
+            ordering.NUMPY_ROWS = saved
+    assert snapshot_columns(state).columns().ids == expected
+    assert list(filter_columns_of(state, frozenset({"id"}))["id"]) == expected  # type: ignore[call-overload]
