@@ -219,6 +219,7 @@ def test_a_store_with_packed_ids_reads_them_back_everywhere(batches: list[list[s
         seen.update(dict.fromkeys(batch))
     store, expected = state.store, list(seen)
     assert list(store.ids) == expected and [c.id for c in state.candidate_list] == expected
+    assert len(store.status) == len(expected)  # a column read writes the tail, and packs its ids
     assert store.ids.packed == len(expected) >> 3 << 3
     assert [store.index.get(key) for key in expected] == list(range(len(expected)))
     if numpy_sort:
