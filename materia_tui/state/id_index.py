@@ -5,7 +5,7 @@ int object per row (every row above 256 is its own object): ~74 B a
 candidate, a quarter of the store. Rows are consecutive and never removed, so
 an open-addressing table of row numbers (``array('i')``, linear probing on
 the ids' own ``hash``, at most half full) does the same job in 8 B a
-candidate, plus 8 B for each row's hash (``array('q')``). The ids themselves
+candidate, plus 8 B for each row's hash (a 64-bit ``array``). The ids themselves
 stay in the store's ``IdList`` (row -> id, mostly packed into chunk strings):
 a probe compares hashes and reads an id only on a hash match, to confirm it,
 and growing the table re-hashes nothing.
@@ -21,6 +21,9 @@ from materia_tui.state.id_list import IdList
 
 EMPTY = -1
 FIRST_SIZE = 1024
+# A hash is a C ssize_t: 'l' where a long is 8 bytes (appending to an array('q') goes through
+# a long-long conversion that costs ~10x more in CPython 3.11), else 'q'.
+HASH_TYPECODE = "l" if array("l").itemsize == 8 else "q"
 
 
 class IdIndex:
@@ -30,7 +33,7 @@ class IdIndex:
 
     def __init__(self, ids: IdList) -> None:
         self._ids = ids  # row -> id, owned by the store; only read here
-        self._hashes = array("q")  # row -> hash of its id, for the rows indexed
+        self._hashes = array(HASH_TYPECODE)  # row -> hash of its id, for the rows indexed
         self._table = array("i", [EMPTY]) * FIRST_SIZE
         self._mask = FIRST_SIZE - 1
         self.added(0)
@@ -53,8 +56,11 @@ class IdIndex:
             row = table[slot]
             if row == EMPTY:
                 return default
-            if hashes[row] == code and self._holds(row, key):
-                return row
+            if hashes[row] == code:  # the id itself then confirms (as _holds, inlined: a call a frame)
+                ids = self._ids
+                packed = ids.packed
+                if ids.recent[row - packed] == key if row >= packed else ids.equals(row, key):
+                    return row
             slot = (slot + 1) & mask
 
     def _holds(self, row: int, key: str) -> bool:
@@ -111,26 +117,24 @@ class IdIndex:
         if none of their ids is known (nor repeated among them), else leave the index as
         it was and say so. One probe per id both checks it and finds its slot."""
         ids, hashes = self._ids, self._hashes
-        if first_row < ids.packed:
+        offset = first_row - ids.packed
+        if offset < 0:
             raise ValueError(f"row {first_row} is packed: only unpacked rows are added")
-        new = ids.recent[first_row - ids.packed :]
+        new = ids.recent[offset:]
         if 2 * (first_row + len(new)) > len(self._table):
             self._grow(4 * (first_row + len(new)), first_row)
         table, mask, append = self._table, self._mask, hashes.append
-        row = first_row
-        for key in new:
-            code = hash(key)
+        for row, code in enumerate(map(hash, new), first_row):
             slot = code & mask
             held = table[slot]
             while held != EMPTY:
-                if hashes[held] == code and self._holds(held, key):  # known (or repeated here)
+                if hashes[held] == code and self._holds(held, new[row - first_row]):  # known, or a repeat
                     self._forget(first_row, row)
                     return False
                 slot = (slot + 1) & mask
                 held = table[slot]
             table[slot] = row
             append(code)  # in the loop: a repeat later in the batch compares against it
-            row += 1
         return True
 
     def _forget(self, first_row: int, stop: int) -> None:

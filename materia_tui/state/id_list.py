@@ -5,9 +5,9 @@ plus its 8 B slot), and the strs, created while each frame is parsed, sit
 in pymalloc pools among the frame's transient objects and keep them from
 being returned. ``IdList`` keeps the newest ids as they came (``recent``, a
 plain list) and packs every full chunk of ``CHUNK`` older rows into one str:
-the chunk's ids joined by ``SEP``, with the char offset where each row
-starts in an ``array('I')`` (chars, not bytes: non-ASCII ids need no
-encoding). A packed id costs its chars, one separator and 4 B of offset,
+the chunk's ids joined by ``SEP``, with the running total of their lengths
+in an ``array('I')``, which places each row (chars, not bytes: non-ASCII ids
+need no encoding). A packed id costs its chars, one separator and 4 B of offset,
 and packed rows are immutable, so a snapshot shares them.
 
 Reading a packed row slices its chunk; reading many splits the chunk on
@@ -38,11 +38,13 @@ class IdList(Sequence[str]):
     appended to (``extend``, ``append``), cut back (``truncate``, ``del ids[n:]``)
     while unpacked, and packed (``pack``) a chunk at a time."""
 
-    __slots__ = ("_chunks", "_splittable", "_starts", "append", "extend", "packed", "recent")
+    __slots__ = ("_chunks", "_splittable", "_totals", "append", "extend", "packed", "recent")
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
         self._chunks: list[str] = []  # CHUNK ids joined by SEP each
-        self._starts: list[array[int]] = []  # per chunk: CHUNK + 1 offsets (the last: len + 1)
+        # per chunk: CHUNK + 1 running totals of its ids' lengths; row k (k separators before
+        # it) is text[totals[k] + k : totals[k + 1] + k]
+        self._totals: list[array[int]] = []
         self._splittable: list[bool] = []  # per chunk: no id holds SEP
         # Read by the store's IdIndex on its hot paths (never assigned outside): the
         # unpacked rows (``packed..``) as they came, and how many rows are packed.
@@ -62,9 +64,12 @@ class IdList(Sequence[str]):
     @overload
     def __getitem__(self, row: slice) -> list[str]: ...
     def __getitem__(self, row: int | slice) -> str | list[str]:
-        if isinstance(row, slice):
-            return self._slice(row)
         packed = self.packed
+        if isinstance(row, slice):
+            start, stop = row.start, row.stop
+            if row.step is None and start is not None and stop is not None and packed <= start <= stop:
+                return self.recent[start - packed : stop - packed]  # the newest rows: a frame's read
+            return self._slice(row)
         if row >= packed:
             return self.recent[row - packed]
         if row < 0:
@@ -73,9 +78,9 @@ class IdList(Sequence[str]):
                 raise IndexError("IdList index out of range")
             if row >= packed:
                 return self.recent[row - packed]
-        starts = self._starts[row >> SHIFT]
+        totals = self._totals[row >> SHIFT]
         low = row & LOW
-        return self._chunks[row >> SHIFT][starts[low] : starts[low + 1] - 1]
+        return self._chunks[row >> SHIFT][totals[low] + low : totals[low + 1] + low]
 
     def __iter__(self) -> Iterator[str]:
         packed = map(self._chunk_ids, range(len(self._chunks)))
@@ -114,10 +119,12 @@ class IdList(Sequence[str]):
         packed = self.packed
         if row >= packed:
             return self.recent[row - packed] == key
-        starts = self._starts[row >> SHIFT]
+        totals = self._totals[row >> SHIFT]
         low = row & LOW
-        start = starts[low]
-        return starts[low + 1] - 1 - start == len(key) and self._chunks[row >> SHIFT].startswith(key, start)
+        before = totals[low]
+        if totals[low + 1] - before != len(key):
+            return False
+        return self._chunks[row >> SHIFT].startswith(key, before + low)
 
     def snapshot(self, count: int | None = None) -> IdList:
         """Rows ``0..count`` (all: None) as an ``IdList`` of their own, sharing the packed
@@ -126,7 +133,7 @@ class IdList(Sequence[str]):
         whole = min(count, self.packed) >> SHIFT
         copy = IdList()
         copy._chunks = self._chunks[:whole]
-        copy._starts = self._starts[:whole]
+        copy._totals = self._totals[:whole]
         copy._splittable = self._splittable[:whole]
         copy.packed = whole << SHIFT
         copy.recent = self._rows(copy.packed, count)
@@ -163,12 +170,12 @@ class IdList(Sequence[str]):
 
     def _chunk_rows(self, chunk: int, low: int, high: int) -> list[str]:
         """Rows ``low..high`` of a chunk (offsets within it, ``low < high``)."""
-        text, starts = self._chunks[chunk], self._starts[chunk]
+        text, totals = self._chunks[chunk], self._totals[chunk]
         if high - low >= SPLIT_FROM and self._splittable[chunk]:
             if low == 0 and high == CHUNK:
                 return text.split(SEP)
-            return text[starts[low] : starts[high] - 1].split(SEP)
-        return [text[starts[k] : starts[k + 1] - 1] for k in range(low, high)]
+            return text[totals[low] + low : totals[high] + high - 1].split(SEP)
+        return [text[totals[k] + k : totals[k + 1] + k] for k in range(low, high)]
 
     # ----- writing ------------------------------------------------------------------------
 
@@ -198,5 +205,5 @@ class IdList(Sequence[str]):
     def _add_chunk(self, ids: list[str]) -> None:
         text = SEP.join(ids)
         self._chunks.append(text)
-        self._starts.append(array("I", accumulate(map((1).__add__, map(len, ids)), initial=0)))
+        self._totals.append(array("I", accumulate(map(len, ids), initial=0)))
         self._splittable.append(text.count(SEP) == CHUNK - 1)

@@ -211,7 +211,7 @@ class CandidateStore:
         """Fold a proposal: new candidates appended, known ones re-proposed (their
         measurement kept). Returns (rows added, earlier rows changed)."""
         ids, index = self.ids, self.index
-        start = len(ids)
+        start = ids.packed + len(ids.recent)  # len(ids), without a Python-level call: a frame's worth
         ids.extend(map(_ID, batch))
         if index.added_if_new(start):  # all new: the usual proposal
             self._to_tail(batch, iteration, revision)
