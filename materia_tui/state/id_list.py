@@ -43,8 +43,9 @@ class IdList(Sequence[str]):
     def __init__(self, ids: Iterable[str] = ()) -> None:
         self._chunks: list[str] = []  # CHUNK ids joined by SEP each
         # per chunk: CHUNK + 1 running totals of its ids' lengths; row k (k separators before
-        # it) is text[totals[k] + k : totals[k + 1] + k]
-        self._totals: list[array[int]] = []
+        # it) is text[totals[k] + k : totals[k + 1] + k]. None until a row of it is read
+        # alone (``_placed``): most chunks are only ever split whole, and intake is spared.
+        self._totals: list[array[int] | None] = []
         self._splittable: list[bool] = []  # per chunk: no id holds SEP
         # Read by the store's IdIndex on its hot paths (never assigned outside): the
         # unpacked rows (``packed..``) as they came, and how many rows are packed.
@@ -78,7 +79,7 @@ class IdList(Sequence[str]):
                 raise IndexError("IdList index out of range")
             if row >= packed:
                 return self.recent[row - packed]
-        totals = self._totals[row >> SHIFT]
+        totals = self._totals[row >> SHIFT] or self._placed(row >> SHIFT)
         low = row & LOW
         return self._chunks[row >> SHIFT][totals[low] + low : totals[low + 1] + low]
 
@@ -119,7 +120,7 @@ class IdList(Sequence[str]):
         packed = self.packed
         if row >= packed:
             return self.recent[row - packed] == key
-        totals = self._totals[row >> SHIFT]
+        totals = self._totals[row >> SHIFT] or self._placed(row >> SHIFT)
         low = row & LOW
         before = totals[low]
         if totals[low + 1] - before != len(key):
@@ -170,12 +171,21 @@ class IdList(Sequence[str]):
 
     def _chunk_rows(self, chunk: int, low: int, high: int) -> list[str]:
         """Rows ``low..high`` of a chunk (offsets within it, ``low < high``)."""
-        text, totals = self._chunks[chunk], self._totals[chunk]
+        text = self._chunks[chunk]
         if high - low >= SPLIT_FROM and self._splittable[chunk]:
             if low == 0 and high == CHUNK:
                 return text.split(SEP)
+            totals = self._totals[chunk]
+            if totals is None:
+                return text.split(SEP)[low:high]
             return text[totals[low] + low : totals[high] + high - 1].split(SEP)
+        totals = self._totals[chunk] or self._placed(chunk)
         return [text[totals[k] + k : totals[k + 1] + k] for k in range(low, high)]
+
+    def _placed(self, chunk: int) -> array[int]:
+        """The running totals of a chunk's id lengths, computed on its first single-row read."""
+        totals = self._totals[chunk] = _running_totals(self._chunks[chunk].split(SEP))
+        return totals
 
     # ----- writing ------------------------------------------------------------------------
 
@@ -204,6 +214,12 @@ class IdList(Sequence[str]):
 
     def _add_chunk(self, ids: list[str]) -> None:
         text = SEP.join(ids)
+        splittable = text.count(SEP) == CHUNK - 1
         self._chunks.append(text)
-        self._totals.append(array("I", accumulate(map(len, ids), initial=0)))
-        self._splittable.append(text.count(SEP) == CHUNK - 1)
+        self._splittable.append(splittable)
+        # Splitting finds the lengths again later; an id holding SEP makes them needed now.
+        self._totals.append(None if splittable else _running_totals(ids))
+
+
+def _running_totals(ids: list[str]) -> array[int]:
+    return array("I", accumulate(map(len, ids), initial=0))

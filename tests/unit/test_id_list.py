@@ -52,12 +52,13 @@ def assert_reads_as(ids: IdList, reference: list[str]) -> None:
     count = len(reference)
     assert len(ids) == count
     assert list(ids) == reference and ids.materialized() == reference and ids == reference
-    assert [ids[row] for row in range(count)] == reference
-    assert [ids[row] for row in range(-count, 0)] == reference
-    for start in range(-2, count + 2, 3):
+    for start in range(-2, count + 2, 3):  # first: slices of chunks whose rows were never read alone
         for stop in (None, start + 1, start + 5, start + 13, count):
             for step in (None, 1, 2, -1, -3):
                 assert ids[start:stop:step] == reference[start:stop:step], (start, stop, step)
+    assert [ids[row] for row in range(count)] == reference
+    assert [ids[row] for row in range(-count, 0)] == reference
+    assert ids[2:11] == reference[2:11]  # and once they were
     assert all(ids.equals(row, key) for row, key in enumerate(reference))
     assert not any(ids.equals(row, key + "x") for row, key in enumerate(reference))
     rows = list(range(count - 1, -1, -2))
