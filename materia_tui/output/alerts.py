@@ -152,9 +152,11 @@ class Alerter:
         self._fired: set[tuple[str, AlertKind]] = set()
         self._errors_seen: dict[str, int] = {}
 
-    def observe(self, state: CampaignState) -> list[Alert]:
-        """Alert on what changed since the last call for this campaign."""
-        alerts = self._pending(state)
+    def observe(self, state: CampaignState, *, history_in: bool = False) -> list[Alert]:
+        """Alert on what changed since the last call for this campaign. ``history_in``:
+        the whole history is folded (the stream ended, or went live), so a completed
+        campaign whose history has no ``campaign_completed`` event is announced now."""
+        alerts = self._pending(state, history_in)
         for alert in alerts:
             self.emit(alert)
         return alerts
@@ -173,7 +175,7 @@ class Alerter:
         self.emit(alert)
         return alert
 
-    def _pending(self, state: CampaignState) -> list[Alert]:
+    def _pending(self, state: CampaignState, history_in: bool) -> list[Alert]:
         settings = self.settings
         name = notification_text(state.name or state.campaign_id, MAX_TITLE)
         alerts: list[Alert] = []
@@ -190,10 +192,10 @@ class Alerter:
             alerts.append(Alert("converged", f"{name}: converged", f"at iteration {state.converged_at}"))
         # Completion is announced with the totals of its ``campaign_completed`` event: a late
         # join sees "completed" in the metadata before the history is in, when the counts
-        # so far would be announced as the campaign's (a history without that event: no toast).
-        completed = state.status == "completed" and state.total_iterations is not None
-        if completed and settings.on_completed and self._first(state, "completed"):
-            body = f"{state.total_iterations:,} iterations, {state.total_evaluations:,} evaluations"
+        # so far would be announced as the campaign's. A history without that event is
+        # announced once it is all in, with the counts folded.
+        body = _completion(state, history_in)
+        if body is not None and settings.on_completed and self._first(state, "completed"):
             alerts.append(Alert("completed", f"{name}: completed", body))
         if state.status == "failed" and settings.on_failed and self._first(state, "failed"):
             last = state.errors[-1].message if state.errors else "the campaign failed"
@@ -206,6 +208,17 @@ class Alerter:
             return False
         self._fired.add(key)
         return True
+
+
+def _completion(state: CampaignState, history_in: bool) -> str | None:
+    """A completed campaign's totals, once they are known (None: not completed, or not yet)."""
+    if state.status != "completed":
+        return None
+    if state.total_iterations is not None:
+        return f"{state.total_iterations:,} iterations, {state.total_evaluations:,} evaluations"
+    if history_in:
+        return f"{state.completed_iterations:,} iterations, {state.evaluations:,} evaluations"
+    return None
 
 
 def app_writer(app: Any) -> Callable[[str], None]:

@@ -12,7 +12,6 @@ duplicated frames nor on the overlap of a backfill after a reconnect.
 from __future__ import annotations
 
 import math
-from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal, cast
@@ -59,7 +58,6 @@ from materia_tui.state.views import CandidateRows, CandidatesById
 NAN = math.nan
 LOG_LENGTH = 1000
 ETA_WINDOW = 5
-_NAN_ROW = array("d", [NAN])
 
 
 class CampaignState(FrontScoring):
@@ -104,10 +102,8 @@ class CampaignState(FrontScoring):
         self.changes = ChangeSet()  # what changed since the last take_changes()
         self._completed_count = 0
         self._front = ParetoFront()
-        # Each objective's measured value per row, sign-adjusted so bigger is
-        # better (NaN: none): what re-scoring a re-measured leader scans.
+        # Per objective: 1.0, or -1.0 when it is minimized (signed values: bigger is better).
         self._signs: list[float] = []
-        self._columns: list[array[float]] = []
         self._seqs = SeqLedger()  # docs/RELIABILITY.md "Who drops duplicates"
         if metadata is not None:
             self.set_metadata(metadata)
@@ -287,10 +283,6 @@ class CampaignState(FrontScoring):
         if changed:
             changes.rows_changed_many(changed)
         changes.rows_added += added
-        if added and self._columns:  # the new rows' measurements: none yet
-            gap = _NAN_ROW * added
-            for column in self._columns:
-                column.extend(gap)
         if self.status not in TERMINAL_STATUSES:
             self.phase = "evaluating candidates"
 
@@ -327,7 +319,6 @@ class CampaignState(FrontScoring):
             changes.row_changed(row)
             if needs_recompute:
                 continue
-            self._store_columns(row)
             if old_point is not None or held:
                 self._demote(row, old_point, held)
             self._score(row)
@@ -372,31 +363,32 @@ class CampaignState(FrontScoring):
         if not evaluated:
             return
         best = self.best
-        for name, sign, column in zip(self.objectives, self._signs, self._columns, strict=True):
+        signed_values: list[list[float] | None] = []  # per objective, per evaluated row
+        for name, sign in zip(self.objectives, self._signs, strict=True):
             source = store.float_column("obj:" + name)
-            if source is None:
-                continue
-            signed = [sign * source[row] for row in evaluated]
-            column_set = column.__setitem__
-            for row, value in zip(evaluated, signed, strict=True):
-                column_set(row, value)
-            finite = [k for k, value in enumerate(signed) if value == value]
+            signed = None if source is None else [sign * source[row] for row in evaluated]
+            signed_values.append(signed)
+            finite = [] if signed is None else [k for k, value in enumerate(signed) if value == value]
             if not finite:
                 continue
+            assert signed is not None and source is not None
             top = max(finite, key=signed.__getitem__)  # the first of the largest
             current = best.get(name)
             if current is None or signed[top] > sign * current.value:
                 row = evaluated[top]
                 best[name] = BestValue(source[row], store.ids[row], self._iteration_of(row))
-        columns = self._columns
-        if len(columns) == 2:
-            xs, ys = columns
-            points: list[tuple[Point, int]] = [((xs[row], ys[row]), row) for row in evaluated]
-            points = [item for item in points if item[0][0] == item[0][0] and item[0][1] == item[0][1]]
-            points.sort(key=lambda item: item[0], reverse=True)
-            offered: list[tuple[Point, int]] = _skyline_2d(points)
+        offered: list[tuple[Point, int]] = []
+        if len(signed_values) == 2:
+            xs, ys = signed_values
+            if xs is not None and ys is not None:
+                points: list[tuple[Point, int]] = [
+                    ((x, y), row) for x, y, row in zip(xs, ys, evaluated, strict=True) if x == x and y == y
+                ]
+                points.sort(key=lambda item: item[0], reverse=True)
+                offered = _skyline_2d(points)
         else:
-            offered = [(point, row) for row in evaluated if (point := self._point(row)) is not None]
+            arrays = self._objective_arrays()
+            offered = [(point, row) for row in evaluated if (point := self._point(row, arrays)) is not None]
         for point, row in offered:
             self._offer_to_front(row, point)
 
@@ -449,8 +441,6 @@ class CampaignState(FrontScoring):
         row = self.store.add_rows([candidate_id], iteration)
         self.store.revisions[row] = self.revision
         self.changes.rows_added += 1
-        for column in self._columns:
-            column.append(NAN)
         return row
 
 

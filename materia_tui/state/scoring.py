@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterator
 from typing import cast
 
 from materia_tui.protocol import Direction
@@ -37,23 +38,52 @@ class FrontScoring:
     best_by_iteration: dict[str, list[tuple[int, float]]]
     _front: ParetoFront
     _signs: list[float]
-    _columns: list[array[float]]
 
-    def _point(self, row: int) -> Point | None:
+    def _objective_arrays(self) -> list[array[float]]:
+        """Each objective's measured values as the store holds them (NaN: none), by row.
+        The store's own columns, read in place: a sign-adjusted copy per objective cost
+        8 B a candidate each (16 MB at 1M) for the rare scans below."""
+        columns = self.store.sections[3]
+        found = [columns.get(name) for name in self.objectives]
+        return [_NO_VALUES if column is None else column.floats for column in found]
+
+    def _point(self, row: int, arrays: list[array[float]] | None = None) -> Point | None:
+        """The row's measurement, each value signed so that bigger is better; None unless
+        it is evaluated with a finite value of every objective."""
         if self.store.status[row] != 1:  # evaluated
             return None
-        # The columns hold exactly this candidate's measurement (NaN where missing).
-        point = tuple(column[row] for column in self._columns)
-        return None if any(value != value for value in point) else point
+        if arrays is None:
+            arrays = self._objective_arrays()
+        point = tuple(sign * _value(values, row) for sign, values in zip(self._signs, arrays, strict=True))
+        return None if any(value - value != 0 for value in point) else point  # NaN or infinite: none
 
-    def _store_columns(self, row: int) -> None:
-        store = self.store
-        evaluated = store.status[row] == 1
-        for name, sign, column in zip(self.objectives, self._signs, self._columns, strict=True):
-            value = store.measured(row, name) if evaluated else None
-            column[row] = sign * value if value is not None and math.isfinite(value) else NAN
+    def _rows_in_box(self, low: Point, high: Point) -> Iterator[tuple[int, Point]]:
+        """(row, signed point) of the evaluated rows with finite values whose signed
+        point lies in the box ``low..high`` (two objectives): the box is turned into
+        the store's own units first, so rows outside it cost two comparisons."""
+        status, (sx, sy) = self.store.status, self._signs
+        xs, ys = self._objective_arrays()
+        if xs is _NO_VALUES or ys is _NO_VALUES:
+            return
+        (x0, x1), (y0, y1) = _unsigned(low[0], high[0], sx), _unsigned(low[1], high[1], sy)
+        for row, (vx, vy) in enumerate(zip(xs, ys, strict=True)):
+            if x0 <= vx <= x1 and y0 <= vy <= y1:  # NaN: never
+                point = (sx * vx, sy * vy)
+                if status[row] == 1 and point[0] - point[0] == 0 and point[1] - point[1] == 0:
+                    yield row, point
 
-    def _score(self, row: int) -> None:
+    def _signed_rows(self) -> Iterator[tuple[int, Point]]:
+        """(row, signed point) of every evaluated row whose values are all finite."""
+        status, signs = self.store.status, self._signs
+        arrays = self._objective_arrays()
+        if any(values is _NO_VALUES for values in arrays):
+            return
+        for row, values in enumerate(zip(*arrays, strict=True)):
+            point = tuple(sign * value for sign, value in zip(signs, values, strict=True))
+            if status[row] == 1 and not any(value - value != 0 for value in point):
+                yield row, point
+
+    def _score(self, row: int, arrays: list[array[float]] | None = None) -> None:
         store = self.store
         if store.status[row] != 1:
             return
@@ -66,7 +96,7 @@ class FrontScoring:
             minimize = self.directions.get(name) == "minimize"
             if current is None or (value < current.value if minimize else value > current.value):
                 best[name] = BestValue(value, store.ids[row], self._iteration_of(row))
-        point = self._point(row)
+        point = self._point(row, arrays)
         if point is not None:
             self._offer_to_front(row, point)
 
@@ -120,13 +150,13 @@ class FrontScoring:
             # point worse than it in the other: only a thin box can re-enter.
             low_x = max((fx for fx, fy in self._front.values() if fy >= oy), default=-math.inf)
             low_y = max((fy for fx, fy in self._front.values() if fx >= ox), default=-math.inf)
-            xs, ys = self._columns
-            for row, (x, y) in enumerate(zip(xs, ys, strict=True)):
-                if low_x <= x <= ox and low_y <= y <= oy and (x < ox or y < oy):
-                    held_down.append(((x, y), row))
+            held_down = [
+                (point, row)
+                for row, point in self._rows_in_box((low_x, low_y), old_point)
+                if point[0] < ox or point[1] < oy
+            ]
         else:
-            for row, point in enumerate(zip(*self._columns, strict=True)):
-                # Spelled out rather than dominates(): NaN must fail, not pass, the test.
+            for row, point in self._signed_rows():
                 if all(v <= o for v, o in zip(point, old_point, strict=True)) and point != old_point:
                     held_down.append((point, row))
         on_front = self.store.on_front
@@ -136,17 +166,20 @@ class FrontScoring:
             self._offer_to_front(other, point)
 
     def _rescan_best(self, name: str, skip: int) -> None:
-        column = self._columns[self.objectives.index(name)]
+        k = self.objectives.index(name)
+        values, sign, status = self._objective_arrays()[k], self._signs[k], self.store.status
         best_row, best_signed = -1, -math.inf
-        for row, signed in enumerate(column):
-            if signed > best_signed and row != skip:  # NaN: never
+        for row, value in enumerate(values):
+            signed = sign * value
+            # NaN and infinities: never (as the front's points).
+            if signed > best_signed and signed - signed == 0 and row != skip and status[row] == 1:
                 best_row, best_signed = row, signed
         if best_row < 0:
             self.best.pop(name, None)
             return
-        value = self.store.measured(best_row, name)
-        assert value is not None  # a finite column entry came from this measurement
-        self.best[name] = BestValue(value, self.store.ids[best_row], self._iteration_of(best_row))
+        measured = self.store.measured(best_row, name)
+        assert measured is not None  # a finite column entry came from this measurement
+        self.best[name] = BestValue(measured, self.store.ids[best_row], self._iteration_of(best_row))
 
     def _better(self, name: str, value: float, than: float) -> bool:
         return value < than if self.directions.get(name) == "minimize" else value > than
@@ -154,16 +187,15 @@ class FrontScoring:
     def _recompute_scores(self) -> None:
         self._signs = [-1.0 if self.directions.get(n) == "minimize" else 1.0 for n in self.objectives]
         count = len(self.store)
-        self._columns = [array("d", [NAN]) * count for _ in self.objectives]
         self.best.clear()
         self._front.clear()
         self.changes.every_row()
         self.changes.front = self.changes.best = True
         on_front = self.store.on_front
         on_front[:] = array("b", [0]) * count
+        arrays = self._objective_arrays()
         for row in range(count):
-            self._store_columns(row)
-            self._score(row)
+            self._score(row, arrays)
         self._rebuild_best_by_iteration()
 
     def _rebuild_best_by_iteration(self) -> None:
@@ -173,6 +205,18 @@ class FrontScoring:
         completed = [iteration for iteration, _ in self.best_history]
         self.best_by_iteration = best_by_iteration(measured, completed, self._better)
         self.changes.convergence = True
+
+
+_NO_VALUES: array[float] = array("d")  # an objective the store has no column for (yet)
+
+
+def _unsigned(low: float, high: float, sign: float) -> tuple[float, float]:
+    """The interval of stored values whose signed value lies in ``low..high``."""
+    return (low, high) if sign > 0 else (-high, -low)
+
+
+def _value(values: array[float], row: int) -> float:
+    return values[row] if values is not _NO_VALUES else NAN
 
 
 def _skyline_2d(items: list[tuple[Point, int]]) -> list[tuple[Point, int]]:

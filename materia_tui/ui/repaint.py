@@ -126,6 +126,11 @@ class RepaintScheduler:
 
     @catching_up.setter
     def catching_up(self, value: bool) -> None:
+        if value != self._catching_up:
+            for panel in self._panels:  # those not painted meanwhile say so (``mark_history_loading``)
+                mark = getattr(panel, "mark_history_loading", None)
+                if mark is not None:
+                    mark(value)
         if self._catching_up and not value:
             for cadence in CADENCES:
                 self._last_paint[cadence] = -math.inf  # all due now

@@ -33,12 +33,14 @@ from materia_tui.ui.app import MonitorApp
 from materia_tui.ui.campaign_view import CampaignView
 from materia_tui.ui.repaint import RefreshRates
 from materia_tui.ui.widgets.pareto_plot import ParetoPlot
+from materia_tui.ui.widgets.parity_plot import ParityPlot
 from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.status_bar import LinkStatus, StatusBar, history_percent, status_label
 from materia_tui.ui.widgets.stop_advisor import StopAdvisor
 from materia_tui.ui.widgets.thinned_cloud import ThinnedCloud
 from tests.functional.test_history_scale import memory_server
 from tests.support import Collected, campaign_events, collect, fast_settings, wait_until
+from tests.support.fake_source import FakeSource, campaign_items
 from tests.support.scripted_server import ScriptedServer
 
 PAGE = 10  # events per history page
@@ -334,3 +336,33 @@ def test_a_cloud_told_every_row_changed_reads_them_all_again_as_a_fresh_one_woul
     assert list(cloud.points()) == list(fresh.points())
     assert cloud.cells == fresh.cells and cloud.marks == fresh.marks and cloud.bounds == fresh.bounds
     assert cloud.front_points(state) == fresh.front_points(state)
+
+
+async def test_plots_not_redrawn_while_a_history_loads_say_so_in_their_caption() -> None:
+    items = campaign_items(6, complete=True)
+    first_page, rest = items[:3] + items[3:12], items[12:]
+    last_seq = max(i.event.seq or 0 for i in items if isinstance(i, EventReceived))
+    source = FakeSource(first_page)
+    app = MonitorApp(source, "camp-123")  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.view
+        source.release_all()
+        await wait_until(lambda: source.drained and view.up_to_date)
+        await pilot.pause()
+        plot = view.pareto
+        drawn = str(plot.border_subtitle)
+        assert drawn.endswith("on front") and "loading" not in drawn
+        source.add(ConnectionChanged("backfilling", history=(0, last_seq)), *rest[:10])
+        source.release_all()
+        await wait_until(lambda: source.drained and view.scheduler is not None and view.scheduler.catching_up)
+        await pilot.pause()
+        assert str(plot.border_subtitle) == f"{drawn} (history loading…)"  # the picture of before, said so
+        parity = app.query_one(ParityPlot)
+        source.add(*rest[10:], ConnectionChanged("live"))
+        source.release_all()
+        source.end()
+        await wait_until(lambda: view.stream_ended and view.up_to_date, timeout=20)
+        await pilot.pause()
+        assert "loading" not in str(plot.border_subtitle) and "on front" in str(plot.border_subtitle)
+        assert plot.data.measured == sum(c.status == "evaluated" for c in view.state.candidate_list)
+        assert not parity._history_loading

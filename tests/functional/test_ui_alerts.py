@@ -6,7 +6,7 @@ import pytest
 
 from materia_tui.cli.main import build_parser
 from materia_tui.output.alerts import Alerter, AlertSettings
-from materia_tui.source import MetadataReceived
+from materia_tui.source import ConnectionChanged, MetadataReceived
 from materia_tui.ui.app import MonitorApp
 from tests.support.fake_source import T0, CampaignScript, FakeSource, campaign_items, campaign_metadata
 from tests.support.toasts import record_toasts
@@ -39,6 +39,25 @@ async def test_convergence_and_completion_toast_and_ring_once() -> None:
         source.release_all()
         await wait_for(pilot, lambda: app.view.state.counters.rejected == 2, what="one more frame")
         assert len(app.alerts_shown) == 2 and len(written) == 2
+
+
+async def test_a_completed_history_without_its_completion_event_toasts_once_it_is_all_in() -> None:
+    script = CampaignScript()
+    history = [MetadataReceived(campaign_metadata(status="completed"))]
+    for number in (1, 2):
+        history += script.iteration(number)
+    source = FakeSource(history)
+    app, written, shown_toasts = capturing_app(source, AlertSettings(on_converged=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.release_all()
+        await wait_for(pilot, lambda: app.view.state.completed_iterations == 2, what="the history")
+        await pilot.pause(0.1)
+        assert app.alerts_shown == []  # the stream may still bring more of the history
+        source.add(ConnectionChanged("live"))
+        source.release_all()
+        await wait_for(pilot, lambda: len(app.alerts_shown) == 1, what="the completion alert")
+        assert ("RO membrane screen: completed", "2 iterations, 10 evaluations") in list(shown_toasts)
+        assert written == ["\x07"]
 
 
 async def test_notify_sends_a_desktop_notification_with_inert_text() -> None:

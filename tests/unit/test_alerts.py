@@ -150,6 +150,17 @@ def test_a_late_join_announces_completion_with_the_history_in() -> None:
     assert [(a.kind, a.body) for a in alerts] == [("completed", "3 iterations, 9 evaluations")]
 
 
+def test_a_history_without_campaign_completed_is_announced_once_it_is_all_in() -> None:
+    events = campaign_events(2, iterations=3)[:-1]  # a server that only set the status
+    state = CampaignState("camp-test", parse_campaign(campaign_meta(iterations=3, status="completed")))
+    alerter, written = make_alerter(on_converged=False)
+    fold_into(state, events)
+    assert alerter.observe(state) == []  # still loading, as far as the alerter is told
+    alerts = alerter.observe(state, history_in=True)
+    assert [(a.kind, a.body) for a in alerts] == [("completed", "3 iterations, 9 evaluations")]
+    assert alerter.observe(state, history_in=True) == [] and written == [BEL]
+
+
 def test_failure_and_errors() -> None:
     state = CampaignState("camp-x")
     alerter, written = make_alerter()

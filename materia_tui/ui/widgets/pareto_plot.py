@@ -107,6 +107,7 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         self._pending = ChangeSet()  # changes not yet folded into the cloud
         self._data_version = 0  # bumped by every change set that arrives
         self._matched: Any = None  # the filter's mask the cloud was last kept by
+        self._history_loading = False  # a long history loads: not redrawn until it is in
 
     def axes(self) -> tuple[str | None, str] | None:
         names = self.state.objectives
@@ -208,13 +209,27 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         self._deferred = False
         self.sync()
 
+    def mark_history_loading(self, loading: bool) -> None:
+        """A long history started or finished loading (``RepaintScheduler.catching_up``): the
+        plot is not redrawn meanwhile, so its caption says that what it shows is not all."""
+        self._history_loading = loading
+        if self._key:
+            self.border_subtitle = self._caption()
+
+    def _caption(self) -> str:
+        data = self.data
+        if self._history_loading:
+            loading = " (history loading…)"
+        else:
+            loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
+        shown = "shown (filter)" if self.active_filter.active else "measured"
+        return f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{loading}"
+
     def _draw(self) -> None:
         """Show ``self.data``: the latest batch is an overlay on the plotext picture,
         which is rebuilt only when the rest of it (cloud, front, labels, limits) changed."""
         data = self.data
-        loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
-        shown = "shown (filter)" if self.active_filter.active else "measured"
-        self.border_subtitle = f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{loading}"
+        self.border_subtitle = self._caption()
         front_x, front_y = self._front_marks()
         # The limits plotext would take from every series, latest batch included,
         # set explicitly: the picture stays valid under a new batch inside them.

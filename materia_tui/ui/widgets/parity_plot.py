@@ -256,6 +256,7 @@ class ParityPlot(FiltersCampaign, Vertical):
         self._drawn_at = 0.0
         self._deferred = False
         self._pending = ChangeSet()  # changes not yet given to the tracker
+        self._history_loading = False  # a long history loads: not redrawn until it is in
         self._data_version = 0  # bumped by every change set that arrives
         self.stats_in_thread = STATS_IN_THREAD
         self._stats_for: tuple[object, ...] | None = None  # the picture whose figures a thread computes
@@ -388,13 +389,22 @@ class ParityPlot(FiltersCampaign, Vertical):
         self.draws += 1
         self._drawn_at = time.monotonic()
 
+    def mark_history_loading(self, loading: bool) -> None:
+        """As ``ParetoPlot.mark_history_loading``: the caption says what it shows is not all."""
+        self._history_loading = loading
+        if self._picture_key and self.state is not None:  # drawn before: caption it again
+            self._caption(self.state, len(self.tracker.objectives(self.state)))
+
     def _caption(self, state: CampaignState, objectives: int) -> None:
         name = self.objective
         position = f"({self.objective_index % objectives + 1}/{objectives})" if objectives else ""
         caption = caption_text(
             name, state.units.get(name) if name else None, self.stats, self.shown.sampled, position
         )
-        caption.append("" if self.tracker.complete else " (loading…)", "dim")
+        if self._history_loading:
+            caption.append(" (history loading…)", "dim")
+        else:
+            caption.append("" if self.tracker.complete else " (loading…)", "dim")
         caption.append(" (figures: updating…)" if self._stats_for is not None else "", "dim")
         self.caption_widget.update(caption)
 
