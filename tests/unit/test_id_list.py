@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from materia_tui.state import id_list
 from materia_tui.state.id_index import IdIndex
 from materia_tui.state.id_list import SEP, IdList
+from tests.support.id_index_checks import assert_finds_what_a_dict_finds
 
 SMALL_CHUNK = 3  # 8 rows a chunk: many chunks, and reads across their edges, in a small example
 
@@ -145,12 +146,7 @@ def test_the_id_index_over_packed_ids_finds_what_a_dict_finds(
         assert index.added_if_new(start)
         ids.pack()
         start += len(batch)
-    reference = {key: row for row, key in enumerate(keys)}
-    for key in keys + probes:
-        assert index.get(key) == reference.get(key)
-        assert (key in index) == (key in reference)
-    assert index.get_many(keys + probes) == [reference.get(key) for key in keys + probes]
-    assert len(index) == len(keys) and list(index) == keys
+    assert_finds_what_a_dict_finds(index, keys, probes)
 
 
 def test_the_id_index_is_built_over_rows_already_packed() -> None:

@@ -20,6 +20,7 @@ from materia_tui.state.records import BatchSummary
 from materia_tui.state.store import STATUSES
 from materia_tui.ui.widgets.table_columns import build_columns
 from tests.support.fingerprint import fingerprint
+from tests.support.id_index_checks import assert_finds_what_a_dict_finds
 
 
 def fold(state: CampaignState, frames: list[dict[str, Any]]) -> CampaignState:
@@ -212,12 +213,7 @@ def test_the_id_index_finds_what_a_dict_finds(keys: list[str], probes: list[str]
     for start in range(0, len(keys), 700):  # batches, so the table grows between them
         ids.extend(keys[start : start + 700])
         index.added(start)
-    reference = {key: row for row, key in enumerate(keys)}
-    for key in keys + probes:
-        assert index.get(key) == reference.get(key)
-        assert (key in index) == (key in reference)
-    assert index.get_many(keys + probes) == [reference.get(key) for key in keys + probes]
-    assert len(index) == len(keys) and list(index) == keys
+    assert_finds_what_a_dict_finds(index, keys, probes)
 
 
 @settings(max_examples=60, deadline=None)
