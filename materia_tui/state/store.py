@@ -136,12 +136,15 @@ class CandidateStore:
     layouts: _Written[list[Layout]] = _Written()
 
     def _flushed(self) -> CandidateStore:
-        if self._filled != len(self.ids):
+        # Rows past ``_filled`` are exactly the tail's (one ``_tail_iterations`` entry each):
+        # cheaper to ask than ``len(self.ids)``, a Python-level call, on every column read.
+        if self._tail_iterations:
             self.flush()
         return self
 
     def __len__(self) -> int:
-        return len(self.ids)
+        ids = self.ids
+        return ids.packed + len(ids.recent)  # len(ids) without a second Python-level call
 
     # ----- layouts -------------------------------------------------------------
 
@@ -252,7 +255,7 @@ class CandidateStore:
 
     def flush(self) -> None:
         """Write the tail (proposals held as they came) into the columns."""
-        start, count = self._filled, len(self.ids) - self._filled
+        start, count = self._filled, len(self._tail_iterations)  # the tail: rows past _filled
         if not count:
             return
         self.ids.pack()  # the tail's rows are settled: no proposal takes them back
@@ -260,7 +263,7 @@ class CandidateStore:
         iterations, self._tail_iterations = self._tail_iterations, []
         revisions, self._tail_revisions = self._tail_revisions, []
         self._extend(count, packed_array("i", iterations))
-        self._filled = len(self.ids)
+        self._filled = start + count
         self._revisions[start:] = packed_array("I", revisions)
         if tail:  # kept proposals (``keep_proposals``): their values too
             self._fill_proposals(start, tail)
