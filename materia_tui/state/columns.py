@@ -4,10 +4,11 @@
 candidate, in ``state.candidate_list`` order (so index ``i`` is row ``i``),
 with
 
-- ``ids``, ``status`` (lists of str), ``iteration`` (float64, NaN when unknown),
-  ``front`` and ``feasible`` (bool arrays; ``feasible`` is False for every
-  candidate that is not ``evaluated``: only a completed, feasible measurement
-  counts for a front or a hypervolume);
+- ``ids`` (a sequence of str: the store's ``IdList`` cut at the snapshot, its
+  packed chunks shared, not a str per candidate), ``status`` (a list of str),
+  ``iteration`` (float64, NaN when unknown), ``front`` and ``feasible`` (bool
+  arrays; ``feasible`` is False for every candidate that is not ``evaluated``:
+  only a completed, feasible measurement counts for a front or a hypervolume);
 - ``parameters``: name -> column; a parameter whose values are all numbers
   (bools excluded) is a float64 array with NaN where absent, any other a
   list of values (None where absent);
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -53,7 +54,7 @@ EVALUATED, INFEASIBLE = STATUSES.index("evaluated"), STATUSES.index("infeasible"
 @dataclass(frozen=True, slots=True)
 class CandidateColumns:
     campaign_id: str
-    ids: list[str]
+    ids: Sequence[str]
     iteration: FloatArray
     status: list[str]
     front: BoolArray
@@ -84,9 +85,9 @@ class CandidateColumns:
         kinds.update(dict.fromkeys(self.objectives, "number"))
         return kinds
 
-    def filter_columns(self) -> dict[str, Column | list[str] | BoolArray]:
+    def filter_columns(self) -> dict[str, Column | Sequence[str] | BoolArray]:
         """The columns under the names ``Filter.mask`` reads."""
-        columns: dict[str, Column | list[str] | BoolArray] = {}
+        columns: dict[str, Column | Sequence[str] | BoolArray] = {}
         columns.update(self.parameters)
         columns.update(self.objectives)
         columns.update(
@@ -114,7 +115,8 @@ class ColumnSnapshot:
     """Raw copies of the store's typed columns, cut at one row count.
 
     Taking one (``snapshot_columns``) copies bytes only (an ``array`` slice is
-    one memcpy under the GIL, a list slice one pass of pointers): a millisecond
+    one memcpy under the GIL; the ids are an ``IdList`` snapshot, which shares
+    the packed chunks and copies the newest few thousand pointers): a millisecond
     at 100k candidates, so it is taken on the thread that folds events, and
     the reducer never sees a column it is appending to exported to another
     thread. ``columns()`` does the costly part (status names, categorical
@@ -124,7 +126,7 @@ class ColumnSnapshot:
 
     campaign_id: str
     count: int
-    ids: list[str]
+    ids: Sequence[str]
     iterations: array[int]
     status: array[int]
     on_front: array[int]
@@ -199,7 +201,7 @@ def snapshot_columns(
     return ColumnSnapshot(
         campaign_id=state.campaign_id,
         count=chosen,
-        ids=store.ids[:count] if ids and rows is None else [""] * chosen,
+        ids=store.ids.snapshot(count) if ids and rows is None else [""] * chosen,
         iterations=take(store.iterations),  # type: ignore[arg-type]
         status=take(store.status),  # type: ignore[arg-type]
         on_front=take(store.on_front),  # type: ignore[arg-type]
@@ -288,7 +290,7 @@ def filter_columns_of(state: CampaignState, fields: frozenset[str]) -> dict[str,
             column[(codes != EVALUATED) & (codes != INFEASIBLE)] = NAN
             found[name] = column
     built_ins: dict[str, Callable[[], object]] = {
-        "id": lambda: store.ids[:count],
+        "id": lambda: store.ids[:count],  # a list: the mask reads every id twice
         "iteration": lambda: _iterations(store.iterations, count),
         "status": lambda: EncodedValues(codes.astype(np.int32), STATUSES),
         "front": lambda: np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool),

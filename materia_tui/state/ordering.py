@@ -10,7 +10,7 @@ descending order); small ones in pure Python, with the same result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from materia_tui.state.store import NO_ITERATION, STATUSES, CandidateStore
@@ -60,13 +60,23 @@ def sort_rows(store: CandidateStore, key: str, rows: Rows, reverse: bool = False
     ``status``, ``pareto``, ``acquisition``, ``obj:``/``pred:``/``param:`` + name)."""
     if len(rows) >= NUMPY_ROWS:
         return _numpy_sort(store, key, rows, reverse)  # type: ignore[no-any-return]
-    python_key = _python_key(store, key)
+    python_key = _python_key(store, key, rows)
     return sorted(rows, key=python_key, reverse=reverse)
 
 
-def _python_key(store: CandidateStore, key: str) -> Any:
+def _id_key(store: CandidateStore, rows: Rows) -> Callable[[int], str]:
+    """row -> id for the rows of a sort, read at C speed: most of the store's ids are
+    packed, and a Python-level ``ids[row]`` per row would cost more than the sort."""
+    ids = store.ids
+    if len(rows) * 8 >= len(ids):
+        return ids.materialized().__getitem__  # one split per packed chunk
+    picked = [int(row) for row in rows]
+    return dict(zip(picked, ids.take(picked), strict=True)).__getitem__
+
+
+def _python_key(store: CandidateStore, key: str, rows: Rows) -> Any:
     if key == "id":
-        return store.ids.__getitem__
+        return _id_key(store, rows)
     if key == "iteration":
         iterations = store.iterations
         return lambda row: max(0, iterations[row])  # the table's "iteration or 0"
@@ -106,7 +116,7 @@ def _as_numpy(values: Any) -> npt.NDArray[Any]:
 
 def _numpy_sort(store: CandidateStore, key: str, rows: Rows, reverse: bool) -> Any:
     if key == "id":  # Python's own string order; timsort is quick on ids that arrive in runs
-        return sorted(rows, key=store.ids.__getitem__, reverse=reverse)
+        return sorted(rows, key=_id_key(store, rows), reverse=reverse)
     np = _numpy()
     everything = isinstance(rows, range) and rows == range(len(store))
     picked = None if everything else np.asarray(rows, dtype=np.intp)
@@ -152,7 +162,7 @@ def _numpy_keys(store: CandidateStore, key: str, take: Any, picked: Any) -> list
     """Key arrays, the first one primary, all numeric (so that negating one reverses it)."""
     np = _numpy()
     if key == "id":
-        ids = store.ids if picked is None else [store.ids[row] for row in picked]
+        ids = store.ids.materialized() if picked is None else store.ids.take(picked.tolist())
         return [np.unique(np.array(ids), return_inverse=True)[1].astype(np.int64)]
     if key == "iteration":
         return [np.maximum(take(store.iterations).astype(np.int64), 0)]

@@ -4,8 +4,10 @@ A campaign of a million candidates cannot afford a Python object per
 candidate (~3 KB each with the usual six parameters and two objectives). The
 store keeps:
 
-- ids interned once: ``ids`` (row -> id) and ``index`` (id -> row, an
-  ``IdIndex``: row numbers in a hash table, no int object per candidate);
+- ids once each: ``ids`` (row -> id, an ``IdList``: the newest as strs, every
+  older chunk of 4,096 packed into one str, ~15 B a candidate instead of ~66)
+  and ``index`` (id -> row, an ``IdIndex``: row numbers in a hash table and
+  each row's hash, no int object per candidate);
 - per-row scalars in typed arrays: iteration, acquisition value, status,
   Pareto-front flag, feasibility, revision, and the row's *layout*;
 - one column per field name and section (``param:x``, ``pred:x``, ``unc:x``,
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from materia_tui.protocol import Candidate, EvaluationResult
 from materia_tui.state.candidates import CandidateStatus, Keys, Layout, Sections, layout_for
 from materia_tui.state.id_index import IdIndex
+from materia_tui.state.id_list import IdList
 from materia_tui.state.typed_columns import (
     Column,
     FloatColumn,
@@ -96,7 +99,7 @@ class CandidateStore:
     """
 
     def __init__(self) -> None:
-        self.ids: list[str] = []
+        self.ids = IdList()
         self.index = IdIndex(self.ids)
         self._iterations = array("i")
         self._acquisition = array("d")
@@ -133,12 +136,15 @@ class CandidateStore:
     layouts: _Written[list[Layout]] = _Written()
 
     def _flushed(self) -> CandidateStore:
-        if self._filled != len(self.ids):
+        # Rows past ``_filled`` are exactly the tail's (one ``_tail_iterations`` entry each):
+        # cheaper to ask than ``len(self.ids)``, a Python-level call, on every column read.
+        if self._tail_iterations:
             self.flush()
         return self
 
     def __len__(self) -> int:
-        return len(self.ids)
+        ids = self.ids
+        return ids.packed + len(ids.recent)  # len(ids) without a second Python-level call
 
     # ----- layouts -------------------------------------------------------------
 
@@ -187,6 +193,7 @@ class CandidateStore:
         self.index.added(start)
         self._extend(len(ids), array("i", [NO_ITERATION if iteration is None else iteration]) * len(ids))
         self._filled = len(self.ids)
+        self.ids.pack()
         return start
 
     def _extend(self, count: int, iterations: array[int]) -> None:
@@ -207,12 +214,12 @@ class CandidateStore:
         """Fold a proposal: new candidates appended, known ones re-proposed (their
         measurement kept). Returns (rows added, earlier rows changed)."""
         ids, index = self.ids, self.index
-        start = len(ids)
+        start = ids.packed + len(ids.recent)  # len(ids), without a Python-level call: a frame's worth
         ids.extend(map(_ID, batch))
         if index.added_if_new(start):  # all new: the usual proposal
             self._to_tail(batch, iteration, revision)
             return len(batch), []
-        del ids[start:]
+        ids.truncate(start)
         self._flushed()
         fresh: list[Candidate] = []
         fresh_ids: set[str] = set()
@@ -248,14 +255,15 @@ class CandidateStore:
 
     def flush(self) -> None:
         """Write the tail (proposals held as they came) into the columns."""
-        start, count = self._filled, len(self.ids) - self._filled
+        start, count = self._filled, len(self._tail_iterations)  # the tail: rows past _filled
         if not count:
             return
+        self.ids.pack()  # the tail's rows are settled: no proposal takes them back
         tail, self._tail = self._tail, []
         iterations, self._tail_iterations = self._tail_iterations, []
         revisions, self._tail_revisions = self._tail_revisions, []
         self._extend(count, packed_array("i", iterations))
-        self._filled = len(self.ids)
+        self._filled = start + count
         self._revisions[start:] = packed_array("I", revisions)
         if tail:  # kept proposals (``keep_proposals``): their values too
             self._fill_proposals(start, tail)

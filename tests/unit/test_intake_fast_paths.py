@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from materia_tui.source import EventReceived, event_received
 from materia_tui.source.websocket_link import LiveBuffer
 from materia_tui.state.id_index import IdIndex
+from materia_tui.state.id_list import IdList
 from materia_tui.state.typed_columns import packed_array
 
 keys = st.text(alphabet="abcdef", min_size=1, max_size=4)
@@ -26,7 +27,7 @@ keys = st.text(alphabet="abcdef", min_size=1, max_size=4)
 def test_a_batch_is_indexed_whole_or_not_at_all(batches: list[list[str]]) -> None:
     """Batches with known or repeated ids (likely: few distinct keys, a small table that
     grows and collides) are refused and leave the table byte for byte as it was."""
-    ids: list[str] = []
+    ids = IdList()
     index = IdIndex(ids)
     reference: dict[str, int] = {}
     for batch in batches:

@@ -20,6 +20,7 @@ from materia_tui.state.records import BatchSummary
 from materia_tui.state.store import STATUSES
 from materia_tui.ui.widgets.table_columns import build_columns
 from tests.support.fingerprint import fingerprint
+from tests.support.id_index_checks import assert_finds_what_a_dict_finds
 
 
 def fold(state: CampaignState, frames: list[dict[str, Any]]) -> CampaignState:
@@ -205,18 +206,14 @@ def test_candidate_columns_read_what_the_views_read(frames: list[dict[str, Any]]
 @given(st.lists(st.text(max_size=6), max_size=3000, unique=True), st.lists(st.text(max_size=6), max_size=50))
 def test_the_id_index_finds_what_a_dict_finds(keys: list[str], probes: list[str]) -> None:
     from materia_tui.state.id_index import IdIndex
+    from materia_tui.state.id_list import IdList
 
-    ids: list[str] = []
+    ids = IdList()
     index = IdIndex(ids)
     for start in range(0, len(keys), 700):  # batches, so the table grows between them
         ids.extend(keys[start : start + 700])
         index.added(start)
-    reference = {key: row for row, key in enumerate(keys)}
-    for key in keys + probes:
-        assert index.get(key) == reference.get(key)
-        assert (key in index) == (key in reference)
-    assert index.get_many(keys + probes) == [reference.get(key) for key in keys + probes]
-    assert len(index) == len(keys) and list(index) == keys
+    assert_finds_what_a_dict_finds(index, keys, probes)
 
 
 @settings(max_examples=60, deadline=None)
@@ -268,8 +265,9 @@ def test_the_tail_of_new_proposals_is_invisible(frames: list[dict[str, Any]], ta
 
 def test_a_batch_with_a_known_or_repeated_id_leaves_the_id_index_as_it_was() -> None:
     from materia_tui.state.id_index import IdIndex
+    from materia_tui.state.id_list import IdList
 
-    ids = [f"k{n}" for n in range(600)]
+    ids = IdList(f"k{n}" for n in range(600))
     index = IdIndex(ids)  # built over rows that exist already (more than its first table holds)
     assert [index.get(key) for key in ids] == list(range(600))
     for batch in (["new1", "k17", "new2"], ["new1", "new2", "new1"]):

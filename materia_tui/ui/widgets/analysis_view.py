@@ -211,6 +211,7 @@ def subset(columns: Any, keep: Any) -> Any:
     import numpy as np
 
     from materia_tui.state.columns import CandidateColumns
+    from materia_tui.state.id_list import IdList
 
     rows = np.flatnonzero(keep)
     listed = rows.tolist()
@@ -220,7 +221,7 @@ def subset(columns: Any, keep: Any) -> Any:
 
     return CandidateColumns(
         campaign_id=columns.campaign_id,
-        ids=take(columns.ids),
+        ids=columns.ids.take(listed) if isinstance(columns.ids, IdList) else take(columns.ids),
         iteration=take(columns.iteration),
         status=take(columns.status),
         front=take(columns.front),
