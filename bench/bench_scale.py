@@ -394,12 +394,10 @@ def front_rows(result: BenchResult, state: Any) -> None:
     started = time.perf_counter()
     state.apply(CandidatesEvaluated.model_construct(results=results, iteration=iteration), 0.0)
     incremental = time.perf_counter() - started
-    xs, ys = state._columns
 
     def skyline() -> set[int]:
-        points: list[tuple[tuple[float, ...], int]] = [
-            ((x, y), row) for row, (x, y) in enumerate(zip(xs, ys, strict=True)) if x == x and y == y
-        ]
+        # Every measured point, signed so that bigger is better, as the reducer reads them.
+        points: list[tuple[tuple[float, ...], int]] = [(point, row) for row, point in state._signed_rows()]
         points.sort(key=lambda item: item[0], reverse=True)
         return {row for _, row in _skyline_2d(points)}
 
