@@ -55,7 +55,7 @@ class FrontScoring:
         if arrays is None:
             arrays = self._objective_arrays()
         point = tuple(sign * _value(values, row) for sign, values in zip(self._signs, arrays, strict=True))
-        return None if any(value - value != 0 for value in point) else point  # NaN or infinite: none
+        return point if _finite(point) else None
 
     def _rows_in_box(self, low: Point, high: Point) -> Iterator[tuple[int, Point]]:
         """(row, signed point) of the evaluated rows with finite values whose signed
@@ -80,7 +80,7 @@ class FrontScoring:
             return
         for row, values in enumerate(zip(*arrays, strict=True)):
             point = tuple(sign * value for sign, value in zip(signs, values, strict=True))
-            if status[row] == 1 and not any(value - value != 0 for value in point):
+            if status[row] == 1 and _finite(point):
                 yield row, point
 
     def _score(self, row: int, arrays: list[array[float]] | None = None) -> None:
@@ -208,6 +208,11 @@ class FrontScoring:
 
 
 _NO_VALUES: array[float] = array("d")  # an objective the store has no column for (yet)
+
+
+def _finite(point: Point) -> bool:
+    """No value NaN or infinite (``x - x`` is 0 for every finite x, NaN otherwise)."""
+    return not any(value - value != 0 for value in point)
 
 
 def _unsigned(low: float, high: float, sign: float) -> tuple[float, float]:

@@ -70,8 +70,7 @@ class MonitorBase(App[int]):
 
     def on_campaign_view_refreshed(self, message: CampaignView.Refreshed) -> None:
         view = message.view
-        history_in = view.stream_ended or view.link.status == "live"
-        for alert in self.alerter.observe(view.state, history_in=history_in):
+        for alert in self.alerter.observe(view.state, history_in=view.history_in):
             self.alerts_shown.append(alert)
             self.notify(alert.body, title=alert.title, severity=alert.severity, markup=False)
         error = view.link.error

@@ -392,6 +392,11 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
         """Every shown panel painted everything the state holds (a pilot waits on this)."""
         return self.scheduler is not None and not self.paused and self.scheduler.up_to_date
 
+    @property
+    def history_in(self) -> bool:
+        """The whole history is folded: the stream ended, or it went live."""
+        return self.stream_ended or self.link.status == "live"
+
     # ----- outcome ---------------------------------------------------------------
 
     @property
