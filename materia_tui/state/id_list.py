@@ -115,6 +115,18 @@ class IdList(Sequence[str]):
             return [self[row] for row in picked]
         return list(map(self.materialized().__getitem__, picked))
 
+    def joined(self, rows: Iterable[SupportsIndex] | None = None) -> str | None:
+        """The ids of ``rows`` (all: None) joined by ``SEP`` in one str: the packed chunks
+        as they are, no str per row. None when an id holds ``SEP`` (the text would not
+        say where each id ends)."""
+        if rows is not None:
+            picked = self.take(rows)
+            text = SEP.join(picked)
+            return text if text.count(SEP) == max(0, len(picked) - 1) else None
+        if not all(self._splittable) or any(SEP in key for key in self.recent):
+            return None
+        return SEP.join([*self._chunks, *self.recent])
+
     def equals(self, row: int, key: str) -> bool:
         """``self[row] == key``, without building ``self[row]`` (``0 <= row < len``)."""
         packed = self.packed
