@@ -331,6 +331,63 @@ def id_sort_rows(result: BenchResult, state: Any) -> None:
     )  # fmt: skip
 
 
+def export_rows(result: BenchResult, state: Any) -> None:
+    """``export`` to CSV and JSON (to /dev/null): time per row and peak traced memory,
+    against the export as it read rows before, through each candidate's view
+    (``tests/support/export_oracle.py``; CSV cells by ``csv_cell``, JSON rows held and
+    dumped indented), over the first ``sample`` rows in the same run."""
+    import csv
+    import os
+
+    from materia_tui.output.export import columns, csv_cell, write_csv, write_json
+    from tests.support.export_oracle import view_rows
+
+    count = len(state.candidates)
+    sample = min(count, 20_000)
+    header = columns(state)
+
+    def csv_before(out: Any) -> None:
+        writer = csv.writer(out, lineterminator="\n")
+        for row in view_rows(state, limit=sample):
+            writer.writerow([csv_cell(row[name]) for name in header])
+
+    def json_before(out: Any) -> None:
+        json.dump({"candidates": view_rows(state, limit=sample)}, out, indent=2)
+
+    for fmt, write, before in (("CSV", write_csv, csv_before), ("JSON", write_json, json_before)):
+        with open(os.devnull, "w") as out:
+            seconds = best_of(lambda: write(state, out), 1)  # noqa: B023 (called at once)
+            old_seconds = best_of(lambda: before(out), 1)  # noqa: B023
+            peak, written = _traced_peak(lambda: write(state, out))  # noqa: B023
+            # Before, CSV streamed its rows; JSON held them all (the oracle's list, as then).
+            old_peak = _traced_peak(lambda: before(out))[0] if fmt == "JSON" else None  # noqa: B023
+        result.check(written == count, f"{fmt} export wrote {written} of {count} rows")
+        per_row, old_per_row = seconds / count, old_seconds / sample
+        result.rows.append(
+            Row(f"export at {count:,} to {fmt}: time", "(no target)",
+                f"{seconds:.2f} s ({per_row * 1e6:.1f} us a row)",
+                f"through the views, as before: {old_per_row * 1e6:.1f} us a row ({sample:,} rows)",
+                f"{per_row / old_per_row:.2f}x")
+        )  # fmt: skip
+        held = "a row" if old_peak is None else f"{sample:,} rows: {old_peak:.1f} MB"
+        result.rows.append(
+            Row(f"export at {count:,} to {fmt}: peak traced memory", "(a block's worth, not the rows)",
+                f"{peak:.1f} MB", f"as before, {held}", "")
+        )  # fmt: skip
+
+
+def _traced_peak(run: Any) -> tuple[float, Any]:
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        value = run()
+        return tracemalloc.get_traced_memory()[1] / 1e6, value
+    finally:
+        tracemalloc.stop()
+
+
 def measure_batch(state: Any, first: int, rng: Any, count: int = 5) -> None:
     """Propose and measure ``count`` new candidates drawn like the campaign's own."""
     from materia_tui.protocol import Candidate, CandidatesEvaluated, CandidatesProposed, EvaluationResult
@@ -502,6 +559,7 @@ def bench(quick: bool) -> BenchResult:
     result.check(len(state.candidates) == largest, "the folded campaign lost candidates")
     table_rows(result, state, repeat)
     id_sort_rows(result, state)
+    export_rows(result, state)
     scatter_rows(result, state, repeat)
     front_rows(result, state)
     del state

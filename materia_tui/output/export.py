@@ -20,12 +20,21 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, Literal, TextIO, TypeAlias
 
 from materia_tui.errors import UsageError
+from materia_tui.output.export_rows import (
+    ColumnBlock,
+    ExportNames,
+    column_blocks,
+    export_names,
+    notes_by_iteration,
+    notes_column,
+)
 from materia_tui.sanitize import clean
-from materia_tui.state import CampaignState, CandidateLike
+from materia_tui.state import CampaignState
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
@@ -39,6 +48,10 @@ TRAILING_COLUMNS = ("feasible", "error", "acquisition_value")
 # Only when the campaign has notes (``N`` in the monitor): the notes pinned to the
 # candidate's iteration, joined by " | " (the JSON export also lists them whole under "notes").
 NOTES_COLUMN = "notes"
+# Cells the csv module writes as ``csv_cell`` would: None blank, ints and finite floats as
+# ``str`` (which is ``repr`` for floats). The wire's numbers are finite.
+_WRITTEN_AS_IS = {type(None), int, float}
+_FLAGS = {type(None), bool}  # csv_cell writes a bool lowercase
 # Characters a spreadsheet reads as the start of a formula (plus tab and CR,
 # which some strip before looking).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -49,39 +62,28 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def parameter_names(state: CampaignState) -> list[str]:
     """Parameters in metadata order, then any others in order of first appearance."""
-    names: list[str] = [p.name for p in state.metadata.parameters] if state.metadata else []
-    seen = set(names)
-    for cand in state.candidate_list:
-        for name in cand.parameters:
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
-    return names
+    return export_names(state).parameters
 
 
 def objective_names(state: CampaignState) -> list[str]:
     """The state's objectives, then any only seen in predictions or uncertainties."""
-    names = list(state.objectives)
-    seen = set(names)
-    for cand in state.candidate_list:
-        for name in (*cand.predicted, *cand.uncertainty, *cand.objectives):
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
-    return names
+    return export_names(state).objectives
 
 
 def columns(state: CampaignState) -> list[str]:
-    objectives = objective_names(state)
-    notes = [NOTES_COLUMN] if state.notes else []
+    return _header(export_names(state), bool(state.notes))
+
+
+def _header(names: ExportNames, notes: bool) -> list[str]:
+    objectives = names.objectives
     return [
         *LEADING_COLUMNS,
-        *(f"param.{name}" for name in parameter_names(state)),
+        *(f"param.{name}" for name in names.parameters),
         *(f"predicted.{name}" for name in objectives),
         *(f"uncertainty.{name}" for name in objectives),
         *(f"measured.{name}" for name in objectives),
         *TRAILING_COLUMNS,
-        *notes,
+        *([NOTES_COLUMN] if notes else []),
     ]
 
 
@@ -94,22 +96,21 @@ def iter_candidate_rows(
     state: CampaignState, *, front_only: bool = False, where: str | None = None
 ) -> Iterator[Row]:
     """The rows one at a time: a million candidates never exist as a million dicts."""
-    params = parameter_names(state)
-    objectives = objective_names(state)
-    keep = _where(state, where)
-    notes: dict[int | None, list[str]] | None = None
-    if state.notes:
-        notes = {}
-        for note in state.notes:
-            notes.setdefault(note.iteration, []).append(note.text)
-    for cand in state.candidate_list:
-        if (cand.on_front or not front_only) and (keep is None or keep[cand.row]):
-            row = _row(cand, params, objectives)
-            if notes is not None:
-                iteration = row["iteration"]
-                texts = notes.get(iteration if isinstance(iteration, int) else None, [])
-                row[NOTES_COLUMN] = " | ".join(texts) or None
-            yield row
+    names = export_names(state)
+    header = _header(names, bool(state.notes))
+    for block in _blocks(state, names, front_only, where):
+        yield from map(dict, map(zip, repeat(header), zip(*block, strict=True)))
+
+
+def _blocks(
+    state: CampaignState, names: ExportNames, front_only: bool, where: str | None
+) -> Iterator[list[ColumnBlock]]:
+    """The column blocks of the chosen rows, the notes column last when there are notes."""
+    notes = notes_by_iteration(state)
+    for block in column_blocks(state, names, _where(state, where), front_only=front_only):
+        if notes is not None:
+            block.append(notes_column(block[1], notes))
+        yield block
 
 
 def _where(state: CampaignState, where: str | None) -> list[bool] | None:
@@ -122,28 +123,6 @@ def _where(state: CampaignState, where: str | None) -> list[bool] | None:
     return keep
 
 
-def _row(cand: CandidateLike, params: list[str], objectives: list[str]) -> Row:
-    row: Row = {
-        "id": cand.id,
-        "iteration": cand.iteration,
-        "status": cand.status,
-        "on_front": cand.on_front,
-    }
-    for name in params:
-        row[f"param.{name}"] = cand.parameters.get(name)
-    for name in objectives:
-        row[f"predicted.{name}"] = cand.predicted.get(name)
-    for name in objectives:
-        row[f"uncertainty.{name}"] = cand.uncertainty.get(name)
-    for name in objectives:
-        # Only a completed measurement counts; a failed evaluation has none.
-        row[f"measured.{name}"] = cand.objectives.get(name) if cand.status != "proposed" else None
-    row["feasible"] = cand.feasible if cand.status != "proposed" else None
-    row["error"] = cand.error
-    row["acquisition_value"] = cand.acquisition_value
-    return row
-
-
 # ----- writers ----------------------------------------------------------------
 
 
@@ -151,15 +130,31 @@ def write_csv(
     state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
 ) -> int:
     """Write the rows as CSV, safe to open in a spreadsheet. Returns the row count."""
-    header = columns(state)
+    names = export_names(state)
     count = 0
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([csv_cell(name) for name in header])
-        for row in iter_candidate_rows(state, front_only=front_only, where=where):
-            writer.writerow([csv_cell(row[name]) for name in header])
-            count += 1
+        writer.writerow([csv_cell(name) for name in _header(names, bool(state.notes))])
+        for block in _blocks(state, names, front_only, where):
+            rows = list(zip(*map(_csv_column, block), strict=True))
+            writer.writerows(rows)
+            count += len(rows)
     return count
+
+
+def _csv_column(values: ColumnBlock) -> ColumnBlock:
+    """A block's column as CSV cells: numbers and blanks as the csv module writes them
+    (``csv_cell``'s own output), anything else through ``csv_cell``, each distinct
+    value once."""
+    kinds = set(map(type, values))
+    if kinds <= _WRITTEN_AS_IS:
+        return values
+    if kinds <= _FLAGS:
+        return [None if value is None else ("true" if value else "false") for value in values]
+    if kinds == {str} and len(values) > 64 and len(set(values)) * 4 < len(values):
+        cells = {value: csv_cell(value) for value in set(values)}  # e.g. a categorical column
+        return [cells[value] for value in values]
+    return [csv_cell(value) for value in values]
 
 
 def csv_cell(value: Cell) -> str:
@@ -180,8 +175,17 @@ def export_document(
     state: CampaignState, *, front_only: bool = False, where: str | None = None
 ) -> dict[str, Any]:
     """The JSON export: campaign facts, the column list, and the rows."""
+    head, tail = _document_parts(state, front_only, where)
+    rows = [_json_safe_row(row) for row in candidate_rows(state, front_only=front_only, where=where)]
+    return {**head, "candidates": rows, **tail}
+
+
+def _document_parts(
+    state: CampaignState, front_only: bool, where: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON export's keys before its rows, and after them."""
     meta = state.metadata
-    document: dict[str, Any] = {
+    head: dict[str, Any] = {
         "campaign_id": state.campaign_id,
         "name": state.name,
         "status": state.status,
@@ -192,28 +196,40 @@ def export_document(
         "max_iterations": meta.max_iterations if meta else None,
         "front_only": front_only,
         "columns": columns(state),
-        "candidates": [
-            _json_safe_row(row) for row in candidate_rows(state, front_only=front_only, where=where)
-        ],
     }
+    tail: dict[str, Any] = {}
     if where is not None:
-        document["where"] = where
+        tail["where"] = where
     if state.notes:
-        document["notes"] = [
+        tail["notes"] = [
             {"iteration": note.iteration, "text": note.text, "at": note.at} for note in state.notes
         ]
-    return document
+    return head, tail
 
 
 def write_json(
     state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
 ) -> int:
-    """Write the JSON export (strict JSON: no NaN tokens). Returns the row count."""
-    document = export_document(state, front_only=front_only, where=where)
+    """Write the JSON export (strict JSON: no NaN tokens), one candidate a line, as the
+    rows come: ``export_document``'s document, never held whole. Returns the row count."""
+    head, tail = _document_parts(state, front_only, where)
+    count = 0
     with _text_output(destination) as out:
-        json.dump(document, out, indent=2, ensure_ascii=False, allow_nan=False)
-        out.write("\n")
-    return len(document["candidates"])
+        out.write(_json_text(head)[:-2])  # the head's keys, its closing "\n}" left off
+        out.write(',\n  "candidates": [')
+        for row in iter_candidate_rows(state, front_only=front_only, where=where):
+            out.write(",\n    " if count else "\n    ")
+            out.write(json.dumps(_json_safe_row(row), ensure_ascii=False, allow_nan=False))
+            count += 1
+        out.write("\n  ]" if count else "]")
+        for key, value in tail.items():
+            out.write(f",\n  {json.dumps(key)}: " + _json_text(value).replace("\n", "\n  "))
+        out.write("\n}\n")
+    return count
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 PARQUET_INSTALL = "pip install 'materia-tui[parquet]'"  # the extra that brings pyarrow
