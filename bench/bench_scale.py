@@ -332,15 +332,23 @@ def id_sort_rows(result: BenchResult, state: Any) -> None:
 
 
 def export_rows(result: BenchResult, state: Any) -> None:
-    """``export`` to CSV and JSON (to /dev/null): time per row and peak traced memory,
-    against the export as it read rows before, through each candidate's view
+    """``export`` to CSV, JSON and Parquet (to /dev/null): time per row and peak traced
+    memory, against the export as it read rows before, through each candidate's view
     (``tests/support/export_oracle.py``; CSV cells by ``csv_cell``, JSON rows held and
-    dumped indented), over the first ``sample`` rows in the same run."""
+    dumped indented, Parquet rows held then turned into columns), over the first
+    ``sample`` rows in the same run. Parquet only where pyarrow is installed."""
     import csv
     import os
 
-    from materia_tui.output.export import columns, csv_cell, write_csv, write_json
-    from tests.support.export_oracle import view_rows
+    from materia_tui.output.export import (
+        columns,
+        csv_cell,
+        parquet_available,
+        write_csv,
+        write_json,
+        write_parquet,
+    )
+    from tests.support.export_oracle import old_parquet_column, view_rows
 
     count = len(state.candidates)
     sample = min(count, 20_000)
@@ -354,13 +362,28 @@ def export_rows(result: BenchResult, state: Any) -> None:
     def json_before(out: Any) -> None:
         json.dump({"candidates": view_rows(state, limit=sample)}, out, indent=2)
 
-    for fmt, write, before in (("CSV", write_csv, csv_before), ("JSON", write_json, json_before)):
-        with open(os.devnull, "w") as out:
+    def parquet_before(out: Any) -> None:
+        import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        rows = view_rows(state, limit=sample)
+        data = {name: old_parquet_column([row[name] for row in rows]) for name in header}
+        pq.write_table(pa.table(data), out)
+
+    formats: list[tuple[str, Any, Any, str]] = [
+        ("CSV", write_csv, csv_before, "w"), ("JSON", write_json, json_before, "w")
+    ]
+    if parquet_available():
+        import pyarrow.parquet  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401  (not timed)
+
+        formats.append(("Parquet", write_parquet, parquet_before, "wb"))
+    for fmt, write, before, mode in formats:
+        with open(os.devnull, mode) as out:
             seconds = best_of(lambda: write(state, out), 1)  # noqa: B023 (called at once)
             old_seconds = best_of(lambda: before(out), 1)  # noqa: B023
             peak, written = _traced_peak(lambda: write(state, out))  # noqa: B023
-            # Before, CSV streamed its rows; JSON held them all (the oracle's list, as then).
-            old_peak = _traced_peak(lambda: before(out))[0] if fmt == "JSON" else None  # noqa: B023
+            # Before, CSV streamed its rows; JSON and Parquet held them all.
+            old_peak = _traced_peak(lambda: before(out))[0] if fmt != "CSV" else None  # noqa: B023
         result.check(written == count, f"{fmt} export wrote {written} of {count} rows")
         per_row, old_per_row = seconds / count, old_seconds / sample
         result.rows.append(

@@ -98,16 +98,16 @@ def iter_candidate_rows(
     """The rows one at a time: a million candidates never exist as a million dicts."""
     names = export_names(state)
     header = _header(names, bool(state.notes))
-    for block in _blocks(state, names, front_only, where):
+    for block in _blocks(state, names, front_only, _where(state, where)):
         yield from map(dict, map(zip, repeat(header), zip(*block, strict=True)))
 
 
 def _blocks(
-    state: CampaignState, names: ExportNames, front_only: bool, where: str | None
+    state: CampaignState, names: ExportNames, front_only: bool, keep: list[bool] | None
 ) -> Iterator[list[ColumnBlock]]:
     """The column blocks of the chosen rows, the notes column last when there are notes."""
     notes = notes_by_iteration(state)
-    for block in column_blocks(state, names, _where(state, where), front_only=front_only):
+    for block in column_blocks(state, names, keep, front_only=front_only):
         if notes is not None:
             block.append(notes_column(block[1], notes))
         yield block
@@ -135,7 +135,7 @@ def write_csv(
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([csv_cell(name) for name in _header(names, bool(state.notes))])
-        for block in _blocks(state, names, front_only, where):
+        for block in _blocks(state, names, front_only, _where(state, where)):
             rows = list(zip(*map(_csv_column, block), strict=True))
             writer.writerows(rows)
             count += len(rows)
@@ -237,7 +237,7 @@ PARQUET_INSTALL = "pip install 'materia-tui[parquet]'"  # the extra that brings 
 
 def parquet_available() -> bool:
     try:
-        import pyarrow  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        import pyarrow  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
     except ImportError:
         return False
     return True
@@ -251,23 +251,19 @@ def write_parquet(
     where: str | None = None,
 ) -> int:
     """Write a Parquet file (needs pyarrow). Returns the row count."""
-    try:
-        import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
-        import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
+    if not parquet_available():
         raise UsageError(
             f"Parquet export needs pyarrow, which is not installed: {PARQUET_INSTALL} "
             "(or use --format csv or json)."
-        ) from None
-    header = columns(state)
-    rows = candidate_rows(state, front_only=front_only, where=where)
-    # Parameter columns may mix numbers and text across candidates; Parquet
-    # columns have one type, so a mixed column is stored as text.
-    data = {name: _parquet_column([row[name] for row in rows]) for name in header}
-    table = pa.table(data)
+        )
+    from materia_tui.output.export_parquet import column_kinds, write_groups
+
+    names = export_names(state)
+    header = _header(names, bool(state.notes))
+    keep = _where(state, where)
+    kinds = column_kinds(state, header, keep, front_only)
     target = str(destination) if isinstance(destination, str | Path) else destination
-    pq.write_table(table, target)
-    return len(rows)
+    return write_groups(target, header, kinds, _blocks(state, names, front_only, keep))
 
 
 def write_export(
@@ -297,13 +293,6 @@ def _json_safe_row(row: Row) -> Row:
         key: (None if isinstance(value, float) and not math.isfinite(value) else value)
         for key, value in row.items()
     }
-
-
-def _parquet_column(values: list[Cell]) -> list[Cell]:
-    kinds = {type(v) for v in values if v is not None}
-    if kinds <= {int, float} or len(kinds) <= 1:
-        return values
-    return [None if v is None else str(v) for v in values]
 
 
 @contextmanager

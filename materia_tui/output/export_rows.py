@@ -149,7 +149,7 @@ def _decoded(value: float, code: int, choices: list[Any]) -> Cell:
     """A parameter's cell, as ``ParameterColumn.get`` reads it (NaN: absent)."""
     if code == FLOAT_CODE:
         return None if value != value else value
-    return int(value) if code == INT_CODE else choices[code]  # type: ignore[no-any-return]
+    return int(value) if code == INT_CODE else choices[code]
 
 
 def notes_by_iteration(state: CampaignState) -> dict[int | None, str] | None:

@@ -49,3 +49,12 @@ def view_rows(state: CampaignState, front_only: bool = False, limit: int | None 
         for cand in state.candidate_list[:limit]
         if cand.on_front or not front_only
     ]
+
+
+def old_parquet_column(values: list[Any]) -> list[Any]:
+    """What the export stored per column before: one kind stays itself, ints with
+    floats are floats, any other mix is text."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {int, float} or len(kinds) <= 1:
+        return values
+    return [None if v is None else str(v) for v in values]

@@ -6,16 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from materia_tui.output import export, export_rows
+from materia_tui.errors import UsageError
+from materia_tui.output import export, export_parquet, export_rows
 from materia_tui.protocol import parse_campaign
 from materia_tui.state import CampaignState
-from tests.support.export_oracle import view_names, view_rows
+from tests.support.export_oracle import old_parquet_column, view_names, view_rows
 from tests.support.wire_frames import fold, frame
 
 metadata = st.one_of(st.none(), st.just({"id": "c", "parameters": [{"name": "kind"}, {"name": "never_sent"}]}))
@@ -75,3 +77,30 @@ def test_the_streamed_json_is_the_document(where: str | None) -> None:
     document = export.export_document(state, where=where)
     assert json.loads(out.getvalue()) == json.loads(json.dumps(document))
     assert count == len(document["candidates"]) and list(json.loads(out.getvalue())) == list(document)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(frame, min_size=1, max_size=12), st.booleans(), st.integers(1, 5))
+def test_parquet_holds_the_rows_in_columns_of_one_type(
+    frames: list[dict[str, Any]], front_only: bool, block_rows: int
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    state = fold(CampaignState("c"), frames)
+    out = io.BytesIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(export_rows, "BLOCK_ROWS", block_rows)
+        patch.setattr(export_parquet, "GROUP_ROWS", 2 * block_rows)  # several row groups
+        count = export.write_parquet(state, out, front_only=front_only)
+    expected = view_rows(state, front_only)
+    table = pq.read_table(io.BytesIO(out.getvalue()))
+    assert count == table.num_rows == len(expected)
+    assert table.column_names == export.columns(state)
+    for name in table.column_names:
+        assert table.column(name).to_pylist() == old_parquet_column([row[name] for row in expected]), name
+
+
+def test_parquet_without_pyarrow_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an import of it fails, as when not installed
+    state = fold(CampaignState("c"), [{"type": "candidates_proposed", "iteration": 1, "candidates": [{"id": "a"}]}])
+    with pytest.raises(UsageError, match=r"pip install 'materia-tui\[parquet\]'"):
+        export.write_export(state, "parquet", "unused.parquet")
