@@ -130,15 +130,32 @@ def write_csv(
     state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
 ) -> int:
     """Write the rows as CSV, safe to open in a spreadsheet. Returns the row count."""
+    return _last(csv_steps(state, destination, front_only=front_only, where=where))
+
+
+def csv_steps(
+    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+) -> Iterator[int]:
+    """``write_csv`` a block of rows at a time: yields the rows written so far after each."""
     names = export_names(state)
+    keep = _where(state, where)
     count = 0
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([csv_cell(name) for name in _header(names, bool(state.notes))])
-        for block in _blocks(state, names, front_only, _where(state, where)):
+        yield count
+        for block in _blocks(state, names, front_only, keep):
             rows = list(zip(*map(_csv_column, block), strict=True))
             writer.writerows(rows)
             count += len(rows)
+            yield count
+
+
+def _last(steps: Iterator[int]) -> int:
+    """Run the steps of a writer to the end: the rows it wrote."""
+    count = 0
+    for count in steps:  # noqa: B007 (the last one is the total)
+        pass
     return count
 
 
@@ -212,20 +229,32 @@ def write_json(
 ) -> int:
     """Write the JSON export (strict JSON: no NaN tokens), one candidate a line, as the
     rows come: ``export_document``'s document, never held whole. Returns the row count."""
+    return _last(json_steps(state, destination, front_only=front_only, where=where))
+
+
+def json_steps(
+    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+) -> Iterator[int]:
+    """``write_json`` a block of rows at a time: yields the rows written so far after each."""
     head, tail = _document_parts(state, front_only, where)
+    names = export_names(state)
+    header = _header(names, bool(state.notes))
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
     count = 0
     with _text_output(destination) as out:
         out.write(_json_text(head)[:-2])  # the head's keys, its closing "\n}" left off
         out.write(',\n  "candidates": [')
-        for row in iter_candidate_rows(state, front_only=front_only, where=where):
-            out.write(",\n    " if count else "\n    ")
-            out.write(json.dumps(_json_safe_row(row), ensure_ascii=False, allow_nan=False))
-            count += 1
+        yield count
+        for block in _blocks(state, names, front_only, _where(state, where)):
+            for values in zip(*block, strict=True):
+                out.write(",\n    " if count else "\n    ")
+                out.write(dumps(_json_safe_row(dict(zip(header, values, strict=True)))))
+                count += 1
+            yield count
         out.write("\n  ]" if count else "]")
         for key, value in tail.items():
             out.write(f",\n  {json.dumps(key)}: " + _json_text(value).replace("\n", "\n  "))
         out.write("\n}\n")
-    return count
 
 
 def _json_text(value: Any) -> str:
@@ -251,6 +280,17 @@ def write_parquet(
     where: str | None = None,
 ) -> int:
     """Write a Parquet file (needs pyarrow). Returns the row count."""
+    return _last(parquet_steps(state, destination, front_only=front_only, where=where))
+
+
+def parquet_steps(
+    state: CampaignState,
+    destination: BinaryDestination,
+    *,
+    front_only: bool = False,
+    where: str | None = None,
+) -> Iterator[int]:
+    """``write_parquet`` a row group at a time: yields the rows written so far after each."""
     if not parquet_available():
         raise UsageError(
             f"Parquet export needs pyarrow, which is not installed: {PARQUET_INSTALL} "
@@ -263,7 +303,7 @@ def write_parquet(
     keep = _where(state, where)
     kinds = column_kinds(state, header, keep, front_only)
     target = str(destination) if isinstance(destination, str | Path) else destination
-    return write_groups(target, header, kinds, _blocks(state, names, front_only, keep))
+    yield from write_groups(target, header, kinds, _blocks(state, names, front_only, keep))
 
 
 def write_export(
@@ -275,16 +315,30 @@ def write_export(
     where: str | None = None,
 ) -> int:
     """Write ``fmt`` to ``destination`` (stdout when None). Returns the row count."""
+    return _last(export_steps(state, fmt, destination, front_only=front_only, where=where))
+
+
+def export_steps(
+    state: CampaignState,
+    fmt: ExportFormat,
+    destination: str | Path | None,
+    *,
+    front_only: bool = False,
+    where: str | None = None,
+) -> Iterator[int]:
+    """``write_export`` a block of rows at a time (a caller may do other work between two
+    steps): yields the rows written so far, first once the output is open, then after each
+    block; the last value is the total."""
     text_target: Destination = destination if destination is not None else sys.stdout
     if fmt == "csv":
-        return write_csv(state, text_target, front_only=front_only, where=where)
+        return csv_steps(state, text_target, front_only=front_only, where=where)
     if fmt == "json":
-        return write_json(state, text_target, front_only=front_only, where=where)
+        return json_steps(state, text_target, front_only=front_only, where=where)
     if fmt == "parquet":
         if destination is None and sys.stdout.isatty():
             raise UsageError("Parquet is binary: give a file with -o FILE, or redirect stdout.")
         binary: BinaryDestination = destination if destination is not None else sys.stdout.buffer
-        return write_parquet(state, binary, front_only=front_only, where=where)
+        return parquet_steps(state, binary, front_only=front_only, where=where)
     raise UsageError(f"Unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)}).")
 
 

@@ -86,8 +86,9 @@ def _parameter_kind(column: ParameterColumn | None, chosen: Any) -> Kind:
 
 def write_groups(
     target: Any, header: Sequence[str], kinds: Sequence[Kind], blocks: Iterable[list[ColumnBlock]]
-) -> int:
-    """Write ``blocks`` (the export's column blocks) as Parquet to ``target``; the row count."""
+) -> Iterator[int]:
+    """Write ``blocks`` (the export's column blocks) as Parquet to ``target``, a row group
+    at a time: yields the rows written so far, once the file is open, then after each group."""
     import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]
     import pyarrow.parquet as pq  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
@@ -96,6 +97,7 @@ def write_groups(
     schema = pa.schema([(name, types[kind]) for name, kind in zip(header, kinds, strict=True)])
     count = 0
     with pq.ParquetWriter(target, schema) as writer:
+        yield count
         for group in _groups(blocks):
             arrays = [
                 pa.array(_as_text(column) if kind == "text" else column, type=field.type)
@@ -103,7 +105,7 @@ def write_groups(
             ]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             count += len(group[0])
-    return count
+            yield count
 
 
 def _groups(blocks: Iterable[list[ColumnBlock]]) -> Iterator[list[ColumnBlock]]:
