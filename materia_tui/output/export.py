@@ -18,7 +18,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
@@ -37,6 +37,7 @@ from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 
 ExportFormat = Literal["csv", "json", "parquet"]
+Steps: TypeAlias = Generator[int, None, None]  # a writer's steps: the rows written so far
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 Cell: TypeAlias = str | int | float | bool | None
 Row: TypeAlias = dict[str, Cell]
@@ -135,7 +136,7 @@ def write_csv(
 
 def csv_steps(
     state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
-) -> Iterator[int]:
+) -> Steps:
     """``write_csv`` a block of rows at a time: yields the rows written so far after each."""
     names = export_names(state)
     keep = _where(state, where)
@@ -234,7 +235,7 @@ def write_json(
 
 def json_steps(
     state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
-) -> Iterator[int]:
+) -> Steps:
     """``write_json`` a block of rows at a time: yields the rows written so far after each."""
     head, tail = _document_parts(state, front_only, where)
     names = export_names(state)
@@ -289,7 +290,7 @@ def parquet_steps(
     *,
     front_only: bool = False,
     where: str | None = None,
-) -> Iterator[int]:
+) -> Steps:
     """``write_parquet`` a row group at a time: yields the rows written so far after each."""
     if not parquet_available():
         raise UsageError(
@@ -325,7 +326,7 @@ def export_steps(
     *,
     front_only: bool = False,
     where: str | None = None,
-) -> Iterator[int]:
+) -> Steps:
     """``write_export`` a block of rows at a time (a caller may do other work between two
     steps): yields the rows written so far, first once the output is open, then after each
     block; the last value is the total."""

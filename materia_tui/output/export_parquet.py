@@ -11,7 +11,7 @@ by what it would hold (floats for a measurement), not Parquet's null type.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from materia_tui.output.export_rows import BLOCK_ROWS, ColumnBlock
@@ -86,7 +86,7 @@ def _parameter_kind(column: ParameterColumn | None, chosen: Any) -> Kind:
 
 def write_groups(
     target: Any, header: Sequence[str], kinds: Sequence[Kind], blocks: Iterable[list[ColumnBlock]]
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """Write ``blocks`` (the export's column blocks) as Parquet to ``target``, a row group
     at a time: yields the rows written so far, once the file is open, then after each group."""
     import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]

@@ -3,6 +3,7 @@ app over a state folded from a synthetic campaign (not the monitor app)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from pathlib import Path
@@ -13,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from materia_tui.output.export import write_csv
 from materia_tui.output.numbers import format_value
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.state import CampaignState
@@ -275,4 +277,74 @@ async def test_escape_cancels() -> None:
         await open_export(app, pilot)
         await pilot.press("escape")
         await wait_for(pilot, lambda: bool(app.results), what="dismissed")
+    assert app.results == [None]
+
+
+def many_candidates(count: int) -> CampaignState:
+    state = CampaignState(CAMPAIGN)
+    candidates = [{"id": f"c{k}", "parameters": {"x": k / 7, "kind": "AB"[k % 2]}} for k in range(count)]
+    apply(state, {"type": "candidates_proposed", "iteration": 1, "candidates": candidates})
+    return state
+
+
+def progress(screen: ExportScreen) -> str:
+    return str(screen.query_one("#export-progress", Static).render())
+
+
+def hold_after(steps: int, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """The export waits, after ``steps`` steps, until the event returned is set."""
+    go_on = asyncio.Event()
+    taken = 0
+
+    async def between_steps(screen: ExportScreen) -> None:
+        nonlocal taken
+        taken += 1
+        await (go_on.wait() if taken == steps else asyncio.sleep(0))
+
+    monkeypatch.setattr(ExportScreen, "between_steps", between_steps)
+    return go_on
+
+
+async def test_a_large_export_runs_a_block_at_a_time_and_the_ui_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("materia_tui.output.export_rows.BLOCK_ROWS", 50)
+    go_on = hold_after(10, monkeypatch)
+    state = many_candidates(3000)
+    target = tmp_path / "all.csv"
+    app = Host(state)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_export(app, pilot)
+        path_field(screen).value = str(target)
+        path_field(screen).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.written == 9 * 50, what="nine blocks written")  # the header first
+        await pilot.pause()
+        assert progress(screen) == "Writing… 450 of 3,000 candidates"
+        assert not target.exists() and (tmp_path / ".all.csv.part").exists()  # never a partial file by its name
+        await pilot.press("enter")  # a second export is not started over the first
+        go_on.set()
+        await wait_for(pilot, lambda: bool(app.results), what="dismissed")
+    assert app.results == [ExportResult(target, 3000, "csv", False)]
+    expected = tmp_path / "expected.csv"
+    write_csv(state, expected)
+    assert target.read_bytes() == expected.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.csv", "expected.csv"]
+
+
+async def test_escape_stops_an_export_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("materia_tui.output.export_rows.BLOCK_ROWS", 20)
+    hold_after(5, monkeypatch)
+    app = Host(many_candidates(3000))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_export(app, pilot)
+        path_field(screen).value = str(tmp_path / "all.json")
+        await pilot.click("#format-json")
+        path_field(screen).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.written == 80, what="an export part written")
+        assert (tmp_path / ".all.json.part").exists()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: bool(app.results), what="dismissed")
+        await wait_for(pilot, lambda: not list(tmp_path.iterdir()), what="the partial file removed")
     assert app.results == [None]

@@ -4,10 +4,15 @@
 when pyarrow is importable; otherwise a line names the extra that brings it),
 all candidates or the Pareto front only, and a path (by default
 ``./{campaign_id}-candidates.csv`` or ``-front``, following the choices until
-the user edits it). Export writes with
-``materia_tui.output.export.write_export`` and dismisses with an ``ExportResult``;
-escape dismisses with None. A failure (unwritable path, a directory, a
-missing pyarrow) is shown in the screen, which stays open.
+the user edits it). Export writes with ``materia_tui.output.export.export_steps``,
+a block of rows per step in a worker on the UI's own loop (a million candidates
+take seconds: the monitor goes on folding events and painting between two steps,
+and the screen counts the rows written), into ``.NAME.part`` beside the target,
+renamed to it once complete, so a file under the chosen name is never a partial
+one. It then dismisses with an ``ExportResult``. Escape dismisses with None, and
+during an export stops it and removes the partial file. A failure (unwritable
+path, a directory, a missing pyarrow) is shown in the screen, which stays open.
+The rows are those the campaign had when the export began.
 
 The app side::
 
@@ -21,13 +26,16 @@ The app side::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -35,7 +43,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from materia_tui.errors import MateriaError
-from materia_tui.output.export import PARQUET_INSTALL, ExportFormat, parquet_available, write_export
+from materia_tui.output.export import PARQUET_INSTALL, ExportFormat, export_steps, parquet_available
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 
@@ -99,6 +107,10 @@ class ExportScreen(ModalScreen[ExportResult | None]):
         color: $error;
         height: auto;
     }
+    ExportScreen #export-progress {
+        color: $text-muted;
+        height: auto;
+    }
     ExportScreen #export-buttons {
         height: auto;
         align-horizontal: right;
@@ -116,6 +128,8 @@ class ExportScreen(ModalScreen[ExportResult | None]):
         self.error: str | None = None  # the last failure, plain text
         self._default_path = default_path(state.campaign_id, "csv", False)
         self._path_edited = False  # once the user typed a path, choices stop rewriting it
+        self.writing: Path | None = None  # the partial file while an export runs
+        self.written = 0  # rows written so far by the running export
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-body") as body:
@@ -135,6 +149,7 @@ class ExportScreen(ModalScreen[ExportResult | None]):
             yield Label("Path")
             yield Input(self._default_path, id="export-path")
             yield Static("", id="export-error")
+            yield Static("", id="export-progress")
             with Horizontal(id="export-buttons"):
                 yield Button("Cancel", id="export-cancel")
                 yield Button("Export", variant="primary", id="export-write")
@@ -172,34 +187,75 @@ class ExportScreen(ModalScreen[ExportResult | None]):
 
     @on(Button.Pressed, "#export-cancel")
     def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "export")  # its partial file is removed as it stops
         self.dismiss(None)
 
     @on(Button.Pressed, "#export-write")
     @on(Input.Submitted, "#export-path")
     def action_export(self) -> None:
-        result = self.write()
-        if result is not None:
-            self.dismiss(result)
-
-    def write(self) -> ExportResult | None:
-        """Write the file; on failure show why and return None (the screen stays)."""
+        if self.writing is not None:
+            return  # one export at a time
         text = self.path_text.strip()
         if not text:
             self._fail("Give a path to write to.")
-            return None
+            return
         path = Path(text).expanduser()
-        fmt, front_only = self.chosen_format, self.front_only
+        if path.is_dir():
+            self._fail(f"Cannot write {clean(str(path), 200)}: Is a directory.")
+            return
+        self._fail(None)
+        self.writing = path.with_name(f".{path.name}.part")
+        self.write_file(path, self.chosen_format, self.front_only)
+
+    @work(exclusive=True, group="export")
+    async def write_file(self, path: Path, fmt: ExportFormat, front_only: bool) -> None:
+        """The export, a block per step; the UI runs between two (see the module docstring)."""
+        partial = self.writing
+        assert partial is not None
+        total = len(self.state.candidate_list) if not front_only else self.state.pareto_size
         try:
-            rows = write_export(self.state, fmt, path, front_only=front_only)
+            with _removed_unless_renamed(partial), contextlib.closing(
+                export_steps(self.state, fmt, partial, front_only=front_only)
+            ) as steps:
+                for written in steps:
+                    self.written = written
+                    self._show_progress(total)
+                    await self.between_steps()
+                steps.close()  # the file closed, then renamed
+                partial.replace(path)
         except MateriaError as exc:
             self._fail(exc.message)
-            return None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             self._fail(f"Cannot write {clean(str(path), 200)}: {reason}.")
-            return None
-        return ExportResult(path, rows, fmt, front_only)
+        else:
+            self.dismiss(ExportResult(path, self.written, fmt, front_only))
+        finally:
+            self.writing = None
+            self._show_progress(None)
 
-    def _fail(self, message: str) -> None:
-        self.error = clean(message, 300)
-        self.query_one("#export-error", Static).update(Text(self.error))
+    async def between_steps(self) -> None:
+        """Let the app run (fold events, paint, take keys) before the next block."""
+        await asyncio.sleep(0)
+
+    def _show_progress(self, total: int | None) -> None:
+        if not self.is_attached:
+            return  # dismissed (cancelled) while the export stopped
+        text = "" if total is None else f"Writing… {self.written:,} of {total:,} candidates"
+        self.query_one("#export-progress", Static).update(Text(text))
+
+    def _fail(self, message: str | None) -> None:
+        self.error = None if message is None else clean(message, 300)
+        if self.is_attached:
+            self.query_one("#export-error", Static).update(Text(self.error or ""))
+
+
+@contextlib.contextmanager
+def _removed_unless_renamed(partial: Path) -> Iterator[None]:
+    """Remove ``partial`` if it is still there when the block ends: the export failed or
+    was cancelled (a ``CancelledError`` passes through after the removal)."""
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
