@@ -142,6 +142,30 @@ def test_scatter_data_draws_the_whole_front_sorted_and_the_latest_batch() -> Non
     assert data.x_label == "water_flux [L/m2/h]↑" and data.front_as_line
 
 
+def test_a_batch_that_would_cover_the_cloud_is_not_marked() -> None:
+    """Batches of 2,000 over a 40x12 grid: the newest would mark most cells and hide
+    the density under them, so it is left unmarked (the caption says so); a batch of a
+    few candidates is marked as ever."""
+    state = CampaignState("camp-123")
+    script = CampaignScript(batch=2000)
+    for n in range(1, 5):
+        for item in script.iteration(n):
+            apply_item(state, item)
+    cloud = ThinnedCloud("water_flux", "salt_rejection")
+    data = scatter_data(state, cloud, GRID, state.take_changes())
+    assert data.latest == ([], []) and data.unmarked == 2000
+    assert data.measured > 7000 and len(data.front[0]) == state.pareto_size > 0
+    fresh = [Candidate(id=f"new-{k}", parameters={}, predicted={}, uncertainty={}) for k in range(3)]
+    state.apply(CandidatesProposed(candidates=fresh, iteration=5, seq=None, timestamp=None), T0)
+    results = [
+        EvaluationResult(candidate_id=f"new-{k}", objectives={"water_flux": 40.0 + k, "salt_rejection": 95.0})
+        for k in range(3)
+    ]
+    state.apply(CandidatesEvaluated(results=results, iteration=5, seq=None, timestamp=None), T0)
+    data = scatter_data(state, cloud, GRID, state.take_changes())
+    assert data.unmarked == 0 and 0 < len(data.latest[0]) <= 3
+
+
 def test_a_large_first_catch_up_is_split_into_steps() -> None:
     state = CampaignState("camp-123")
     script = CampaignScript(batch=2500)

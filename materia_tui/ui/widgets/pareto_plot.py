@@ -7,7 +7,10 @@ cloud is kept incrementally and thinned to one mark per plot cell it occupies,
 read straight from the state's columns. Each mark is a braille glyph of 1 to 8
 dots by how many candidates its cell holds (log scale, relative to the fullest
 cell), so the picture says where the candidates are; the front and the latest
-batch are drawn over it in full (one mark per cell of theirs).
+batch are drawn over it in full (one mark per cell of theirs). A latest batch that
+would mark more than ``LATEST_SHARE`` of the cloud's cells (thousands of candidates
+a batch: at 100,000 candidates in batches of 5,000, four cells in five) is not
+marked, as its marks would hide the density they sit on; the caption says so.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ CLOUD_MARKER = "dot"
 FRONT_MARKER = "◆"
 LATEST_MARKER = "x"
 LATEST_COLOUR = "orange"
+LATEST_SHARE = 0.25  # the most of the cloud's occupied cells the latest batch may mark
+LATEST_ALWAYS = 32  # marks a latest batch may have whatever the share (a small campaign's)
 
 
 @dataclass(slots=True)
@@ -37,6 +42,7 @@ class ScatterData:
     cloud: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     front: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     latest: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
+    unmarked: int = 0  # the latest batch's points, when too many to mark (see the module docstring)
     measured: int = 0
     front_as_line: bool = True
     density: tuple[tuple[list[float], list[float]], ...] = ()  # the cloud's marks by density level
@@ -84,7 +90,10 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes:
         point = cloud.point(row) if row is not None else None
         if point is not None:
             latest.setdefault(cloud.cell(*point), point)
-    data.latest = ([p[0] for p in latest.values()], [p[1] for p in latest.values()])
+    if len(latest) > max(LATEST_ALWAYS, LATEST_SHARE * len(cloud.cells)):
+        data.unmarked = len(state.latest_batch)
+    else:
+        data.latest = ([p[0] for p in latest.values()], [p[1] for p in latest.values()])
     return data
 
 
@@ -223,7 +232,8 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         else:
             loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
         shown = "shown (filter)" if self.active_filter.active else "measured"
-        return f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{loading}"
+        unmarked = " · latest unmarked" if data.unmarked else ""
+        return f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{unmarked}{loading}"
 
     def _draw(self) -> None:
         """Show ``self.data``: the latest batch is an overlay on the plotext picture,
