@@ -270,7 +270,10 @@ async def test_the_screen_after_a_throttled_catch_up_is_the_reducers_state(
             assert plot.data.measured == shape.total_candidates
             front = [_objectives(expected, candidate_id) for candidate_id in expected.front_ids()]
             assert sorted(zip(*plot.data.front, strict=True)) == sorted(front)
-            assert str(plot.border_subtitle) == f"{shape.total_candidates:,} measured · {len(front)} on front"
+            # Batches of this size would cover the scatter with the latest marks: left unmarked.
+            assert plot.data.unmarked == shape.candidates and plot.data.latest == ([], [])
+            caption = f"{shape.total_candidates:,} measured · {len(front)} on front · latest unmarked"
+            assert str(plot.border_subtitle) == caption
             progress = app.query_one(ProgressPanel).shown_plain
             assert f"iteration {shape.iterations}/{shape.iterations}" in progress
             assert f"evaluations {shape.total_candidates:,}" in progress
