@@ -146,11 +146,7 @@ def test_a_batch_that_would_cover_the_cloud_is_not_marked() -> None:
     """Batches of 2,000 over a 40x12 grid: the newest would mark most cells and hide
     the density under them, so it is left unmarked (the caption says so); a batch of a
     few candidates is marked as ever."""
-    state = CampaignState("camp-123")
-    script = CampaignScript(batch=2000)
-    for n in range(1, 5):
-        for item in script.iteration(n):
-            apply_item(state, item)
+    state = scripted_state(batch=2000, iterations=4)
     cloud = ThinnedCloud("water_flux", "salt_rejection")
     data = scatter_data(state, cloud, GRID, state.take_changes())
     assert data.latest == ([], []) and data.unmarked == 2000
@@ -166,12 +162,17 @@ def test_a_batch_that_would_cover_the_cloud_is_not_marked() -> None:
     assert data.unmarked == 0 and 0 < len(data.latest[0]) <= 3
 
 
-def test_a_large_first_catch_up_is_split_into_steps() -> None:
+def scripted_state(batch: int, iterations: int) -> CampaignState:
     state = CampaignState("camp-123")
-    script = CampaignScript(batch=2500)
-    for n in range(1, 10):
+    script = CampaignScript(batch=batch)
+    for n in range(1, iterations + 1):
         for item in script.iteration(n):
             apply_item(state, item)
+    return state
+
+
+def test_a_large_first_catch_up_is_split_into_steps() -> None:
+    state = scripted_state(batch=2500, iterations=9)
     cloud = ThinnedCloud("water_flux", "salt_rejection")
     steps = 0
     while True:
