@@ -217,6 +217,7 @@ async def test_the_streamed_picture_equals_plotext_drawing_everything() -> None:
     async with app.run_test(size=(140, 24)) as pilot:
         plot = app.query_one("#streamed", ParetoPlot)
         reference = app.query_one("#reference", ParetoPlot)
+        reference.canvas_changed = lambda: None  # type: ignore[method-assign]  # it only draws what it is given
         overlay_only = rebuilt = 0
         for number in range(11, 41):
             for item in script.iteration(number):
@@ -286,10 +287,38 @@ async def test_a_resized_plot_redraws_its_density_for_the_new_size_without_new_d
         small = plot.data
         await pilot.resize_terminal(160, 48)
         await pilot.pause(0.1)
-        width, height = plot.size
         fresh = ThinnedCloud(*(plot.axes() or (None, "")))
         expected = ScatterData()
         while not fresh.complete:
-            expected = scatter_data(state, fresh, (max(10, width - 10), max(5, height - 4)), ChangeSet())
+            expected = scatter_data(state, fresh, plot._grid(), ChangeSet())
         assert plot.data.density != small.density  # the finer grid holds the points differently
         assert plot.data.density == expected.density and plot.data.cloud == expected.cloud
+
+
+async def test_a_uniform_cloud_fills_every_character_cell_of_the_plot() -> None:
+    """Each cloud cell is drawn at its center, the grid is the plot's own character grid
+    and the limits sit on cell centers: 40,000 uniform points leave no character cell
+    blank (before, a cell's first point was drawn and fell in the next column or row as
+    often as in its own: a quarter of the cells were blank, in stripes). The last column
+    and the top row may hold only the extreme points' cell, which the front draws over."""
+    rng = random.Random(3)
+    state = CampaignState("uniform")
+    candidates = [Candidate(id=f"c{k}", parameters={}, predicted={}, uncertainty={}) for k in range(40_000)]
+    state.apply(CandidatesProposed(candidates=candidates, iteration=1, seq=None, timestamp=None), T0)
+    results = [
+        EvaluationResult(candidate_id=f"c{k}", objectives={"f": rng.uniform(0, 100), "g": rng.uniform(0, 100)})
+        for k in range(40_000)
+    ]
+    state.apply(CandidatesEvaluated(results=results, iteration=1, seq=None, timestamp=None), T0)
+    app = TwoPlots(state)
+    async with app.run_test(size=(120, 24)) as pilot:
+        plot = app.query_one("#streamed", ParetoPlot)
+        plot.apply_changes(state, state.take_changes(), 0.0)
+        await wait_for(pilot, lambda: plot.up_to_date and plot._built is not None, what="the picture")
+        await pilot.pause()
+        built = plot._built
+        assert built is not None and plot._cloud is not None
+        assert plot._cloud.grid == (len(built.columns), len(built.lines))  # the plot's own grid
+        inner_rows, inner_columns = built.lines[:-1], built.columns[:-1]
+        blank = [(r, c) for r in inner_rows for c in inner_columns if built.marker[r][c] == " "]
+        assert blank == []

@@ -15,6 +15,7 @@ marked, as its marks would hide the density they sit on; the caption says so.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -43,6 +44,7 @@ class ScatterData:
     front: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     latest: tuple[list[float], list[float]] = field(default_factory=lambda: ([], []))
     unmarked: int = 0  # the latest batch's points, when too many to mark (see the module docstring)
+    cell_size: tuple[float, float] | None = None  # the cloud's cells, in data units (None: no cloud)
     measured: int = 0
     front_as_line: bool = True
     density: tuple[tuple[list[float], list[float]], ...] = ()  # the cloud's marks by density level
@@ -57,6 +59,19 @@ def limits(series: tuple[list[float], ...]) -> tuple[float | None, float | None]
     if low != high:
         return low, high
     return (0.5 * low, 1.5 * low) if low != 0 else (-1.0, 1.0)
+
+
+def centered(found: tuple[float | None, float | None], size: float) -> tuple[float | None, float | None]:
+    """Limits moved to the centers of the cloud cells they fall in. plotext puts its first
+    and last character cells' centers on the limits, a cell a character cell apart: with
+    the limits on cell centers and the grid as wide as the plot, each cloud cell (drawn
+    at its center) lands in a character cell of its own, and a point within half a cell
+    of a limit in the character cell at the edge."""
+    low, high = found
+    if low is None or high is None:
+        return found
+    low, high = (math.floor(low / size) + 0.5) * size, (math.floor(high / size) + 0.5) * size
+    return (low, high) if low < high else found
 
 
 def axis_label(state: CampaignState, name: str) -> str:
@@ -78,6 +93,7 @@ def scatter_data(state: CampaignState, cloud: ThinnedCloud, grid: Grid, changes:
         y_label=axis_label(state, y_name),
         cloud=cloud.cloud(),
         density=cloud.density(),
+        cell_size=cloud.cell_size if cloud.cells else None,
         measured=cloud.count,
         front_as_line=x_name is not None and len(state.objectives) == 2,
     )
@@ -117,6 +133,7 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         self._data_version = 0  # bumped by every change set that arrives
         self._matched: Any = None  # the filter's mask the cloud was last kept by
         self._history_loading = False  # a long history loads: not redrawn until it is in
+        self._regridded: tuple[int, int] | None = None  # the size whose grid followed plotext's
 
     def axes(self) -> tuple[str | None, str] | None:
         names = self.state.objectives
@@ -168,8 +185,7 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
                 self._cloud = ThinnedCloud(*axes)
                 self._matched = None  # a new cloud reads every row
             self._cloud.kept = self._matched_rows()
-            # One mark per cell, so the thinning grid is (about) the plot area's cell grid.
-            grid = (max(10, size.width - 10), max(5, size.height - 4))
+            grid = self._grid()
             changes, self._pending = self._pending, ChangeSet()
             data = scatter_data(self.state, self._cloud, grid, changes)
             if not self._cloud.complete:
@@ -180,6 +196,26 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         if data != self.data or user_change:  # e.g. proposals change the state, not the picture
             self.data = data
             self._draw()
+
+    def _grid(self) -> Grid:
+        """The thinning grid: one cell a character cell of the plot's data area (known once
+        plotext built at this size; until then about it, on the large side: cells smaller
+        than the plot's character cells leave none of them blank, larger ones do)."""
+        width, height = self.size
+        known = self.canvas_at
+        if known is not None and known[:2] == (width, height):
+            return known[2], known[3]
+        return max(10, width - 8), max(5, height - 3)
+
+    def canvas_changed(self) -> None:
+        """plotext's data area is now known at this size: re-bucket to it, once a size (the
+        axis labels' widths could otherwise move it back and forth)."""
+        cloud, known = self._cloud, self.canvas_at
+        if cloud is None or known is None or cloud.grid == known[2:] or self._regridded == known[:2]:
+            return
+        self._regridded = known[:2]
+        self._key = ()
+        self.sync()
 
     def _matched_rows(self) -> Any:
         """The ``/`` filter as the cloud reads it (a bool per row, None: no filter). A row's
@@ -246,6 +282,9 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         xs = (data.cloud[0], front_x, data.latest[0])
         ys = (data.cloud[1], front_y, data.latest[1])
         x_limits, y_limits = limits(xs), limits(ys)
+        if data.cell_size is not None:  # one character cell a cloud cell (see ``centered``)
+            x_limits = centered(x_limits, data.cell_size[0])
+            y_limits = centered(y_limits, data.cell_size[1])
         labels = (data.x_label, data.y_label)
         picture = (labels, data.density, front_x, front_y, data.front_as_line, x_limits, y_limits)
         if picture != self._picture:

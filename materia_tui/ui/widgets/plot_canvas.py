@@ -166,6 +166,8 @@ class PlotCanvas(Widget):
         self.overlay: tuple[Overlay, ...] = ()
         self._overlay_version = 0
         self._built: _Build | None = None
+        # (width, height) of the widget at the last plotext build, and its data area in cells
+        self.canvas_at: tuple[int, int, int, int] | None = None
         self._adopted: Prebuilt | None = None
         # Set by a view that draws off the UI thread (``prebuild``): called, instead of a build
         # on the UI thread, when the canvas needs a picture that no adopted one fits.
@@ -241,7 +243,14 @@ class PlotCanvas(Widget):
             built = _matrix(self._plot, width, height, self._theme_name())
             self.builds += 1
         self._built = built
+        canvas = (width, height, len(built.columns), len(built.lines))
+        if canvas != self.canvas_at:
+            self.canvas_at = canvas
+            self.call_later(self.canvas_changed)
         return self._strips_of(built, height, base)
+
+    def canvas_changed(self) -> None:
+        """The data area (``canvas_at``) differs from the last build's: nothing to do here."""
 
     def _theme_name(self) -> str:
         theme_name = f"textual-auto-{self.app.theme}"

@@ -333,12 +333,19 @@ class ThinnedCloud:
             self.cells.pop(cell, None)
             self.marks.pop(cell, None)
 
+    def center(self, cell: Grid) -> tuple[float, float]:
+        width, height = self.cell_size
+        return (cell[0] + 0.5) * width, (cell[1] + 0.5) * height
+
     def cloud(self) -> tuple[list[float], list[float]]:
-        marks = self.marks.values()
-        return [p[0] for p in marks], [p[1] for p in marks]
+        """Where to draw each occupied cell: its center. A cell's own first point, drawn
+        instead, fell in the plot's next column or row as often as in its own, and a
+        uniform cloud of 100,000 points left a quarter of the plot's cells blank."""
+        centers = list(map(self.center, self.cells))
+        return [c[0] for c in centers], [c[1] for c in centers]
 
     def density(self, levels: int = len(DENSITY_MARKERS)) -> tuple[tuple[list[float], list[float]], ...]:
-        """The marks split by how full their cell is: level k (of ``levels``) holds
+        """The cells' centers split by how full their cell is: level k (of ``levels``) holds
         the cells whose count is about the fullest cell's count to the k/levels-th
         power (log scale: a few dense cells must not hide the sparse ones)."""
         if not self.cells:
@@ -348,9 +355,10 @@ class ThinnedCloud:
         scale = math.log1p(2 ** math.ceil(math.log2(max(self.cells.values()))))
         split: list[tuple[list[float], list[float]]] = [([], []) for _ in range(levels)]
         log1p, ceil = math.log1p, math.ceil
+        center = self.center
         for cell, count in self.cells.items():
             level = min(levels - 1, max(0, ceil(levels * log1p(count) / scale) - 1)) if scale else 0
-            x, y = self.marks[cell]
+            x, y = center(cell)
             split[level][0].append(x)
             split[level][1].append(y)
         return tuple(split)
