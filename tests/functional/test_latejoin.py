@@ -272,7 +272,7 @@ async def test_the_screen_after_a_throttled_catch_up_is_the_reducers_state(
             assert sorted(zip(*plot.data.front, strict=True)) == sorted(front)
             # Batches of this size would cover the scatter with the latest marks: left unmarked.
             assert plot.data.unmarked == shape.candidates and plot.data.latest == ([], [])
-            caption = f"{shape.total_candidates:,} measured · {len(front)} on front · latest unmarked"
+            caption = f"{shape.total_candidates:,} measured · {len(front)} on front"  # no room for more
             assert str(plot.border_subtitle) == caption
             progress = app.query_one(ProgressPanel).shown_plain
             assert f"iteration {shape.iterations}/{shape.iterations}" in progress

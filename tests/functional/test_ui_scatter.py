@@ -162,6 +162,19 @@ def test_a_batch_that_would_cover_the_cloud_is_not_marked() -> None:
     assert data.unmarked == 0 and 0 < len(data.latest[0]) <= 3
 
 
+async def test_the_caption_says_the_latest_batch_is_unmarked_where_it_has_room() -> None:
+    state = scripted_state(batch=2000, iterations=4)
+    app = TwoPlots(state)
+    async with app.run_test(size=(200, 24)) as pilot:
+        plot = app.query_one("#streamed", ParetoPlot)
+        plot.apply_changes(state, state.take_changes(), 0.0)
+        await wait_for(pilot, lambda: plot.up_to_date, what="the picture")
+        counts = f"{plot.data.measured:,} measured · {state.pareto_size} on front"
+        assert plot.data.unmarked == 2000 and str(plot.border_subtitle) == counts + " · latest unmarked"
+        await pilot.resize_terminal(70, 24)  # 35 columns a plot: the counts only
+        await wait_for(pilot, lambda: str(plot.border_subtitle) == counts, what="the shorter caption")
+
+
 def scripted_state(batch: int, iterations: int) -> CampaignState:
     state = CampaignState("camp-123")
     script = CampaignScript(batch=batch)

@@ -6,11 +6,15 @@ candidates, extracting and plotting every point costs ~200 ms a redraw, so the
 cloud is kept incrementally and thinned to one mark per plot cell it occupies,
 read straight from the state's columns. Each mark is a braille glyph of 1 to 8
 dots by how many candidates its cell holds (log scale, relative to the fullest
-cell), so the picture says where the candidates are; the front and the latest
+cell), so the picture says where the candidates are. The thinning grid is the
+plot's own character grid (plotext's data area, known after its first build at a
+size), the marks sit at their cells' centers and the limits on cell centers, so
+each cell is one character cell: no blank stripes where candidates are; the front and the latest
 batch are drawn over it in full (one mark per cell of theirs). A latest batch that
 would mark more than ``LATEST_SHARE`` of the cloud's cells (thousands of candidates
 a batch: at 100,000 candidates in batches of 5,000, four cells in five) is not
-marked, as its marks would hide the density they sit on; the caption says so.
+marked, as its marks would hide the density they sit on; the caption says so where
+it has room.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ LATEST_MARKER = "x"
 LATEST_COLOUR = "orange"
 LATEST_SHARE = 0.25  # the most of the cloud's occupied cells the latest batch may mark
 LATEST_ALWAYS = 32  # marks a latest batch may have whatever the share (a small campaign's)
+UNMARKED = " · latest unmarked"  # the caption's note of an unmarked latest batch
 
 
 @dataclass(slots=True)
@@ -268,8 +273,10 @@ class ParetoPlot(FiltersCampaign, PlotCanvas):
         else:
             loading = "" if self._cloud is None or self._cloud.complete else " (loading…)"
         shown = "shown (filter)" if self.active_filter.active else "measured"
-        unmarked = " · latest unmarked" if data.unmarked else ""
-        return f"{data.measured:,} {shown} · {len(data.front[0]):,} on front{unmarked}{loading}"
+        caption = f"{data.measured:,} {shown} · {len(data.front[0]):,} on front"
+        if data.unmarked and len(caption) + len(UNMARKED) + len(loading) <= self.size.width - 4:
+            caption += UNMARKED  # only where it fits: the counts come first
+        return caption + loading
 
     def _draw(self) -> None:
         """Show ``self.data``: the latest batch is an overlay on the plotext picture,
