@@ -33,8 +33,9 @@ class ThinnedCloud:
     Points live in two ``array('d')`` columns indexed by row (NaN: no point), 16
     bytes a candidate. Each occupied cell keeps a count and one representative
     point (its mark), so a new, moved or withdrawn point costs a dict update
-    wherever it lands; a cell is drawn at its center (``cloud``, ``density``). Cells have a fixed size in data units (the data's span /
-    the grid size when last re-bucketed); only a span grown ``GROWTH`` times
+    wherever it lands; a cell is drawn at its center (``cloud``, ``density``).
+    Cells have a fixed size in data units (the data's span / the grid size when
+    last re-bucketed); only a span grown ``GROWTH`` times
     (which happens a logarithmic number of times) or a new grid size re-buckets
     everything.
 
