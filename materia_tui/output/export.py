@@ -100,7 +100,12 @@ def iter_candidate_rows(
     names = export_names(state)
     header = _header(names, bool(state.notes))
     for block in _blocks(state, names, front_only, _where(state, where)):
-        yield from map(dict, map(zip, repeat(header), zip(*block, strict=True)))
+        yield from _block_rows(header, block)
+
+
+def _block_rows(header: list[str], block: list[ColumnBlock]) -> Iterator[Row]:
+    """A block's rows as dicts keyed by the header."""
+    return map(dict, map(zip, repeat(header), zip(*block, strict=True)))
 
 
 def _blocks(
@@ -193,13 +198,13 @@ def export_document(
     state: CampaignState, *, front_only: bool = False, where: str | None = None
 ) -> dict[str, Any]:
     """The JSON export: campaign facts, the column list, and the rows."""
-    head, tail = _document_parts(state, front_only, where)
+    head, tail = _document_parts(state, export_names(state), front_only, where)
     rows = [_json_safe_row(row) for row in candidate_rows(state, front_only=front_only, where=where)]
     return {**head, "candidates": rows, **tail}
 
 
 def _document_parts(
-    state: CampaignState, front_only: bool, where: str | None
+    state: CampaignState, names: ExportNames, front_only: bool, where: str | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The JSON export's keys before its rows, and after them."""
     meta = state.metadata
@@ -209,11 +214,11 @@ def _document_parts(
         "status": state.status,
         "objectives": [
             {"name": name, "direction": state.directions.get(name, "maximize"), "unit": state.units.get(name)}
-            for name in objective_names(state)
+            for name in names.objectives
         ],
         "max_iterations": meta.max_iterations if meta else None,
         "front_only": front_only,
-        "columns": columns(state),
+        "columns": _header(names, bool(state.notes)),
     }
     tail: dict[str, Any] = {}
     if where is not None:
@@ -237,9 +242,9 @@ def json_steps(
     state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
 ) -> Steps:
     """``write_json`` a block of rows at a time: yields the rows written so far after each."""
-    head, tail = _document_parts(state, front_only, where)
     names = export_names(state)
-    header = _header(names, bool(state.notes))
+    head, tail = _document_parts(state, names, front_only, where)
+    header = head["columns"]
     dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
     count = 0
     with _text_output(destination) as out:
@@ -247,9 +252,9 @@ def json_steps(
         out.write(',\n  "candidates": [')
         yield count
         for block in _blocks(state, names, front_only, _where(state, where)):
-            for values in zip(*block, strict=True):
+            for row in _block_rows(header, block):
                 out.write(",\n    " if count else "\n    ")
-                out.write(dumps(_json_safe_row(dict(zip(header, values, strict=True)))))
+                out.write(dumps(_json_safe_row(row)))
                 count += 1
             yield count
         out.write("\n  ]" if count else "]")

@@ -11,6 +11,7 @@ by what it would hold (floats for a measurement), not Parquet's null type.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
@@ -31,14 +32,19 @@ def column_kinds(
     state: CampaignState, header: Sequence[str], keep: Sequence[bool] | None, front_only: bool
 ) -> list[Kind]:
     """Each header column's kind, for the rows the export writes."""
-    chosen = _chosen_rows(state, keep, front_only)
+    chosen: Any = None  # the exported rows, read only if a parameter holds codes
     kinds: list[Kind] = []
     for name in header:
         fixed = _FIXED.get(name)
+        column = state.store.parameter_column(name[6:]) if name.startswith("param.") else None
         if fixed is not None:
             kinds.append(fixed)
+        elif column is not None and column.codes is not None:
+            if chosen is None:
+                chosen = _chosen_rows(state, keep, front_only)
+            kinds.append(_parameter_kind(column, column.codes, chosen))
         elif name.startswith("param."):
-            kinds.append(_parameter_kind(state.store.parameter_column(name[6:]), chosen))
+            kinds.append("float")  # numbers only, or a metadata parameter never sent
         else:
             kinds.append("float")  # predictions, uncertainties, measurements
     return kinds
@@ -59,13 +65,12 @@ def _chosen_rows(state: CampaignState, keep: Sequence[bool] | None, front_only: 
     return chosen
 
 
-def _parameter_kind(column: ParameterColumn | None, chosen: Any) -> Kind:
-    if column is None or column.codes is None:
-        return "float"
+def _parameter_kind(column: ParameterColumn, codes_of_rows: array[int], chosen: Any) -> Kind:
+    """A parameter column with dictionary codes (``codes_of_rows``): the kinds of the values exported."""
     import numpy as np
 
     count = len(chosen)
-    codes = np.frombuffer(column.codes, dtype=np.int32, count=count)[chosen]
+    codes = np.frombuffer(codes_of_rows, dtype=np.int32, count=count)[chosen]
     floats = np.frombuffer(column.floats, dtype=np.float64, count=count)[chosen]
     found: set[type] = set()
     if bool(((codes == FLOAT_CODE) & ~np.isnan(floats)).any()):
