@@ -123,24 +123,24 @@ class IdIndex:
         new = ids.recent[offset:]
         if 2 * (first_row + len(new)) > len(self._table):
             self._grow(4 * (first_row + len(new)), first_row)
-        codes = list(map(hash, new))
-        hashes.extend(codes)  # all at once: a repeat later in the batch compares against its first
-        table, mask, row = self._table, self._mask, first_row
-        for code in codes:
+        table, mask, append = self._table, self._mask, hashes.append
+        for row, code in enumerate(map(hash, new), first_row):
             slot = code & mask
-            while (held := table[slot]) != EMPTY:
+            held = table[slot]
+            while held != EMPTY:
                 if hashes[held] == code and self._holds(held, new[row - first_row]):  # known, or a repeat
                     self._forget(first_row, row)
                     return False
                 slot = (slot + 1) & mask
+                held = table[slot]
             table[slot] = row
-            row += 1
+            append(code)  # in the loop: a repeat later in the batch compares against it
         return True
 
     def _forget(self, first_row: int, stop: int) -> None:
         """Take rows ``first_row..stop`` (the newest indexed) out of the table again, and
-        the hashes from ``first_row`` on. Newest first: each removal then restores the table
-        exactly as it was before that row came (no later row's probe can have passed over its slot)."""
+        their hashes. Newest first: each removal then restores the table exactly as it
+        was before that row came (no later row's probe can have passed over its slot)."""
         hashes, table, mask = self._hashes, self._table, self._mask
         for row in range(stop - 1, first_row - 1, -1):
             slot = hashes[row] & mask
