@@ -95,6 +95,8 @@ def child(mode: str, candidates: int) -> dict[str, Any]:
         return asyncio.run(_plain(shape))
     if mode == "monitor-late":
         return asyncio.run(_monitor_late(shape))
+    if mode.startswith("monitor-view:"):
+        return asyncio.run(_monitor_view(shape, mode.partition(":")[2]))
     return asyncio.run(_monitor(shape))
 
 
@@ -190,6 +192,42 @@ async def _monitor_late(shape: Shape) -> dict[str, Any]:
             "candidates": len(state.candidates),
             "rows": table.row_count,
             "hidden_pairs": sum(len(p) for p in app.view.parity.tracker.pairs.values()),
+            "seconds": time.perf_counter() - started,
+        }
+
+
+VIEWS = ("parity", "importance", "hypervolume", "slices", "parallel")  # the keys 5-9
+
+
+async def _monitor_view(shape: Shape, view: str) -> dict[str, Any]:
+    """The head-start monitor of ``_monitor_late``, caught up, then one more view shown (as
+    its key does) until it has drawn the whole campaign: the peak of a user who looks at it."""
+    from materia_tui.source import GeneratorSource
+    from materia_tui.ui.app import MonitorApp
+
+    async def nothing_more() -> AsyncGenerator[Any, None]:
+        await asyncio.Event().wait()
+        yield None
+
+    state = folded_state(shape)
+    source = GeneratorSource()
+    source._items = nothing_more()
+    app = MonitorApp(source, "big", state=state, now=lambda: 0.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view_of = app.view
+        while not (view_of.up_to_date and view_of.pareto.up_to_date and view_of.query(f"#{view}")):
+            await pilot.pause(0.05)
+        before = peak_rss_mb()
+        started = time.perf_counter()
+        view_of.action_show_view(view)
+        widget = view_of.query_one(f"#{view}")
+        await pilot.pause(0.2)
+        while not getattr(widget, "up_to_date", True) and time.perf_counter() - started < 1500:
+            await pilot.pause(0.05)
+        return {
+            "peak": peak_rss_mb(),
+            "before": before,
+            "candidates": len(state.candidates),
             "seconds": time.perf_counter() - started,
         }
 
