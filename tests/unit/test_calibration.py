@@ -239,7 +239,9 @@ def test_the_columns_hold_the_pairs_the_views_find(seed: int) -> None:
     candidate), with and without a mask, over campaigns with re-measurements."""
     import numpy as np
 
-    state = folded(campaign_events(seed=seed, iterations=6, batch=7, objectives=3), campaign_meta(objectives=3))
+    state = folded(
+        campaign_events(seed=seed, iterations=6, batch=7, objectives=3), campaign_meta(objectives=3)
+    )
     apply(
         state,
         evaluation(
@@ -276,6 +278,7 @@ def test_columns_fold_as_pairs_do() -> None:
     )
     assert_same(accumulator.stats(), calibration_stats("y", pairs))
     assert_same(column_stats_of([]), calibration_stats("y", []))
+    assert_same(column_stats_of(HAND), calibration_stats("y", HAND))  # a |z| of exactly 2: its bin
 
 
 def column_stats_of(pairs: list[ParityPair]) -> CalibrationStats:
