@@ -95,6 +95,8 @@ def child(mode: str, candidates: int) -> dict[str, Any]:
         return asyncio.run(_plain(shape))
     if mode == "monitor-late":
         return asyncio.run(_monitor_late(shape))
+    if mode.startswith("monitor-view:"):
+        return asyncio.run(_monitor_view(shape, mode.partition(":")[2]))
     return asyncio.run(_monitor(shape))
 
 
@@ -189,7 +191,43 @@ async def _monitor_late(shape: Shape) -> dict[str, Any]:
             "peak": peak_rss_mb(),
             "candidates": len(state.candidates),
             "rows": table.row_count,
-            "hidden_pairs": sum(len(p) for p in app.view.parity.tracker.pairs.values()),
+            "hidden_pairs": app.view.parity.tracker.pairs_counted,
+            "seconds": time.perf_counter() - started,
+        }
+
+
+VIEWS = ("parity", "importance", "hypervolume", "slices", "parallel")  # the keys 5-9
+
+
+async def _monitor_view(shape: Shape, view: str) -> dict[str, Any]:
+    """The head-start monitor of ``_monitor_late``, caught up, then one more view shown (as
+    its key does) until it has drawn the whole campaign: the peak of a user who looks at it."""
+    from materia_tui.source import GeneratorSource
+    from materia_tui.ui.app import MonitorApp
+
+    async def nothing_more() -> AsyncGenerator[Any, None]:
+        await asyncio.Event().wait()
+        yield None
+
+    state = folded_state(shape)
+    source = GeneratorSource()
+    source._items = nothing_more()
+    app = MonitorApp(source, "big", state=state, now=lambda: 0.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view_of = app.view
+        while not (view_of.up_to_date and view_of.pareto.up_to_date and view_of.query(f"#{view}")):
+            await pilot.pause(0.05)
+        before = peak_rss_mb()
+        started = time.perf_counter()
+        view_of.action_show_view(view)
+        widget = view_of.query_one(f"#{view}")
+        await pilot.pause(0.2)
+        while not getattr(widget, "up_to_date", True) and time.perf_counter() - started < 1500:
+            await pilot.pause(0.05)
+        return {
+            "peak": peak_rss_mb(),
+            "before": before,
+            "candidates": len(state.candidates),
             "seconds": time.perf_counter() - started,
         }
 
@@ -573,6 +611,26 @@ def intake_rows(result: BenchResult, iterations: int, repeat: int) -> None:
     )  # fmt: skip
 
 
+def view_rows(result: BenchResult, sizes: tuple[int, ...], views: tuple[str, ...] = VIEWS) -> None:
+    """Each analysis view (keys 5-9) shown over the head-start monitor: the peak a user who
+    looks at it meets, against the full-screen target."""
+    for count in sizes:
+        target = MEMORY_TARGETS_MB.get(count, (None, None))[0] if count >= 1_000_000 else None
+        for view in views:
+            shown = run_child(f"monitor-view:{view}", count)
+            result.check(shown["candidates"] == count, f"{view}: {shown['candidates']} of {count} candidates")
+            result.rows.append(
+                Row(
+                    f"full-screen monitor, {count:,} candidates, view `{view}` shown: peak RSS",
+                    f"<= {target:.0f} MB" if target else "",
+                    f"{shown['peak']:.0f} MB; drawn in {shown['seconds']:.1f} s",
+                    f"before it was shown: {shown['before']:.0f} MB",
+                    f"+{shown['peak'] - shown['before']:.0f} MB",
+                    meets_target=shown["peak"] <= target if target else None,
+                )
+            )
+
+
 def bench(quick: bool) -> BenchResult:
     result = BenchResult("Scale: issue 17's campaign shape (6 parameters, 2 objectives, 5,000 a batch)")
     largest = 20_000 if quick else 1_000_000
@@ -588,6 +646,7 @@ def bench(quick: bool) -> BenchResult:
     del state
     gc.collect()
     memory_rows(result, (20_000,) if quick else (100_000, 1_000_000))
+    view_rows(result, (20_000,) if quick else (100_000, 1_000_000), ("parity",) if quick else VIEWS)
     result.notes.append(
         "Memory children fold through `parse` one event at a time, as a source hands them over; "
         "`--plain` is `print_stream` (the code of `watch --plain`) fed from the generator; the "

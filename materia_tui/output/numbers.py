@@ -29,12 +29,16 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """Human durations for elapsed/ETA: ``42s``, ``3m 05s``, ``2h 04m``."""
+    """Human durations for elapsed/ETA: ``42s``, ``3m 05s``, ``2h 04m``, and from two
+    days on ``3d 04h`` (a week-long campaign read ``172h 41m``)."""
     if seconds is None or not math.isfinite(seconds):
         return "--"
     total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
+    if hours >= 48:
+        days, hours = divmod(hours, 24)
+        return f"{days}d {hours:02d}h"
     if hours:
         return f"{hours}h {minutes:02d}m"
     if minutes:

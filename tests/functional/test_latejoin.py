@@ -306,6 +306,8 @@ def test_the_status_says_how_much_of_the_history_is_in() -> None:
     assert status_label(state, link, 0.0) == "loading history 99%"  # 100 only when all is in
     state.last_seq = 300
     assert history_percent(state, (100, 300)) == 100
+    state.last_seq = 420  # the campaign grew while it loaded: still paging, past what was announced
+    assert status_label(state, link, 0.0) == "catching up"
     assert status_label(state, LinkStatus(status="backfilling"), 0.0) == "backfilling"  # one page
 
 

@@ -129,6 +129,8 @@ def test_number_formats() -> None:
     assert with_unit(93.1, "%") == "93.1%" and with_unit(42.3, "L/m2/h") == "42.3 L/m2/h"
     assert format_duration(42) == "42s" and format_duration(185) == "3m 05s"
     assert format_duration(7440) == "2h 04m" and format_duration(None) == "--"
+    assert format_duration(47 * 3600 + 59 * 60) == "47h 59m" and format_duration(48 * 3600) == "2d 00h"
+    assert format_duration(7 * 86400 + 4 * 3600 + 41 * 60) == "7d 04h"
 
 
 def test_an_unresolved_host_is_explained_once_then_reported_at_growing_spacing() -> None:

@@ -75,7 +75,10 @@ class Item:
 
 def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
     if link.loading_history and link.history is not None:  # even of a campaign that ended
-        return f"loading history {history_percent(state, link.history)}%"
+        percent = history_percent(state, link.history)
+        # Past the history announced and still paging: the campaign grew meanwhile (a
+        # producer as fast as the paging). "loading history 100%" stayed up for a minute.
+        return f"loading history {percent}%" if percent < 100 else "catching up"
     if state.status in ("completed", "failed", "cancelled"):
         return state.status
     if link.error is not None:
