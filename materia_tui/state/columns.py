@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -101,6 +101,33 @@ def candidate_columns(state: CampaignState) -> CandidateColumns:
     """Every candidate of ``state`` as columns (see the module docstring): copies of
     the store's typed columns, never a Python object per candidate."""
     return snapshot_columns(state).columns()
+
+
+class BlankIds(Sequence[str]):
+    """The ids of a snapshot taken without them: ``count`` empty strings, no list of them."""
+
+    __slots__ = ("_length",)
+
+    def __init__(self, count: int) -> None:
+        self._length = count
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [""] * len(range(*index.indices(self._length)))
+        if not -self._length <= index < self._length:
+            raise IndexError("id index out of range")
+        return ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == self._length and all(v == "" for v in other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def take(self, rows: Sequence[int]) -> BlankIds:
+        return BlankIds(len(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,22 +198,35 @@ class RowChoice:
 
 
 def snapshot_columns(
-    state: CampaignState, *, parameters: bool = True, ids: bool = True, rows: RowChoice | None = None
+    state: CampaignState,
+    *,
+    parameters: bool | Collection[str] = True,
+    ids: bool = True,
+    predictions: bool = True,
+    rows: RowChoice | None = None,
+    picked: NDArray[np.intp] | None = None,
 ) -> ColumnSnapshot:
     """The store's columns copied as bytes (see ``ColumnSnapshot``); ``parameters`` /
-    ``ids`` False leaves those out (empty), for readers that need only the measurements;
-    ``rows`` copies only those rows (without parameters), for readers of a recent window."""
+    ``ids`` / ``predictions`` (predicted values and uncertainties) False leaves those
+    out (empty), for readers that need only the measurements; ``parameters`` as names
+    copies only those parameters (the others left out); ``rows`` copies only those rows
+    (without parameters), for readers of a recent window; ``picked`` only the rows it
+    lists (ascending row numbers under ``len(state.store)``; the ids left out), for
+    readers of a sample."""
     store = state.store
     count = len(store)
     if rows is not None and parameters:
         raise ValueError("a snapshot of chosen rows leaves the parameters out")
 
     def take(values: array[int] | array[float]) -> array[int] | array[float]:
+        if picked is not None:
+            # A view of the live column, let go at once: the store may grow it again.
+            return array(values.typecode, np.frombuffer(values, _DTYPES[values.typecode], count)[picked])
         if rows is None:
             return values[:count]
-        picked = array(values.typecode, [values[row] for row in rows.before])
-        picked.extend(values[rows.start : count])
-        return picked
+        chosen = array(values.typecode, [values[row] for row in rows.before])
+        chosen.extend(values[rows.start : count])
+        return chosen
 
     def floats(key: str) -> array[float] | None:
         values = store.float_column(key)
@@ -197,24 +237,43 @@ def snapshot_columns(
         found = {name: floats(f"{prefix}:{name}") for name in names}
         return {name: values for name, values in found.items() if values is not None}
 
-    chosen = count if rows is None else len(rows.before) + max(0, count - rows.start)
+    if picked is not None:
+        chosen = len(picked)
+    else:
+        chosen = count if rows is None else len(rows.before) + max(0, count - rows.start)
+    names = parameter_names(state) if parameters is True else [] if parameters is False else parameters
     return ColumnSnapshot(
         campaign_id=state.campaign_id,
         count=chosen,
-        ids=store.ids.snapshot(count) if ids and rows is None else [""] * chosen,
+        ids=store.ids.snapshot(count) if ids and rows is None and picked is None else BlankIds(chosen),
         iterations=take(store.iterations),  # type: ignore[arg-type]
         status=take(store.status),  # type: ignore[arg-type]
         on_front=take(store.on_front),  # type: ignore[arg-type]
         objectives={name: floats("obj:" + name) for name in state.objectives},
-        predicted=section("pred"),
-        uncertainty=section("unc"),
-        parameters=(
-            {name: _parameter_snapshot(store, name, count) for name in _parameter_names(state)}
-            if parameters
-            else {}
-        ),
+        predicted=section("pred") if predictions else {},
+        uncertainty=section("unc") if predictions else {},
+        parameters={name: _parameter_snapshot(store, name, count, take) for name in names},
         directions={name: state.directions.get(name, "maximize") for name in state.objectives},
     )
+
+
+_DTYPES = {"d": np.float64, "i": np.int32, "b": np.int8, "l": np.int64, "q": np.int64}
+
+
+def measured_rows(state: CampaignState, objective: str) -> NDArray[np.intp]:
+    """The rows whose ``objective`` is measured (finite, of a candidate evaluated or
+    infeasible: where ``columns().objectives`` holds a number), ascending; no copy of
+    the column, so it may run on the thread that folds events."""
+    store = state.store
+    count = len(store)
+    values = store.float_column("obj:" + objective)
+    if values is None:
+        return np.empty(0, dtype=np.intp)
+    # Views of the live columns, let go on return: the store may grow them again.
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
+    finite = np.isfinite(np.frombuffer(values, dtype=np.float64, count=count))
+    rows: NDArray[np.intp] = np.flatnonzero(finite & ((codes == EVALUATED) | (codes == INFEASIBLE)))
+    return rows
 
 
 def _floats(values: array[float], count: int) -> FloatArray:
@@ -227,12 +286,20 @@ def _view(values: array[float], count: int) -> FloatArray:
     return np.frombuffer(values, dtype=np.float64, count=count)
 
 
-def _parameter_snapshot(store: CandidateStore, name: str, count: int) -> ParameterSnapshot | None:
+def _parameter_snapshot(
+    store: CandidateStore,
+    name: str,
+    count: int,
+    take: Callable[[Any], Any] | None = None,
+) -> ParameterSnapshot | None:
     column = store.parameter_column(name)
     if column is None:
         return None
-    codes = None if column.codes is None else column.codes[:count]
-    return ParameterSnapshot(column.floats[:count], codes, tuple(column.choices))
+    if take is None:
+        codes = None if column.codes is None else column.codes[:count]
+        return ParameterSnapshot(column.floats[:count], codes, tuple(column.choices))
+    codes = None if column.codes is None else take(column.codes)
+    return ParameterSnapshot(take(column.floats), codes, tuple(column.choices))
 
 
 def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
@@ -257,7 +324,7 @@ def _decoded(column: ParameterSnapshot) -> list[object]:
     ]
 
 
-def _parameter_names(state: CampaignState) -> list[str]:
+def parameter_names(state: CampaignState) -> list[str]:
     """Parameters in metadata order, then others in order of first appearance."""
     names: list[str] = [p.name for p in state.metadata.parameters] if state.metadata else []
     seen = set(names)
@@ -279,7 +346,7 @@ def filter_columns_of(state: CampaignState, fields: frozenset[str]) -> dict[str,
     store = state.store
     count = len(store)
     codes = np.frombuffer(store.status, dtype=np.int8, count=count).copy()
-    parameters = set(_parameter_names(state))
+    parameters = set(parameter_names(state))
     found: dict[str, object] = {}
     for name in fields:
         if name in parameters:

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
-from materia_tui.ui.widgets.analysis_view import AnalysisView
+from materia_tui.ui.widgets.analysis_view import AnalysisView, ColumnReads
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 if TYPE_CHECKING:  # numpy: never on the start-up path
@@ -65,6 +65,9 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
     def advice_line(self) -> str:
         advice = self.result.advice if self.result is not None else None
         return advice.line if advice is not None else ""
+
+    def reads(self) -> ColumnReads:
+        return ColumnReads(parameters=False)  # the predictions: the advisor's coverage
 
     def compute(self, columns: Any, state: Any) -> HypervolumeResult:
         from materia_tui.output.analysis import Analysis, advice_for, campaign_trace, coverage_of

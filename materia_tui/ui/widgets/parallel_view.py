@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
-from materia_tui.ui.widgets.analysis_view import AnalysisView
+from materia_tui.ui.widgets.analysis_view import AnalysisView, ColumnReads
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_LINES = 150
@@ -47,18 +47,40 @@ class ParallelResult:
 
 
 def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
+    """The column's positions on its axis (0..1, NaN: missing) as a function of row numbers
+    (only the rows drawn are scaled: a million rows would cost a copy per axis), and the axis."""
     import numpy as np
 
     if isinstance(column, np.ndarray):
-        finite = column[np.isfinite(column)]
-        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        finite = np.isfinite(column)
+        low, high = 0.0, 1.0
+        if finite.any():
+            low, high = (
+                float(column.min(where=finite, initial=np.inf)),
+                float(column.max(where=finite, initial=-np.inf)),
+            )
         span = high - low or 1.0
-        return (column - low) / span, Axis(name, low, high)
+        return lambda rows: (column[rows] - low) / span, Axis(name, low, high)
     names = sorted({str(v) for v in column if v is not None})
     codes = {n: i for i, n in enumerate(names)}
     span = max(1, len(names) - 1)
-    values = np.array([math.nan if v is None else codes[str(v)] / span for v in column])
-    return values, Axis(name, 0.0, float(len(names) - 1), names)
+
+    def positions(rows: Any) -> Any:
+        values = (column[i] for i in rows.tolist())
+        return np.fromiter(
+            (math.nan if v is None else codes[str(v)] / span for v in values), float, len(rows)
+        )
+
+    return positions, Axis(name, 0.0, float(len(names) - 1), names)
+
+
+def _present(column: Any, scale: Any) -> Any:
+    """Which rows have a place on the axis (a finite position): one column at a time."""
+    import numpy as np
+
+    if isinstance(column, np.ndarray):
+        return np.isfinite(scale(slice(None)))
+    return np.fromiter((v is not None for v in column), bool, len(column))
 
 
 def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
@@ -66,23 +88,27 @@ def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
     or a filter leaves the axes where they were, so brushing again means the same ranges."""
     import numpy as np
 
-    scaled: list[Any] = []
+    scales: list[Any] = []
     axes: list[Axis] = []
+    measured = columns.measured
     for name, column in [*columns.parameters.items(), *columns.objectives.items()]:
-        values, axis = _scaled(column, name)
-        scaled.append(values)
+        scale, axis = _scaled(column, name)
+        scales.append(scale)
         axes.append(axis)
+        measured &= _present(column, scale)
     if not axes:
         return ParallelResult([], [], [], 0)
-    table = np.column_stack(scaled)
-    measured = columns.measured & np.isfinite(table).all(axis=1)
     if keep is not None:
         measured &= keep
     front_rows = np.flatnonzero(measured & columns.front)
     other = np.flatnonzero(measured & ~columns.front)
     if len(other) > MAX_LINES:
         other = other[np.linspace(0, len(other) - 1, MAX_LINES).astype(np.int64)]
-    return ParallelResult(axes, table[other].tolist(), table[front_rows].tolist(), int(measured.sum()))
+
+    def table(rows: Any) -> list[list[float]]:
+        return np.column_stack([scale(rows) for scale in scales]).reshape(len(rows), len(scales)).tolist()
+
+    return ParallelResult(axes, table(other), table(front_rows), int(measured.sum()))
 
 
 def brush_expression(axis: Axis, step: int) -> str | None:
@@ -150,6 +176,9 @@ class ParallelView(AnalysisView[ParallelResult]):
             self.brush_step = -1
         self.brush = expression
         return expression
+
+    def reads(self) -> ColumnReads:
+        return ColumnReads(predictions=False)
 
     def compute(self, columns: Any, state: Any) -> ParallelResult:
         return parallel_of(columns)
