@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,7 +45,6 @@ from materia_tui.state.typed_columns import FLOAT_CODE, INT_CODE
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-Column = FloatArray | list[object]
 FieldKind = Literal["number", "category"]
 NAN = math.nan
 EVALUATED, INFEASIBLE = STATUSES.index("evaluated"), STATUSES.index("infeasible")
@@ -56,7 +55,7 @@ class CandidateColumns:
     campaign_id: str
     ids: Sequence[str]
     iteration: FloatArray
-    status: list[str]
+    status: StatusNames
     front: BoolArray
     feasible: BoolArray
     parameters: dict[str, Column]
@@ -101,6 +100,64 @@ def candidate_columns(state: CampaignState) -> CandidateColumns:
     """Every candidate of ``state`` as columns (see the module docstring): copies of
     the store's typed columns, never a Python object per candidate."""
     return snapshot_columns(state).columns()
+
+
+class _Encoded(Sequence[Any]):
+    """Row ``i``'s value is ``categories[codes[i]]`` (None for a code < 0): one small
+    integer per row, not a Python object; an ``EncodedColumn`` for the filter."""
+
+    __slots__ = ("categories", "codes")
+
+    def __init__(self, codes: NDArray[np.integer[Any]], categories: tuple[Any, ...]) -> None:
+        self.codes = codes
+        self.categories = categories
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._value(code) for code in self.codes[index].tolist()]
+        return self._value(int(self.codes[index]))
+
+    def _value(self, code: int) -> Any:
+        return self.categories[code] if code >= 0 else None
+
+    def __iter__(self) -> Iterator[Any]:
+        table = (*self.categories, None)  # code -1 reads the last entry
+        return map(table.__getitem__, self.codes.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class StatusNames(_Encoded):
+    """Each row's status name (``STATUSES``), read from the row's status code."""
+
+    def take(self, rows: NDArray[np.intp]) -> StatusNames:
+        return StatusNames(self.codes[rows], self.categories)
+
+
+class CategoryValues(_Encoded):
+    """A categorical parameter whose values are all text (None: no value)."""
+
+    def take(self, rows: NDArray[np.intp]) -> CategoryValues:
+        return CategoryValues(self.codes[rows], self.categories)
+
+    def positions(self) -> tuple[FloatArray, list[str]]:
+        """Each row's place among the sorted names of the values present (NaN: no
+        value), and those names: a categorical axis, at numpy speed."""
+        present = np.unique(self.codes[self.codes >= 0]).tolist()
+        names = sorted({str(self.categories[code]) for code in present})
+        index = {name: float(i) for i, name in enumerate(names)}
+        lookup = np.array([index.get(str(c), NAN) for c in self.categories] + [NAN], dtype=np.float64)
+        places: FloatArray = lookup[np.where(self.codes < 0, len(self.categories), self.codes)]
+        return places, names
+
+
+Column = FloatArray | list[object] | CategoryValues
 
 
 class BlankIds(Sequence[str]):
@@ -177,7 +234,7 @@ class ColumnSnapshot:
             campaign_id=self.campaign_id,
             ids=self.ids,
             iteration=iteration,
-            status=np.array(STATUSES, dtype=object)[codes].tolist(),
+            status=StatusNames(codes, STATUSES),
             front=np.frombuffer(self.on_front, dtype=np.int8, count=count).astype(bool),
             feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
             parameters={name: _parameter(column, count) for name, column in self.parameters.items()},
@@ -308,6 +365,10 @@ def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
         return np.full(count, NAN)
     if column.codes is None:
         return _view(column.floats, count)
+    codes = np.frombuffer(column.codes, dtype=np.int32, count=count)
+    floats = np.frombuffer(column.floats, dtype=np.float64, count=count)
+    if all(isinstance(v, str) for v in column.choices) and not bool(((codes < 0) & ~np.isnan(floats)).any()):
+        return CategoryValues(np.maximum(codes, -1), tuple(column.choices))  # text only: encoded
     values = _decoded(column)
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
         return np.array([NAN if v is None else v for v in values], dtype=np.float64)

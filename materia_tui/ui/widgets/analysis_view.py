@@ -245,14 +245,18 @@ def subset(columns: Any, keep: Any) -> Any:
     """The columns of the rows ``keep`` marks."""
     import numpy as np
 
-    from materia_tui.state.columns import BlankIds, CandidateColumns
+    from materia_tui.state.columns import BlankIds, CandidateColumns, CategoryValues, StatusNames
     from materia_tui.state.id_list import IdList
 
     rows = np.flatnonzero(keep)
     listed = rows.tolist()
 
     def take(column: Any) -> Any:
-        return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in listed]
+        if isinstance(column, np.ndarray):
+            return column[rows]
+        if isinstance(column, StatusNames | CategoryValues):
+            return column.take(rows)  # still codes
+        return [column[i] for i in listed]
 
     return CandidateColumns(
         campaign_id=columns.campaign_id,

@@ -51,6 +51,8 @@ def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
     (only the rows drawn are scaled: a million rows would cost a copy per axis), and the axis."""
     import numpy as np
 
+    from materia_tui.state.columns import CategoryValues
+
     if isinstance(column, np.ndarray):
         finite = np.isfinite(column)
         low, high = 0.0, 1.0
@@ -61,6 +63,10 @@ def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
             )
         span = high - low or 1.0
         return lambda rows: (column[rows] - low) / span, Axis(name, low, high)
+    if isinstance(column, CategoryValues):
+        places, names = column.positions()
+        span = max(1, len(names) - 1)
+        return lambda rows: places[rows] / span, Axis(name, 0.0, float(len(names) - 1), names)
     names = sorted({str(v) for v in column if v is not None})
     codes = {n: i for i, n in enumerate(names)}
     span = max(1, len(names) - 1)
@@ -78,8 +84,12 @@ def _present(column: Any, scale: Any) -> Any:
     """Which rows have a place on the axis (a finite position): one column at a time."""
     import numpy as np
 
+    from materia_tui.state.columns import CategoryValues
+
     if isinstance(column, np.ndarray):
         return np.isfinite(scale(slice(None)))
+    if isinstance(column, CategoryValues):
+        return column.codes >= 0
     return np.fromiter((v is not None for v in column), bool, len(column))
 
 

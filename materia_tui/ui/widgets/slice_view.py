@@ -81,8 +81,12 @@ def _axis(column: Any) -> tuple[Any, list[str]]:
     """Numbers for the x axis: the values, or category codes (with their names)."""
     import numpy as np
 
+    from materia_tui.state.columns import CategoryValues
+
     if isinstance(column, np.ndarray):
         return column, []
+    if isinstance(column, CategoryValues):
+        return column.positions()
     names = sorted({str(v) for v in column if v is not None})
     codes = {name: float(i) for i, name in enumerate(names)}
     return np.fromiter((math.nan if v is None else codes[str(v)] for v in column), float, len(column)), names
