@@ -259,14 +259,15 @@ def snapshot_columns(
     *,
     parameters: bool | Collection[str] = True,
     ids: bool = True,
-    predictions: bool = True,
+    predictions: bool | Collection[str] = True,
     rows: RowChoice | None = None,
     picked: NDArray[np.intp] | None = None,
 ) -> ColumnSnapshot:
     """The store's columns copied as bytes (see ``ColumnSnapshot``); ``parameters`` /
     ``ids`` / ``predictions`` (predicted values and uncertainties) False leaves those
     out (empty), for readers that need only the measurements; ``parameters`` as names
-    copies only those parameters (the others left out); ``rows`` copies only those rows
+    copies only those parameters (the others left out), ``predictions`` as objective
+    names only those objectives' predictions; ``rows`` copies only those rows
     (without parameters), for readers of a recent window; ``picked`` only the rows it
     lists (ascending row numbers under ``len(state.store)``; the ids left out), for
     readers of a sample."""
@@ -290,7 +291,9 @@ def snapshot_columns(
         return None if values is None else take(values)  # type: ignore[return-value]
 
     def section(prefix: str) -> dict[str, array[float]]:
-        names = store.sections[SECTIONS.index(prefix)]
+        if predictions is False:
+            return {}
+        names = [n for n in store.sections[SECTIONS.index(prefix)] if predictions is True or n in predictions]
         found = {name: floats(f"{prefix}:{name}") for name in names}
         return {name: values for name, values in found.items() if values is not None}
 
@@ -307,8 +310,8 @@ def snapshot_columns(
         status=take(store.status),  # type: ignore[arg-type]
         on_front=take(store.on_front),  # type: ignore[arg-type]
         objectives={name: floats("obj:" + name) for name in state.objectives},
-        predicted=section("pred") if predictions else {},
-        uncertainty=section("unc") if predictions else {},
+        predicted=section("pred"),
+        uncertainty=section("unc"),
         parameters={name: _parameter_snapshot(store, name, count, take) for name in names},
         directions={name: state.directions.get(name, "maximize") for name in state.objectives},
     )

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
-from materia_tui.ui.widgets.analysis_view import AnalysisView, ColumnReads
+from materia_tui.ui.widgets.analysis_view import AnalysisView, ColumnReads, subset
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 if TYPE_CHECKING:  # numpy: never on the start-up path
@@ -69,11 +69,27 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
     def reads(self) -> ColumnReads:
         return ColumnReads(parameters=False)  # the predictions: the advisor's coverage
 
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> HypervolumeResult:
+        from materia_tui.output.analysis import coverage_of
+
+        columns = snapshot.columns() if keep is None else subset(snapshot.columns(), keep)
+        coverage = coverage_of(columns)
+        # The predictions served the coverage: let go of them (a million rows: 32 MB) before
+        # the trace makes its copies. The snapshot and its columns are this worker's own.
+        for held in (snapshot.predicted, snapshot.uncertainty, columns.predicted, columns.uncertainty):
+            held.clear()
+        return self._result(columns, coverage)
+
     def compute(self, columns: Any, state: Any) -> HypervolumeResult:
-        from materia_tui.output.analysis import Analysis, advice_for, campaign_trace, coverage_of
+        from materia_tui.output.analysis import coverage_of
+
+        return self._result(columns, coverage_of(columns))
+
+    def _result(self, columns: Any, coverage: Any) -> HypervolumeResult:
+        from materia_tui.output.analysis import Analysis, advice_for, campaign_trace
 
         trace = campaign_trace(columns)
-        advice = advice_for(trace, columns, coverage_of(columns)) if trace is not None else None
+        advice = advice_for(trace, columns, coverage) if trace is not None else None
         names = tuple(columns.objectives)
         reference = Analysis(columns.campaign_id, 0, names, {}, trace, advice).reference_point
         objective = names[0] if len(names) == 1 else None

@@ -209,9 +209,10 @@ class SliceView(AnalysisView[SliceTiles]):
         names = parameter_names(state)
         tiles = self._tiles()
         pairs = slice_pairs(names, list(state.objectives))
-        shown = {pairs[i % len(pairs)][0] for i in tiles} if pairs else set()
-        read = [name for name in names if name in shown]
-        return snapshot_columns(state, parameters=read, ids=False), tiles, names
+        shown = [pairs[i % len(pairs)] for i in tiles] if pairs else []
+        read = [name for name in names if name in {parameter for parameter, _ in shown}]
+        predictions = {objective for _, objective in shown}
+        return snapshot_columns(state, parameters=read, ids=False, predictions=predictions), tiles, names
 
     def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> SliceTiles:
         copied, tiles, names = snapshot
