@@ -76,6 +76,8 @@ class ImportanceView(AnalysisView["dict[str, Importance]"]):
     }
     """
 
+    max_rows: int | None = None  # measurements per objective (None: the method's own cap)
+
     def compose(self) -> ComposeResult:
         yield Static(Text("computing…", "dim"), id="importance-body")
 
@@ -93,7 +95,8 @@ class ImportanceView(AnalysisView["dict[str, Importance]"]):
             rows = measured_rows(state, name)
             if keep is not None:
                 rows = rows[keep[rows]]
-            samples[name] = Sample(sample_rows(rows), len(rows))
+            chosen = sample_rows(rows) if self.max_rows is None else sample_rows(rows, self.max_rows)
+            samples[name] = Sample(chosen, len(rows))
         picked = np.unique(np.concatenate([np.empty(0, np.intp), *(s.rows for s in samples.values())]))
         copied = snapshot_columns(state, ids=False, predictions=False, picked=picked)
         # Each sample as positions among the rows copied (both ascending: the same order).
