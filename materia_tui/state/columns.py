@@ -34,7 +34,7 @@ import math
 from array import array
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +43,7 @@ from materia_tui.state.reducer import CampaignState
 from materia_tui.state.store import NO_ITERATION, SECTIONS, STATUSES, CandidateStore
 from materia_tui.state.typed_columns import FLOAT_CODE, INT_CODE
 
+T = TypeVar("T")
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 FieldKind = Literal["number", "category"]
@@ -149,7 +150,7 @@ class CategoryValues(_Encoded):
     def positions(self) -> tuple[FloatArray, list[str]]:
         """Each row's place among the sorted names of the values present (NaN: no
         value), and those names: a categorical axis, at numpy speed."""
-        present = np.unique(self.codes[self.codes >= 0]).tolist()
+        present = np.flatnonzero(np.bincount(self.codes + 1, minlength=1)[1:]).tolist()  # codes >= -1
         names = sorted({str(self.categories[code]) for code in present})
         index = {name: float(i) for i, name in enumerate(names)}
         lookup = np.array([index.get(str(c), NAN) for c in self.categories] + [NAN], dtype=np.float64)
@@ -336,6 +337,48 @@ def measured_rows(state: CampaignState, objective: str) -> NDArray[np.intp]:
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class LiveColumns:
+    """The parameters, measured objectives and front flags as ``CandidateColumns`` holds
+    them, most of them views of the store's own columns (``read_live``)."""
+
+    parameters: dict[str, Column]
+    objectives: dict[str, FloatArray]
+    front: BoolArray
+
+
+def read_live(state: CampaignState, reader: Callable[[LiveColumns], T]) -> T | None:
+    """``reader`` of the store's columns without copying the numeric ones: a reduction
+    over every row (ranges, masks) on the thread that folds events, where a copy of
+    each column would cost its bytes. The views die with the call: ``reader`` must
+    return nothing that holds one (the store cannot grow a column while viewed).
+    None (``reader`` not called) when a parameter holds values other than numbers or
+    text, whose columns are Python values: read those from a snapshot."""
+    store = state.store
+    count = len(store)
+    parameters: dict[str, Column] = {}
+    for name in parameter_names(state):
+        column = store.parameter_column(name)
+        if column is None:
+            parameters[name] = np.full(count, NAN)
+        elif column.codes is None:
+            parameters[name] = np.frombuffer(column.floats, dtype=np.float64, count=count)
+        else:
+            text = _text_values(ParameterSnapshot(column.floats, column.codes, tuple(column.choices)), count)
+            if text is None:
+                return None
+            parameters[name] = text
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
+    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+    objectives: dict[str, FloatArray] = {}
+    for name in state.objectives:
+        values = store.float_column("obj:" + name)
+        live = np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
+        objectives[name] = np.where(measured, live, NAN)
+    front = np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool)
+    return reader(LiveColumns(parameters, objectives, front))
+
+
 def _floats(values: array[float], count: int) -> FloatArray:
     """A copy of a column the store goes on writing."""
     return _view(values, count).copy()
@@ -368,14 +411,23 @@ def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
         return np.full(count, NAN)
     if column.codes is None:
         return _view(column.floats, count)
-    codes = np.frombuffer(column.codes, dtype=np.int32, count=count)
-    floats = np.frombuffer(column.floats, dtype=np.float64, count=count)
-    if all(isinstance(v, str) for v in column.choices) and not bool(((codes < 0) & ~np.isnan(floats)).any()):
-        return CategoryValues(np.maximum(codes, -1), tuple(column.choices))  # text only: encoded
+    text = _text_values(column, count)
+    if text is not None:
+        return text
     values = _decoded(column)
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
         return np.array([NAN if v is None else v for v in values], dtype=np.float64)
     return values
+
+
+def _text_values(column: ParameterSnapshot, count: int) -> CategoryValues | None:
+    """The column as codes when every value is text (or none), else None."""
+    assert column.codes is not None
+    codes = np.frombuffer(column.codes, dtype=np.int32, count=count)
+    floats = np.frombuffer(column.floats, dtype=np.float64, count=count)
+    if all(isinstance(v, str) for v in column.choices) and not bool(((codes < 0) & ~np.isnan(floats)).any()):
+        return CategoryValues(np.maximum(codes, -1), tuple(column.choices))  # a copy: never a view
+    return None
 
 
 def _decoded(column: ParameterSnapshot) -> list[object]:

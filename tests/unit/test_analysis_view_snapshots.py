@@ -94,11 +94,32 @@ def test_parallel_view_reads_no_prediction_and_computes_the_same(text: str | Non
     state = campaign()
     view = ParallelView(state)
     keep = keep_of(state, text)
-    copied = view.snapshot(state, keep)
+    plan, copied = view.snapshot(state, keep)
+    assert plan is not None  # the ranges read off the store: only the rows drawn copied
     assert copied.predicted == {} and copied.uncertainty == {} and isinstance(copied.ids, BlankIds)
     result = through_snapshot(view, state, keep)
     assert result.lines and result.candidates
+    assert copied.count == len(result.lines) + len(result.front) < len(state.store) / 2
     assert result == reference(view, state, keep) == old_parallel_of(candidate_columns(state), keep)
+
+
+def test_parallel_view_over_python_values_copies_every_row_and_computes_the_same() -> None:
+    state = CampaignState("c")
+    values: list[object] = [True, 2, "x", 0.5, "z", False, "y", 3]
+    proposed = [
+        {"id": f"c{k}", "parameters": {"flag": values[k % 8], "t": k / 7}, "predicted": {}, "uncertainty": {}}
+        for k in range(40)
+    ]
+    results = [{"candidate_id": f"c{k}", "objectives": {"y": float(k % 9)}} for k in range(36)]
+    fold(state, [
+        {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
+        {"type": "candidates_evaluated", "iteration": 1, "results": results},
+    ])  # fmt: skip
+    view = ParallelView(state)
+    plan, copied = view.snapshot(state, None)
+    assert plan is None and copied.count == 40
+    result = through_snapshot(view, state, None)
+    assert result.candidates and result == old_parallel_of(candidate_columns(state))
 
 
 @pytest.mark.parametrize("text", FILTERS)
@@ -236,3 +257,22 @@ def old_slice(columns: Any, index: int) -> Any:
         predicted=columns.predicted, uncertainty=columns.uncertainty, directions=columns.directions,
     )  # fmt: skip
     return slice_of(listed, index)
+
+
+def test_the_views_let_go_of_the_store_columns_they_read_in_place() -> None:
+    """A view of a store column left alive would stop the store growing it (BufferError)."""
+    import json
+
+    from materia_tui.protocol import parse
+
+    state = campaign()
+    before = len(state.store)
+    ParallelView(state).snapshot(state, keep_of(state, FILTERS[1]))
+    ImportanceView(state).snapshot(state, None)
+    cands = [
+        {"id": f"n{k}", "parameters": {"pore_size_nm": 1.0, "polymer": "PA"}, "predicted": {}, "uncertainty": {}}
+        for k in range(5000)
+    ]
+    frame = {"type": "candidates_proposed", "iteration": 99, "candidates": cands, "seq": 10_000}
+    state.apply(parse(json.dumps(frame)), 10_000.0)  # type: ignore[arg-type]
+    assert len(state.store) == before + 5000

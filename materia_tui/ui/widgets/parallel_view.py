@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
-from materia_tui.ui.widgets.analysis_view import AnalysisView, ColumnReads
+from materia_tui.ui.widgets.analysis_view import AnalysisView
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_LINES = 150
@@ -46,9 +46,8 @@ class ParallelResult:
     candidates: int
 
 
-def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
-    """The column's positions on its axis (0..1, NaN: missing) as a function of row numbers
-    (only the rows drawn are scaled: a million rows would cost a copy per axis), and the axis."""
+def _axis_of(column: Any, name: str) -> tuple[Axis, Any]:
+    """The column's axis (scaled to every row) and which rows have a place on it."""
     import numpy as np
 
     from materia_tui.state.columns import CategoryValues
@@ -61,64 +60,92 @@ def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
                 float(column.min(where=finite, initial=np.inf)),
                 float(column.max(where=finite, initial=-np.inf)),
             )
-        span = high - low or 1.0
-        return lambda rows: (column[rows] - low) / span, Axis(name, low, high)
+        if not math.isfinite(high - low):  # (value - low) / span overflows: those rows have no place
+            finite = np.isfinite((column - low) / (high - low))
+        return Axis(name, low, high), finite
     if isinstance(column, CategoryValues):
         places, names = column.positions()
-        span = max(1, len(names) - 1)
-        return lambda rows: places[rows] / span, Axis(name, 0.0, float(len(names) - 1), names)
+        return Axis(name, 0.0, float(len(names) - 1), names), ~np.isnan(places)
     names = sorted({str(v) for v in column if v is not None})
-    codes = {n: i for i, n in enumerate(names)}
-    span = max(1, len(names) - 1)
-
-    def positions(rows: Any) -> Any:
-        values = (column[i] for i in rows.tolist())
-        return np.fromiter(
-            (math.nan if v is None else codes[str(v)] / span for v in values), float, len(rows)
-        )
-
-    return positions, Axis(name, 0.0, float(len(names) - 1), names)
+    present = np.fromiter((v is not None for v in column), bool, len(column))
+    return Axis(name, 0.0, float(len(names) - 1), names), present
 
 
-def _present(column: Any, scale: Any) -> Any:
-    """Which rows have a place on the axis (a finite position): one column at a time."""
+def _positions(axis: Axis, column: Any, rows: Any) -> Any:
+    """Where ``rows`` of ``column`` sit on ``axis``, 0..1 (NaN: no value)."""
     import numpy as np
 
     from materia_tui.state.columns import CategoryValues
 
-    if isinstance(column, np.ndarray):
-        return np.isfinite(scale(slice(None)))
-    if isinstance(column, CategoryValues):
-        return column.codes >= 0
-    return np.fromiter((v is not None for v in column), bool, len(column))
+    if not axis.categories:
+        return (column[rows] - axis.low) / (axis.high - axis.low or 1.0)
+    codes = {n: i for i, n in enumerate(axis.categories)}
+    span = max(1, len(axis.categories) - 1)
+    picked = column.take(rows) if isinstance(column, CategoryValues) else [column[i] for i in rows.tolist()]
+    return np.fromiter((math.nan if v is None else codes[str(v)] / span for v in picked), float, len(rows))
+
+
+def parallel_axes(parameters: Any, objectives: Any, keep: Any = None) -> tuple[list[Axis], Any]:
+    """Every axis, scaled to every row, and the rows to draw: measured, with a place on
+    every axis, and kept by ``keep`` (None: all)."""
+    import numpy as np
+
+    axes: list[Axis] = []
+    measured: Any = None
+    for name, column in [*parameters.items(), *objectives.items()]:
+        axis, present = _axis_of(column, name)
+        axes.append(axis)
+        measured = present if measured is None else measured & present
+    if objectives:  # (``CandidateColumns.measured``: a measured objective)
+        measured &= np.logical_or.reduce([np.isfinite(v) for v in objectives.values()])
+    elif measured is not None:
+        measured[:] = False
+    if keep is not None and measured is not None:
+        measured &= keep
+    return axes, measured
+
+
+def lines_to_draw(measured: Any, front: Any) -> tuple[Any, Any]:
+    """(front rows, other rows): every measured front row, an even sample of the others."""
+    import numpy as np
+
+    front_rows = np.flatnonzero(measured & front)
+    other = np.flatnonzero(measured & ~front)
+    if len(other) > MAX_LINES:
+        other = other[np.linspace(0, len(other) - 1, MAX_LINES).astype(np.int64)]
+    return front_rows, other
+
+
+def parallel_lines(axes: list[Axis], columns: list[Any], rows: Any) -> list[list[float]]:
+    """Each of ``rows``' positions on every axis (``columns`` in the axes' order)."""
+    import numpy as np
+
+    placed = [_positions(axis, column, rows) for axis, column in zip(axes, columns, strict=True)]
+    table: list[list[float]] = np.column_stack(placed).reshape(len(rows), len(axes)).tolist()
+    return table
 
 
 def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
     """Lines of the rows ``keep`` marks (None: all), on axes scaled to every row: a brush
     or a filter leaves the axes where they were, so brushing again means the same ranges."""
-    import numpy as np
-
-    scales: list[Any] = []
-    axes: list[Axis] = []
-    measured = columns.measured
-    for name, column in [*columns.parameters.items(), *columns.objectives.items()]:
-        scale, axis = _scaled(column, name)
-        scales.append(scale)
-        axes.append(axis)
-        measured &= _present(column, scale)
+    axes, measured = parallel_axes(columns.parameters, columns.objectives, keep)
     if not axes:
         return ParallelResult([], [], [], 0)
-    if keep is not None:
-        measured &= keep
-    front_rows = np.flatnonzero(measured & columns.front)
-    other = np.flatnonzero(measured & ~columns.front)
-    if len(other) > MAX_LINES:
-        other = other[np.linspace(0, len(other) - 1, MAX_LINES).astype(np.int64)]
+    front_rows, other = lines_to_draw(measured, columns.front)
+    every = [*columns.parameters.values(), *columns.objectives.values()]
+    lines, front = parallel_lines(axes, every, other), parallel_lines(axes, every, front_rows)
+    return ParallelResult(axes, lines, front, int(measured.sum()))
 
-    def table(rows: Any) -> list[list[float]]:
-        return np.column_stack([scale(rows) for scale in scales]).reshape(len(rows), len(scales)).tolist()
 
-    return ParallelResult(axes, table(other), table(front_rows), int(measured.sum()))
+def _plan(live: Any, keep: Any) -> tuple[list[Axis], Any, Any, int]:
+    """What ``parallel_of`` reads from every row: the axes, the rows to draw, the count."""
+    import numpy as np
+
+    axes, measured = parallel_axes(live.parameters, live.objectives, keep)
+    if not axes:
+        return [], np.empty(0, np.intp), np.empty(0, np.intp), 0
+    front_rows, other = lines_to_draw(measured, live.front)
+    return axes, front_rows, other, int(measured.sum())
 
 
 def brush_expression(axis: Axis, step: int) -> str | None:
@@ -187,8 +214,34 @@ class ParallelView(AnalysisView[ParallelResult]):
         self.brush = expression
         return expression
 
-    def reads(self) -> ColumnReads:
-        return ColumnReads(predictions=False)
+    def snapshot(self, state: Any, keep: Any) -> Any:
+        """The axes' ranges and the rows to draw read here, off the store's own columns (no
+        copy: at a million candidates every column would be ~75 MB), then only the rows
+        drawn copied; a parameter of Python values (not numbers or text): every column."""
+        import numpy as np
+
+        from materia_tui.state.columns import read_live, snapshot_columns
+
+        plan = read_live(state, lambda live: _plan(live, keep))
+        if plan is None:
+            return None, snapshot_columns(state, ids=False, predictions=False)
+        axes, front_rows, other, count = plan
+        picked = np.union1d(front_rows, other)
+        copied = snapshot_columns(state, ids=False, predictions=False, picked=picked)
+        return (axes, np.searchsorted(picked, other), np.searchsorted(picked, front_rows), count), copied
+
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> ParallelResult:
+        plan, copied = snapshot
+        if plan is None:
+            return self.compute_filtered(copied.columns(), keep, state)
+        axes, other, front_rows, count = plan
+        if not axes:
+            return ParallelResult([], [], [], 0)
+        columns = copied.columns()
+        every = [*columns.parameters.values(), *columns.objectives.values()]
+        return ParallelResult(
+            axes, parallel_lines(axes, every, other), parallel_lines(axes, every, front_rows), count
+        )
 
     def compute(self, columns: Any, state: Any) -> ParallelResult:
         return parallel_of(columns)
