@@ -276,3 +276,25 @@ def test_the_views_let_go_of_the_store_columns_they_read_in_place() -> None:
     frame = {"type": "candidates_proposed", "iteration": 99, "candidates": cands, "seq": 10_000}
     state.apply(parse(json.dumps(frame)), 10_000.0)  # type: ignore[arg-type]
     assert len(state.store) == before + 5000
+
+
+def test_the_coverage_in_slices_is_the_coverage_of_every_row_at_once() -> None:
+    from materia_tui.output.analysis import COVERAGE_CHUNK, coverage_of
+
+    rng = np.random.default_rng(5)
+    rows = 2 * COVERAGE_CHUNK + 123
+    measured, predicted = rng.normal(size=rows), rng.normal(size=rows)
+    sigma = rng.uniform(-0.1, 1.5, rows)
+    for column, share in ((measured, 0.1), (predicted, 0.05), (sigma, 0.05)):
+        column[rng.random(rows) < share] = math.nan
+    columns = CandidateColumns(
+        campaign_id="c", ids=BlankIds(rows), iteration=np.zeros(rows),
+        status=StatusNames(np.zeros(rows, np.int8), ("evaluated",)), front=np.zeros(rows, bool),
+        feasible=np.ones(rows, bool), parameters={}, objectives={"a": measured},
+        predicted={"a": predicted}, uncertainty={"a": sigma},
+    )  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(measured) & np.isfinite(predicted) & np.isfinite(sigma) & (sigma > 0)
+        within = np.abs(measured[usable] - predicted[usable]) <= 2 * sigma[usable]
+    (found,) = coverage_of(columns)
+    assert (found.objective, found.fraction, found.points) == ("a", float(within.mean()), int(usable.sum()))
