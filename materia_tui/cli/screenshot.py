@@ -3,10 +3,12 @@ campaign, rendered headless to SVG (for reports and chat; no terminal needed).
 
 The state comes from the campaign's REST metadata and whole history
 (docs/PROTOCOL.md section 5), or from a recording (``--from-recording run.jsonl``,
-read by ``ReplaySource`` as fast as it goes). The monitor runs headless over a
-source that yields those items and ends; once it has drawn the final state
-the screen is exported as SVG. The picture shows only what the monitor shows:
-never the token.
+read by ``ReplaySource`` as fast as it goes), folded into a ``CampaignState`` as
+it is read: nothing holds the parsed history (a million candidates' events held
+as items took 1.8 GB). The monitor then starts over that state, as ``watch``'s
+head start does, with a source that yields the connection changes and ends;
+once it has drawn the final state the screen is exported as SVG. The picture
+shows only what the monitor shows: never the token.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import argparse
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
     from materia_tui.source import SourceItem
     from materia_tui.source.settings import ConnectionSettings
+    from materia_tui.state import CampaignState
     from materia_tui.ui.app import MonitorApp
 
 DEFAULT_SIZE = (160, 48)
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise UsageError(f"Cannot write {args.output}: its folder does not exist.")
     if args.from_recording:
-        items, campaign_id, now = recording_items(Path(args.from_recording), args.campaign_id)
+        history, campaign_id, now = recording_history(Path(args.from_recording), args.campaign_id)
         title = f"materia-tui replay {Path(args.from_recording).name}"
     else:
         if args.campaign_id is None:
@@ -76,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
             )
         campaign_id = check_campaign_id(args.campaign_id)
         settings = settings_from_args(args)
-        items = asyncio.run(history_items(campaign_id, settings))
+        history = asyncio.run(rest_history(campaign_id, settings))
         now = time.time()
         title = None
-    svg = asyncio.run(render_svg(items, campaign_id, args.size, now=lambda: now, title=title))
+    svg = asyncio.run(render_svg(history, campaign_id, args.size, now=lambda: now, title=title))
     try:
         output.write_text(svg, encoding="utf-8")
     except OSError as exc:
@@ -91,60 +95,93 @@ def run(args: argparse.Namespace) -> int:
 # ----- where the items come from --------------------------------------------------------
 
 
-async def history_items(campaign_id: str, settings: ConnectionSettings) -> list[SourceItem]:
-    """The campaign's metadata and whole REST history, as source items."""
+@dataclass
+class History:
+    """A campaign's history folded into its state, and the source items that are not
+    the campaign's (connection changes), in order, for the monitor's status bar."""
+
+    state: CampaignState
+    connection: list[SourceItem] = field(default_factory=list)
+    last_received: float | None = None
+
+    def take(self, item: SourceItem) -> None:
+        from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected
+        from materia_tui.state.intake import apply_item
+
+        if isinstance(item, ConnectionChanged):
+            self.connection.append(item)
+            return
+        apply_item(self.state, item)
+        if isinstance(item, EventReceived | FrameRejected):
+            self.last_received = max(self.last_received or item.received_at, item.received_at)
+
+    async def take_all(self, items: AsyncIterable[SourceItem]) -> None:
+        async for item in items:
+            self.take(item)
+
+
+def new_history(campaign_id: str) -> History:
+    from materia_tui.state import CampaignState
+
+    return History(CampaignState(campaign_id))
+
+
+async def rest_history(campaign_id: str, settings: ConnectionSettings) -> History:
+    """The campaign's metadata and whole REST history, folded a page at a time."""
     from materia_tui.protocol import Rejected
     from materia_tui.source import ConnectionChanged, EventReceived, FrameRejected, MetadataReceived
     from materia_tui.source.rest import RestClient
 
-    items: list[SourceItem] = [ConnectionChanged("backfilling")]
+    history = new_history(campaign_id)
+    history.take(ConnectionChanged("backfilling"))
     async with RestClient(settings) as rest:
-        items.append(MetadataReceived(await rest.get_campaign(campaign_id)))
+        history.take(MetadataReceived(await rest.get_campaign(campaign_id)))
         async for page in rest.events_after(campaign_id, 0):
             received_at = time.time()
             for parsed in page:
                 if isinstance(parsed, Rejected):
-                    items.append(FrameRejected(parsed, received_at))
+                    history.take(FrameRejected(parsed, received_at))
                 else:
-                    items.append(EventReceived(parsed, received_at))
-    return items
+                    history.take(EventReceived(parsed, received_at))
+    return history
 
 
-def recording_items(path: Path, campaign_id: str | None) -> tuple[list[SourceItem], str, float]:
-    """A recording's items (read as fast as possible), its campaign id, and the
-    time to show it at: its last receive time, so a campaign recorded while
-    running shows the elapsed time it had then."""
-    from materia_tui.source import EventReceived, FrameRejected
+def recording_history(path: Path, campaign_id: str | None) -> tuple[History, str, float]:
+    """A recording folded (read as fast as possible), its campaign id, and the time to
+    show it at: its last receive time, so a campaign recorded while running shows the
+    elapsed time it had then."""
     from materia_tui.source.recording import recording_campaign_id
     from materia_tui.source.replay import ReplaySource
 
     if not path.is_file():
         raise UsageError(f"The recording {path} does not exist or is not a file.")
+    named = recording_campaign_id(path) or campaign_id or path.stem or "replay"
+    history = new_history(named)
 
-    async def read_all() -> list[SourceItem]:
+    async def read_all() -> None:
         source = ReplaySource(path)
         try:
-            return [item async for item in source]
+            await history.take_all(source)
         finally:
             await source.aclose()
 
-    items = asyncio.run(read_all())
-    named = recording_campaign_id(path) or campaign_id or path.stem or "replay"
-    times = [i.received_at for i in items if isinstance(i, EventReceived | FrameRejected)]
-    return items, named, max(times, default=time.time())
+    asyncio.run(read_all())
+    last = history.last_received
+    return history, named, time.time() if last is None else last
 
 
 class HistorySource:
-    """An ``EventSource`` that yields the given items and ends."""
+    """An ``EventSource`` that yields the given items and ends; the history itself is
+    in the state already (``FoldsAhead``)."""
 
     def __init__(self, items: list[SourceItem]) -> None:
         self.items = items
         self.closed = False
+        self.received_data = True
+        self.on_data: Callable[[], None] | None = None
 
     async def __aiter__(self) -> AsyncIterator[SourceItem]:
-        for count, item in enumerate(self.items, start=1):
-            if count % 256 == 0:
-                await asyncio.sleep(0)  # let the monitor draw during a long history
+        for item in self.items:
             yield item
 
     async def aclose(self) -> None:
@@ -155,19 +192,20 @@ class HistorySource:
 
 
 async def render_svg(
-    items: list[SourceItem],
+    history: History,
     campaign_id: str,
     size: tuple[int, int],
     *,
     now: Callable[[], float] = time.time,
     title: str | None = None,
 ) -> str:
-    """Run the monitor headless over ``items`` and return its final picture as SVG."""
+    """Run the monitor headless over ``history`` and return its final picture as SVG."""
     from materia_tui.output.alerts import AlertSettings
 
     app = _screenshot_app()(
-        HistorySource(items),
+        HistorySource(history.connection),
         campaign_id,
+        state=history.state,
         now=now,
         title=title,
         alerts=AlertSettings(bell=False, desktop=False),

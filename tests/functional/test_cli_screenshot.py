@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from materia_tui.cli.config import ENV_TOKEN, ENV_TOKEN_FILE, ENV_URL
+from materia_tui.cli.screenshot import recording_history
 from materia_tui.protocol import Rejected, parse_campaign, parse_object
+from materia_tui.source import ConnectionChanged
 from materia_tui.source.recording import Recorder
 from tests.conftest import require_binary
 from tests.support.campaigns import campaign_events, campaign_meta
@@ -110,6 +112,11 @@ def test_a_recording_instead_of_a_campaign(tmp_path: Path) -> None:
     assert screenshot("--from-recording", str(recording), str(out)) == 0
     svg = out.read_text()
     assert "camp-recorded" in svg and "c-0009" in svg
+    # Folded as it is read: what is kept besides the state is the connection changes only.
+    history, named, shown_at = recording_history(recording, None)
+    assert named == "camp-recorded" and len(history.state.candidates) == 9
+    assert all(isinstance(item, ConnectionChanged) for item in history.connection)
+    assert shown_at == history.last_received == 1_000.0 + index
 
 
 def test_a_bad_token_exits_3_and_is_not_shown(

@@ -13,12 +13,16 @@ from materia_tui.protocol import Rejected, parse_campaign, parse_object
 from materia_tui.state import CampaignState
 from materia_tui.state.calibration import (
     DEFAULT_LEVELS,
+    CalibrationAccumulator,
     CalibrationStats,
     CalibrationTracker,
+    ParityColumns,
     ParityPair,
     calibration_stats,
     campaign_calibration,
+    column_stats,
     interval_half_widths,
+    parity_columns,
     parity_pairs,
 )
 from tests.support.campaigns import campaign_events, campaign_meta
@@ -161,6 +165,8 @@ def test_pairs_are_measured_candidates_with_a_prediction() -> None:
         ("infeasible", 2.0, 2.5, None),  # a zero sigma is no uncertainty at all
     ]
     assert pairs[0].z == pytest.approx(1.0)
+    columns = parity_columns(state, "f")  # the same pairs, read from the columns
+    assert [columns.pair(i, pairs[i].candidate_id) for i in range(len(columns))] == pairs
 
 
 def test_tracker_follows_the_stream_and_agrees_with_the_batch_arithmetic() -> None:
@@ -210,17 +216,79 @@ def test_a_remeasured_candidate_replaces_its_pair() -> None:
     assert tracker.stats("f").count == 0 and tracker.objectives(state) == []
 
 
-def test_a_large_first_catch_up_is_spread_over_updates() -> None:
+def test_one_update_takes_a_whole_campaign_and_a_new_state_starts_over() -> None:
     state = folded(campaign_events(seed=5, iterations=10, batch=5), campaign_meta())
     tracker = CalibrationTracker()
-    steps = 0
-    while not tracker.complete:
-        tracker.update(state, state.take_changes(), chunk=7)
-        steps += 1
-    assert steps == math.ceil(len(state.candidate_list) / 7)
+    assert not tracker.complete and tracker.pairs_counted == 0
+    tracker.update(state, state.take_changes())
+    assert tracker.complete
     for name in state.objectives:
         assert_same(tracker.stats(name), campaign_calibration(state)[name])
-    # handed another state, it starts over
+    version = tracker.version
+    tracker.update(state, state.take_changes())  # nothing changed: nothing moves
+    assert tracker.version == version
     other = folded(campaign_events(seed=6, iterations=2, batch=5), campaign_meta())
     tracker.update(other, other.take_changes())
     assert tracker.stats("water_flux").count == len(parity_pairs(other, "water_flux"))
+    assert tracker.version > version
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_columns_hold_the_pairs_the_views_find(seed: int) -> None:
+    """``parity_columns`` (numpy over the store) against ``parity_pairs`` (a view per
+    candidate), with and without a mask, over campaigns with re-measurements."""
+    import numpy as np
+
+    state = folded(
+        campaign_events(seed=seed, iterations=6, batch=7, objectives=3), campaign_meta(objectives=3)
+    )
+    apply(
+        state,
+        evaluation(
+            999,
+            {"candidate_id": state.candidate_list[0].id, "objectives": {"water_flux": 1.0}},
+            {"candidate_id": state.candidate_list[1].id, "error": "lost"},
+        ),
+    )
+    count = len(state.candidate_list)
+    keep = np.random.default_rng(seed).random(count - 3) < 0.5  # shorter: later rows left out
+    for name in state.objectives:
+        pairs = parity_pairs(state, name)
+        for mask in (None, keep):
+            columns = parity_columns(state, name, mask)
+            wanted = [p for p in pairs if mask is None or (p.row < len(mask) and mask[p.row])]
+            wanted.sort(key=lambda p: p.row)
+            got = [columns.pair(i, state.candidate_list[int(row)].id) for i, row in enumerate(columns.rows)]
+            assert got == wanted, name
+            assert_same(column_stats(columns), calibration_stats(name, wanted))
+
+
+def test_columns_fold_as_pairs_do() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    pairs = [
+        pair(float(p), float(p + rng.normal(0, 2)), None if k % 5 == 0 else float(rng.uniform(0.1, 3)), k)
+        for k, p in enumerate(rng.uniform(-50, 50, 400))
+    ]
+    sigma = np.array([math.nan if p.uncertainty is None else p.uncertainty for p in pairs])
+    accumulator = CalibrationAccumulator("y")
+    accumulator.fold_columns(
+        np.array([p.predicted for p in pairs]), np.array([p.measured for p in pairs]), sigma
+    )
+    assert_same(accumulator.stats(), calibration_stats("y", pairs))
+    assert_same(column_stats_of([]), calibration_stats("y", []))
+    assert_same(column_stats_of(HAND), calibration_stats("y", HAND))  # a |z| of exactly 2: its bin
+
+
+def column_stats_of(pairs: list[ParityPair]) -> CalibrationStats:
+    import numpy as np
+
+    columns = ParityColumns(
+        "y",
+        np.array([p.row for p in pairs], dtype=np.intp),
+        np.array([p.predicted for p in pairs]),
+        np.array([p.measured for p in pairs]),
+        np.array([math.nan if p.uncertainty is None else p.uncertainty for p in pairs]),
+    )
+    return column_stats(columns)

@@ -15,7 +15,9 @@ redraws only when a change set arrived, at most
 ``MAX_DRAWS_PER_SECOND`` while data streams in), ``cycle_objective()`` on a
 key. The statistics cover every pair; the picture draws at most
 ``MAX_POINTS`` of them, a systematic sample (every k-th candidate in
-first-seen order), so 100k candidates redraw as fast as 2k.
+first-seen order), so 100k candidates redraw as fast as 2k. Pairs are read from
+the store's columns (``parity_columns``), never a Python object per candidate:
+a million measured candidates draw in about 0.1 s.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -38,21 +40,21 @@ from materia_tui.state.calibration import (
     TWO_SIGMA_EXPECTED,
     CalibrationStats,
     CalibrationTracker,
+    ParityColumns,
     ParityPair,
-    calibration_stats,
+    column_stats,
+    parity_columns,
 )
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui.active_filter import FiltersCampaign
 from materia_tui.ui.panel import Cadence
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
+if TYPE_CHECKING:
+    from materia_tui.state.id_list import IdList
+
 MAX_POINTS = 2_000  # sampled at most, then thinned to one mark per character cell
 ERROR_BAR_MAX = 40  # error bars only while they stay readable
-# A first catch-up pairs this many rows a step (~20 ms of the UI thread), letting it run between.
-CATCH_UP_ROWS = 2_000
-# Matching pairs above which the filtered figures are computed in a thread: a Python pass
-# over the pairs, ~50-90 ms at 100k, would stall the UI on each redraw under a broad filter.
-STATS_IN_THREAD = 5_000
 MAX_DRAWS_PER_SECOND = 4  # like the Pareto plot: a plotext build costs ~10-30 ms
 MARGIN = 0.05  # of the data's span, around the plotted square
 
@@ -74,26 +76,24 @@ class ParityPicture:
     marks: int = 0  # points drawn (at most one per character cell, unless with error bars)
 
 
-def systematic_sample(pairs: dict[int, ParityPair], rows: int, cap: int) -> list[ParityPair]:
+def systematic_sample(columns: ParityColumns, ids: IdList, rows: int, cap: int) -> list[ParityPair]:
     """At most about ``cap`` pairs: all of them, or those of every k-th candidate row.
 
     Rows are first-seen order, so the sample spans the whole campaign evenly
     (early and late iterations alike) and stays put as the campaign grows.
     """
-    if len(pairs) <= cap:
-        return list(pairs.values())
-    stride = math.ceil(len(pairs) / cap)
-    picked = (pairs.get(row) for row in range(0, rows, stride))
-    return [p for p in picked if p is not None]
+    import numpy as np
 
-
-def matching_pairs(pairs: dict[int, ParityPair], mask: Any) -> dict[int, ParityPair]:
-    """The pairs of the rows ``mask`` keeps (None: every pair)."""
-    if mask is None:
-        return pairs
-    kept: list[bool] = mask.tolist()
-    count = len(kept)
-    return {row: pair for row, pair in pairs.items() if row < count and kept[row]}
+    held = columns.rows
+    if len(held) <= cap:
+        indexes: list[int] = list(range(len(held)))
+    else:
+        picked = np.arange(0, rows, math.ceil(len(held) / cap))
+        at = np.searchsorted(held, picked)
+        inside = at < len(held)
+        at = at[inside]
+        indexes = at[held[at] == picked[inside]].tolist()  # the picked rows that hold a pair
+    return [columns.pair(index, ids[int(held[index])]) for index in indexes]
 
 
 def band(pair: ParityPair) -> int:
@@ -258,8 +258,6 @@ class ParityPlot(FiltersCampaign, Vertical):
         self._pending = ChangeSet()  # changes not yet given to the tracker
         self._history_loading = False  # a long history loads: not redrawn until it is in
         self._data_version = 0  # bumped by every change set that arrives
-        self.stats_in_thread = STATS_IN_THREAD
-        self._stats_for: tuple[object, ...] | None = None  # the picture whose figures a thread computes
 
     def compose(self) -> ComposeResult:
         yield Static(id="parity-caption")
@@ -273,8 +271,8 @@ class ParityPlot(FiltersCampaign, Vertical):
         self._refresh_if_shown()
 
     def _refresh_if_shown(self) -> None:
-        # Hidden (the monitor's plot slot shows another plot), it pairs nothing: at 100k
-        # measured candidates the pairs are ~40 MB, built only once someone looks.
+        # Hidden (the monitor's plot slot shows another plot), it reads nothing: the figures
+        # cost ~10 ms an objective at a million candidates, spent only once someone looks.
         if self.state is not None and self.display:
             self.refresh_from_state(self.state)
 
@@ -294,14 +292,13 @@ class ParityPlot(FiltersCampaign, Vertical):
 
     @property
     def up_to_date(self) -> bool:
-        """Drawn from the current state (false while a throttled redraw or a first catch-up waits)."""
+        """Drawn from the current state (false while a throttled redraw waits)."""
         return (
             self.state is not None
             and bool(self._key)
             and self._key[0] == self._data_version
             and not self._deferred
             and self.tracker.complete
-            and self._stats_for is None
         )
 
     def cycle_objective(self) -> None:
@@ -336,10 +333,7 @@ class ParityPlot(FiltersCampaign, Vertical):
             return
         self._key = key
         changes, self._pending = self._pending, ChangeSet()
-        self.tracker.update(state, changes, chunk=CATCH_UP_ROWS)
-        if not self.tracker.complete:
-            self._key = ()  # a first catch-up over many candidates: go on shortly, letting the UI run
-            self._defer(0.01)
+        self.tracker.update(state, changes)
         self._draw(state)
 
     def filter_changed(self) -> None:
@@ -370,17 +364,12 @@ class ParityPlot(FiltersCampaign, Vertical):
         self._picture_key = picture_key
         names = tracker.objectives(state)
         name = names[self.objective_index % len(names)] if names else None
-        pairs = matching_pairs(tracker.pairs[name], selection.mask(state)) if name is not None else {}
         stats: CalibrationStats | None = None
-        self._stats_for = None
-        if name is not None and not selection.active:
-            stats = tracker.stats(name)
-        elif name is not None and len(pairs) <= self.stats_in_thread:  # the matching pairs' figures
-            stats = calibration_stats(name, pairs.values())
-        elif name is not None:  # the last figures until the thread's arrive
-            stats = self.stats if self.stats is not None and self.stats.objective == name else None
-            self._figures_in_thread(name, list(pairs.values()), picture_key)
-        sample = systematic_sample(pairs, len(state.candidate_list), MAX_POINTS) if name else []
+        sample: list[ParityPair] = []
+        if name is not None:
+            pairs = parity_columns(state, name, selection.mask(state))
+            stats = column_stats(pairs) if selection.active else tracker.stats(name)
+            sample = systematic_sample(pairs, state.store.ids, len(state.store), MAX_POINTS)
         # The plot area is about the canvas less its axes.
         shown = picture(sample, (max(10, size.width - 10), max(5, size.height - 4)))
         self.objective, self.stats, self.shown = name, stats, shown
@@ -403,24 +392,4 @@ class ParityPlot(FiltersCampaign, Vertical):
         )
         if self._history_loading:
             caption.append(" (history loading…)", "dim")
-        else:
-            caption.append("" if self.tracker.complete else " (loading…)", "dim")
-        caption.append(" (figures: updating…)" if self._stats_for is not None else "", "dim")
         self.caption_widget.update(caption)
-
-    def _figures_in_thread(self, name: str, pairs: list[ParityPair], key: tuple[object, ...]) -> None:
-        """The matching pairs' figures computed in a thread (the pairs are immutable tuples)."""
-        self._stats_for = key
-
-        def compute() -> None:
-            stats = calibration_stats(name, pairs)
-            self.app.call_from_thread(self._figures_done, key, stats)
-
-        self.run_worker(compute, thread=True, exclusive=True, group="parity-figures", exit_on_error=False)
-
-    def _figures_done(self, key: tuple[object, ...], stats: CalibrationStats) -> None:
-        if key != self._stats_for or self.state is None:
-            return  # a later drawing asked for other figures
-        self._stats_for = None
-        self.stats = stats
-        self._caption(self.state, len(self.tracker.objectives(self.state)))

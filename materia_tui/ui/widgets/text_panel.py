@@ -23,7 +23,13 @@ class TextPanel(NarrowRefresh, Static):
     progress panel's phase change a few cells per event; repainting just those
     is ~30-100 bytes instead of ~250-850 (over SSH, all day, that is the
     difference). A change of line count still asks for a layout pass, since the
-    panel's height may change."""
+    panel's height may change.
+
+    Textual wraps a line wider than the panel (a ``Text``'s ``no_wrap`` is not
+    honoured), so a line's cells are no longer one screen row: a text with a
+    line that does not fit is repainted whole, with a layout pass (its rows may
+    change). Repainting only the first row of a wrapped line left the rest of it
+    stale: a new best value, with the previous best's candidate id under it."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(Text(""), id=id, classes=classes)
@@ -35,13 +41,18 @@ class TextPanel(NarrowRefresh, Static):
             return False
         old = self._shown
         self._shown = text
-        if old is None or _lines(text) != _lines(old) or not self.is_mounted:
+        width = self.size.width
+        if old is None or not self.is_mounted or not (_fits(old, width) and _fits(text, width)):
+            self.repainted_cells += self.size.area
+            self.update(text, layout=True)
+            return True
+        if _lines(text) != _lines(old):
             # A new layout pass repaints the whole screen (scrollbars included): only
             # ask for one when the panel's height can change, i.e. its line count.
             self.repainted_cells += self.size.area
-            self.update(text, layout=old is None or _lines(text) != _lines(old))
+            self.update(text, layout=True)
             return True
-        regions = changed_regions(old, text, self.size.width)
+        regions = changed_regions(old, text, width)
         self.repainted_cells += sum(r.area for r in regions)
         with self.repaint_only(regions):
             self.update(text, layout=False)
@@ -54,6 +65,11 @@ class TextPanel(NarrowRefresh, Static):
 
 def _lines(text: Text) -> int:
     return text.plain.count("\n")
+
+
+def _fits(text: Text, width: int) -> bool:
+    """Every line within ``width`` cells: one screen row each (none wraps)."""
+    return all(cell_len(line) <= width for line in text.plain.split("\n"))
 
 
 def line_cells(line: Text) -> list[Cell] | None:
