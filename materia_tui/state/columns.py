@@ -345,29 +345,38 @@ class LiveColumns:
     parameters: dict[str, Column]
     objectives: dict[str, FloatArray]
     front: BoolArray
+    predicted: dict[str, FloatArray] = field(default_factory=dict)
+    uncertainty: dict[str, FloatArray] = field(default_factory=dict)
 
 
-def read_live(state: CampaignState, reader: Callable[[LiveColumns], T]) -> T | None:
+def read_live(
+    state: CampaignState,
+    reader: Callable[[LiveColumns], T],
+    *,
+    parameters: bool = True,
+    predictions: bool = False,
+) -> T | None:
     """``reader`` of the store's columns without copying the numeric ones: a reduction
     over every row (ranges, masks) on the thread that folds events, where a copy of
     each column would cost its bytes. The views die with the call: ``reader`` must
     return nothing that holds one (the store cannot grow a column while viewed).
     None (``reader`` not called) when a parameter holds values other than numbers or
-    text, whose columns are Python values: read those from a snapshot."""
+    text, whose columns are Python values: read those from a snapshot. ``parameters``
+    False leaves them out; ``predictions`` True adds the predictions and uncertainties."""
     store = state.store
     count = len(store)
-    parameters: dict[str, Column] = {}
-    for name in parameter_names(state):
+    found: dict[str, Column] = {}
+    for name in parameter_names(state) if parameters else []:
         column = store.parameter_column(name)
         if column is None:
-            parameters[name] = np.full(count, NAN)
+            found[name] = np.full(count, NAN)
         elif column.codes is None:
-            parameters[name] = np.frombuffer(column.floats, dtype=np.float64, count=count)
+            found[name] = np.frombuffer(column.floats, dtype=np.float64, count=count)
         else:
             text = _text_values(ParameterSnapshot(column.floats, column.codes, tuple(column.choices)), count)
             if text is None:
                 return None
-            parameters[name] = text
+            found[name] = text
     codes = np.frombuffer(store.status, dtype=np.int8, count=count)
     measured = (codes == EVALUATED) | (codes == INFEASIBLE)
     objectives: dict[str, FloatArray] = {}
@@ -376,7 +385,15 @@ def read_live(state: CampaignState, reader: Callable[[LiveColumns], T]) -> T | N
         live = np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
         objectives[name] = np.where(measured, live, NAN)
     front = np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool)
-    return reader(LiveColumns(parameters, objectives, front))
+
+    def section(prefix: str) -> dict[str, FloatArray]:
+        names = store.sections[SECTIONS.index(prefix)] if predictions else {}
+        columns = {name: store.float_column(f"{prefix}:{name}") for name in names}
+        return {
+            n: np.frombuffer(v, dtype=np.float64, count=count) for n, v in columns.items() if v is not None
+        }
+
+    return reader(LiveColumns(found, objectives, front, section("pred"), section("unc")))
 
 
 def _floats(values: array[float], count: int) -> FloatArray:

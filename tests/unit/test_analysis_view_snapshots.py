@@ -81,11 +81,11 @@ def test_hypervolume_view_reads_no_parameter_and_computes_the_same(text: str | N
     state = campaign()
     view = HypervolumeView(state)
     keep = keep_of(state, text)
-    copied = view.snapshot(state, keep)
-    assert copied.parameters == {} and isinstance(copied.ids, BlankIds)
-    assert set(copied.predicted) == set(state.objectives)  # the advisor's coverage reads them
+    copied, coverage = view.snapshot(state, keep)
+    assert copied.parameters == {} and copied.predicted == {} and isinstance(copied.ids, BlankIds)
+    assert [c.objective for c in coverage] == list(state.objectives)  # counted off the store
     result = through_snapshot(view, state, keep)
-    assert result.trace is not None and result.trace.points
+    assert result.trace is not None and result.trace.points and result.advice is not None
     assert result == reference(view, state, keep)
 
 
@@ -185,7 +185,8 @@ def test_the_trace_is_the_one_of_every_row_in_any_order(seed: int) -> None:
     iterations = np.sort(rng.integers(0, 12, rows)).astype(np.float64)
     if seed % 2:
         iterations = rng.permutation(iterations)  # out of order: the sort is still needed
-    iterations[rng.random(rows) < 0.05] = math.nan
+    if seed % 3:  # (seeds 0 and 3: every row has its iteration)
+        iterations[rng.random(rows) < 0.05] = math.nan
     feasible = rng.random(rows) < 0.85
     columns = CandidateColumns(
         campaign_id="c", ids=BlankIds(rows), iteration=iterations,
@@ -268,6 +269,7 @@ def test_the_views_let_go_of_the_store_columns_they_read_in_place() -> None:
     state = campaign()
     before = len(state.store)
     ParallelView(state).snapshot(state, keep_of(state, FILTERS[1]))
+    HypervolumeView(state).snapshot(state, keep_of(state, FILTERS[2]))
     ImportanceView(state).snapshot(state, None)
     cands = [
         {"id": f"n{k}", "parameters": {"pore_size_nm": 1.0, "polymer": "PA"}, "predicted": {}, "uncertainty": {}}
