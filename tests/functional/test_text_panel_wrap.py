@@ -7,7 +7,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
+from materia_tui.protocol import Rejected, parse_campaign, parse_object
+from materia_tui.state import CampaignState
+from materia_tui.ui.widgets.progress_panel import ProgressPanel
 from materia_tui.ui.widgets.text_panel import TextPanel
+from tests.support.campaigns import campaign_events, campaign_meta
 
 
 class OnePanel(App[None]):
@@ -47,3 +51,29 @@ async def test_lines_that_fit_still_repaint_only_their_changed_cells() -> None:
         assert panel.repainted_cells - cells == 1
         screen = app.export_screenshot()
         assert "1099" in screen and "1098" not in screen
+
+
+class ProgressOnly(App[None]):
+    CSS = "ProgressPanel { width: 30; height: auto; }"
+
+    def compose(self) -> ComposeResult:
+        yield ProgressPanel(id="progress")
+
+
+async def test_the_progress_panel_puts_the_best_candidate_on_its_own_line_when_narrow() -> None:
+    state = CampaignState("camp-test", parse_campaign(campaign_meta()))
+    app = ProgressOnly()
+    async with app.run_test(size=(60, 20)) as pilot:
+        panel = app.query_one(ProgressPanel)
+        for raw in campaign_events(seed=2, iterations=5):
+            event = parse_object(raw)
+            assert not isinstance(event, Rejected)
+            state.apply(event, 0.0)
+            panel.apply_changes(state, state.take_changes(), 0.0)
+            await pilot.pause()
+            lines = panel.shown_plain.split("\n")
+            best_lines = [line for line in lines if line.startswith(("best ", "("))]
+            assert all(len(line) <= 30 for line in best_lines)  # nothing there for Textual to wrap
+            screen = app.export_screenshot()
+            for best in state.best.values():
+                assert f"({best.candidate_id})" in lines and best.candidate_id in screen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from materia_tui.output.numbers import format_duration
@@ -68,13 +69,17 @@ class ProgressPanel(TextPanel):
             best = state.best.get(name)
             if best is None:
                 continue
+            shown_name, value = clean(name, 24), fmt.value_with_unit(best.value, state.units.get(name))
+            candidate = f"({clean(best.candidate_id, 24)})"
             text.append("\nbest ")
-            text.append(clean(name, 24))
+            text.append(shown_name)
             text.append(" ")
-            text.append(fmt.value_with_unit(best.value, state.units.get(name)), "bold")
-            text.append(" (")
-            text.append(clean(best.candidate_id, 24))
-            text.append(")")
+            text.append(value, "bold")
+            # The id on a line of its own where the line would not fit: Textual would wrap it
+            # anyway, and lines that fit are repainted a changed run of cells at a time.
+            fits = cell_len(f"best {shown_name} {value} {candidate}") <= width
+            text.append(" " if fits else "\n")
+            text.append(candidate)
         self.show(text)
 
 

@@ -41,7 +41,7 @@ class TextPanel(NarrowRefresh, Static):
             return False
         old = self._shown
         self._shown = text
-        width = self.size.width
+        width = self.content_size.width  # the text's own cells, inside any padding
         if old is None or not self.is_mounted or not (_fits(old, width) and _fits(text, width)):
             self.repainted_cells += self.size.area
             self.update(text, layout=True)
