@@ -393,10 +393,11 @@ def hypervolume_trace(
     tracker = HypervolumeTracker(directions, reference, margin=margin)
     if not len(its):
         return tracker.trace()
-    order = np.argsort(its, kind="stable")
-    sorted_its = its[order]
+    in_order = bool((its[1:] >= its[:-1]).all())  # rows come iteration by iteration: no sort
+    order = None if in_order else np.argsort(its, kind="stable")
+    sorted_its = its if order is None else its[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_its[1:] != sorted_its[:-1])))
-    ends = np.append(starts[1:], len(order))
+    ends = np.append(starts[1:], len(sorted_its))
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        tracker.add(int(sorted_its[start]), table[order[start:end]])
+        tracker.add(int(sorted_its[start]), table[start:end] if order is None else table[order[start:end]])
     return tracker.trace()

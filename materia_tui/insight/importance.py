@@ -101,6 +101,7 @@ def parameter_importance(
     kinds: Mapping[str, ParameterKind] | None = None,
     max_rows: int = MAX_ROWS,
     seed: int = 0,
+    sample: Sample | None = None,
 ) -> Importance:
     """Importance of each parameter for one objective's measured values.
 
@@ -109,17 +110,22 @@ def parameter_importance(
     measured (those rows are left out). ``kinds`` overrides the detected kind
     of a parameter; otherwise a column with any string or bool is
     categorical, one of integers only is integer, anything else continuous.
+    ``sample``: the rows already sampled (``sample_rows`` of the whole campaign's
+    measured rows, then given as positions in these columns, which may hold only
+    the sampled rows) and how many were measured; None samples ``objective`` here.
     """
     names = list(parameters)
     y_all = _floats(objective)
-    measured_rows = np.flatnonzero(np.isfinite(y_all))
-    rows = _sample(measured_rows, max_rows, seed)
+    if sample is None:
+        measured_rows = np.flatnonzero(np.isfinite(y_all))
+        sample = Sample(sample_rows(measured_rows, max_rows, seed), len(measured_rows))
+    rows = sample.rows
     y = y_all[rows]
     columns = {name: _take(parameters[name], rows, len(y_all), name) for name in names}
     detected: dict[str, ParameterKind] = {
         name: (kinds or {}).get(name) or _detect_kind(values) for name, values in columns.items()
     }
-    counts = (len(rows), len(measured_rows))
+    counts = (len(rows), sample.measured)
     if not names:
         return Importance({}, {}, None, *counts, informative=False, kinds={}, reason="no parameters")
     if len(rows) < MIN_ROWS:
@@ -145,10 +151,19 @@ def importance_by_objective(
     kinds: Mapping[str, ParameterKind] | None = None,
     max_rows: int = MAX_ROWS,
     seed: int = 0,
+    samples: Mapping[str, Sample] | None = None,
 ) -> dict[str, Importance]:
-    """``parameter_importance`` for each objective (same sampling rule, same seed)."""
+    """``parameter_importance`` for each objective (same sampling rule, same seed;
+    ``samples``: each objective's rows already sampled, see ``parameter_importance``)."""
     return {
-        name: parameter_importance(parameters, column, kinds=kinds, max_rows=max_rows, seed=seed)
+        name: parameter_importance(
+            parameters,
+            column,
+            kinds=kinds,
+            max_rows=max_rows,
+            seed=seed,
+            sample=None if samples is None else samples[name],
+        )
         for name, column in objectives.items()
     }
 
@@ -169,7 +184,17 @@ def _float_or_nan(value: object) -> float:
     return float("nan")
 
 
-def _sample(rows: NDArray[np.intp], cap: int, seed: int) -> NDArray[np.intp]:
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """The measured rows an importance rests on, and how many measured rows there were."""
+
+    rows: NDArray[np.intp]
+    measured: int
+
+
+def sample_rows(rows: NDArray[np.intp], cap: int = MAX_ROWS, seed: int = 0) -> NDArray[np.intp]:
+    """A uniform random sample of ``cap`` of the measured ``rows`` (all of them up to
+    ``cap``), ascending, fixed by ``seed``: the rows ``parameter_importance`` reads."""
     if len(rows) <= cap:
         return rows
     chosen = np.random.default_rng(seed).choice(len(rows), size=cap, replace=False)

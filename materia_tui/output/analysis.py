@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from materia_tui.insight.advisor import Advice, Coverage, advise
 from materia_tui.insight.hypervolume import Trace, hypervolume_trace
 from materia_tui.insight.importance import Importance, importance_by_objective
 from materia_tui.state import CampaignState
-from materia_tui.state.columns import CandidateColumns, candidate_columns
+from materia_tui.state.columns import CandidateColumns, LiveColumns, candidate_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +55,24 @@ def campaign_trace(columns: CandidateColumns) -> Trace | None:
     if not names:
         return None
     known = np.isfinite(columns.iteration)
-    values = np.column_stack([columns.objectives[n] for n in names]) if len(columns) else np.empty((0, 0))
-    return hypervolume_trace(
-        columns.iteration[known].astype(np.int64),
-        values[known] if len(columns) else np.empty((0, len(names))),
-        [columns.directions[n] for n in names],
-        columns.feasible[known],
-    )
+    every = bool(known.all())  # the usual case: no row to leave out, no copy to leave it out
+    # One copy of the known rows' values (a million rows: 16 MB), the infeasible ones blanked
+    # in it, as ``hypervolume_trace`` would blank them in a copy of its own.
+    values = np.empty((int(known.sum()), len(names)))
+    for column, name in enumerate(names):
+        values[:, column] = columns.objectives[name] if every else columns.objectives[name][known]
+    values[~(columns.feasible if every else columns.feasible[known])] = np.nan
+    iterations = columns.iteration if every else columns.iteration[known]
+    return hypervolume_trace(iterations.astype(np.int64), values, [columns.directions[n] for n in names])
 
 
-def coverage_of(columns: CandidateColumns) -> list[Coverage]:
+def coverage_of(
+    columns: CandidateColumns | LiveColumns, keep: NDArray[np.bool_] | None = None
+) -> list[Coverage]:
     """Each objective's ±2 sigma coverage, for the advisor (objectives without one left out):
     of the measured candidates with a prediction and a usable sigma (> 0), the fraction whose
-    measurement lies within 2 sigma of it (as the parity plot's calibration counts)."""
+    measurement lies within 2 sigma of it (as the parity plot's calibration counts); of the
+    rows ``keep`` marks (None: every row)."""
     import numpy as np
 
     found: list[Coverage] = []
@@ -74,13 +80,23 @@ def coverage_of(columns: CandidateColumns) -> list[Coverage]:
         predicted, sigma = columns.predicted.get(name), columns.uncertainty.get(name)
         if predicted is None or sigma is None:
             continue
-        with np.errstate(invalid="ignore"):
-            usable = np.isfinite(measured) & np.isfinite(predicted) & np.isfinite(sigma) & (sigma > 0)
-            count = int(usable.sum())
-            if count:
-                within = np.abs(measured[usable] - predicted[usable]) <= 2 * sigma[usable]
-                found.append(Coverage(name, float(within.mean()), count))
+        count = within = 0
+        # In slices: a million rows at once would cost ~50 MB of temporary arrays.
+        for start in range(0, len(measured), COVERAGE_CHUNK):
+            part = slice(start, start + COVERAGE_CHUNK)
+            m, p, s = measured[part], predicted[part], sigma[part]
+            with np.errstate(invalid="ignore"):
+                usable = np.isfinite(m) & np.isfinite(p) & np.isfinite(s) & (s > 0)
+                if keep is not None:
+                    usable &= keep[part]
+                count += int(usable.sum())
+                within += int((np.abs(m[usable] - p[usable]) <= 2 * s[usable]).sum())
+        if count:
+            found.append(Coverage(name, within / count, count))  # (as exact as a mean of flags)
     return found
+
+
+COVERAGE_CHUNK = 1 << 16
 
 
 def advice_for(trace: Trace, columns: CandidateColumns, coverage: list[Coverage]) -> Advice:

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,9 +43,9 @@ from materia_tui.state.reducer import CampaignState
 from materia_tui.state.store import NO_ITERATION, SECTIONS, STATUSES, CandidateStore
 from materia_tui.state.typed_columns import FLOAT_CODE, INT_CODE
 
+T = TypeVar("T")
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-Column = FloatArray | list[object]
 FieldKind = Literal["number", "category"]
 NAN = math.nan
 EVALUATED, INFEASIBLE = STATUSES.index("evaluated"), STATUSES.index("infeasible")
@@ -56,7 +56,7 @@ class CandidateColumns:
     campaign_id: str
     ids: Sequence[str]
     iteration: FloatArray
-    status: list[str]
+    status: StatusNames
     front: BoolArray
     feasible: BoolArray
     parameters: dict[str, Column]
@@ -101,6 +101,91 @@ def candidate_columns(state: CampaignState) -> CandidateColumns:
     """Every candidate of ``state`` as columns (see the module docstring): copies of
     the store's typed columns, never a Python object per candidate."""
     return snapshot_columns(state).columns()
+
+
+class _Encoded(Sequence[Any]):
+    """Row ``i``'s value is ``categories[codes[i]]`` (None for a code < 0): one small
+    integer per row, not a Python object; an ``EncodedColumn`` for the filter."""
+
+    __slots__ = ("categories", "codes")
+
+    def __init__(self, codes: NDArray[np.integer[Any]], categories: tuple[Any, ...]) -> None:
+        self.codes = codes
+        self.categories = categories
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._value(code) for code in self.codes[index].tolist()]
+        return self._value(int(self.codes[index]))
+
+    def _value(self, code: int) -> Any:
+        return self.categories[code] if code >= 0 else None
+
+    def __iter__(self) -> Iterator[Any]:
+        table = (*self.categories, None)  # code -1 reads the last entry
+        return map(table.__getitem__, self.codes.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class StatusNames(_Encoded):
+    """Each row's status name (``STATUSES``), read from the row's status code."""
+
+    def take(self, rows: NDArray[np.intp]) -> StatusNames:
+        return StatusNames(self.codes[rows], self.categories)
+
+
+class CategoryValues(_Encoded):
+    """A categorical parameter whose values are all text (None: no value)."""
+
+    def take(self, rows: NDArray[np.intp]) -> CategoryValues:
+        return CategoryValues(self.codes[rows], self.categories)
+
+    def positions(self) -> tuple[FloatArray, list[str]]:
+        """Each row's place among the sorted names of the values present (NaN: no
+        value), and those names: a categorical axis, at numpy speed."""
+        present = np.flatnonzero(np.bincount(self.codes + 1, minlength=1)[1:]).tolist()  # codes >= -1
+        names = sorted({str(self.categories[code]) for code in present})
+        index = {name: float(i) for i, name in enumerate(names)}
+        lookup = np.array([index.get(str(c), NAN) for c in self.categories] + [NAN], dtype=np.float64)
+        places: FloatArray = lookup[np.where(self.codes < 0, len(self.categories), self.codes)]
+        return places, names
+
+
+Column = FloatArray | list[object] | CategoryValues
+
+
+class BlankIds(Sequence[str]):
+    """The ids of a snapshot taken without them: ``count`` empty strings, no list of them."""
+
+    __slots__ = ("_length",)
+
+    def __init__(self, count: int) -> None:
+        self._length = count
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [""] * len(range(*index.indices(self._length)))
+        if not -self._length <= index < self._length:
+            raise IndexError("id index out of range")
+        return ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == self._length and all(v == "" for v in other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def take(self, rows: Sequence[int]) -> BlankIds:
+        return BlankIds(len(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +235,7 @@ class ColumnSnapshot:
             campaign_id=self.campaign_id,
             ids=self.ids,
             iteration=iteration,
-            status=np.array(STATUSES, dtype=object)[codes].tolist(),
+            status=StatusNames(codes, STATUSES),
             front=np.frombuffer(self.on_front, dtype=np.int8, count=count).astype(bool),
             feasible=codes == EVALUATED,  # evaluated: a completed, feasible measurement
             parameters={name: _parameter(column, count) for name, column in self.parameters.items()},
@@ -171,50 +256,144 @@ class RowChoice:
 
 
 def snapshot_columns(
-    state: CampaignState, *, parameters: bool = True, ids: bool = True, rows: RowChoice | None = None
+    state: CampaignState,
+    *,
+    parameters: bool | Collection[str] = True,
+    ids: bool = True,
+    predictions: bool | Collection[str] = True,
+    rows: RowChoice | None = None,
+    picked: NDArray[np.intp] | None = None,
 ) -> ColumnSnapshot:
     """The store's columns copied as bytes (see ``ColumnSnapshot``); ``parameters`` /
-    ``ids`` False leaves those out (empty), for readers that need only the measurements;
-    ``rows`` copies only those rows (without parameters), for readers of a recent window."""
+    ``ids`` / ``predictions`` (predicted values and uncertainties) False leaves those
+    out (empty), for readers that need only the measurements; ``parameters`` as names
+    copies only those parameters (the others left out), ``predictions`` as objective
+    names only those objectives' predictions; ``rows`` copies only those rows
+    (without parameters), for readers of a recent window; ``picked`` only the rows it
+    lists (ascending row numbers under ``len(state.store)``; the ids left out), for
+    readers of a sample."""
     store = state.store
     count = len(store)
     if rows is not None and parameters:
         raise ValueError("a snapshot of chosen rows leaves the parameters out")
 
     def take(values: array[int] | array[float]) -> array[int] | array[float]:
+        if picked is not None:
+            # A view of the live column, let go at once: the store may grow it again.
+            return array(values.typecode, np.frombuffer(values, _DTYPES[values.typecode], count)[picked])
         if rows is None:
             return values[:count]
-        picked = array(values.typecode, [values[row] for row in rows.before])
-        picked.extend(values[rows.start : count])
-        return picked
+        chosen = array(values.typecode, [values[row] for row in rows.before])
+        chosen.extend(values[rows.start : count])
+        return chosen
 
     def floats(key: str) -> array[float] | None:
         values = store.float_column(key)
         return None if values is None else take(values)  # type: ignore[return-value]
 
     def section(prefix: str) -> dict[str, array[float]]:
-        names = store.sections[SECTIONS.index(prefix)]
+        if predictions is False:
+            return {}
+        names = [n for n in store.sections[SECTIONS.index(prefix)] if predictions is True or n in predictions]
         found = {name: floats(f"{prefix}:{name}") for name in names}
         return {name: values for name, values in found.items() if values is not None}
 
-    chosen = count if rows is None else len(rows.before) + max(0, count - rows.start)
+    if picked is not None:
+        chosen = len(picked)
+    else:
+        chosen = count if rows is None else len(rows.before) + max(0, count - rows.start)
+    names = parameter_names(state) if parameters is True else [] if parameters is False else parameters
     return ColumnSnapshot(
         campaign_id=state.campaign_id,
         count=chosen,
-        ids=store.ids.snapshot(count) if ids and rows is None else [""] * chosen,
+        ids=store.ids.snapshot(count) if ids and rows is None and picked is None else BlankIds(chosen),
         iterations=take(store.iterations),  # type: ignore[arg-type]
         status=take(store.status),  # type: ignore[arg-type]
         on_front=take(store.on_front),  # type: ignore[arg-type]
         objectives={name: floats("obj:" + name) for name in state.objectives},
         predicted=section("pred"),
         uncertainty=section("unc"),
-        parameters=(
-            {name: _parameter_snapshot(store, name, count) for name in _parameter_names(state)}
-            if parameters
-            else {}
-        ),
+        parameters={name: _parameter_snapshot(store, name, count, take) for name in names},
         directions={name: state.directions.get(name, "maximize") for name in state.objectives},
     )
+
+
+_DTYPES = {"d": np.float64, "i": np.int32, "b": np.int8, "l": np.int64, "q": np.int64}
+
+
+def measured_rows(state: CampaignState, objective: str) -> NDArray[np.intp]:
+    """The rows whose ``objective`` is measured (finite, of a candidate evaluated or
+    infeasible: where ``columns().objectives`` holds a number), ascending; no copy of
+    the column, so it may run on the thread that folds events."""
+    store = state.store
+    count = len(store)
+    values = store.float_column("obj:" + objective)
+    if values is None:
+        return np.empty(0, dtype=np.intp)
+    # Views of the live columns, let go on return: the store may grow them again.
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
+    finite = np.isfinite(np.frombuffer(values, dtype=np.float64, count=count))
+    rows: NDArray[np.intp] = np.flatnonzero(finite & ((codes == EVALUATED) | (codes == INFEASIBLE)))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class LiveColumns:
+    """The parameters, measured objectives and front flags as ``CandidateColumns`` holds
+    them, most of them views of the store's own columns (``read_live``)."""
+
+    parameters: dict[str, Column]
+    objectives: dict[str, FloatArray]
+    front: BoolArray
+    predicted: dict[str, FloatArray] = field(default_factory=dict)
+    uncertainty: dict[str, FloatArray] = field(default_factory=dict)
+
+
+def read_live(
+    state: CampaignState,
+    reader: Callable[[LiveColumns], T],
+    *,
+    parameters: bool = True,
+    predictions: bool = False,
+) -> T | None:
+    """``reader`` of the store's columns without copying the numeric ones: a reduction
+    over every row (ranges, masks) on the thread that folds events, where a copy of
+    each column would cost its bytes. The views die with the call: ``reader`` must
+    return nothing that holds one (the store cannot grow a column while viewed).
+    None (``reader`` not called) when a parameter holds values other than numbers or
+    text, whose columns are Python values: read those from a snapshot. ``parameters``
+    False leaves them out; ``predictions`` True adds the predictions and uncertainties."""
+    store = state.store
+    count = len(store)
+    found: dict[str, Column] = {}
+    for name in parameter_names(state) if parameters else []:
+        column = store.parameter_column(name)
+        if column is None:
+            found[name] = np.full(count, NAN)
+        elif column.codes is None:
+            found[name] = np.frombuffer(column.floats, dtype=np.float64, count=count)
+        else:
+            text = _text_values(ParameterSnapshot(column.floats, column.codes, tuple(column.choices)), count)
+            if text is None:
+                return None
+            found[name] = text
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
+    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+    objectives: dict[str, FloatArray] = {}
+    for name in state.objectives:
+        values = store.float_column("obj:" + name)
+        live = np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
+        objectives[name] = np.where(measured, live, NAN)
+    front = np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool)
+
+    def section(prefix: str) -> dict[str, FloatArray]:
+        names = store.sections[SECTIONS.index(prefix)] if predictions else {}
+        columns = {name: store.float_column(f"{prefix}:{name}") for name in names}
+        return {
+            n: np.frombuffer(v, dtype=np.float64, count=count) for n, v in columns.items() if v is not None
+        }
+
+    return reader(LiveColumns(found, objectives, front, section("pred"), section("unc")))
 
 
 def _floats(values: array[float], count: int) -> FloatArray:
@@ -227,12 +406,20 @@ def _view(values: array[float], count: int) -> FloatArray:
     return np.frombuffer(values, dtype=np.float64, count=count)
 
 
-def _parameter_snapshot(store: CandidateStore, name: str, count: int) -> ParameterSnapshot | None:
+def _parameter_snapshot(
+    store: CandidateStore,
+    name: str,
+    count: int,
+    take: Callable[[Any], Any] | None = None,
+) -> ParameterSnapshot | None:
     column = store.parameter_column(name)
     if column is None:
         return None
-    codes = None if column.codes is None else column.codes[:count]
-    return ParameterSnapshot(column.floats[:count], codes, tuple(column.choices))
+    if take is None:
+        codes = None if column.codes is None else column.codes[:count]
+        return ParameterSnapshot(column.floats[:count], codes, tuple(column.choices))
+    codes = None if column.codes is None else take(column.codes)
+    return ParameterSnapshot(take(column.floats), codes, tuple(column.choices))
 
 
 def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
@@ -241,10 +428,23 @@ def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
         return np.full(count, NAN)
     if column.codes is None:
         return _view(column.floats, count)
+    text = _text_values(column, count)
+    if text is not None:
+        return text
     values = _decoded(column)
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in column.choices):
         return np.array([NAN if v is None else v for v in values], dtype=np.float64)
     return values
+
+
+def _text_values(column: ParameterSnapshot, count: int) -> CategoryValues | None:
+    """The column as codes when every value is text (or none), else None."""
+    assert column.codes is not None
+    codes = np.frombuffer(column.codes, dtype=np.int32, count=count)
+    floats = np.frombuffer(column.floats, dtype=np.float64, count=count)
+    if all(isinstance(v, str) for v in column.choices) and not bool(((codes < 0) & ~np.isnan(floats)).any()):
+        return CategoryValues(np.maximum(codes, -1), tuple(column.choices))  # a copy: never a view
+    return None
 
 
 def _decoded(column: ParameterSnapshot) -> list[object]:
@@ -257,7 +457,7 @@ def _decoded(column: ParameterSnapshot) -> list[object]:
     ]
 
 
-def _parameter_names(state: CampaignState) -> list[str]:
+def parameter_names(state: CampaignState) -> list[str]:
     """Parameters in metadata order, then others in order of first appearance."""
     names: list[str] = [p.name for p in state.metadata.parameters] if state.metadata else []
     seen = set(names)
@@ -279,7 +479,7 @@ def filter_columns_of(state: CampaignState, fields: frozenset[str]) -> dict[str,
     store = state.store
     count = len(store)
     codes = np.frombuffer(store.status, dtype=np.int8, count=count).copy()
-    parameters = set(_parameter_names(state))
+    parameters = set(parameter_names(state))
     found: dict[str, object] = {}
     for name in fields:
         if name in parameters:

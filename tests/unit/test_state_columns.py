@@ -8,7 +8,7 @@ import numpy as np
 
 from materia_tui.insight.filter import compile_filter
 from materia_tui.state import CampaignState
-from materia_tui.state.columns import candidate_columns, snapshot_columns
+from materia_tui.state.columns import CategoryValues, candidate_columns, snapshot_columns
 from materia_tui.state.intake import apply_item
 from tests.support.fake_source import campaign_items
 
@@ -28,7 +28,7 @@ def test_columns_follow_the_records_row_by_row() -> None:
     assert columns.ids == [c.id for c in rows]
     assert columns.status == [c.status for c in rows]
     assert isinstance(columns.parameters["pore_size_nm"], np.ndarray)  # numbers: a float array
-    assert isinstance(columns.parameters["polymer"], list)  # text: a list
+    assert isinstance(columns.parameters["polymer"], CategoryValues)  # text: codes, no str per row
     assert columns.field_kinds() == {
         "pore_size_nm": "number", "polymer": "category", "water_flux": "number", "salt_rejection": "number",
     }  # fmt: skip

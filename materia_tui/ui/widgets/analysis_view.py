@@ -7,19 +7,27 @@ every 2 s) bounds how often it recomputes. The computation (``compute``)
 runs in a thread worker on a snapshot of the candidates (``snapshot_columns``:
 bytes copied on the UI thread, made columns in the worker) so the UI thread
 never waits for it; ``show`` paints the
-result on the UI thread. A hidden view computes nothing and catches up when
-shown. The view's ``/`` filter (``ActiveFilter``) is applied to the columns
-before ``compute`` sees them, so every view shows only matching candidates.
+result on the UI thread. The snapshot holds only the columns the view reads
+(``reads``; ``snapshot`` for a view that reads chosen rows): at a million
+candidates every column would be over 100 MB of copies. A hidden view
+computes nothing and catches up when shown. The view's ``/`` filter
+(``ActiveFilter``) is applied to the columns before ``compute`` sees them, so
+every view shows only matching candidates; its mask is the one the table
+reads, taken on the UI thread with the snapshot (so the snapshot needs none
+of the columns the filter names).
 
-Thread safety: the snapshot is read while the UI thread may fold new events
-into the same records. A torn read (a record's keys and values swapped
-between two reads) raises at worst; the worker then retries on the next
-pass. A columnar store with immutable snapshots would remove the retry.
+Thread safety: the worker reads nothing the UI thread goes on changing.
+Everything it needs is copied on the UI thread before it starts: the
+snapshot (``snapshot``), the filter's mask and the campaign's facts
+(``_Snapshot``: objectives, directions). A computation that
+fails all the same (``IndexError``, ``KeyError``, ``ValueError``,
+``RuntimeError``) shows nothing new and is tried again on the next pass.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual.containers import Vertical
@@ -35,6 +43,17 @@ R = TypeVar("R")
 # While data streams, a view recomputes (and redraws) at most this often: the plot cadence
 # (a redrawn plot is ~6 KB at 120x40; the terminal budget is 15 KB/s for everything).
 MIN_RECOMPUTE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnReads:
+    """Which columns a view's computation reads (``snapshot_columns``'s options):
+    ``parameters`` True for all, False for none, or the names; the objectives
+    and the row facts (iteration, status, front) always."""
+
+    parameters: bool | tuple[str, ...] = True
+    ids: bool = False
+    predictions: bool = True
 
 
 class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
@@ -60,6 +79,24 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
     def setting(self) -> object:
         """What the user chose (an objective, a parameter): part of what is computed."""
         return None
+
+    def reads(self) -> ColumnReads:  # on the UI thread
+        """The columns ``compute`` reads: only those are copied for it."""
+        return ColumnReads()
+
+    def snapshot(self, state: CampaignState, keep: Any) -> Any:  # on the UI thread
+        """A copy of what the computation reads (``keep``: the filter's mask, or None),
+        handed to ``compute_snapshot`` in the worker."""
+        from materia_tui.state.columns import snapshot_columns
+
+        reads = self.reads()
+        return snapshot_columns(
+            state, parameters=reads.parameters, ids=reads.ids, predictions=reads.predictions
+        )
+
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> R:  # runs in a thread
+        """The result from ``snapshot``'s columns, of the rows ``keep`` marks (None: every row)."""
+        return self.compute_filtered(snapshot.columns(), keep, state)
 
     def compute(self, columns: Any, state: CampaignState) -> R:  # runs in a thread
         raise NotImplementedError
@@ -140,16 +177,17 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
             self.call_after_refresh(self.recompute)
             return
         self._awaited_layout = False
-        from materia_tui.state.columns import snapshot_columns
-
         key = self._key()
         state = self.state
+        mask = self.active_filter.mask(state)  # cached: the table reads the same one
+        keep = None if mask is None else mask.copy()
         # The store's typed columns copied as bytes, here, so the worker never reads rows the
         # reducer is changing (a millisecond at 100k); the worker makes them columns.
-        snapshot = Handoff(snapshot_columns(state))  # freed once the worker is done with it
+        snapshot = Handoff(self.snapshot(state, keep))  # freed once the worker is done with it
+        facts = _Snapshot(state)
         context = self.picture_context()
         self._worker = self.run_worker(
-            lambda: self._compute_in_thread(key, state, snapshot, context),
+            lambda: self._compute_in_thread(key, facts, snapshot, keep, context),
             thread=True,
             exclusive=False,
             group=f"analysis-{self.id}",
@@ -161,15 +199,11 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
         self.recompute()
 
     def _compute_in_thread(
-        self, key: tuple[object, ...], state: CampaignState, snapshot: Handoff[Any], context: Any
+        self, key: tuple[object, ...], facts: _Snapshot, snapshot: Handoff[Any], keep: Any, context: Any
     ) -> None:
         prebuilt = None
         try:
-            columns = snapshot.take().columns()
-            facts: Any = _Snapshot(state)
-            compiled = self.active_filter.compiled
-            keep = compiled.mask(columns.filter_columns(), len(columns)) if compiled is not None else None
-            result = self.compute_filtered(columns, keep, facts)
+            result = self.compute_snapshot(snapshot.take(), keep, facts)
             if context is not None and result is not None:
                 prebuilt = self.prebuild(result, context)
         except (IndexError, KeyError, ValueError, RuntimeError):
@@ -197,7 +231,8 @@ class AnalysisView(FiltersCampaign, Vertical, Generic[R]):
 
 
 class _Snapshot:
-    """The state's campaign-wide facts as the worker reads them (not the candidates)."""
+    """The state's campaign-wide facts as the worker reads them (not the candidates),
+    taken on the UI thread with the snapshot."""
 
     def __init__(self, state: CampaignState) -> None:
         self.campaign_id = state.campaign_id
@@ -210,18 +245,22 @@ def subset(columns: Any, keep: Any) -> Any:
     """The columns of the rows ``keep`` marks."""
     import numpy as np
 
-    from materia_tui.state.columns import CandidateColumns
+    from materia_tui.state.columns import BlankIds, CandidateColumns, CategoryValues, StatusNames
     from materia_tui.state.id_list import IdList
 
     rows = np.flatnonzero(keep)
     listed = rows.tolist()
 
     def take(column: Any) -> Any:
-        return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in listed]
+        if isinstance(column, np.ndarray):
+            return column[rows]
+        if isinstance(column, StatusNames | CategoryValues):
+            return column.take(rows)  # still codes
+        return [column[i] for i in listed]
 
     return CandidateColumns(
         campaign_id=columns.campaign_id,
-        ids=columns.ids.take(listed) if isinstance(columns.ids, IdList) else take(columns.ids),
+        ids=columns.ids.take(listed) if isinstance(columns.ids, IdList | BlankIds) else take(columns.ids),
         iteration=take(columns.iteration),
         status=take(columns.status),
         front=take(columns.front),

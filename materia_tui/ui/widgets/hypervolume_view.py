@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
-from materia_tui.ui.widgets.analysis_view import AnalysisView
+from materia_tui.ui.widgets.analysis_view import AnalysisView, subset
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 if TYPE_CHECKING:  # numpy: never on the start-up path
@@ -66,11 +66,31 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
         advice = self.result.advice if self.result is not None else None
         return advice.line if advice is not None else ""
 
+    def snapshot(self, state: Any, keep: Any) -> Any:
+        """The advisor's coverage counted here, off the store's own columns (a few ms at a
+        million rows, where copies of the predictions would be 32 MB); the measurements
+        copied for the trace."""
+        from materia_tui.output.analysis import coverage_of
+        from materia_tui.state.columns import read_live, snapshot_columns
+
+        coverage = read_live(state, lambda live: coverage_of(live, keep), parameters=False, predictions=True)
+        return snapshot_columns(state, parameters=False, ids=False, predictions=False), coverage
+
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> HypervolumeResult:
+        copied, coverage = snapshot
+        columns = copied.columns() if keep is None else subset(copied.columns(), keep)
+        return self._result(columns, coverage)
+
     def compute(self, columns: Any, state: Any) -> HypervolumeResult:
-        from materia_tui.output.analysis import Analysis, advice_for, campaign_trace, coverage_of
+        from materia_tui.output.analysis import coverage_of
+
+        return self._result(columns, coverage_of(columns))
+
+    def _result(self, columns: Any, coverage: Any) -> HypervolumeResult:
+        from materia_tui.output.analysis import Analysis, advice_for, campaign_trace
 
         trace = campaign_trace(columns)
-        advice = advice_for(trace, columns, coverage_of(columns)) if trace is not None else None
+        advice = advice_for(trace, columns, coverage) if trace is not None else None
         names = tuple(columns.objectives)
         reference = Analysis(columns.campaign_id, 0, names, {}, trace, advice).reference_point
         objective = names[0] if len(names) == 1 else None

@@ -76,8 +76,41 @@ class ImportanceView(AnalysisView["dict[str, Importance]"]):
     }
     """
 
+    max_rows: int | None = None  # measurements per objective (None: the method's own cap)
+
     def compose(self) -> ComposeResult:
         yield Static(Text("computing…", "dim"), id="importance-body")
+
+    def snapshot(self, state: Any, keep: Any) -> Any:
+        """Each objective's sample of its measured rows (kept by the filter), drawn here as
+        ``parameter_importance`` draws it, and only those rows copied: at a million
+        candidates the parameters' columns are ~50 MB, the sampled rows a few hundred KB."""
+        import numpy as np
+
+        from materia_tui.insight.importance import Sample, sample_rows
+        from materia_tui.state.columns import measured_rows, snapshot_columns
+
+        samples: dict[str, Sample] = {}
+        for name in state.objectives:
+            rows = measured_rows(state, name)
+            if keep is not None:
+                rows = rows[keep[rows]]
+            chosen = sample_rows(rows) if self.max_rows is None else sample_rows(rows, self.max_rows)
+            samples[name] = Sample(chosen, len(rows))
+        picked = np.unique(np.concatenate([np.empty(0, np.intp), *(s.rows for s in samples.values())]))
+        copied = snapshot_columns(state, ids=False, predictions=False, picked=picked)
+        # Each sample as positions among the rows copied (both ascending: the same order).
+        at = {name: Sample(np.searchsorted(picked, s.rows), s.measured) for name, s in samples.items()}
+        return copied, at
+
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> dict[str, Importance]:
+        from materia_tui.insight.importance import importance_by_objective
+
+        copied, samples = snapshot  # the filter is in the samples already
+        columns = copied.columns()
+        if not columns.parameters or not columns.objectives:
+            return {}
+        return importance_by_objective(columns.parameters, columns.objectives, samples=samples)
 
     def compute(self, columns: Any, state: Any) -> dict[str, Importance]:
         from materia_tui.output.analysis import campaign_importance

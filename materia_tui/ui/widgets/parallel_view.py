@@ -46,43 +46,106 @@ class ParallelResult:
     candidates: int
 
 
-def _scaled(column: Any, name: str) -> tuple[Any, Axis]:
+def _axis_of(column: Any, name: str) -> tuple[Axis, Any]:
+    """The column's axis (scaled to every row) and which rows have a place on it."""
     import numpy as np
 
+    from materia_tui.state.columns import CategoryValues
+
     if isinstance(column, np.ndarray):
-        finite = column[np.isfinite(column)]
-        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        span = high - low or 1.0
-        return (column - low) / span, Axis(name, low, high)
+        finite = np.isfinite(column)
+        low, high = 0.0, 1.0
+        if finite.any():
+            low, high = (
+                float(column.min(where=finite, initial=np.inf)),
+                float(column.max(where=finite, initial=-np.inf)),
+            )
+        if not math.isfinite(high - low):  # (value - low) / span overflows: those rows have no place
+            finite = np.isfinite((column - low) / (high - low))
+        return Axis(name, low, high), finite
+    if isinstance(column, CategoryValues):
+        places, names = column.positions()
+        return Axis(name, 0.0, float(len(names) - 1), names), ~np.isnan(places)
     names = sorted({str(v) for v in column if v is not None})
-    codes = {n: i for i, n in enumerate(names)}
-    span = max(1, len(names) - 1)
-    values = np.array([math.nan if v is None else codes[str(v)] / span for v in column])
-    return values, Axis(name, 0.0, float(len(names) - 1), names)
+    present = np.fromiter((v is not None for v in column), bool, len(column))
+    return Axis(name, 0.0, float(len(names) - 1), names), present
+
+
+def _positions(axis: Axis, column: Any, rows: Any) -> Any:
+    """Where ``rows`` of ``column`` sit on ``axis``, 0..1 (NaN: no value)."""
+    import numpy as np
+
+    from materia_tui.state.columns import CategoryValues
+
+    if not axis.categories:
+        return (column[rows] - axis.low) / (axis.high - axis.low or 1.0)
+    codes = {n: i for i, n in enumerate(axis.categories)}
+    span = max(1, len(axis.categories) - 1)
+    picked = column.take(rows) if isinstance(column, CategoryValues) else [column[i] for i in rows.tolist()]
+    return np.fromiter((math.nan if v is None else codes[str(v)] / span for v in picked), float, len(rows))
+
+
+def parallel_axes(parameters: Any, objectives: Any, keep: Any = None) -> tuple[list[Axis], Any]:
+    """Every axis, scaled to every row, and the rows to draw: measured, with a place on
+    every axis, and kept by ``keep`` (None: all)."""
+    import numpy as np
+
+    axes: list[Axis] = []
+    measured: Any = None
+    for name, column in [*parameters.items(), *objectives.items()]:
+        axis, present = _axis_of(column, name)
+        axes.append(axis)
+        measured = present if measured is None else measured & present
+    if objectives:  # (``CandidateColumns.measured``: a measured objective)
+        measured &= np.logical_or.reduce([np.isfinite(v) for v in objectives.values()])
+    elif measured is not None:
+        measured[:] = False
+    if keep is not None and measured is not None:
+        measured &= keep
+    return axes, measured
+
+
+def lines_to_draw(measured: Any, front: Any) -> tuple[Any, Any]:
+    """(front rows, other rows): every measured front row, an even sample of the others."""
+    import numpy as np
+
+    front_rows = np.flatnonzero(measured & front)
+    other = np.flatnonzero(measured & ~front)
+    if len(other) > MAX_LINES:
+        other = other[np.linspace(0, len(other) - 1, MAX_LINES).astype(np.int64)]
+    return front_rows, other
+
+
+def parallel_lines(axes: list[Axis], columns: list[Any], rows: Any) -> list[list[float]]:
+    """Each of ``rows``' positions on every axis (``columns`` in the axes' order)."""
+    import numpy as np
+
+    placed = [_positions(axis, column, rows) for axis, column in zip(axes, columns, strict=True)]
+    table: list[list[float]] = np.column_stack(placed).reshape(len(rows), len(axes)).tolist()
+    return table
 
 
 def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
     """Lines of the rows ``keep`` marks (None: all), on axes scaled to every row: a brush
     or a filter leaves the axes where they were, so brushing again means the same ranges."""
-    import numpy as np
-
-    scaled: list[Any] = []
-    axes: list[Axis] = []
-    for name, column in [*columns.parameters.items(), *columns.objectives.items()]:
-        values, axis = _scaled(column, name)
-        scaled.append(values)
-        axes.append(axis)
+    axes, measured = parallel_axes(columns.parameters, columns.objectives, keep)
     if not axes:
         return ParallelResult([], [], [], 0)
-    table = np.column_stack(scaled)
-    measured = columns.measured & np.isfinite(table).all(axis=1)
-    if keep is not None:
-        measured &= keep
-    front_rows = np.flatnonzero(measured & columns.front)
-    other = np.flatnonzero(measured & ~columns.front)
-    if len(other) > MAX_LINES:
-        other = other[np.linspace(0, len(other) - 1, MAX_LINES).astype(np.int64)]
-    return ParallelResult(axes, table[other].tolist(), table[front_rows].tolist(), int(measured.sum()))
+    front_rows, other = lines_to_draw(measured, columns.front)
+    every = [*columns.parameters.values(), *columns.objectives.values()]
+    lines, front = parallel_lines(axes, every, other), parallel_lines(axes, every, front_rows)
+    return ParallelResult(axes, lines, front, int(measured.sum()))
+
+
+def _plan(live: Any, keep: Any) -> tuple[list[Axis], Any, Any, int]:
+    """What ``parallel_of`` reads from every row: the axes, the rows to draw, the count."""
+    import numpy as np
+
+    axes, measured = parallel_axes(live.parameters, live.objectives, keep)
+    if not axes:
+        return [], np.empty(0, np.intp), np.empty(0, np.intp), 0
+    front_rows, other = lines_to_draw(measured, live.front)
+    return axes, front_rows, other, int(measured.sum())
 
 
 def brush_expression(axis: Axis, step: int) -> str | None:
@@ -150,6 +213,35 @@ class ParallelView(AnalysisView[ParallelResult]):
             self.brush_step = -1
         self.brush = expression
         return expression
+
+    def snapshot(self, state: Any, keep: Any) -> Any:
+        """The axes' ranges and the rows to draw read here, off the store's own columns (no
+        copy: at a million candidates every column would be ~75 MB), then only the rows
+        drawn copied; a parameter of Python values (not numbers or text): every column."""
+        import numpy as np
+
+        from materia_tui.state.columns import read_live, snapshot_columns
+
+        plan = read_live(state, lambda live: _plan(live, keep))
+        if plan is None:
+            return None, snapshot_columns(state, ids=False, predictions=False)
+        axes, front_rows, other, count = plan
+        picked = np.union1d(front_rows, other)
+        copied = snapshot_columns(state, ids=False, predictions=False, picked=picked)
+        return (axes, np.searchsorted(picked, other), np.searchsorted(picked, front_rows), count), copied
+
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> ParallelResult:
+        plan, copied = snapshot
+        if plan is None:
+            return self.compute_filtered(copied.columns(), keep, state)
+        axes, other, front_rows, count = plan
+        if not axes:
+            return ParallelResult([], [], [], 0)
+        columns = copied.columns()
+        every = [*columns.parameters.values(), *columns.objectives.values()]
+        return ParallelResult(
+            axes, parallel_lines(axes, every, other), parallel_lines(axes, every, front_rows), count
+        )
 
     def compute(self, columns: Any, state: Any) -> ParallelResult:
         return parallel_of(columns)

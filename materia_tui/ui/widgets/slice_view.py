@@ -22,7 +22,7 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from materia_tui.sanitize import clean
-from materia_tui.ui.widgets.analysis_view import AnalysisView
+from materia_tui.ui.widgets.analysis_view import AnalysisView, subset
 from materia_tui.ui.widgets.plot_canvas import PlotCanvas
 
 MAX_POINTS = 4000  # per series: a slice is a picture, thinned evenly beyond this
@@ -81,18 +81,29 @@ def _axis(column: Any) -> tuple[Any, list[str]]:
     """Numbers for the x axis: the values, or category codes (with their names)."""
     import numpy as np
 
+    from materia_tui.state.columns import CategoryValues
+
     if isinstance(column, np.ndarray):
         return column, []
+    if isinstance(column, CategoryValues):
+        return column.positions()
     names = sorted({str(v) for v in column if v is not None})
     codes = {name: float(i) for i, name in enumerate(names)}
-    return np.array([math.nan if v is None else codes[str(v)] for v in column]), names
+    return np.fromiter((math.nan if v is None else codes[str(v)] for v in column), float, len(column)), names
 
 
-def slice_of(columns: Any, index: int) -> SliceResult:
+def slice_pairs(parameters: list[str], objectives: list[str]) -> list[tuple[str, str]]:
+    """Every (parameter, objective) pair, in the order ``cycle`` moves through them."""
+    return [(p, o) for o in objectives for p in parameters]
+
+
+def slice_of(columns: Any, index: int, parameters: list[str] | None = None) -> SliceResult:
+    """Slice ``index`` of every pair of ``parameters`` (default: the columns' own) and
+    objectives; ``columns`` need hold only that pair's parameter."""
     import numpy as np
 
-    parameters, objectives = list(columns.parameters), list(columns.objectives)
-    pairs = [(p, o) for o in objectives for p in parameters]
+    names = list(columns.parameters) if parameters is None else parameters
+    pairs = slice_pairs(names, list(columns.objectives))
     if not pairs:
         return SliceResult(None, None, "")
     parameter, objective = pairs[index % len(pairs)]
@@ -186,9 +197,30 @@ class SliceView(AnalysisView[SliceTiles]):
     def canvases(self) -> list[PlotCanvas]:
         return list(self.query_one("#slice-grid").query(PlotCanvas))
 
-    def compute(self, columns: Any, state: Any) -> SliceTiles:
+    def _tiles(self) -> range:
         columns_count, rows = self._grid
-        return SliceTiles(tuple(slice_of(columns, self.index + k) for k in range(columns_count * rows)))
+        return range(self.index, self.index + columns_count * rows)
+
+    def snapshot(self, state: Any, keep: Any) -> Any:
+        """Only the parameters of the tiles shown, with the tiles (and every parameter's
+        name: the pairs' order), taken together on the UI thread."""
+        from materia_tui.state.columns import parameter_names, snapshot_columns
+
+        names = parameter_names(state)
+        tiles = self._tiles()
+        pairs = slice_pairs(names, list(state.objectives))
+        shown = [pairs[i % len(pairs)] for i in tiles] if pairs else []
+        read = [name for name in names if name in {parameter for parameter, _ in shown}]
+        predictions = {objective for _, objective in shown}
+        return snapshot_columns(state, parameters=read, ids=False, predictions=predictions), tiles, names
+
+    def compute_snapshot(self, snapshot: Any, keep: Any, state: Any) -> SliceTiles:
+        copied, tiles, names = snapshot
+        columns = copied.columns() if keep is None else subset(copied.columns(), keep)
+        return SliceTiles(tuple(slice_of(columns, index, names) for index in tiles))
+
+    def compute(self, columns: Any, state: Any) -> SliceTiles:
+        return SliceTiles(tuple(slice_of(columns, index) for index in self._tiles()))
 
     def recompute(self) -> None:
         self._grid = self._grid_for_size()
