@@ -262,9 +262,11 @@ class CandidateStore:
         self._filled = start + count
         self._revisions[start:] = packed_array("I", _repeated(revisions, sizes))
         if self.keep_proposals:  # their values too (else only ids and iterations are kept)
-            self._fill_proposals(start, list(chain.from_iterable(batches)))
+            # One proposal (a large batch fills a tail alone) is read as it came, not copied.
+            fresh = batches[0] if len(batches) == 1 else list(chain.from_iterable(batches))
+            self._fill_proposals(start, fresh)
 
-    def _fill_proposals(self, start: int, fresh: list[Candidate]) -> None:
+    def _fill_proposals(self, start: int, fresh: Sequence[Candidate]) -> None:
         count = len(fresh)
         # Comprehensions, not ``map(attrgetter)``: the interpreter's own attribute load is
         # specialised for these slots, ``attrgetter`` takes the generic path (twice the cost).
