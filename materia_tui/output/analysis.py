@@ -30,7 +30,8 @@ from materia_tui.insight.advisor import Advice, Coverage, advise
 from materia_tui.insight.hypervolume import Trace, hypervolume_trace
 from materia_tui.insight.importance import Importance, importance_by_objective
 from materia_tui.state import CampaignState
-from materia_tui.state.columns import CandidateColumns, LiveColumns, candidate_columns
+from materia_tui.state.columns import CandidateColumns, candidate_columns
+from materia_tui.state.live_columns import LiveColumns
 
 
 @dataclass(frozen=True, slots=True)

@@ -321,81 +321,6 @@ def snapshot_columns(
 _DTYPES = {"d": np.float64, "i": np.int32, "b": np.int8, "l": np.int64, "q": np.int64}
 
 
-def measured_rows(state: CampaignState, objective: str) -> NDArray[np.intp]:
-    """The rows whose ``objective`` is measured (finite, of a candidate evaluated or
-    infeasible: where ``columns().objectives`` holds a number), ascending; no copy of
-    the column, so it may run on the thread that folds events."""
-    store = state.store
-    count = len(store)
-    values = store.float_column("obj:" + objective)
-    if values is None:
-        return np.empty(0, dtype=np.intp)
-    # Views of the live columns, let go on return: the store may grow them again.
-    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
-    finite = np.isfinite(np.frombuffer(values, dtype=np.float64, count=count))
-    rows: NDArray[np.intp] = np.flatnonzero(finite & ((codes == EVALUATED) | (codes == INFEASIBLE)))
-    return rows
-
-
-@dataclass(frozen=True, slots=True)
-class LiveColumns:
-    """The parameters, measured objectives and front flags as ``CandidateColumns`` holds
-    them, most of them views of the store's own columns (``read_live``)."""
-
-    parameters: dict[str, Column]
-    objectives: dict[str, FloatArray]
-    front: BoolArray
-    predicted: dict[str, FloatArray] = field(default_factory=dict)
-    uncertainty: dict[str, FloatArray] = field(default_factory=dict)
-
-
-def read_live(
-    state: CampaignState,
-    reader: Callable[[LiveColumns], T],
-    *,
-    parameters: bool = True,
-    predictions: bool = False,
-) -> T | None:
-    """``reader`` of the store's columns without copying the numeric ones: a reduction
-    over every row (ranges, masks) on the thread that folds events, where a copy of
-    each column would cost its bytes. The views die with the call: ``reader`` must
-    return nothing that holds one (the store cannot grow a column while viewed).
-    None (``reader`` not called) when a parameter holds values other than numbers or
-    text, whose columns are Python values: read those from a snapshot. ``parameters``
-    False leaves them out; ``predictions`` True adds the predictions and uncertainties."""
-    store = state.store
-    count = len(store)
-    found: dict[str, Column] = {}
-    for name in parameter_names(state) if parameters else []:
-        column = store.parameter_column(name)
-        if column is None:
-            found[name] = np.full(count, NAN)
-        elif column.codes is None:
-            found[name] = np.frombuffer(column.floats, dtype=np.float64, count=count)
-        else:
-            text = _text_values(ParameterSnapshot(column.floats, column.codes, tuple(column.choices)), count)
-            if text is None:
-                return None
-            found[name] = text
-    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
-    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
-    objectives: dict[str, FloatArray] = {}
-    for name in state.objectives:
-        values = store.float_column("obj:" + name)
-        live = np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
-        objectives[name] = np.where(measured, live, NAN)
-    front = np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool)
-
-    def section(prefix: str) -> dict[str, FloatArray]:
-        names = store.sections[SECTIONS.index(prefix)] if predictions else {}
-        columns = {name: store.float_column(f"{prefix}:{name}") for name in names}
-        return {
-            n: np.frombuffer(v, dtype=np.float64, count=count) for n, v in columns.items() if v is not None
-        }
-
-    return reader(LiveColumns(found, objectives, front, section("pred"), section("unc")))
-
-
 def _floats(values: array[float], count: int) -> FloatArray:
     """A copy of a column the store goes on writing."""
     return _view(values, count).copy()
@@ -428,7 +353,7 @@ def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
         return np.full(count, NAN)
     if column.codes is None:
         return _view(column.floats, count)
-    text = _text_values(column, count)
+    text = text_values(column, count)
     if text is not None:
         return text
     values = _decoded(column)
@@ -437,7 +362,7 @@ def _parameter(column: ParameterSnapshot | None, count: int) -> Column:
     return values
 
 
-def _text_values(column: ParameterSnapshot, count: int) -> CategoryValues | None:
+def text_values(column: ParameterSnapshot, count: int) -> CategoryValues | None:
     """The column as codes when every value is text (or none), else None."""
     assert column.codes is not None
     codes = np.frombuffer(column.codes, dtype=np.int32, count=count)

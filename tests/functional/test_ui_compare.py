@@ -11,7 +11,7 @@ from materia_tui.insight.front import Direction
 from materia_tui.insight.hypervolume import hypervolume_trace, reference_point
 from materia_tui.state.columns import candidate_columns
 from materia_tui.ui.multi_app import COMPARE_PANE, MultiMonitorApp
-from materia_tui.ui.widgets.compare_view import CompareView
+from materia_tui.ui.widgets.compare_view import CompareView, measurement_columns
 from tests.functional.test_cli_analyze_where import write_recording
 from tests.functional.test_cli_replay import cli
 from tests.support.fake_source import T0, FakeSource, campaign_items
@@ -56,6 +56,8 @@ async def test_compare_overlays_both_campaigns_on_one_reference_point() -> None:
             assert curve.values == [p.value for p in trace.points if p.value is not None]
             assert curve.iterations == [p.iteration for p in trace.points if p.value is not None]
             assert curve.front[0] == sorted(curve.front[0]) and len(curve.front[0]) > 0
+        copied = measurement_columns(app.views[0].state)  # what the worker is handed: no more
+        assert not copied.parameters and not copied.predicted and not copied.uncertainty
         caption = str(view.query_one("#compare-caption").render())
         assert "2 campaigns" in caption and "common reference" in caption
         commands = [c.title for c in app.get_system_commands(app.screen)]

@@ -71,7 +71,8 @@ class HypervolumeView(AnalysisView[HypervolumeResult]):
         million rows, where copies of the predictions would be 32 MB); the measurements
         copied for the trace."""
         from materia_tui.output.analysis import coverage_of
-        from materia_tui.state.columns import read_live, snapshot_columns
+        from materia_tui.state.columns import snapshot_columns
+        from materia_tui.state.live_columns import read_live
 
         coverage = read_live(state, lambda live: coverage_of(live, keep), parameters=False, predictions=True)
         return snapshot_columns(state, parameters=False, ids=False, predictions=False), coverage

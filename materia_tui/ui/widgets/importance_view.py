@@ -88,7 +88,8 @@ class ImportanceView(AnalysisView["dict[str, Importance]"]):
         import numpy as np
 
         from materia_tui.insight.importance import Sample, sample_rows
-        from materia_tui.state.columns import measured_rows, snapshot_columns
+        from materia_tui.state.columns import snapshot_columns
+        from materia_tui.state.live_columns import measured_rows
 
         samples: dict[str, Sample] = {}
         for name in state.objectives:

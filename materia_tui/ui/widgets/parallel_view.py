@@ -220,7 +220,8 @@ class ParallelView(AnalysisView[ParallelResult]):
         drawn copied; a parameter of Python values (not numbers or text): every column."""
         import numpy as np
 
-        from materia_tui.state.columns import read_live, snapshot_columns
+        from materia_tui.state.columns import snapshot_columns
+        from materia_tui.state.live_columns import read_live
 
         plan = read_live(state, lambda live: _plan(live, keep))
         if plan is None:
