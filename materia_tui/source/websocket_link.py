@@ -43,8 +43,12 @@ class LiveBuffer:
         self._bytes = 0
         self._max_frames = max_frames
         self._max_bytes = max_bytes
+        # Each side sets the other's event only while the other waits on it: an
+        # ``Event.set`` is a Python-level call, and a frame would otherwise cost two.
         self._not_empty = asyncio.Event()
         self._has_room = asyncio.Event()
+        self._getter_waits = False
+        self._putter_waits = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -52,6 +56,7 @@ class LiveBuffer:
     async def put(self, item: str | bytes | Closed, size: int) -> None:
         while not self.offer(item, size):
             self._has_room.clear()
+            self._putter_waits = True
             await self._has_room.wait()
 
     def offer(self, item: str | bytes | Closed, size: int) -> bool:
@@ -61,12 +66,15 @@ class LiveBuffer:
             return False
         items.append((item, size))
         self._bytes += size
-        self._not_empty.set()
+        if self._getter_waits:
+            self._getter_waits = False
+            self._not_empty.set()
         return True
 
     async def get(self) -> str | bytes | Closed:
         while not self._items:
             self._not_empty.clear()
+            self._getter_waits = True
             await self._not_empty.wait()
         return self.get_nowait()
 
@@ -74,7 +82,9 @@ class LiveBuffer:
         """The oldest item; the buffer must not be empty (``len``)."""
         item, size = self._items.popleft()
         self._bytes -= size
-        self._has_room.set()
+        if self._putter_waits:
+            self._putter_waits = False
+            self._has_room.set()
         return item
 
 

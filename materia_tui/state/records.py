@@ -8,7 +8,7 @@ Plain dataclasses with no behaviour beyond derived properties; the reducer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, cast
+from typing import Literal, NamedTuple
 
 from materia_tui.protocol import CandidatesEvaluated, CandidatesProposed, Event, Rejected
 
@@ -124,16 +124,14 @@ _new_tuple = tuple.__new__
 
 
 def log_entry(received_at: float, event: Event) -> LogEntry:
-    kind = event.type
-    if kind == "candidates_proposed":
-        proposed = cast(CandidatesProposed, event)
-        summary = _new_tuple(BatchSummary, (kind, proposed.seq, proposed.iteration))
-        return _new_tuple(LogEntry, (received_at, summary, len(proposed.candidates), 0))
-    if kind == "candidates_evaluated":
-        evaluated = cast(CandidatesEvaluated, event)
-        failed = sum(1 for r in evaluated.results if r.error)
-        summary = _new_tuple(BatchSummary, (kind, evaluated.seq, evaluated.iteration))
-        return _new_tuple(LogEntry, (received_at, summary, len(evaluated.results), failed))
+    # ``isinstance`` narrows as ``cast`` would, without ``cast``'s call (one entry an event).
+    if isinstance(event, CandidatesProposed):
+        summary = _new_tuple(BatchSummary, ("candidates_proposed", event.seq, event.iteration))
+        return _new_tuple(LogEntry, (received_at, summary, len(event.candidates), 0))
+    if isinstance(event, CandidatesEvaluated):
+        failed = sum(1 for r in event.results if r.error)
+        summary = _new_tuple(BatchSummary, ("candidates_evaluated", event.seq, event.iteration))
+        return _new_tuple(LogEntry, (received_at, summary, len(event.results), failed))
     return LogEntry(received_at, event)
 
 

@@ -55,8 +55,6 @@ NAN = math.nan
 STATUSES: tuple[CandidateStatus, ...] = ("proposed", "evaluated", "infeasible", "failed")
 STATUS_CODES: dict[str, int] = {name: code for code, name in enumerate(STATUSES)}
 NO_ITERATION = -1
-_PROPOSAL_SECTIONS = (attrgetter("parameters"), attrgetter("predicted"), attrgetter("uncertainty"))
-_ACQUISITION = attrgetter("acquisition_value")
 _ID = attrgetter("id")
 # New proposals held as models (the tail) before their values are written into the columns.
 TAIL_ROWS = 256
@@ -116,9 +114,10 @@ class CandidateStore:
         self._last_layout = self.layout_id(((), (), (), ()))
         self._parameter_names: list[str] = []
         self._filled = 0  # rows written into the columns; the rest (to len(ids)) are the tail
-        self._tail: list[Candidate] = []
-        self._tail_iterations: list[int] = []
-        self._tail_revisions: list[int] = []
+        # The tail, a proposal at a time (its new candidates, iteration and revision): an
+        # append a frame, where a list per field would cost a list and an extend each.
+        self._tail: list[tuple[Sequence[Candidate], int, int]] = []
+        self._tail_rows = 0
         # False: proposals keep only ids and iterations (no parameters, predictions,
         # uncertainties or acquisition values): what line output needs, ~90 B a candidate less.
         self.keep_proposals = True
@@ -136,9 +135,9 @@ class CandidateStore:
     layouts: _Written[list[Layout]] = _Written()
 
     def _flushed(self) -> CandidateStore:
-        # Rows past ``_filled`` are exactly the tail's (one ``_tail_iterations`` entry each):
-        # cheaper to ask than ``len(self.ids)``, a Python-level call, on every column read.
-        if self._tail_iterations:
+        # Rows past ``_filled`` are exactly the tail's ``_tail_rows``: cheaper to ask than
+        # ``len(self.ids)``, a Python-level call, on every column read.
+        if self._tail_rows:
             self.flush()
         return self
 
@@ -245,36 +244,41 @@ class CandidateStore:
 
     def _to_tail(self, fresh: Sequence[Candidate], iteration: int, revision: int) -> None:
         """The models of new rows (their ids appended and indexed already), written later."""
-        count = len(fresh)
-        if self.keep_proposals:
-            self._tail.extend(fresh)
-        self._tail_iterations.extend([iteration] * count)
-        self._tail_revisions.extend([revision] * count)
-        if len(self._tail_iterations) >= TAIL_ROWS:
+        self._tail.append((fresh, iteration, revision))
+        self._tail_rows += len(fresh)
+        if self._tail_rows >= TAIL_ROWS:
             self.flush()
 
     def flush(self) -> None:
         """Write the tail (proposals held as they came) into the columns."""
-        start, count = self._filled, len(self._tail_iterations)  # the tail: rows past _filled
+        start, count = self._filled, self._tail_rows  # the tail: rows past _filled
         if not count:
             return
         self.ids.pack()  # the tail's rows are settled: no proposal takes them back
-        tail, self._tail = self._tail, []
-        iterations, self._tail_iterations = self._tail_iterations, []
-        revisions, self._tail_revisions = self._tail_revisions, []
-        self._extend(count, packed_array("i", iterations))
+        tail, self._tail, self._tail_rows = self._tail, [], 0
+        batches, iterations, revisions = zip(*tail, strict=True)
+        sizes = list(map(len, batches))
+        self._extend(count, packed_array("i", _repeated(iterations, sizes)))
         self._filled = start + count
-        self._revisions[start:] = packed_array("I", revisions)
-        if tail:  # kept proposals (``keep_proposals``): their values too
-            self._fill_proposals(start, tail)
+        self._revisions[start:] = packed_array("I", _repeated(revisions, sizes))
+        if self.keep_proposals:  # their values too (else only ids and iterations are kept)
+            # One proposal (a large batch fills a tail alone) is read as it came, not copied.
+            fresh = batches[0] if len(batches) == 1 else list(chain.from_iterable(batches))
+            self._fill_proposals(start, fresh)
 
-    def _fill_proposals(self, start: int, fresh: list[Candidate]) -> None:
+    def _fill_proposals(self, start: int, fresh: Sequence[Candidate]) -> None:
         count = len(fresh)
-        acquisition = list(map(_ACQUISITION, fresh))
+        # Comprehensions, not ``map(attrgetter)``: the interpreter's own attribute load is
+        # specialised for these slots, ``attrgetter`` takes the generic path (twice the cost).
+        acquisition = [c.acquisition_value for c in fresh]
         if None in acquisition:
             acquisition = [NAN if value is None else value for value in acquisition]
         self._acquisition[start : start + count] = float_array(acquisition)
-        sections = [list(map(get, fresh)) for get in _PROPOSAL_SECTIONS]
+        sections: list[list[dict[str, Any]]] = [
+            [c.parameters for c in fresh],
+            [c.predicted for c in fresh],
+            [c.uncertainty for c in fresh],
+        ]
         keys = (tuple(sections[0][0]), tuple(sections[1][0]), tuple(sections[2][0]), ())
         # The usual batch: one layout, recognised by each section's keys end to end (a
         # dict repeats no key, so they match the first row's keys repeated only if every
@@ -458,6 +462,15 @@ class CandidateStore:
     def rows_where_status(self, codes: Iterable[int]) -> list[int]:
         wanted = set(codes)
         return [row for row, code in enumerate(self.status) if code in wanted]
+
+
+def _repeated(values: Sequence[int], sizes: list[int]) -> list[int]:
+    """Each of ``values`` repeated its ``sizes`` times, end to end: a list a run, added to
+    one exact-size list (cheaper for the tail's few dozen runs than chaining iterators)."""
+    repeated: list[int] = []
+    for value, size in zip(values, sizes, strict=True):
+        repeated += [value] * size
+    return repeated
 
 
 def __getattr__(name: str) -> Any:
