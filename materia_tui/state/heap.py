@@ -13,7 +13,8 @@ such free (up to 32 MB), after which those blocks come from the heap and stay
 there; ``fix_mmap_threshold`` pins it at its default of 128 KiB (a monitor of 1M
 candidates peaked at 392 MB with it, 412-420 MB without, same code).
 
-Not the reducer's business (the state stays pure): ``intake.apply_item`` calls it.
+Not the reducer's business (the state stays pure): ``intake.apply_item`` calls it, for
+batches of ``intake.TRIMMED_BATCH`` items or more (small ones have little to hand back).
 """
 
 from __future__ import annotations
