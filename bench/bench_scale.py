@@ -164,12 +164,11 @@ async def _monitor(shape: Shape) -> dict[str, Any]:
         }
 
 
-async def _monitor_late(shape: Shape) -> dict[str, Any]:
-    """The monitor started over a campaign already folded, as ``watch``'s head start
-    hands it the history it fetched while the UI was imported."""
+def _head_start_monitor(shape: Shape) -> tuple[Any, Any]:
+    """A monitor over the campaign already folded, as ``watch``'s head start hands it the
+    history it fetched while the UI was imported (its source then yields nothing more)."""
     from materia_tui.source import GeneratorSource
     from materia_tui.ui.app import MonitorApp
-    from materia_tui.ui.widgets.candidate_table import CandidateTable
 
     async def nothing_more() -> AsyncGenerator[Any, None]:
         await asyncio.Event().wait()
@@ -178,7 +177,14 @@ async def _monitor_late(shape: Shape) -> dict[str, Any]:
     state = folded_state(shape)
     source = GeneratorSource()
     source._items = nothing_more()
-    app = MonitorApp(source, "big", state=state, now=lambda: 0.0)
+    return MonitorApp(source, "big", state=state, now=lambda: 0.0), state
+
+
+async def _monitor_late(shape: Shape) -> dict[str, Any]:
+    """The head-start monitor until it has drawn the whole campaign."""
+    from materia_tui.ui.widgets.candidate_table import CandidateTable
+
+    app, state = _head_start_monitor(shape)
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(CandidateTable)
@@ -200,19 +206,9 @@ VIEWS = ("parity", "importance", "hypervolume", "slices", "parallel")  # the key
 
 
 async def _monitor_view(shape: Shape, view: str) -> dict[str, Any]:
-    """The head-start monitor of ``_monitor_late``, caught up, then one more view shown (as
-    its key does) until it has drawn the whole campaign: the peak of a user who looks at it."""
-    from materia_tui.source import GeneratorSource
-    from materia_tui.ui.app import MonitorApp
-
-    async def nothing_more() -> AsyncGenerator[Any, None]:
-        await asyncio.Event().wait()
-        yield None
-
-    state = folded_state(shape)
-    source = GeneratorSource()
-    source._items = nothing_more()
-    app = MonitorApp(source, "big", state=state, now=lambda: 0.0)
+    """The head-start monitor caught up, then one more view shown (as its key does) until
+    it has drawn the whole campaign: the peak of a user who looks at it."""
+    app, state = _head_start_monitor(shape)
     async with app.run_test(size=(120, 40)) as pilot:
         view_of = app.view
         while not (view_of.up_to_date and view_of.pareto.up_to_date and view_of.query(f"#{view}")):
