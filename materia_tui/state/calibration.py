@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from materia_tui.state.changes import ChangeSet
 from materia_tui.state.reducer import CampaignState
-from materia_tui.state.store import STATUS_CODES
 from materia_tui.state.views import CandidateView
 
 if TYPE_CHECKING:
@@ -58,7 +57,6 @@ DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(1, 10
 MEASURED_STATUSES = frozenset({"evaluated", "infeasible"})
 ONE_SIGMA_EXPECTED = 2 * NormalDist().cdf(1.0) - 1  # 0.6827
 TWO_SIGMA_EXPECTED = 2 * NormalDist().cdf(2.0) - 1  # 0.9545
-MEASURED_CODES = tuple(STATUS_CODES[name] for name in sorted(MEASURED_STATUSES))
 
 
 class ParityPair(NamedTuple):
@@ -323,6 +321,8 @@ def parity_columns(state: CampaignState, objective: str, keep: Any = None) -> Pa
     rows past its end left out; None: every row), as ``parity_pairs`` finds them."""
     import numpy as np
 
+    from materia_tui.state.live_columns import measured_rows
+
     store = state.store
     count = len(store)
     predicted_column = store.float_column("pred:" + objective)
@@ -330,21 +330,16 @@ def parity_columns(state: CampaignState, objective: str, keep: Any = None) -> Pa
     if predicted_column is None or measured_column is None or not count:
         empty = np.empty(0)
         return ParityColumns(objective, np.empty(0, dtype=np.intp), empty, empty, empty)
+    rows = measured_rows(state, objective)  # the measured ones (as the analysis views count them)
     predicted = np.frombuffer(predicted_column, dtype=np.float64, count=count)
-    measured = np.frombuffer(measured_column, dtype=np.float64, count=count)
-    status = np.frombuffer(store.status, dtype=np.int8, count=count)
-    chosen = status == MEASURED_CODES[0]
-    for code in MEASURED_CODES[1:]:  # a comparison a code: np.isin would sort the column
-        chosen |= status == code
-    chosen &= np.isfinite(predicted)
-    chosen &= np.isfinite(measured)
-    chosen &= np.isfinite(measured)
+    chosen = np.isfinite(predicted[rows])
     if keep is not None:
-        kept = np.zeros(count, dtype=bool)
-        shown = np.asarray(keep, dtype=bool)[:count]
-        kept[: len(shown)] = shown
-        chosen &= kept
-    rows = np.flatnonzero(chosen)
+        shown = np.asarray(keep, dtype=bool)
+        inside = rows < len(shown)
+        chosen[inside] &= shown[rows[inside]]
+        chosen[~inside] = False  # rows past the mask's end
+    rows = rows[chosen]
+    measured = np.frombuffer(measured_column, dtype=np.float64, count=count)
     sigma_column = store.float_column("unc:" + objective)
     if sigma_column is None:
         sigma = np.full(len(rows), math.nan)

@@ -51,6 +51,13 @@ NAN = math.nan
 EVALUATED, INFEASIBLE = STATUSES.index("evaluated"), STATUSES.index("infeasible")
 
 
+def measured_status(codes: NDArray[np.int8]) -> BoolArray:
+    """Which rows' status is a measurement: evaluated, or infeasible (measured, a
+    constraint broken); proposals and failed evaluations have none."""
+    measured: BoolArray = (codes == EVALUATED) | (codes == INFEASIBLE)
+    return measured
+
+
 @dataclass(frozen=True, slots=True)
 class CandidateColumns:
     campaign_id: str
@@ -224,7 +231,7 @@ class ColumnSnapshot:
     def columns(self) -> CandidateColumns:
         count = self.count
         codes = np.frombuffer(self.status, dtype=np.int8, count=count)
-        measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+        measured = measured_status(codes)
         iteration = _iterations(self.iterations, count)
         objectives = {}
         for name, values in self.objectives.items():
@@ -412,7 +419,7 @@ def filter_columns_of(state: CampaignState, fields: frozenset[str]) -> dict[str,
         if name in state.objectives:
             values = store.float_column("obj:" + name)
             column = np.full(count, NAN) if values is None else _floats(values, count)
-            column[(codes != EVALUATED) & (codes != INFEASIBLE)] = NAN
+            column[~measured_status(codes)] = NAN
             found[name] = column
     built_ins: dict[str, Callable[[], object]] = {
         "id": lambda: store.ids[:count],  # a list: the mask reads every id twice

@@ -13,13 +13,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from materia_tui.state.columns import (
-    EVALUATED,
-    INFEASIBLE,
     NAN,
     BoolArray,
     Column,
     FloatArray,
     ParameterSnapshot,
+    measured_status,
     parameter_names,
     text_values,
 )
@@ -41,7 +40,7 @@ def measured_rows(state: CampaignState, objective: str) -> NDArray[np.intp]:
     # Views of the live columns, let go on return: the store may grow them again.
     codes = np.frombuffer(store.status, dtype=np.int8, count=count)
     finite = np.isfinite(np.frombuffer(values, dtype=np.float64, count=count))
-    rows: NDArray[np.intp] = np.flatnonzero(finite & ((codes == EVALUATED) | (codes == INFEASIBLE)))
+    rows: NDArray[np.intp] = np.flatnonzero(finite & measured_status(codes))
     return rows
 
 
@@ -86,7 +85,7 @@ def read_live(
                 return None
             found[name] = text
     codes = np.frombuffer(store.status, dtype=np.int8, count=count)
-    measured = (codes == EVALUATED) | (codes == INFEASIBLE)
+    measured = measured_status(codes)
     objectives: dict[str, FloatArray] = {}
     for name in state.objectives:
         values = store.float_column("obj:" + name)
