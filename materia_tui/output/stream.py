@@ -8,7 +8,7 @@ from typing import Literal, TextIO
 
 from materia_tui.errors import ExitCode, exit_code_for
 from materia_tui.output.plain import ConnectionNotices, PlainFormatter
-from materia_tui.protocol import dump_event
+from materia_tui.protocol import dump_event_json
 from materia_tui.sanitize import clean
 from materia_tui.source import (
     ConnectionChanged,
@@ -42,7 +42,7 @@ async def print_stream(
                 if state.apply(item.event, item.received_at) != "applied":
                     continue
                 if mode == "json":
-                    _write(out, json.dumps(dump_event(item.event), ensure_ascii=True))
+                    _write(out, dump_event_json(item.event))
                 else:
                     for line in formatter.event_lines(item.event):
                         _write(out, line)

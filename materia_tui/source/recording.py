@@ -37,7 +37,7 @@ from materia_tui.protocol import (
     Event,
     Rejected,
     RejectionKind,
-    dump_event,
+    dump_event_json,
     parse_campaign,
     parse_object,
 )
@@ -65,10 +65,11 @@ REDACTED = "[redacted]"
 
 def encode_event(event: Event, received_at: float | None = None) -> str:
     """One event line (no newline): the normalized event, plus ``received_at`` when given."""
-    obj = dump_event(event)
-    if received_at is not None:
-        obj[RECEIVED_AT_KEY] = received_at
-    return _dumps(obj)
+    text = dump_event_json(event)
+    if received_at is None:
+        return text
+    # An event's JSON is an object with at least its type: the key goes before its closing brace.
+    return f'{text[:-1]},"{RECEIVED_AT_KEY}":{json.dumps(received_at, allow_nan=False)}}}'
 
 
 def encode_metadata(campaign: Campaign, received_at: float | None = None) -> str:

@@ -12,6 +12,7 @@ from materia_tui.protocol import (
     IterationCompleted,
     Rejected,
     dump_event,
+    dump_event_json,
     is_valid_campaign_id,
     parse,
     parse_campaign,
@@ -36,6 +37,19 @@ def test_every_event_type_of_a_campaign_parses_and_round_trips() -> None:
         "convergence_update",
         "campaign_completed",
     }
+
+
+def test_the_json_text_of_an_event_is_its_dumped_object_in_ascii() -> None:
+    raws = campaign_events(1, iterations=2, fail_at=2)
+    raws.append({"type": "campaign_error", "seq": 99, "error": "h\u00e9 \x1b[31m\u2028 \U0001f600"})
+    raws.append({"type": "convergence_update", "seq": 100, "metric": 1e-05, "converged": False})
+    for raw in raws:
+        event = parse(json.dumps(raw))
+        assert not isinstance(event, Rejected), event
+        text = dump_event_json(event)
+        assert text.isascii() and "\n" not in text
+        assert json.loads(text) == dump_event(event)
+        assert parse(text) == event
 
 
 def test_documented_example_frame() -> None:
