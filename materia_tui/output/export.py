@@ -18,7 +18,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
@@ -43,6 +43,7 @@ Cell: TypeAlias = str | int | float | bool | None
 Row: TypeAlias = dict[str, Cell]
 Destination: TypeAlias = str | Path | IO[str]
 BinaryDestination: TypeAlias = str | Path | IO[bytes]
+Keep: TypeAlias = Sequence[bool]  # a bool per candidate row (a numpy bool array will do)
 
 LEADING_COLUMNS = ("id", "iteration", "status", "on_front")
 TRAILING_COLUMNS = ("feasible", "error", "acquisition_value")
@@ -109,7 +110,7 @@ def _block_rows(header: list[str], block: list[ColumnBlock]) -> Iterator[Row]:
 
 
 def _blocks(
-    state: CampaignState, names: ExportNames, front_only: bool, keep: list[bool] | None
+    state: CampaignState, names: ExportNames, front_only: bool, keep: Keep | None
 ) -> Iterator[list[ColumnBlock]]:
     """The column blocks of the chosen rows, the notes column last when there are notes."""
     notes = notes_by_iteration(state)
@@ -117,6 +118,12 @@ def _blocks(
         if notes is not None:
             block.append(notes_column(block[1], notes))
         yield block
+
+
+def _kept(state: CampaignState, where: str | None, keep: Keep | None) -> Keep | None:
+    """The rows to write: ``keep`` when the caller matched them already (the monitor's
+    ``/`` filter, whose mask it holds), else those ``where`` matches."""
+    return keep if keep is not None else _where(state, where)
 
 
 def _where(state: CampaignState, where: str | None) -> list[bool] | None:
@@ -140,11 +147,16 @@ def write_csv(
 
 
 def csv_steps(
-    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+    state: CampaignState,
+    destination: Destination,
+    *,
+    front_only: bool = False,
+    where: str | None = None,
+    keep: Keep | None = None,
 ) -> Steps:
     """``write_csv`` a block of rows at a time: yields the rows written so far after each."""
     names = export_names(state)
-    keep = _where(state, where)
+    keep = _kept(state, where, keep)
     count = 0
     with _text_output(destination) as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -239,7 +251,12 @@ def write_json(
 
 
 def json_steps(
-    state: CampaignState, destination: Destination, *, front_only: bool = False, where: str | None = None
+    state: CampaignState,
+    destination: Destination,
+    *,
+    front_only: bool = False,
+    where: str | None = None,
+    keep: Keep | None = None,
 ) -> Steps:
     """``write_json`` a block of rows at a time: yields the rows written so far after each."""
     names = export_names(state)
@@ -251,7 +268,7 @@ def json_steps(
         out.write(_json_text(head)[:-2])  # the head's keys, its closing "\n}" left off
         out.write(',\n  "candidates": [')
         yield count
-        for block in _blocks(state, names, front_only, _where(state, where)):
+        for block in _blocks(state, names, front_only, _kept(state, where, keep)):
             for row in _block_rows(header, block):
                 out.write(",\n    " if count else "\n    ")
                 out.write(dumps(_json_safe_row(row)))
@@ -295,6 +312,7 @@ def parquet_steps(
     *,
     front_only: bool = False,
     where: str | None = None,
+    keep: Keep | None = None,
 ) -> Steps:
     """``write_parquet`` a row group at a time: yields the rows written so far after each."""
     if not parquet_available():
@@ -306,7 +324,7 @@ def parquet_steps(
 
     names = export_names(state)
     header = _header(names, bool(state.notes))
-    keep = _where(state, where)
+    keep = _kept(state, where, keep)
     kinds = column_kinds(state, header, keep, front_only)
     target = str(destination) if isinstance(destination, str | Path) else destination
     yield from write_groups(target, header, kinds, _blocks(state, names, front_only, keep))
@@ -331,20 +349,21 @@ def export_steps(
     *,
     front_only: bool = False,
     where: str | None = None,
+    keep: Keep | None = None,
 ) -> Steps:
     """``write_export`` a block of rows at a time (a caller may do other work between two
     steps): yields the rows written so far, first once the output is open, then after each
     block; the last value is the total."""
     text_target: Destination = destination if destination is not None else sys.stdout
     if fmt == "csv":
-        return csv_steps(state, text_target, front_only=front_only, where=where)
+        return csv_steps(state, text_target, front_only=front_only, where=where, keep=keep)
     if fmt == "json":
-        return json_steps(state, text_target, front_only=front_only, where=where)
+        return json_steps(state, text_target, front_only=front_only, where=where, keep=keep)
     if fmt == "parquet":
         if destination is None and sys.stdout.isatty():
             raise UsageError("Parquet is binary: give a file with -o FILE, or redirect stdout.")
         binary: BinaryDestination = destination if destination is not None else sys.stdout.buffer
-        return parquet_steps(state, binary, front_only=front_only, where=where)
+        return parquet_steps(state, binary, front_only=front_only, where=where, keep=keep)
     raise UsageError(f"Unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)}).")
 
 

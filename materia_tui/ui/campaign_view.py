@@ -481,13 +481,14 @@ class CampaignView(FilterAndNotes, Vertical, can_focus=True):
             view.show_caption(view.result)
 
     def action_export(self) -> None:
-        from materia_tui.ui.screens.export_screen import ExportResult, ExportScreen  # on first use
+        from materia_tui.ui.screens.export_screen import ExportFilter, ExportResult, ExportScreen
 
         def exported(result: ExportResult | None) -> None:
             if result is not None:
                 self.notify(result.describe(), title="export", markup=False)
 
-        self.app.push_screen(ExportScreen(self.state), exported)
+        matching = ExportFilter.of(self.active_filter, self.state)
+        self.app.push_screen(ExportScreen(self.state, matching), exported)
 
     def action_panel(self, panel_id: str, method: str) -> None:
         """A key that acts on one panel (``KEYS`` names the panel and its method)."""

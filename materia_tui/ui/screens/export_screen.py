@@ -2,9 +2,10 @@
 
 ``ExportScreen(state)`` is a modal: choose the format (CSV, JSON, and Parquet
 when pyarrow is importable; otherwise a line names the extra that brings it),
-all candidates or the Pareto front only, and a path (by default
-``./{campaign_id}-candidates.csv`` or ``-front``, following the choices until
-the user edits it). Export writes with ``materia_tui.output.export.export_steps``,
+all candidates, the Pareto front only, or (while the view's ``/`` filter or
+brush is on, and then by default) the candidates it matches, and a path (by
+default ``./{campaign_id}-candidates.csv``, ``-front`` or ``-filtered``,
+following the choices until the user edits it). Export writes with ``materia_tui.output.export.export_steps``,
 a block of rows per step in a worker on the UI's own loop (a million candidates
 take seconds: the monitor goes on folding events and painting between two steps,
 and the screen counts the rows written), into ``.NAME.part`` beside the target,
@@ -32,7 +33,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -47,6 +48,9 @@ from materia_tui.output.export import PARQUET_INSTALL, ExportFormat, export_step
 from materia_tui.sanitize import clean
 from materia_tui.state import CampaignState
 
+if TYPE_CHECKING:
+    from materia_tui.ui.active_filter import ActiveFilter
+
 EXTENSIONS: dict[ExportFormat, str] = {"csv": ".csv", "json": ".json", "parquet": ".parquet"}
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -57,22 +61,55 @@ class ExportResult:
     rows: int
     format: ExportFormat
     front_only: bool
+    where: str | None = None  # the filter expression the rows matched (None: no filter)
 
     def describe(self) -> str:
         """One plain sentence for a toast."""
         noun = "candidate" if self.rows == 1 else "candidates"
         scope = " on the Pareto front" if self.front_only else ""
+        if self.where is not None:
+            scope = f" matching {clean(self.where, 80)}"
         return f"Wrote {self.rows:,} {noun}{scope} to {clean(str(self.path))} ({self.format})."
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """The view's filter when ``e`` was pressed: its expression and its mask (a bool per
+    candidate row), so the export writes the rows the view shows without matching again."""
+
+    text: str
+    mask: Any
+
+    @classmethod
+    def of(cls, selection: ActiveFilter, state: CampaignState) -> ExportFilter | None:
+        """The view's filter now (None: none is on). Its mask is copied: the rows written are
+        those the campaign had when ``e`` was pressed."""
+        mask = selection.mask(state)
+        if selection.compiled is None or mask is None:
+            return None
+        return cls(selection.compiled.text, mask.copy())
+
+    @property
+    def matches(self) -> int:
+        return int(self.mask.sum())
 
 
 def available_formats() -> tuple[ExportFormat, ...]:
     return ("csv", "json", "parquet") if parquet_available() else ("csv", "json")
 
 
-def default_path(campaign_id: str, fmt: ExportFormat, front_only: bool) -> str:
-    """``./{campaign_id}-candidates.csv`` (or ``-front``), the id made safe for a file name."""
+Scope = Literal["all", "front", "filtered"]
+SCOPES: tuple[Scope, ...] = ("all", "front", "filtered")  # the scope radio buttons' order
+_SCOPE_NAMES: dict[Scope, str] = {"all": "candidates", "front": "front", "filtered": "filtered"}
+
+
+def default_path(campaign_id: str, fmt: ExportFormat, scope: Scope | bool) -> str:
+    """``./{campaign_id}-candidates.csv`` (``-front``, ``-filtered``), the id made safe for a
+    file name; ``scope`` True/False: the front or every candidate."""
+    if isinstance(scope, bool):
+        scope = "front" if scope else "all"
     stem = _UNSAFE_IN_NAME.sub("_", campaign_id).lstrip(".") or "campaign"
-    return f"./{stem}-{'front' if front_only else 'candidates'}{EXTENSIONS[fmt]}"
+    return f"./{stem}-{_SCOPE_NAMES[scope]}{EXTENSIONS[fmt]}"
 
 
 class ExportScreen(ModalScreen[ExportResult | None]):
@@ -121,12 +158,13 @@ class ExportScreen(ModalScreen[ExportResult | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, state: CampaignState) -> None:
+    def __init__(self, state: CampaignState, matching: ExportFilter | None = None) -> None:
         super().__init__()
         self.state = state
+        self.matching = matching
         self.formats = available_formats()
         self.error: str | None = None  # the last failure, plain text
-        self._default_path = default_path(state.campaign_id, "csv", False)
+        self._default_path = default_path(state.campaign_id, "csv", "all" if matching is None else "filtered")
         self._path_edited = False  # once the user typed a path, choices stop rewriting it
         self.writing: Path | None = None  # the partial file while an export runs
         self.written = 0  # rows written so far by the running export
@@ -139,10 +177,19 @@ class ExportScreen(ModalScreen[ExportResult | None]):
                     for index, fmt in enumerate(self.formats):
                         yield RadioButton(fmt.upper(), value=index == 0, id=f"format-{fmt}")
                 with RadioSet(id="export-scope"):
+                    filtered = self.matching is not None
                     yield RadioButton(
-                        f"All candidates ({len(self.state.candidate_list):,})", value=True, id="scope-all"
+                        f"All candidates ({len(self.state.candidate_list):,})",
+                        value=not filtered,
+                        id="scope-all",
                     )
                     yield RadioButton(f"Pareto front only ({self.state.pareto_size:,})", id="scope-front")
+                    if self.matching is not None:
+                        yield RadioButton(
+                            Text(f"Matching the filter ({self.matching.matches:,})"),
+                            value=True,
+                            id="scope-filtered",
+                        )
             if "parquet" not in self.formats:
                 # A Text, not a str: "[parquet]" would be read as markup.
                 yield Static(Text(f"Parquet: {PARQUET_INSTALL}"), id="export-parquet-hint")
@@ -165,8 +212,13 @@ class ExportScreen(ModalScreen[ExportResult | None]):
         return self.formats[pressed if 0 <= pressed < len(self.formats) else 0]
 
     @property
+    def scope(self) -> Scope:
+        pressed = self.query_one("#export-scope", RadioSet).pressed_index
+        return SCOPES[pressed] if 0 <= pressed < len(SCOPES) else "all"
+
+    @property
     def front_only(self) -> bool:
-        return self.query_one("#export-scope", RadioSet).pressed_index == 1
+        return self.scope == "front"
 
     @property
     def path_text(self) -> str:
@@ -175,7 +227,7 @@ class ExportScreen(ModalScreen[ExportResult | None]):
     @on(RadioSet.Changed)
     def _choice_changed(self) -> None:
         if not self._path_edited:
-            self._default_path = default_path(self.state.campaign_id, self.chosen_format, self.front_only)
+            self._default_path = default_path(self.state.campaign_id, self.chosen_format, self.scope)
             self.query_one("#export-path", Input).value = self._default_path
 
     @on(Input.Changed, "#export-path")
@@ -205,17 +257,22 @@ class ExportScreen(ModalScreen[ExportResult | None]):
             return
         self._fail(None)
         self.writing = path.with_name(f".{path.name}.part")
-        self.write_file(path, self.chosen_format, self.front_only)
+        self.write_file(path, self.chosen_format, self.scope)
 
     @work(exclusive=True, group="export")
-    async def write_file(self, path: Path, fmt: ExportFormat, front_only: bool) -> None:
+    async def write_file(self, path: Path, fmt: ExportFormat, scope: Scope) -> None:
         """The export, a block per step; the UI runs between two (see the module docstring)."""
         partial = self.writing
         assert partial is not None
+        front_only = scope == "front"
+        matching = self.matching if scope == "filtered" else None
         total = len(self.state.candidate_list) if not front_only else self.state.pareto_size
+        where, keep = (matching.text, matching.mask) if matching is not None else (None, None)
+        if matching is not None:
+            total = matching.matches
         try:
             with _removed_unless_renamed(partial), contextlib.closing(
-                export_steps(self.state, fmt, partial, front_only=front_only)
+                export_steps(self.state, fmt, partial, front_only=front_only, where=where, keep=keep)
             ) as steps:
                 for written in steps:
                     self.written = written
@@ -229,7 +286,7 @@ class ExportScreen(ModalScreen[ExportResult | None]):
             reason = exc.strerror or type(exc).__name__
             self._fail(f"Cannot write {clean(str(path), 200)}: {reason}.")
         else:
-            self.dismiss(ExportResult(path, self.written, fmt, front_only))
+            self.dismiss(ExportResult(path, self.written, fmt, front_only, where))
         finally:
             self.writing = None
             self._show_progress(None)
