@@ -311,6 +311,22 @@ def test_the_status_says_how_much_of_the_history_is_in() -> None:
     assert status_label(state, LinkStatus(status="backfilling"), 0.0) == "backfilling"  # one page
 
 
+def test_an_end_known_from_the_metadata_alone_is_not_shown_while_the_link_is_down() -> None:
+    state = CampaignState("c", parse_campaign(metadata("c", Shape(iterations=1, candidates=1))))
+    assert state.status == "completed" and state.finished_at is None  # no end event folded
+    lost = LinkStatus(status="reconnecting", attempt=2, retry_at=5.0)
+    assert status_label(state, lost, 0.0) == "reconnecting (attempt 2, in 5s)"
+    assert status_label(state, LinkStatus(status="failed", error="refused"), 0.0) == "error"
+    assert status_label(state, LinkStatus(status="connecting"), 0.0) == "connecting"
+    for up in ("live", "closed", "backfilling"):  # nothing missing that the link could bring
+        assert status_label(state, LinkStatus(status=up), 0.0) == "completed"
+    end = parse('{"type": "campaign_completed", "seq": 1, "total_iterations": 0, "total_evaluations": 0}')
+    assert not isinstance(end, Rejected)
+    state.apply(end, 10.0)
+    assert state.finished_at == 10.0
+    assert status_label(state, lost, 0.0) == "completed"  # the end itself is in
+
+
 def test_catch_up_rates_are_never_faster_than_asked() -> None:
     assert RefreshRates().catching_up() == RefreshRates(0.25, 3.0, math.inf)
     slow = RefreshRates.every(5.0)  # --refresh 5: already slower than the catch-up's table

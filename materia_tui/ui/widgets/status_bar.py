@@ -79,7 +79,7 @@ def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
         # Past the history announced and still paging: the campaign grew meanwhile (a
         # producer as fast as the paging). "loading history 100%" stayed up for a minute.
         return f"loading history {percent}%" if percent < 100 else "catching up"
-    if state.status in ("completed", "failed", "cancelled"):
+    if state.status in ("completed", "failed", "cancelled") and not _ended_unseen(state, link):
         return state.status
     if link.error is not None:
         return "error"
@@ -89,6 +89,14 @@ def status_label(state: CampaignState, link: LinkStatus, now: float) -> str:
             label += f", in {max(0, round(link.retry_at - now))}s"
         return label + ")"
     return link.status
+
+
+def _ended_unseen(state: CampaignState, link: LinkStatus) -> bool:
+    """The metadata says the campaign ended, but its last event is not in (no end event
+    folded) and the link that would bring the rest is down or not up yet: "COMPLETED"
+    over a third of a history cut off by a lost server would pass for all of it."""
+    down = link.error is not None or link.status in ("connecting", "reconnecting", "failed")
+    return down and state.finished_at is None
 
 
 def history_percent(state: CampaignState, history: tuple[int, int]) -> int:
