@@ -11,6 +11,7 @@ campaign of ``bench/big_campaign.py``), against one ``serve`` process:
 - source: ``materia_tui.source.WebSocketSource`` backfills into a ``CampaignState``
   until the campaign's end;
 - plain: ``materia-tui watch ID --plain`` until it prints ``Done!``;
+- json: ``materia-tui watch ID --json`` until it exits (one line per event, checked);
 
 each in a fresh child process: wall time, ratio to bare, and the child's peak RSS
 (``ru_maxrss`` from ``wait4``). Then the wire: the history paged once without and
@@ -59,7 +60,7 @@ ROUNDS_UP_TO = 200_000
 # The code under test (``--tree``, e.g. an older checkout to compare with): serve, the
 # clients and watch run from there; the campaign generator is this tree's.
 TREE = Path(os.environ.get("BENCH_LATEJOIN_TREE", ROOT))
-CLIENTS = ("bare", "identity", "source", "plain", "screen", "wire")
+CLIENTS = ("bare", "identity", "source", "plain", "json", "screen", "wire")
 OPTIONS = argparse.Namespace(url=None, only=list(CLIENTS), rounds=None)  # set by main()
 
 
@@ -157,6 +158,22 @@ def run_plain(base_url: str) -> tuple[float, float, str]:
             seconds, done_line = time.perf_counter() - start, line.strip()
     _, _, usage = os.wait4(process.pid, 0)
     return seconds, usage.ru_maxrss / 1024, done_line
+
+
+def run_json(base_url: str) -> tuple[float, float, tuple[int, int | None]]:
+    """(seconds until it exits, peak RSS in MB, (lines, seq of the last line))."""
+    command = [sys.executable, "-m", "materia_tui", "watch", CAMPAIGN, "--json", "--url", base_url]
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=TREE, text=True
+    )
+    assert process.stdout is not None
+    lines, last = 0, ""
+    for line in process.stdout:
+        lines, last = lines + 1, line
+    _, _, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    return seconds, usage.ru_maxrss / 1024, (lines, json.loads(last).get("seq") if last else None)
 
 
 def run_fullscreen(base_url: str, shape: Shape) -> tuple[float, float] | None:
@@ -387,6 +404,8 @@ def _measure_on(
             runs["source"].append(run_child("source", base_url))
         if "plain" in only or quick:
             runs["plain"].append(run_plain(base_url))
+        if "json" in only or quick:
+            runs["json"].append(run_json(base_url))
         if "screen" in only and not quick:
             screen = run_fullscreen(base_url, shape)
             if screen is not None:
@@ -414,6 +433,11 @@ def _check(result: BenchResult, label: str, shape: Shape, runs: dict[str, list[A
     expected = f"Done! {shape.iterations} iterations, {shape.total_candidates} evaluations"
     for _, _, done in runs["plain"]:
         result.check(done == expected, f"{label}: --plain ended with {done!r}, not {expected!r}")
+    for _, _, (lines, last_seq) in runs["json"]:
+        result.check(
+            lines == shape.total_events and last_seq == shape.total_events,
+            f"{label}: --json printed {lines} lines (last seq {last_seq}), not {shape.total_events}",
+        )
     for seconds, _ in runs["screen"]:
         result.check(seconds == seconds, f"{label}: the full screen never showed the final state")
 
@@ -453,6 +477,14 @@ def _rows(label: str, shape: Shape, runs: dict[str, list[Any]]) -> list[Row]:
                 f"<= {rss_target} MB" if rss_target else "",
                 f"{plain_rss:.0f} MB", meets_target=plain_rss <= rss_target if rss_target else None),
         ]
+    if runs["json"]:
+        json_seconds = min(run[0] for run in runs["json"])
+        json_rss = max(run[1] for run in runs["json"])
+        rows.append(
+            Row(f"{label}: watch --json to its last line and exit{_rounds(runs['json'])} (peak RSS "
+                f"{json_rss:.0f} MB)", f"<= {PLAIN_TARGET_RATIO}x bare", f"{json_seconds:.2f} s",
+                f"{base:.2f} s", f"{json_seconds / base:.2f}", json_seconds <= PLAIN_TARGET_RATIO * base),
+        )  # fmt: skip
     if runs["screen"]:
         screen_seconds = min(run[0] for run in runs["screen"])
         screen_rss = max(run[1] for run in runs["screen"])

@@ -157,12 +157,20 @@ class CategoryValues(_Encoded):
     def positions(self) -> tuple[FloatArray, list[str]]:
         """Each row's place among the sorted names of the values present (NaN: no
         value), and those names: a categorical axis, at numpy speed."""
+        names = self.names_present()
+        return self.places(names), names
+
+    def names_present(self) -> list[str]:
+        """The sorted names of the values some row holds."""
         present = np.flatnonzero(np.bincount(self.codes + 1, minlength=1)[1:]).tolist()  # codes >= -1
-        names = sorted({str(self.categories[code]) for code in present})
+        return sorted({str(self.categories[code]) for code in present})
+
+    def places(self, names: list[str]) -> FloatArray:
+        """Each row's place in ``names`` (NaN: no value, or one ``names`` leaves out)."""
         index = {name: float(i) for i, name in enumerate(names)}
         lookup = np.array([index.get(str(c), NAN) for c in self.categories] + [NAN], dtype=np.float64)
         places: FloatArray = lookup[np.where(self.codes < 0, len(self.categories), self.codes)]
-        return places, names
+        return places
 
 
 Column = FloatArray | list[object] | CategoryValues

@@ -30,6 +30,7 @@ from materia_tui.state.columns import (
     CategoryValues,
     StatusNames,
     candidate_columns,
+    parameter_names,
     snapshot_columns,
 )
 from materia_tui.ui.active_filter import ActiveFilter, field_kinds_of
@@ -37,7 +38,7 @@ from materia_tui.ui.widgets.analysis_view import AnalysisView, subset
 from materia_tui.ui.widgets.hypervolume_view import HypervolumeView
 from materia_tui.ui.widgets.importance_view import ImportanceView
 from materia_tui.ui.widgets.parallel_view import ParallelView
-from materia_tui.ui.widgets.slice_view import SliceView, slice_of
+from materia_tui.ui.widgets.slice_view import SliceTiles, SliceView, live_slices, slice_of
 from tests.support.campaigns import campaign_events, campaign_meta
 from tests.support.wire_frames import fold
 
@@ -124,22 +125,74 @@ def test_parallel_view_over_python_values_copies_every_row_and_computes_the_same
 
 @pytest.mark.parametrize("text", FILTERS)
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
-def test_slice_view_reads_only_its_tiles_parameter_and_objective(text: str | None, index: int) -> None:
+def test_slice_view_reads_its_tiles_in_place_and_computes_the_same(text: str | None, index: int) -> None:
     state = campaign()
     view = SliceView(state)
     view.index = index
     keep = keep_of(state, text)
-    copied, _tiles, names = view.snapshot(state, keep)
-    parameter, objective = [(p, o) for o in state.objectives for p in names][index]
-    assert list(copied.parameters) == [parameter]
-    assert list(copied.predicted) == list(copied.uncertainty) == [objective]
+    read = view.snapshot(state, keep)
+    assert isinstance(read, SliceTiles)  # the tiles themselves: no column copied for the worker
+    parameter, objective = [(p, o) for o in state.objectives for p in parameter_names(state)][index]
     result = through_snapshot(view, state, keep)
-    assert (result.parameter, result.objective) == (parameter, objective)
+    assert result == read and (result.parameter, result.objective) == (parameter, objective)
     assert result == reference(view, state, keep)
     assert result.measured[0] and result.predicted[0]  # points and error bars both drawn
     if parameter == "polymer":  # the categorical axis, as the old code made it from the values
         columns = candidate_columns(state)
         assert result.tiles[0] == old_slice(columns if keep is None else subset(columns, keep), index)
+        if text is not None and "PES" in text:
+            assert result.categories == ["PA", "PES"]  # the kept rows' categories only
+
+
+@pytest.mark.parametrize("text", FILTERS)
+def test_slice_tiles_read_in_place_thin_as_every_column_would(text: str | None, monkeypatch: Any) -> None:
+    import materia_tui.ui.widgets.slice_view as slice_view
+
+    monkeypatch.setattr(slice_view, "MAX_POINTS", 7)  # every series thinned
+    state = campaign()
+    keep = keep_of(state, text)
+    tiles = range(0, 6)
+    read = live_slices(state, tiles, keep)
+    columns = candidate_columns(state)
+    shown = columns if keep is None else subset(columns, keep)
+    assert read == SliceTiles(tuple(slice_of(shown, index) for index in tiles))
+    assert all(len(tile.measured[0]) == 7 for tile in read.tiles)
+
+
+def test_slice_tiles_leave_out_the_values_of_failed_measurements() -> None:
+    state = CampaignState("c")
+    proposed = [
+        {"id": f"c{k}", "parameters": {"t": k / 7}, "predicted": {"y": 1.0}, "uncertainty": {"y": 0.1}}
+        for k in range(12)
+    ]
+    results: list[dict[str, Any]] = [{"candidate_id": f"c{k}", "objectives": {"y": float(k)}} for k in range(8)]
+    results[3]["error"] = "solver diverged"  # its value is stored, its status says failed
+    fold(state, [
+        {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
+        {"type": "candidates_evaluated", "iteration": 1, "results": results},
+    ])  # fmt: skip
+    read = live_slices(state, range(1), None)
+    assert read is not None and 3.0 not in read.measured[1] and len(read.measured[1]) + len(read.front[1]) == 7
+    assert read == SliceTiles((slice_of(candidate_columns(state), 0),))
+
+
+def test_slice_view_over_python_values_copies_the_tiles_parameter_and_computes_the_same() -> None:
+    state = CampaignState("c")
+    values: list[object] = [True, 2, "x", 0.5, "z", False, "y", 3]
+    proposed = [
+        {"id": f"c{k}", "parameters": {"flag": values[k % 8], "t": k / 7}, "predicted": {}, "uncertainty": {}}
+        for k in range(40)
+    ]
+    results = [{"candidate_id": f"c{k}", "objectives": {"y": float(k % 9)}} for k in range(36)]
+    fold(state, [
+        {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
+        {"type": "candidates_evaluated", "iteration": 1, "results": results},
+    ])  # fmt: skip
+    view = SliceView(state)
+    copied, _tiles, names = view.snapshot(state, None)
+    assert names == ["flag", "t"] and list(copied.parameters) == ["flag"]
+    result = through_snapshot(view, state, None)
+    assert result.measured[0] and result == reference(view, state, None)
 
 
 @pytest.mark.parametrize("text", FILTERS)
