@@ -74,7 +74,7 @@ async def test_all_candidates_stays_a_choice_under_a_filter(
         screen = app.screen
         assert isinstance(screen, ExportScreen)
         await wait_for(pilot, lambda: screen.scope == "all", what="scope chosen")
-        assert screen.query_one("#export-path", Input).value == default_path("camp-123", "csv", False)
+        assert screen.query_one("#export-path", Input).value == default_path("camp-123", "csv", "all")
         await pilot.click("#export-write")
         await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), what="written")
         ids = csv_ids((tmp_path / "camp-123-candidates.csv").read_text())

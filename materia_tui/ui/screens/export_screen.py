@@ -5,10 +5,11 @@ when pyarrow is importable; otherwise a line names the extra that brings it),
 all candidates, the Pareto front only, or (while the view's ``/`` filter or
 brush is on, and then by default) the candidates it matches, and a path (by
 default ``./{campaign_id}-candidates.csv``, ``-front`` or ``-filtered``,
-following the choices until the user edits it). Export writes with ``materia_tui.output.export.export_steps``,
-a block of rows per step in a worker on the UI's own loop (a million candidates
-take seconds: the monitor goes on folding events and painting between two steps,
-and the screen counts the rows written), into ``.NAME.part`` beside the target,
+following the choices until the user edits it). Export writes with
+``materia_tui.output.export.export_steps``, a block of rows per step in a worker
+on the UI's own loop (a million candidates take seconds: the monitor goes on
+folding events and painting between two steps, and the screen counts the rows
+written), into ``.NAME.part`` beside the target,
 renamed to it once complete, so a file under the chosen name is never a partial
 one. It then dismisses with an ``ExportResult``. Escape dismisses with None, and
 during an export stops it and removes the partial file. A failure (unwritable
@@ -103,11 +104,9 @@ SCOPES: tuple[Scope, ...] = ("all", "front", "filtered")  # the scope radio butt
 _SCOPE_NAMES: dict[Scope, str] = {"all": "candidates", "front": "front", "filtered": "filtered"}
 
 
-def default_path(campaign_id: str, fmt: ExportFormat, scope: Scope | bool) -> str:
+def default_path(campaign_id: str, fmt: ExportFormat, scope: Scope) -> str:
     """``./{campaign_id}-candidates.csv`` (``-front``, ``-filtered``), the id made safe for a
-    file name; ``scope`` True/False: the front or every candidate."""
-    if isinstance(scope, bool):
-        scope = "front" if scope else "all"
+    file name."""
     stem = _UNSAFE_IN_NAME.sub("_", campaign_id).lstrip(".") or "campaign"
     return f"./{stem}-{_SCOPE_NAMES[scope]}{EXTENSIONS[fmt]}"
 
