@@ -132,6 +132,9 @@ class ExportScreen(ModalScreen[ExportResult | None]):
     ExportScreen RadioSet {
         width: 1fr;
     }
+    ExportScreen #export-scope {
+        width: 2fr;  /* "All candidates (1,000,000)": the formats' names are short */
+    }
     ExportScreen #export-path {
         margin-top: 1;
     }
