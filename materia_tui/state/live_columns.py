@@ -28,19 +28,25 @@ from materia_tui.state.store import SECTIONS
 T = TypeVar("T")
 
 
-def measured_rows(state: CampaignState, objective: str) -> NDArray[np.intp]:
+def measured_rows(
+    state: CampaignState, objective: str, start: int = 0, stop: int | None = None
+) -> NDArray[np.intp]:
     """The rows whose ``objective`` is measured (finite, of a candidate evaluated or
-    infeasible: where ``columns().objectives`` holds a number), ascending; no copy of
-    the column, so it may run on the thread that folds events."""
+    infeasible: where ``columns().objectives`` holds a number), ascending, of rows
+    ``start:stop`` (default: all); no copy of the column, so it may run on the thread
+    that folds events."""
     store = state.store
     count = len(store)
+    stop = count if stop is None else min(stop, count)
     values = store.float_column("obj:" + objective)
-    if values is None:
+    if values is None or start >= stop:
         return np.empty(0, dtype=np.intp)
     # Views of the live columns, let go on return: the store may grow them again.
-    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
-    finite = np.isfinite(np.frombuffer(values, dtype=np.float64, count=count))
+    codes = np.frombuffer(store.status, dtype=np.int8, count=count)[start:stop]
+    finite = np.isfinite(np.frombuffer(values, dtype=np.float64, count=count)[start:stop])
     rows: NDArray[np.intp] = np.flatnonzero(finite & measured_status(codes))
+    if start:
+        rows += start
     return rows
 
 

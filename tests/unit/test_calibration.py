@@ -24,6 +24,7 @@ from materia_tui.state.calibration import (
     interval_half_widths,
     parity_columns,
     parity_pairs,
+    parity_stats,
 )
 from tests.support.campaigns import campaign_events, campaign_meta
 
@@ -261,6 +262,28 @@ def test_the_columns_hold_the_pairs_the_views_find(seed: int) -> None:
             got = [columns.pair(i, state.candidate_list[int(row)].id) for i, row in enumerate(columns.rows)]
             assert got == wanted, name
             assert_same(column_stats(columns), calibration_stats(name, wanted))
+
+
+@pytest.mark.parametrize("block", [1, 5, 7, 1 << 17])
+def test_the_figures_read_a_block_at_a_time_are_those_of_every_pair(block: int, monkeypatch: Any) -> None:
+    import numpy as np
+
+    import materia_tui.state.calibration as calibration
+
+    monkeypatch.setattr(calibration, "PARITY_BLOCK", block)
+    state = folded(campaign_events(seed=3, iterations=6, batch=7), campaign_meta())
+    apply(state, evaluation(999, {"candidate_id": state.candidate_list[2].id, "error": "lost"}))
+    keep = np.random.default_rng(block).random(len(state.candidate_list) - 2) < 0.6
+    for name in state.objectives:
+        for mask in (None, keep):
+            whole = parity_columns(state, name, mask)
+            assert len(whole.rows) > 10
+            assert_same(parity_stats(state, name, mask), column_stats(whole))
+            pieces = [parity_columns(state, name, mask, start, start + block) for start in range(0, 60, block)]
+            assert np.concatenate([piece.rows for piece in pieces]).tolist() == whole.rows.tolist()
+    tracker = CalibrationTracker()
+    tracker.update(state, state.take_changes())
+    assert_same(tracker.stats("water_flux"), calibration_stats("water_flux", parity_pairs(state, "water_flux")))
 
 
 def test_columns_fold_as_pairs_do() -> None:

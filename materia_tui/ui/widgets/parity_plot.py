@@ -42,8 +42,8 @@ from materia_tui.state.calibration import (
     CalibrationTracker,
     ParityColumns,
     ParityPair,
-    column_stats,
     parity_columns,
+    parity_stats,
 )
 from materia_tui.state.changes import ChangeSet
 from materia_tui.ui.active_filter import FiltersCampaign
@@ -367,9 +367,11 @@ class ParityPlot(FiltersCampaign, Vertical):
         stats: CalibrationStats | None = None
         sample: list[ParityPair] = []
         if name is not None:
-            pairs = parity_columns(state, name, selection.mask(state))
-            stats = column_stats(pairs) if selection.active else tracker.stats(name)
+            mask = selection.mask(state)
+            stats = parity_stats(state, name, mask) if selection.active else tracker.stats(name)
+            pairs = parity_columns(state, name, mask)
             sample = systematic_sample(pairs, state.store.ids, len(state.store), MAX_POINTS)
+            del pairs  # before the picture: ~32 MB at a million candidates
         # The plot area is about the canvas less its axes.
         shown = picture(sample, (max(10, size.width - 10), max(5, size.height - 4)))
         self.objective, self.stats, self.shown = name, stats, shown
