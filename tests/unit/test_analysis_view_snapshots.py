@@ -104,7 +104,9 @@ def test_parallel_view_reads_no_prediction_and_computes_the_same(text: str | Non
     assert result == reference(view, state, keep) == old_parallel_of(candidate_columns(state), keep)
 
 
-def test_parallel_view_over_python_values_copies_every_row_and_computes_the_same() -> None:
+def python_values_campaign() -> CampaignState:
+    """40 candidates, 36 measured, whose parameter ``flag`` holds Python values of several
+    types (not numbers or text): no typed column, so the views read it from a copy."""
     state = CampaignState("c")
     values: list[object] = [True, 2, "x", 0.5, "z", False, "y", 3]
     proposed = [
@@ -112,10 +114,14 @@ def test_parallel_view_over_python_values_copies_every_row_and_computes_the_same
         for k in range(40)
     ]
     results = [{"candidate_id": f"c{k}", "objectives": {"y": float(k % 9)}} for k in range(36)]
-    fold(state, [
+    return fold(state, [
         {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
         {"type": "candidates_evaluated", "iteration": 1, "results": results},
     ])  # fmt: skip
+
+
+def test_parallel_view_over_python_values_copies_every_row_and_computes_the_same() -> None:
+    state = python_values_campaign()
     view = ParallelView(state)
     plan, copied = view.snapshot(state, None)
     assert plan is None and copied.count == 40
@@ -177,17 +183,7 @@ def test_slice_tiles_leave_out_the_values_of_failed_measurements() -> None:
 
 
 def test_slice_view_over_python_values_copies_the_tiles_parameter_and_computes_the_same() -> None:
-    state = CampaignState("c")
-    values: list[object] = [True, 2, "x", 0.5, "z", False, "y", 3]
-    proposed = [
-        {"id": f"c{k}", "parameters": {"flag": values[k % 8], "t": k / 7}, "predicted": {}, "uncertainty": {}}
-        for k in range(40)
-    ]
-    results = [{"candidate_id": f"c{k}", "objectives": {"y": float(k % 9)}} for k in range(36)]
-    fold(state, [
-        {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
-        {"type": "candidates_evaluated", "iteration": 1, "results": results},
-    ])  # fmt: skip
+    state = python_values_campaign()
     view = SliceView(state)
     copied, _tiles, names = view.snapshot(state, None)
     assert names == ["flag", "t"] and list(copied.parameters) == ["flag"]
