@@ -322,26 +322,44 @@ def parity_columns(
     """The pairs of ``objective`` read from the store's columns (``keep``: a bool per row,
     rows past its end left out; None: every row), as ``parity_pairs`` finds them; of rows
     ``start:stop`` only (default: all)."""
+    return pairs_at(state, objective, parity_rows(state, objective, keep, start, stop))
+
+
+def parity_rows(
+    state: CampaignState, objective: str, keep: Any = None, start: int = 0, stop: int | None = None
+) -> RowArray:
+    """``parity_columns(...).rows``: the rows holding a pair, without their values."""
     import numpy as np
 
     from materia_tui.state.live_columns import measured_rows
 
     store = state.store
-    count = len(store)
     predicted_column = store.float_column("pred:" + objective)
-    measured_column = store.float_column("obj:" + objective)
-    if predicted_column is None or measured_column is None or not count:
-        empty = np.empty(0)
-        return ParityColumns(objective, np.empty(0, dtype=np.intp), empty, empty, empty)
+    if predicted_column is None or store.float_column("obj:" + objective) is None:
+        return np.empty(0, dtype=np.intp)
     rows = measured_rows(state, objective, start, stop)  # the measured ones (as the views count them)
-    predicted = np.frombuffer(predicted_column, dtype=np.float64, count=count)
-    chosen = np.isfinite(predicted[rows])
+    chosen = np.isfinite(np.frombuffer(predicted_column, dtype=np.float64, count=len(store))[rows])
     if keep is not None:
         shown = np.asarray(keep, dtype=bool)
         inside = rows < len(shown)
         chosen[inside] &= shown[rows[inside]]
         chosen[~inside] = False  # rows past the mask's end
-    rows = rows[chosen]
+    picked: RowArray = rows[chosen]
+    return picked
+
+
+def pairs_at(state: CampaignState, objective: str, rows: RowArray) -> ParityColumns:
+    """The pairs of ``rows`` (rows holding one, ascending: ``parity_rows``) with their values."""
+    import numpy as np
+
+    store = state.store
+    count = len(store)
+    predicted_column = store.float_column("pred:" + objective)
+    measured_column = store.float_column("obj:" + objective)
+    if not len(rows) or predicted_column is None or measured_column is None:
+        empty = np.empty(0)
+        return ParityColumns(objective, np.empty(0, dtype=np.intp), empty, empty, empty)
+    predicted = np.frombuffer(predicted_column, dtype=np.float64, count=count)
     measured = np.frombuffer(measured_column, dtype=np.float64, count=count)
     sigma_column = store.float_column("unc:" + objective)
     if sigma_column is None:
@@ -350,6 +368,23 @@ def parity_columns(
         sigma = np.frombuffer(sigma_column, dtype=np.float64, count=count)[rows]
         sigma[~(np.isfinite(sigma) & (sigma > 0))] = math.nan  # as ``usable_sigma``
     return ParityColumns(objective, rows, predicted[rows], measured[rows], sigma)
+
+
+def parity_sample(state: CampaignState, objective: str, keep: Any, cap: int) -> ParityColumns:
+    """At most about ``cap`` pairs: all of them, or those of every k-th candidate row
+    (rows are first-seen order, so the sample spans the campaign evenly and stays put as
+    it grows), read ``PARITY_BLOCK`` rows at a time: two passes, the first counting."""
+    import numpy as np
+
+    count = len(state.store)
+    starts = range(0, count, PARITY_BLOCK)
+    held = sum(len(parity_rows(state, objective, keep, start, start + PARITY_BLOCK)) for start in starts)
+    step = 1 if held <= cap else math.ceil(held / cap)
+    chosen = []
+    for start in starts:
+        rows = parity_rows(state, objective, keep, start, start + PARITY_BLOCK)
+        chosen.append(rows if step == 1 else rows[rows % step == 0])
+    return pairs_at(state, objective, np.concatenate(chosen) if chosen else np.empty(0, dtype=np.intp))
 
 
 def column_stats(columns: ParityColumns, levels: Sequence[float] = DEFAULT_LEVELS) -> CalibrationStats:
@@ -445,7 +480,10 @@ __all__ = [
     "column_stats",
     "interval_half_widths",
     "pair_of",
+    "pairs_at",
     "parity_columns",
     "parity_pairs",
+    "parity_rows",
+    "parity_sample",
     "parity_stats",
 ]
