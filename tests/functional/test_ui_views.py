@@ -177,6 +177,20 @@ async def test_slices_are_small_multiples_from_160x48_and_one_at_a_time_below() 
         assert len(view.result.tiles) == 1 and view.grid == (1, 1)
 
 
+async def test_a_thinned_slice_counts_every_point_and_says_how_many_are_drawn(monkeypatch: Any) -> None:
+    import materia_tui.ui.widgets.slice_view as slice_view
+
+    monkeypatch.setattr(slice_view, "MAX_POINTS", 6)
+    async with monitor(campaign_items(10, complete=True), size=(80, 24)) as (app, pilot):
+        view = await shown(pilot, app, "8", SliceView)
+        first = view.result.tiles[0]
+        feasible = sum(1 for c in app.view.state.candidate_list if c.status == "evaluated")
+        drawn = len(first.measured[0]) + len(first.front[0])
+        assert first.measured_count == feasible > drawn
+        caption = str(view.query_one("#slice-caption").render())
+        assert f"· {feasible} ({drawn} drawn) measured · {first.waiting_count} predicted" in caption
+
+
 async def test_slices_cycle_parameters_and_follow_the_filter() -> None:
     async with monitor(campaign_items(10, complete=True), size=(80, 24)) as (app, pilot):
         view = await shown(pilot, app, "8", SliceView)

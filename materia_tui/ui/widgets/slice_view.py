@@ -45,6 +45,10 @@ class SliceResult:
     front: Series = ([], [])
     predicted: tuple[list[float], list[float], list[float]] = ([], [], [])
     categories: list[str] = field(default_factory=list)  # ticks of a categorical axis
+    # Before thinning: the feasible measured points (``measured`` and ``front``) and the
+    # candidates waiting with a prediction (``predicted``).
+    measured_count: int = 0
+    waiting_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,12 @@ def _axis(column: Any) -> tuple[Any, list[str]]:
     names = sorted({str(v) for v in column if v is not None})
     codes = {name: float(i) for i, name in enumerate(names)}
     return np.fromiter((math.nan if v is None else codes[str(v)] for v in column), float, len(column)), names
+
+
+def _counted(count: int, *drawn: tuple[list[float], ...]) -> str:
+    """``count`` points, and how many of them are drawn when a sample is: "200,000 (4,007 drawn)"."""
+    shown = sum(len(series[0]) for series in drawn)
+    return f"{count:,}" if shown >= count else f"{count:,} ({shown:,} drawn)"
 
 
 def slice_pairs(parameters: list[str], objectives: list[str]) -> list[tuple[str, str]]:
@@ -156,8 +166,10 @@ class SliceRows:
         predicted: tuple[list[float], list[float], list[float]] = ([], [], [])
         mean = columns.predicted.get(objective)
         sigma = columns.uncertainty.get(objective)
+        waiting_count = 0
         if mean is not None:
             waiting = known & ~measured & np.isfinite(mean)
+            waiting_count = int(np.count_nonzero(waiting))
             rows = _thin(np.flatnonzero(waiting))
             sigmas = sigma[rows] if sigma is not None else np.zeros(len(rows))
             predicted = (x[rows].tolist(), mean[rows].tolist(), np.nan_to_num(sigmas).tolist())
@@ -170,6 +182,8 @@ class SliceRows:
             front=series(feasible & self.front),
             predicted=predicted,
             categories=categories,
+            measured_count=int(np.count_nonzero(feasible)),
+            waiting_count=waiting_count,
         )
 
 
@@ -360,15 +374,13 @@ class SliceView(AnalysisView[SliceTiles]):
             self.set_text("#slice-caption", "no parameters or objectives yet")
         else:
             objective = clean(first.objective, 24)
-            counts = len(first.measured[0]) + len(first.front[0])
             several = len(result.tiles) > 1
             what = f"{len(result.tiles)} slices from {first.position}" if several else first.position
             subject = f"{objective} vs {clean(first.parameter, 24)}" if not several else objective
-            self.set_text(
-                "#slice-caption",
-                f"{subject} {what} · {counts} measured · "
-                f"{len(first.predicted[0])} predicted ±sigma · j: next",
-            )
+            measured = _counted(first.measured_count, first.measured, first.front)
+            waiting = _counted(first.waiting_count, first.predicted)
+            caption = f"{subject} {what} · {measured} measured · {waiting} predicted ±sigma · j: next"
+            self.set_text("#slice-caption", caption)
         prebuilt = self.prebuilt if isinstance(self.prebuilt, list) else []
         for k, (tile, canvas) in enumerate(zip(result.tiles, self.canvases, strict=False)):
             picture = prebuilt[k] if k < len(prebuilt) else None
