@@ -191,6 +191,18 @@ async def test_a_thinned_slice_counts_every_point_and_says_how_many_are_drawn(mo
         assert f"· {feasible} ({drawn} drawn) measured · {first.waiting_count} predicted" in caption
 
 
+async def test_parallel_coordinates_count_every_line_and_say_how_many_are_drawn(monkeypatch: Any) -> None:
+    import materia_tui.ui.widgets.parallel_view as parallel_view
+
+    monkeypatch.setattr(parallel_view, "MAX_LINES", 5)
+    async with monitor(campaign_items(10, complete=True), size=(120, 40)) as (app, pilot):
+        view = await shown(pilot, app, "9", ParallelView)
+        drawn = len(view.result.lines) + len(view.result.front)
+        assert view.result.candidates > drawn
+        caption = str(view.query_one("#parallel-caption").render())
+        assert caption.startswith(f"{view.result.candidates} ({drawn} drawn) measured · ")
+
+
 async def test_slices_cycle_parameters_and_follow_the_filter() -> None:
     async with monitor(campaign_items(10, complete=True), size=(80, 24)) as (app, pilot):
         view = await shown(pilot, app, "8", SliceView)

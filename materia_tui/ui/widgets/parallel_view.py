@@ -287,9 +287,11 @@ class ParallelView(AnalysisView[ParallelResult]):
             return
         axis = result.axes[self.axis_index % len(result.axes)]
         brush = f" · brush: {clean(self.brush, 40)}" if self.brush else ""
+        drawn = len(result.lines) + len(result.front)
+        measured = f"{result.candidates:,}" + (f" ({drawn:,} drawn)" if drawn < result.candidates else "")
         self.set_text(
             "#parallel-caption",
-            f"{result.candidates} measured · {len(result.front)} on front · axis ▸{clean(axis.name, 20)}"
+            f"{measured} measured · {len(result.front):,} on front · axis ▸{clean(axis.name, 20)}"
             f" (j: next, b: brush){brush}",
         )
 
