@@ -9,7 +9,7 @@ least as good in every objective, so of several equal points one is kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -63,21 +63,30 @@ def nondominated_mask(points: ArrayLike) -> BoolArray:
     array = as_points(points)
     count, dims = array.shape
     keep = np.zeros(count, dtype=bool)
-    rows = np.flatnonzero(~np.isnan(array).any(axis=1))
-    if rows.size == 0:
+    complete = ~np.isnan(array).any(axis=1)
+    # Without a NaN (the usual case) the rows are read in place: no index array, no copy.
+    rows = None if complete.all() else np.flatnonzero(complete)
+    sub = array if rows is None else array[rows]
+    if len(sub) == 0:
         return keep
-    sub = array[rows]
+
+    def mark(found: Any) -> None:  # positions in ``sub`` -> rows of ``array``
+        keep[found if rows is None else rows[found]] = True
+
     if dims == 1:
-        keep[rows[int(np.argmin(sub[:, 0]))]] = True
+        mark(int(np.argmin(sub[:, 0])))
         return keep
     order = np.lexsort(sub.T[::-1])  # stable: among equal rows the first comes first
-    ordered = sub[order]
     if dims == 2:
-        ys = ordered[:, 1]
-        before = np.minimum.accumulate(np.concatenate(([np.inf], ys[:-1])))
-        keep[rows[order[ys < before]]] = True
+        # Sorted by x (then y), a row is on the front when its y is below every earlier one's.
+        ys = sub[order, 1]
+        lowest = np.minimum.accumulate(ys)
+        on_front = np.empty(len(ys), dtype=bool)
+        on_front[0] = True
+        np.less(ys[1:], lowest[:-1], out=on_front[1:])
+        mark(order[on_front])
         return keep
-    keep[rows[order[_cull_sorted(ordered)]]] = True
+    mark(order[_cull_sorted(sub[order])])
     return keep
 
 

@@ -385,11 +385,11 @@ def hypervolume_trace(
     its = np.asarray(iterations, dtype=np.int64).reshape(-1)
     if len(its) != len(table):
         raise ValueError(f"{len(its)} iterations for {len(table)} rows of values")
+    mask = None
     if feasible is not None:
         mask = np.asarray(feasible, dtype=bool).reshape(-1)
         if len(mask) != len(table):
             raise ValueError(f"{len(mask)} feasibility flags for {len(table)} rows of values")
-        table = np.where(mask[:, None], table, math.nan)
     tracker = HypervolumeTracker(directions, reference, margin=margin)
     if not len(its):
         return tracker.trace()
@@ -399,5 +399,9 @@ def hypervolume_trace(
     starts = np.flatnonzero(np.concatenate(([True], sorted_its[1:] != sorted_its[:-1])))
     ends = np.append(starts[1:], len(sorted_its))
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        tracker.add(int(sorted_its[start]), table[start:end] if order is None else table[order[start:end]])
+        rows = slice(start, end) if order is None else order[start:end]
+        chunk = table[rows]
+        if mask is not None:  # an infeasible row counts as unmeasured (an iteration's rows at a time)
+            chunk = np.where(mask[rows][:, None], chunk, math.nan)
+        tracker.add(int(sorted_its[start]), chunk)
     return tracker.trace()

@@ -143,12 +143,18 @@ def brute_force_front(points: np.ndarray) -> set[tuple[float, ...]]:
 @pytest.mark.parametrize("dims", [1, 2, 3, 4])
 def test_nondominated_mask_keeps_one_of_each_front_point(dims: int) -> None:
     rng = np.random.default_rng(dims)
-    for _ in range(10):
+    for round_ in range(20):
         points = np.round(rng.random((int(rng.integers(1, 300)), dims)) * 6) / 6
+        if round_ % 2:  # rows with a NaN are never kept, and the others are found as without them
+            points[rng.random(len(points)) < 0.2, int(rng.integers(dims))] = math.nan
         mask = nondominated_mask(points)
+        complete = ~np.isnan(points).any(axis=1)
+        assert not (mask & ~complete).any()
         kept = [tuple(map(float, p)) for p in points[mask]]
-        assert len(kept) == len(set(kept))  # one of equal points
-        assert set(kept) == brute_force_front(points)
+        assert len(kept) == len(set(kept))  # one of equal points: the first of them
+        for row in np.flatnonzero(mask):
+            assert int(np.flatnonzero((points == points[row]).all(axis=1))[0]) == row
+        assert set(kept) == brute_force_front(points[complete])
 
 
 def test_pareto_front_follows_directions_and_skips_nan() -> None:
