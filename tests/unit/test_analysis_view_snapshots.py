@@ -165,20 +165,34 @@ def test_slice_tiles_read_in_place_thin_as_every_column_would(text: str | None, 
     assert all(len(tile.measured[0]) == 7 for tile in read.tiles)
 
 
-def test_slice_tiles_leave_out_the_values_of_failed_measurements() -> None:
+def failed_measurement_campaign() -> CampaignState:
+    """12 candidates, 8 measured, one of which failed with a value (stored; its status says
+    failed): 1,000, far above the others."""
     state = CampaignState("c")
     proposed = [
         {"id": f"c{k}", "parameters": {"t": k / 7}, "predicted": {"y": 1.0}, "uncertainty": {"y": 0.1}}
         for k in range(12)
     ]
     results: list[dict[str, Any]] = [{"candidate_id": f"c{k}", "objectives": {"y": float(k)}} for k in range(8)]
-    results[3]["error"] = "solver diverged"  # its value is stored, its status says failed
-    fold(state, [
+    results[3] = {"candidate_id": "c3", "objectives": {"y": 1000.0}, "error": "solver diverged"}
+    return fold(state, [
         {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
         {"type": "candidates_evaluated", "iteration": 1, "results": results},
     ])  # fmt: skip
+
+
+def test_parallel_axes_leave_out_the_values_of_failed_measurements() -> None:
+    state = failed_measurement_campaign()
+    view = ParallelView(state)
+    result = through_snapshot(view, state, None)
+    assert result.axes[-1].high == 7.0 and result.candidates == 7  # not 1,000; c3 not drawn
+    assert result == old_parallel_of(candidate_columns(state))
+
+
+def test_slice_tiles_leave_out_the_values_of_failed_measurements() -> None:
+    state = failed_measurement_campaign()
     read = live_slices(state, range(1), None)
-    assert read is not None and 3.0 not in read.measured[1] and len(read.measured[1]) + len(read.front[1]) == 7
+    assert read is not None and 1000.0 not in read.measured[1] and len(read.measured[1]) + len(read.front[1]) == 7
     assert read == SliceTiles((slice_of(candidate_columns(state), 0),))
 
 

@@ -46,14 +46,17 @@ class ParallelResult:
     candidates: int
 
 
-def _axis_of(column: Any, name: str) -> tuple[Axis, Any]:
-    """The column's axis (scaled to every row) and which rows have a place on it."""
+def _axis_of(column: Any, name: str, valid: Any = None) -> tuple[Axis, Any]:
+    """The column's axis (scaled to every row) and which rows have a place on it; ``valid``
+    (a bool per row, for a numeric column): the rows whose values count, the others none."""
     import numpy as np
 
     from materia_tui.state.columns import CategoryValues
 
     if isinstance(column, np.ndarray):
         finite = np.isfinite(column)
+        if valid is not None:
+            finite &= valid
         low, high = 0.0, 1.0
         if finite.any():
             low, high = (
@@ -61,7 +64,7 @@ def _axis_of(column: Any, name: str) -> tuple[Axis, Any]:
                 float(column.max(where=finite, initial=-np.inf)),
             )
         if not math.isfinite(high - low):  # (value - low) / span overflows: those rows have no place
-            finite = np.isfinite((column - low) / (high - low))
+            finite &= np.isfinite((column - low) / (high - low))
         return Axis(name, low, high), finite
     if isinstance(column, CategoryValues):
         places, names = column.positions()
@@ -85,19 +88,27 @@ def _positions(axis: Axis, column: Any, rows: Any) -> Any:
     return np.fromiter((math.nan if v is None else codes[str(v)] / span for v in picked), float, len(rows))
 
 
-def parallel_axes(parameters: Any, objectives: Any, keep: Any = None) -> tuple[list[Axis], Any]:
+def parallel_axes(
+    parameters: Any, objectives: Any, keep: Any = None, measurements: Any = None
+) -> tuple[list[Axis], Any]:
     """Every axis, scaled to every row, and the rows to draw: measured, with a place on
-    every axis, and kept by ``keep`` (None: all)."""
+    every axis, and kept by ``keep`` (None: all). ``measurements`` (a bool per row): the
+    rows whose objective values are measurements, where ``objectives`` are the store's
+    own columns (None: NaN stands wherever they are not)."""
     import numpy as np
 
     axes: list[Axis] = []
     measured: Any = None
-    for name, column in [*parameters.items(), *objectives.items()]:
-        axis, present = _axis_of(column, name)
+    columns = [(name, column, None) for name, column in parameters.items()]
+    columns += [(name, column, measurements) for name, column in objectives.items()]
+    for name, column, valid in columns:
+        axis, present = _axis_of(column, name, valid)
         axes.append(axis)
         measured = present if measured is None else measured & present
     if objectives:  # (``CandidateColumns.measured``: a measured objective)
         measured &= np.logical_or.reduce([np.isfinite(v) for v in objectives.values()])
+        if measurements is not None:
+            measured &= measurements
     elif measured is not None:
         measured[:] = False
     if keep is not None and measured is not None:
@@ -137,11 +148,17 @@ def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
     return ParallelResult(axes, lines, front, int(measured.sum()))
 
 
-def _plan(live: Any, keep: Any) -> tuple[list[Axis], Any, Any, int]:
-    """What ``parallel_of`` reads from every row: the axes, the rows to draw, the count."""
+def _plan(live: Any, keep: Any, state: Any) -> tuple[list[Axis], Any, Any, int]:
+    """What ``parallel_of`` reads from every row: the axes, the rows to draw, the count; the
+    objectives are the store's own columns, masked by the rows' status (no copy of them)."""
     import numpy as np
 
-    axes, measured = parallel_axes(live.parameters, live.objectives, keep)
+    from materia_tui.state.columns import measured_status
+    from materia_tui.state.live_columns import raw_objective
+
+    objectives = {name: raw_objective(state, name) for name in state.objectives}
+    measurements = measured_status(np.frombuffer(state.store.status, dtype=np.int8, count=len(state.store)))
+    axes, measured = parallel_axes(live.parameters, objectives, keep, measurements)
     if not axes:
         return [], np.empty(0, np.intp), np.empty(0, np.intp), 0
     front_rows, other = lines_to_draw(measured, live.front)
@@ -223,7 +240,7 @@ class ParallelView(AnalysisView[ParallelResult]):
         from materia_tui.state.columns import snapshot_columns
         from materia_tui.state.live_columns import read_live
 
-        plan = read_live(state, lambda live: _plan(live, keep))
+        plan = read_live(state, lambda live: _plan(live, keep, state), objectives=False)
         if plan is None:
             return None, snapshot_columns(state, ids=False, predictions=False)
         axes, front_rows, other, count = plan
