@@ -107,14 +107,18 @@ def test_parallel_view_reads_no_prediction_and_computes_the_same(text: str | Non
 def python_values_campaign() -> CampaignState:
     """40 candidates, 36 measured, whose parameter ``flag`` holds Python values of several
     types (not numbers or text): no typed column, so the views read it from a copy."""
-    state = CampaignState("c")
     values: list[object] = [True, 2, "x", 0.5, "z", False, "y", 3]
     proposed = [
         {"id": f"c{k}", "parameters": {"flag": values[k % 8], "t": k / 7}, "predicted": {}, "uncertainty": {}}
         for k in range(40)
     ]
     results = [{"candidate_id": f"c{k}", "objectives": {"y": float(k % 9)}} for k in range(36)]
-    return fold(state, [
+    return one_iteration(proposed, results)
+
+
+def one_iteration(proposed: list[dict[str, Any]], results: list[dict[str, Any]]) -> CampaignState:
+    """A campaign of one iteration: ``proposed``, then ``results``."""
+    return fold(CampaignState("c"), [
         {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
         {"type": "candidates_evaluated", "iteration": 1, "results": results},
     ])  # fmt: skip
@@ -168,17 +172,13 @@ def test_slice_tiles_read_in_place_thin_as_every_column_would(text: str | None, 
 def failed_measurement_campaign() -> CampaignState:
     """12 candidates, 8 measured, one of which failed with a value (stored; its status says
     failed): 1,000, far above the others."""
-    state = CampaignState("c")
     proposed = [
         {"id": f"c{k}", "parameters": {"t": k / 7}, "predicted": {"y": 1.0}, "uncertainty": {"y": 0.1}}
         for k in range(12)
     ]
     results: list[dict[str, Any]] = [{"candidate_id": f"c{k}", "objectives": {"y": float(k)}} for k in range(8)]
     results[3] = {"candidate_id": "c3", "objectives": {"y": 1000.0}, "error": "solver diverged"}
-    return fold(state, [
-        {"type": "candidates_proposed", "iteration": 1, "candidates": proposed},
-        {"type": "candidates_evaluated", "iteration": 1, "results": results},
-    ])  # fmt: skip
+    return one_iteration(proposed, results)
 
 
 def test_parallel_axes_leave_out_the_values_of_failed_measurements() -> None:
