@@ -373,18 +373,18 @@ def pairs_at(state: CampaignState, objective: str, rows: RowArray) -> ParityColu
 def parity_sample(state: CampaignState, objective: str, keep: Any, cap: int) -> ParityColumns:
     """At most about ``cap`` pairs: all of them, or those of every k-th candidate row
     (rows are first-seen order, so the sample spans the campaign evenly and stays put as
-    it grows), read ``PARITY_BLOCK`` rows at a time: two passes, the first counting."""
+    it grows). The pairs' rows are found ``PARITY_BLOCK`` rows at a time (temporaries of a
+    block's size), and only the sampled rows' values are read."""
     import numpy as np
 
-    count = len(state.store)
-    starts = range(0, count, PARITY_BLOCK)
-    held = sum(len(parity_rows(state, objective, keep, start, start + PARITY_BLOCK)) for start in starts)
+    blocks = [
+        parity_rows(state, objective, keep, start, start + PARITY_BLOCK)
+        for start in range(0, len(state.store), PARITY_BLOCK)
+    ]
+    held = sum(len(rows) for rows in blocks)
     step = 1 if held <= cap else math.ceil(held / cap)
-    chosen = []
-    for start in starts:
-        rows = parity_rows(state, objective, keep, start, start + PARITY_BLOCK)
-        chosen.append(rows if step == 1 else rows[rows % step == 0])
-    return pairs_at(state, objective, np.concatenate(chosen) if chosen else np.empty(0, dtype=np.intp))
+    picked = [rows if step == 1 else rows[rows % step == 0] for rows in blocks]
+    return pairs_at(state, objective, np.concatenate(picked) if picked else np.empty(0, dtype=np.intp))
 
 
 def column_stats(columns: ParityColumns, levels: Sequence[float] = DEFAULT_LEVELS) -> CalibrationStats:
@@ -422,7 +422,7 @@ def _pairing_names(state: CampaignState) -> list[str]:
 
 
 class CalibrationTracker:
-    """Every objective's figures, recomputed from the columns (``parity_columns``) when
+    """Every objective's figures, recomputed from the columns (``parity_stats``) when
     ``update`` is handed a state that changed. ``version`` moves only when some
     objective's figures did (a proposal pairs nothing: it stays)."""
 
