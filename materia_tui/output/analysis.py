@@ -73,9 +73,11 @@ def coverage_of(
     """Each objective's ±2 sigma coverage, for the advisor (objectives without one left out):
     of the measured candidates with a prediction and a usable sigma (> 0), the fraction whose
     measurement lies within 2 sigma of it (as the parity plot's calibration counts); of the
-    rows ``keep`` marks (None: every row)."""
+    rows ``keep`` marks (None: every row), whose status is a measurement (``measured``:
+    live columns hold a failed evaluation's value too; a snapshot's are NaN already)."""
     import numpy as np
 
+    status = columns.measured
     found: list[Coverage] = []
     for name, measured in columns.objectives.items():
         predicted, sigma = columns.predicted.get(name), columns.uncertainty.get(name)
@@ -90,6 +92,7 @@ def coverage_of(
                 usable = np.isfinite(m) & np.isfinite(p) & np.isfinite(s) & (s > 0)
                 if keep is not None:
                     usable &= keep[part]
+                usable &= status[part]
                 count += int(usable.sum())
                 within += int((np.abs(m[usable] - p[usable]) <= 2 * s[usable]).sum())
         if count:

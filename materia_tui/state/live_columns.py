@@ -50,23 +50,17 @@ def measured_rows(
     return rows
 
 
-def raw_objective(state: CampaignState, objective: str) -> FloatArray:
-    """The store's own column of ``objective`` in place (a value may stand where the status
-    says unmeasured: mask with ``columns.measured_status``); NaN when the store has none.
-    For a ``read_live`` reader: the view dies with it."""
-    count = len(state.store)
-    values = state.store.float_column("obj:" + objective)
-    return np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
-
-
 @dataclass(frozen=True, slots=True)
 class LiveColumns:
-    """The parameters, measured objectives and front flags as ``CandidateColumns`` holds
-    them, most of them views of the store's own columns (``read_live``)."""
+    """Views of the store's own columns (``read_live``): the parameters as
+    ``CandidateColumns`` holds them, the objectives as the store keeps them (a value may
+    stand where the status says unmeasured, e.g. a failed evaluation's: mask with
+    ``measured``, which rows' status is a measurement), the front flags."""
 
     parameters: dict[str, Column]
     objectives: dict[str, FloatArray]
     front: BoolArray
+    measured: BoolArray
     predicted: dict[str, FloatArray] = field(default_factory=dict)
     uncertainty: dict[str, FloatArray] = field(default_factory=dict)
 
@@ -77,7 +71,6 @@ def read_live(
     *,
     parameters: bool = True,
     predictions: bool = False,
-    objectives: bool = True,
 ) -> T | None:
     """``reader`` of the store's columns without copying the numeric ones: a reduction
     over every row (ranges, masks) on the thread that folds events, where a copy of
@@ -85,9 +78,7 @@ def read_live(
     return nothing that holds one (the store cannot grow a column while viewed).
     None (``reader`` not called) when a parameter holds values other than numbers or
     text, whose columns are Python values: read those from a snapshot. ``parameters``
-    False leaves them out; ``predictions`` True adds the predictions and uncertainties;
-    ``objectives`` False leaves out the measured objectives (a copy of each column, NaN
-    where unmeasured), for a reader that masks ``raw_objective`` itself."""
+    False leaves them out; ``predictions`` True adds the predictions and uncertainties."""
     store = state.store
     count = len(store)
     found: dict[str, Column] = {}
@@ -102,13 +93,13 @@ def read_live(
             if text is None:
                 return None
             found[name] = text
-    codes = np.frombuffer(store.status, dtype=np.int8, count=count)
-    measured = measured_status(codes)
-    measured_values: dict[str, FloatArray] = {}
-    for name in state.objectives if objectives else []:
+    objectives: dict[str, FloatArray] = {}
+    for name in state.objectives:
         values = store.float_column("obj:" + name)
-        live = np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
-        measured_values[name] = np.where(measured, live, NAN)
+        objectives[name] = (
+            np.full(count, NAN) if values is None else np.frombuffer(values, dtype=np.float64, count=count)
+        )
+    measured = measured_status(np.frombuffer(store.status, dtype=np.int8, count=count))
     front = np.frombuffer(store.on_front, dtype=np.int8, count=count).astype(bool)
 
     def section(prefix: str) -> dict[str, FloatArray]:
@@ -118,4 +109,4 @@ def read_live(
             n: np.frombuffer(v, dtype=np.float64, count=count) for n, v in columns.items() if v is not None
         }
 
-    return reader(LiveColumns(found, measured_values, front, section("pred"), section("unc")))
+    return reader(LiveColumns(found, objectives, front, measured, section("pred"), section("unc")))

@@ -21,7 +21,7 @@ import pytest
 from materia_tui.insight.filter import compile_filter
 from materia_tui.insight.hypervolume import hypervolume_trace
 from materia_tui.insight.importance import importance_by_objective
-from materia_tui.output.analysis import campaign_trace
+from materia_tui.output.analysis import campaign_trace, coverage_of
 from materia_tui.protocol import Campaign
 from materia_tui.state import CampaignState
 from materia_tui.state.columns import (
@@ -187,6 +187,13 @@ def test_parallel_axes_leave_out_the_values_of_failed_measurements() -> None:
     result = through_snapshot(view, state, None)
     assert result.axes[-1].high == 7.0 and result.candidates == 7  # not 1,000; c3 not drawn
     assert result == old_parallel_of(candidate_columns(state))
+
+
+def test_the_advisors_coverage_leaves_out_the_values_of_failed_measurements() -> None:
+    state = failed_measurement_campaign()
+    _copied, coverage = HypervolumeView(state).snapshot(state, None)  # read off the store in place
+    assert [(c.objective, c.points) for c in coverage] == [("y", 7)]  # c3's 1,000 not counted
+    assert coverage == coverage_of(candidate_columns(state))
 
 
 def test_slice_tiles_leave_out_the_values_of_failed_measurements() -> None:

@@ -148,17 +148,12 @@ def parallel_of(columns: Any, keep: Any = None) -> ParallelResult:
     return ParallelResult(axes, lines, front, int(measured.sum()))
 
 
-def _plan(live: Any, keep: Any, state: Any) -> tuple[list[Axis], Any, Any, int]:
+def _plan(live: Any, keep: Any) -> tuple[list[Axis], Any, Any, int]:
     """What ``parallel_of`` reads from every row: the axes, the rows to draw, the count; the
     objectives are the store's own columns, masked by the rows' status (no copy of them)."""
     import numpy as np
 
-    from materia_tui.state.columns import measured_status
-    from materia_tui.state.live_columns import raw_objective
-
-    objectives = {name: raw_objective(state, name) for name in state.objectives}
-    measurements = measured_status(np.frombuffer(state.store.status, dtype=np.int8, count=len(state.store)))
-    axes, measured = parallel_axes(live.parameters, objectives, keep, measurements)
+    axes, measured = parallel_axes(live.parameters, live.objectives, keep, live.measured)
     if not axes:
         return [], np.empty(0, np.intp), np.empty(0, np.intp), 0
     front_rows, other = lines_to_draw(measured, live.front)
@@ -240,7 +235,7 @@ class ParallelView(AnalysisView[ParallelResult]):
         from materia_tui.state.columns import snapshot_columns
         from materia_tui.state.live_columns import read_live
 
-        plan = read_live(state, lambda live: _plan(live, keep, state), objectives=False)
+        plan = read_live(state, lambda live: _plan(live, keep))
         if plan is None:
             return None, snapshot_columns(state, ids=False, predictions=False)
         axes, front_rows, other, count = plan

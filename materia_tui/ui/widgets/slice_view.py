@@ -194,8 +194,8 @@ def live_slices(state: Any, tiles: range, keep: Any) -> SliceTiles | None:
     mask. None when a parameter holds Python values: those are read from a copy."""
     import numpy as np
 
-    from materia_tui.state.columns import EVALUATED, measured_status, parameter_names
-    from materia_tui.state.live_columns import LiveColumns, raw_objective, read_live
+    from materia_tui.state.columns import EVALUATED, parameter_names
+    from materia_tui.state.live_columns import LiveColumns, read_live
 
     names = parameter_names(state)
     count = len(state.store)
@@ -206,9 +206,7 @@ def live_slices(state: Any, tiles: range, keep: Any) -> SliceTiles | None:
             kept = np.zeros(count, dtype=bool)
             matched = keep[:count]
             kept[: len(matched)] = matched
-        codes = np.frombuffer(state.store.status, dtype=np.int8, count=count)
-        feasible = codes == EVALUATED
-        measured = measured_status(codes)
+        feasible = np.frombuffer(state.store.status, dtype=np.int8, count=count) == EVALUATED
         by_objective: dict[str, SliceRows] = {}
         tiles_read: list[SliceResult] = []
         for index in tiles:
@@ -219,13 +217,13 @@ def live_slices(state: Any, tiles: range, keep: Any) -> SliceTiles | None:
             parameter, objective, position = pair
             rows = by_objective.get(objective)
             if rows is None:
-                y = raw_objective(state, objective)  # in place: no copy masked by status
-                rows = by_objective[objective] = SliceRows(y, feasible, live.front, measured)
+                y = live.objectives[objective]  # in place: masked by ``live.measured``, not copied
+                rows = by_objective[objective] = SliceRows(y, feasible, live.front, live.measured)
             x, categories = _live_axis(live.parameters[parameter], kept)
             tiles_read.append(rows.slice(parameter, objective, position, x, categories, live, kept))
         return SliceTiles(tuple(tiles_read))
 
-    return read_live(state, read, predictions=True, objectives=False)
+    return read_live(state, read, predictions=True)
 
 
 def _live_axis(column: Any, kept: Any) -> tuple[Any, list[str]]:
